@@ -1,0 +1,48 @@
+"""Exceptions raised by the core.
+
+Every error a user can provoke (a malformed pipeline, an unreadable image) is one of these, with a
+message meant to be shown as is: one line, naming what is wrong and where.
+"""
+
+from __future__ import annotations
+
+
+class ConvStudioError(Exception):
+    """Base class of every error the core raises on bad input."""
+
+
+class PipelineError(ConvStudioError, ValueError):
+    """A pipeline (or one of its layers) is malformed or does not fit its input.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in words.
+    layer : int, optional
+        1-based index of the offending layer (0 is the input), if the error belongs to one.
+    key : str, optional
+        The JSON key at fault, if any.
+    """
+
+    def __init__(self, message: str, *, layer: int | None = None, key: str | None = None):
+        self.layer = layer
+        self.key = key
+        self.reason = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.layer is not None:
+            where.append(f"layer {self.layer}")
+        if self.key is not None:
+            where.append(f"'{self.key}'")
+        prefix = " ".join(where)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+    def at_layer(self, layer: int) -> "PipelineError":
+        """Return a copy of this error attributed to `layer`."""
+        return PipelineError(self.reason, layer=layer, key=self.key)
+
+
+class ImageIOError(ConvStudioError, OSError):
+    """An image could not be read or written (missing, corrupt, unsupported, too large)."""

@@ -1,0 +1,307 @@
+"""Vectorised NumPy kernels: cross-correlation, padding, pooling, subsampling, activations.
+
+Every function takes and returns ``(C, H, W) float32`` arrays and never allocates a buffer much larger
+than its output: the correlation works on row strips so that the intermediate im2col block stays in
+cache, and pooling is done as two separable 1-D passes.
+
+These functions trust their arguments (the layer classes validate them); they are the engine, not the
+front door.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "PAD_MODES",
+    "pad",
+    "output_size",
+    "pool_output_size",
+    "correlate",
+    "max_pool",
+    "avg_pool",
+    "subsample",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "absolute",
+]
+
+# Pipeline names -> numpy.pad modes. "constant" exists for the pad layer only.
+PAD_MODES = {
+    "zeros": "constant",
+    "constant": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
+
+# Elements of one im2col strip (floats). 1 Mi floats = 4 MiB: large enough for an efficient GEMM,
+# small enough to stay near the cache and to keep peak memory flat on large images.
+_STRIP_ELEMS = 1 << 20
+
+
+def output_size(n: int, k: int, *, stride: int = 1, pad_total: int = 0, dilation: int = 1) -> int:
+    """Output length along one axis: floor((n + p_total - d*(k - 1) - 1) / s) + 1.
+
+    For d = 1 this is the tutorial's floor((n + p_total + s - k) / s). May be <= 0, meaning the
+    window does not fit in the padded input.
+    """
+    return (n + pad_total - dilation * (k - 1) - 1) // stride + 1
+
+
+def pool_output_size(
+    n: int, k: int, *, stride: int, pad_before: int, pad_after: int, dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Pooling output length along one axis, with PyTorch's ``ceil_mode`` rule.
+
+    With ceil_mode the division rounds up, but a last window that would start inside the
+    bottom/right padding (or beyond it) is dropped.
+    """
+    span = n + pad_before + pad_after - dilation * (k - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if out > 0 and (out - 1) * stride >= n + pad_before:
+        out -= 1
+    return out
+
+
+def pad(
+    x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str = "zeros", value: float = 0.0
+) -> np.ndarray:
+    """Pad the two spatial axes of ``(C, H, W)`` x by (top, bottom, left, right).
+
+    Modes follow PyTorch's names: zeros, reflect (mirror without repeating the edge, numpy's
+    'reflect'), replicate (numpy's 'edge'), circular (numpy's 'wrap'), constant (with `value`).
+    """
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    np_mode = PAD_MODES[mode]
+    widths = ((0, 0), (top, bottom), (left, right))
+    if np_mode == "constant":
+        fill = value if mode == "constant" else 0.0
+        return np.pad(x, widths, mode="constant", constant_values=np.float32(fill))
+    return np.pad(x, widths, mode=np_mode)
+
+
+def _tap_slice(start: int, count: int, step: int) -> slice:
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
+def correlate(
+    xp: np.ndarray,
+    weight: np.ndarray,
+    *,
+    bias: np.ndarray | None = None,
+    stride: tuple[int, int] = (1, 1),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+) -> np.ndarray:
+    """Grouped 2-D cross-correlation of an already padded input.
+
+    Parameters
+    ----------
+    xp : (Cin, Hp, Wp) float32
+        The padded input.
+    weight : (Cout, Cin // groups, kh, kw) float32
+    bias : (Cout,) float32, optional
+    stride, dilation : (int, int)
+    groups : int
+        Cin and Cout are both split into `groups` consecutive blocks; output block g sees only
+        input block g.
+
+    Returns
+    -------
+    (Cout, Ho, Wo) float32
+        out[o, i, j] = bias[o] + sum_{c,a,b} weight[o, c, a, b] * xp[g*Cin_g + c, i*sh + a*dh, j*sw + b*dw]
+    """
+    cin = xp.shape[0]
+    cout, cin_g, kh, kw = weight.shape
+    sh, sw = stride
+    dh, dw = dilation
+    ho = output_size(xp.shape[1], kh, stride=sh, dilation=dh)
+    wo = output_size(xp.shape[2], kw, stride=sw, dilation=dw)
+    out = np.empty((cout, ho, wo), dtype=np.float32)
+    cout_g = cout // groups
+    if cin_g == 1 and cout_g == 1:
+        _depthwise(xp, weight[:, 0], out, stride, dilation)
+    else:
+        for g in range(groups):
+            _dense(
+                xp[g * cin_g:(g + 1) * cin_g],
+                weight[g * cout_g:(g + 1) * cout_g],
+                out[g * cout_g:(g + 1) * cout_g],
+                stride,
+                dilation,
+            )
+    if bias is not None:
+        out += bias.astype(np.float32, copy=False)[:, None, None]
+    return out
+
+
+def _dense(xp, weight, out, stride, dilation) -> None:
+    """im2col on row strips followed by one GEMM per strip."""
+    cin, hp, wp = xp.shape
+    cout, _, kh, kw = weight.shape
+    _, ho, wo = out.shape
+    sh, sw = stride
+    dh, dw = dilation
+    k = cin * kh * kw
+    w2 = np.ascontiguousarray(weight.reshape(cout, k), dtype=np.float32)
+    rows = max(1, min(ho, _STRIP_ELEMS // max(1, k * wo)))
+    cols = np.empty((cin, kh, kw, rows, wo), dtype=np.float32)
+    res = np.empty((cout, rows * wo), dtype=np.float32)
+    for r0 in range(0, ho, rows):
+        n = min(rows, ho - r0)
+        c = cols[:, :, :, :n]
+        for a in range(kh):
+            rs = _tap_slice(r0 * sh + a * dh, n, sh)
+            for b in range(kw):
+                c[:, a, b] = xp[:, rs, _tap_slice(b * dw, wo, sw)]
+        r = res[:, : n * wo]
+        np.matmul(w2, c.reshape(k, n * wo), out=r)
+        out[:, r0:r0 + n] = r.reshape(cout, n, wo)
+
+
+def _depthwise(xp, kernels, out, stride, dilation) -> None:
+    """One (kh, kw) kernel per channel: shift-and-add over the taps, strip by strip."""
+    cin, hp, wp = xp.shape
+    _, kh, kw = kernels.shape
+    _, ho, wo = out.shape
+    sh, sw = stride
+    dh, dw = dilation
+    rows = max(1, min(ho, (_STRIP_ELEMS // 4) // max(1, wo)))
+    tmp = np.empty((rows, wo), dtype=np.float32)
+    for ch in range(cin):
+        x = xp[ch]
+        k = kernels[ch]
+        taps = [(a, b, np.float32(k[a, b])) for a in range(kh) for b in range(kw) if k[a, b] != 0]
+        for r0 in range(0, ho, rows):
+            n = min(rows, ho - r0)
+            acc = out[ch, r0:r0 + n]
+            if not taps:
+                acc.fill(0.0)
+                continue
+            t = tmp[:n]
+            for idx, (a, b, v) in enumerate(taps):
+                src = x[_tap_slice(r0 * sh + a * dh, n, sh), _tap_slice(b * dw, wo, sw)]
+                if idx == 0:
+                    np.multiply(src, v, out=acc)
+                else:
+                    np.multiply(src, v, out=t)
+                    acc += t
+
+
+def _window_reduce_axis(x, axis, k, stride, dilation, count, reducer):
+    """Reduce windows of k taps (dilated) along `axis`, keeping `count` outputs at `stride`."""
+    def tap(a):
+        sl = [slice(None)] * x.ndim
+        sl[axis] = _tap_slice(a * dilation, count, stride)
+        return x[tuple(sl)]
+
+    acc = np.array(tap(0), dtype=np.float32, copy=True)
+    for a in range(1, k):
+        reducer(acc, tap(a), out=acc)
+    return acc
+
+
+def _pool_pad(x, pads, need_h, need_w, fill):
+    """Pad to (top, bottom, left, right), then add `fill` past the bottom/right as far as the last
+    (ceil-mode) window reaches."""
+    top, bottom, left, right = pads
+    _, h, w = x.shape
+    extra_b = max(0, need_h - (h + top + bottom))
+    extra_r = max(0, need_w - (w + left + right))
+    widths = ((0, 0), (top, bottom + extra_b), (left, right + extra_r))
+    if not any(a or b for a, b in widths):
+        return x
+    return np.pad(x, widths, mode="constant", constant_values=np.float32(fill))
+
+
+def max_pool(
+    x: np.ndarray,
+    kernel_size: tuple[int, int],
+    *,
+    stride: tuple[int, int],
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Max pooling of ``(C, H, W) float32``; padding is -inf so it never wins."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    _, h, w = x.shape
+    top, bottom, left, right = pads
+    ho = pool_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, dilation=dh,
+                          ceil_mode=ceil_mode)
+    wo = pool_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, dilation=dw,
+                          ceil_mode=ceil_mode)
+    xp = _pool_pad(x, pads, (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1,
+                   -np.inf)
+    # max over a rectangle is separable: rows first, then columns.
+    rows = _window_reduce_axis(xp, 1, kh, sh, dh, ho, np.maximum)
+    return _window_reduce_axis(rows, 2, kw, sw, dw, wo, np.maximum)
+
+
+def _avg_divisor(n, k, stride, pad_before, pad_after, count, include_pad):
+    """Per-axis window lengths that PyTorch's avg_pool2d divides by."""
+    start = np.arange(count) * stride - pad_before
+    end = np.minimum(start + k, n + pad_after)  # a ceil-mode window never counts beyond the padding
+    if include_pad:
+        return (end - start).astype(np.float32)
+    return (np.minimum(end, n) - np.maximum(start, 0)).astype(np.float32)
+
+
+def avg_pool(
+    x: np.ndarray,
+    kernel_size: tuple[int, int],
+    *,
+    stride: tuple[int, int],
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Average pooling of ``(C, H, W) float32`` with PyTorch's divisor rules."""
+    (kh, kw), (sh, sw) = kernel_size, stride
+    _, h, w = x.shape
+    top, bottom, left, right = pads
+    ho = pool_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, ceil_mode=ceil_mode)
+    wo = pool_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, ceil_mode=ceil_mode)
+    xp = _pool_pad(x, pads, (ho - 1) * sh + kh, (wo - 1) * sw + kw, 0.0)
+    rows = _window_reduce_axis(xp, 1, kh, sh, 1, ho, np.add)
+    total = _window_reduce_axis(rows, 2, kw, sw, 1, wo, np.add)
+    div_h = _avg_divisor(h, kh, sh, top, bottom, ho, count_include_pad)
+    div_w = _avg_divisor(w, kw, sw, left, right, wo, count_include_pad)
+    total /= div_h[:, None] * div_w[None, :]
+    return total
+
+
+def subsample(x: np.ndarray, stride: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
+    """Keep rows offset_h, offset_h + s_h, ... and the same for columns."""
+    return np.ascontiguousarray(x[:, offset[0]::stride[0], offset[1]::stride[1]])
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, np.float32(0))
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    return np.where(x >= 0, x, x * np.float32(negative_slope)).astype(np.float32, copy=False)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp of a non-positive number only: no overflow, and full relative precision in both tails.
+    e = np.exp(-np.abs(x))
+    pos = np.float32(1) / (np.float32(1) + e)
+    return np.where(x >= 0, pos, e * pos).astype(np.float32, copy=False)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+def absolute(x: np.ndarray) -> np.ndarray:
+    return np.abs(x)

@@ -1,0 +1,422 @@
+"""The Pipeline: an immutable stack of layers, its JSON file format, shape and receptive-field
+arithmetic, and running it (all at once or incrementally).
+
+File limits (refused before anything large is allocated): ``MAX_LAYERS`` (64) layers, files of at
+most ``MAX_FILE_BYTES`` (64 MiB), and the per-layer limits of :mod:`convstudio.core.layers`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .errors import PipelineError
+from .layers import Layer, Shape, layer_from_dict
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "MAX_LAYERS",
+    "MAX_FILE_BYTES",
+    "Pipeline",
+    "ReceptiveField",
+    "LayerInfo",
+    "IncrementalRunner",
+    "RunCancelled",
+    "as_chw",
+    "first_changed_layer",
+]
+
+FORMAT = "convstudio-pipeline"
+VERSION = 1
+MAX_LAYERS = 64
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+_TOP_KEYS = {"format", "version", "name", "layers"}
+
+
+class RunCancelled(Exception):
+    """Raised inside a run when its `cancelled` callback says the result is no longer wanted."""
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field of one layer's output pixels, per axis (rows, columns).
+
+    Output pixel i of the layer sees input rows ``start + i*jump ... start + i*jump + size - 1``.
+    `start` is negative where the window reaches into padding.
+    """
+
+    size: tuple[int, int] = (1, 1)
+    jump: tuple[int, int] = (1, 1)
+    start: tuple[int, int] = (0, 0)
+
+    def window(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(row0, row1, col0, col1), end-exclusive, of the input window of output pixel (i, j)."""
+        r0 = self.start[0] + i * self.jump[0]
+        c0 = self.start[1] + j * self.jump[1]
+        return (r0, r0 + self.size[0], c0, c0 + self.size[1])
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What `Pipeline.analyze` knows about one layer without running it."""
+
+    index: int
+    type: str
+    output_shape: Shape | None
+    receptive_field: ReceptiveField
+    params: int | None
+    error: PipelineError | None = None
+    waiting: bool = False  # an earlier layer failed, so this one has no input shape
+
+    def to_json(self) -> dict:
+        rf = self.receptive_field
+        return {
+            "index": self.index,
+            "type": self.type,
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "receptive_field": list(rf.size),
+            "jump": list(rf.jump),
+            "start": list(rf.start),
+            "params": self.params,
+        }
+
+
+def as_chw(x: Any) -> np.ndarray:
+    """(H, W) or (C, H, W) numeric array -> contiguous (C, H, W) float32."""
+    a = np.asarray(x)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise PipelineError(f"the input must be (H, W) or (C, H, W), got shape {a.shape}")
+    if a.dtype.kind not in "biuf":
+        raise PipelineError(f"the input must be numeric, got dtype {a.dtype}")
+    if 0 in a.shape:
+        raise PipelineError(f"the input is empty: shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def first_changed_layer(old: Sequence[Layer], new: Sequence[Layer]) -> int:
+    """0-based index of the first layer that differs (len of the shorter if one is a prefix)."""
+    n = min(len(old), len(new))
+    for i in range(n):
+        if old[i] is not new[i] and old[i] != new[i]:
+            return i
+    return n
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An immutable stack of layers. Edit with :meth:`replace_layer` and friends, which return new
+    pipelines sharing the unchanged layers."""
+
+    layers: tuple[Layer, ...] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if len(self.layers) > MAX_LAYERS:
+            raise PipelineError(f"has {len(self.layers)} layers; at most {MAX_LAYERS} are allowed",
+                                key="layers")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise PipelineError(f"is not a layer: {type(layer).__name__}", layer=i + 1)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    # ---------------------------------------------------------------- JSON
+    @classmethod
+    def from_dict(cls, d: Any) -> "Pipeline":
+        """Build from the parsed JSON object; PipelineError naming the layer and key if malformed."""
+        if not isinstance(d, dict):
+            raise PipelineError("a pipeline must be a JSON object")
+        for k in d:
+            if k not in _TOP_KEYS:
+                raise PipelineError(f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})", key=str(k))
+        if d.get("format") != FORMAT:
+            raise PipelineError(f"must be \"{FORMAT}\", got {d.get('format')!r}", key="format")
+        version = d.get("version")
+        if isinstance(version, bool) or version != VERSION:
+            raise PipelineError(f"must be {VERSION}, got {version!r}", key="version")
+        name = d.get("name")
+        if name is not None and not isinstance(name, str):
+            raise PipelineError("must be a string", key="name")
+        if "layers" not in d:
+            raise PipelineError("is required", key="layers")
+        raw = d["layers"]
+        if not isinstance(raw, list):
+            raise PipelineError("must be a list of layer objects", key="layers")
+        if len(raw) > MAX_LAYERS:
+            raise PipelineError(f"has {len(raw)} layers; at most {MAX_LAYERS} are allowed",
+                                key="layers")
+        layers = []
+        for i, ld in enumerate(raw):
+            try:
+                layers.append(layer_from_dict(ld))
+            except PipelineError as exc:
+                raise exc.at_layer(i + 1) from None
+        return cls(tuple(layers), name)
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        if self.name is not None:
+            d["name"] = self.name
+        d["layers"] = [layer.to_dict() for layer in self.layers]
+        return d
+
+    def to_json(self) -> str:
+        return _dump_json(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "Pipeline":
+        if isinstance(text, bytes):
+            if len(text) > MAX_FILE_BYTES:
+                raise PipelineError(f"the pipeline is larger than {MAX_FILE_BYTES // 2**20} MiB")
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise PipelineError(f"the pipeline is not UTF-8 text ({exc.reason} at byte "
+                                    f"{exc.start})") from None
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as exc:
+            raise PipelineError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                                f"{exc.colno}") from None
+        except RecursionError:
+            raise PipelineError("not valid JSON: nested too deeply") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Pipeline":
+        """Read a pipeline file; PipelineError with a readable message on any problem."""
+        p = Path(path)
+        try:
+            size = p.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise PipelineError(f"'{p}' is {size / 2**20:.0f} MiB; pipeline files are limited "
+                                    f"to {MAX_FILE_BYTES // 2**20} MiB")
+            data = p.read_bytes()
+        except PipelineError:
+            raise
+        except OSError as exc:
+            raise PipelineError(f"cannot read '{p}': {exc.strerror or exc}") from None
+        try:
+            return cls.from_json(data)
+        except PipelineError as exc:
+            raise PipelineError(f"{p.name}: {exc}") from None
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the pipeline as JSON, atomically (a crash never leaves a half-written file)."""
+        from .imageio import atomic_write_bytes  # imageio owns the one atomic writer
+
+        atomic_write_bytes(path, self.to_json().encode("utf-8"))
+
+    # ---------------------------------------------------------------- editing
+    def replace_layer(self, index: int, layer: Layer) -> "Pipeline":
+        layers = list(self.layers)
+        layers[index] = layer
+        return Pipeline(tuple(layers), self.name)
+
+    def insert_layer(self, index: int, layer: Layer) -> "Pipeline":
+        layers = list(self.layers)
+        layers.insert(index, layer)
+        return Pipeline(tuple(layers), self.name)
+
+    def remove_layer(self, index: int) -> "Pipeline":
+        layers = list(self.layers)
+        del layers[index]
+        return Pipeline(tuple(layers), self.name)
+
+    def move_layer(self, src: int, dst: int) -> "Pipeline":
+        layers = list(self.layers)
+        layer = layers.pop(src)
+        layers.insert(dst, layer)
+        return Pipeline(tuple(layers), self.name)
+
+    # ---------------------------------------------------------------- arithmetic
+    def receptive_fields(self) -> list[ReceptiveField]:
+        """Receptive field of every layer's output, index 0 being the input itself."""
+        rf = [ReceptiveField()]
+        r, j, s = [1, 1], [1, 1], [0, 0]
+        for layer in self.layers:
+            steps = layer.axis_steps()
+            for ax in (0, 1):
+                st = steps[ax]
+                r[ax] = r[ax] + (st.kernel - 1) * j[ax]
+                s[ax] = s[ax] + st.shift * j[ax]
+                j[ax] = j[ax] * st.stride
+            rf.append(ReceptiveField(tuple(r), tuple(j), tuple(s)))  # type: ignore[arg-type]
+        return rf
+
+    def output_shapes(self, in_shape: Iterable[int]) -> list[Shape]:
+        """Shapes of the input and every layer's output; PipelineError at the first misfit."""
+        shapes: list[Shape] = [_as_shape(in_shape)]
+        for i, layer in enumerate(self.layers):
+            try:
+                shapes.append(layer.output_shape(shapes[-1]))
+            except PipelineError as exc:
+                raise exc.at_layer(i + 1) from None
+        return shapes
+
+    def analyze(self, in_shape: Iterable[int]) -> list[LayerInfo]:
+        """Per-layer shapes, receptive fields and parameter counts, never raising on a misfit:
+        the failing layer carries its error, the ones after it are marked waiting."""
+        shape: Shape | None = _as_shape(in_shape)
+        rfs = self.receptive_fields()
+        infos = []
+        failed = False
+        for i, layer in enumerate(self.layers):
+            err = None
+            out = None
+            params = None
+            if not failed:
+                try:
+                    out = layer.output_shape(shape)  # type: ignore[arg-type]
+                    params = layer.params(shape)  # type: ignore[arg-type]
+                except PipelineError as exc:
+                    err = exc.at_layer(i + 1)
+                    failed = True
+            infos.append(LayerInfo(i + 1, layer.type, out, rfs[i + 1], params, err,
+                                   waiting=failed and err is None))
+            shape = out
+        return infos
+
+    def params(self, in_shape: Iterable[int]) -> int:
+        shapes = self.output_shapes(in_shape)
+        return sum(layer.params(shapes[i]) for i, layer in enumerate(self.layers))
+
+    def fc_params(self, in_shape: Iterable[int]) -> int:
+        """Parameters of one fully connected layer mapping the whole input to the whole output."""
+        shapes = self.output_shapes(in_shape)
+        n_in = int(np.prod(shapes[0]))
+        n_out = int(np.prod(shapes[-1]))
+        return n_in * n_out + n_out
+
+    def info(self, in_shape: Iterable[int]) -> dict:
+        """The object `convstudio info --json` prints."""
+        shapes = self.output_shapes(in_shape)
+        return {
+            "input_shape": list(shapes[0]),
+            "layers": [info.to_json() for info in self.analyze(shapes[0])],
+            "params": self.params(shapes[0]),
+            "fc_params": self.fc_params(shapes[0]),
+        }
+
+    # ---------------------------------------------------------------- running
+    def run(
+        self,
+        x: Any,
+        *,
+        upto: int | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[np.ndarray]:
+        """Outputs of every layer in order, each ``(C, H, W) float32`` (the input not included).
+
+        x is (H, W) or (C, H, W). `upto` stops after that many layers. `cancelled` is polled
+        between layers; RunCancelled is raised once it returns True.
+        """
+        cur = as_chw(x)
+        self.output_shapes(cur.shape)  # fail fast, before any work, naming the layer
+        outputs = []
+        for i, layer in enumerate(self.layers[:upto]):
+            if cancelled is not None and cancelled():
+                raise RunCancelled()
+            try:
+                cur = layer.forward(cur)
+            except PipelineError as exc:
+                raise exc.at_layer(i + 1) from None
+            outputs.append(cur)
+        return outputs
+
+
+def _refuse_constant(name: str) -> Any:
+    raise PipelineError(f"non-finite number {name} is not allowed")
+
+
+def _dump_json(d: dict) -> str:
+    """Readable JSON with kernels laid out one row per line."""
+    text = json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False)
+    # json.dumps puts every number of a nested list on its own line; collapse innermost lists.
+    import re
+
+    def collapse(m: re.Match) -> str:
+        return "[" + ", ".join(p.strip() for p in m.group(1).split(",")) + "]"
+
+    return re.sub(r"\[((?:\s*-?[\d.eE+-]+,)*\s*-?[\d.eE+-]+\s*)\]", collapse, text) + "\n"
+
+
+def _as_shape(s: Iterable[int]) -> Shape:
+    t = tuple(int(v) for v in s)
+    if len(t) == 2:
+        t = (1,) + t
+    if len(t) != 3 or min(t) < 1:
+        raise PipelineError(f"an input shape must be C, H, W with each at least 1, got {t}")
+    return t  # type: ignore[return-value]
+
+
+@dataclass
+class IncrementalRunner:
+    """Keeps the outputs of the last run so that the next one recomputes only from the first
+    layer that changed. One runner belongs to one thread at a time.
+    """
+
+    _input: np.ndarray | None = None
+    _layers: tuple[Layer, ...] = ()
+    _outputs: list[np.ndarray] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._input, self._layers, self._outputs = None, (), []
+
+    def reusable(self, x: np.ndarray, pipeline: Pipeline) -> int:
+        """How many leading layer outputs of the cache are valid for (x, pipeline)."""
+        if self._input is None or x is not self._input:
+            return 0
+        return min(first_changed_layer(self._layers, pipeline.layers), len(self._outputs))
+
+    def run(
+        self,
+        x: np.ndarray,
+        pipeline: Pipeline,
+        *,
+        cancelled: Callable[[], bool] | None = None,
+        on_layer: Callable[[int, np.ndarray, float], None] | None = None,
+    ) -> tuple[list[np.ndarray], int]:
+        """Run `pipeline` on `x` (already (C, H, W) float32; identity decides input reuse).
+
+        Returns the outputs of every layer up to the first failing one and the number of layers
+        taken from the cache. A layer error is raised as PipelineError after the outputs before it
+        are cached; on cancel RunCancelled is raised and the cache keeps what was finished.
+        `on_layer(index0, output, seconds)` is called after each computed layer.
+        """
+        import time
+
+        with self._lock:
+            keep = self.reusable(x, pipeline)
+            outputs = self._outputs[:keep]
+            self._input, self._layers, self._outputs = x, pipeline.layers[:keep], outputs
+            cur = outputs[-1] if outputs else x
+            for i in range(keep, len(pipeline.layers)):
+                if cancelled is not None and cancelled():
+                    raise RunCancelled()
+                layer = pipeline.layers[i]
+                t0 = time.perf_counter()
+                try:
+                    cur = layer.forward(cur)
+                except PipelineError as exc:
+                    raise exc.at_layer(i + 1) from None
+                dt = time.perf_counter() - t0
+                outputs.append(cur)
+                self._layers = pipeline.layers[: i + 1]
+                if on_layer is not None:
+                    on_layer(i, cur, dt)
+            return list(outputs), keep
