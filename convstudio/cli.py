@@ -89,6 +89,11 @@ def _info_parser() -> _Parser:
     src.add_argument("--image", metavar="IMAGE", help="take the input shape from this image")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--keep-alpha", action="store_true", help="keep an alpha channel as channel 4")
+    p.add_argument("--at", metavar="L,C,I,J",
+                   help="explain output value [channel C, row I, col J] of layer L (needs --image)")
+    p.add_argument("--erf", metavar="OUT.npy",
+                   help="with --at: write the gradient of that value w.r.t. the input, (C, H, W) "
+                   "float32 (the effective receptive field)")
     return p
 
 
@@ -269,20 +274,75 @@ def _cmd_apply(args) -> int:
 # ------------------------------------------------------------------------------------------ info
 
 
+def _parse_at(text: str) -> tuple[int, int, int, int]:
+    try:
+        parts = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or min(parts) < 0:
+        raise UsageError(f"--at must be L,C,I,J (layer, channel, row, col; integers >= 0), "
+                         f"got '{text}'")
+    return parts  # type: ignore[return-value]
+
+
 def _cmd_info(args) -> int:
     pipeline = _load_pipeline(args.pipeline)
+    if args.erf is not None and args.at is None:
+        raise UsageError("--erf goes with --at L,C,I,J")
+    if args.at is not None and args.image is None:
+        raise UsageError("--at needs --image (the values depend on the image)")
+    at = _parse_at(args.at) if args.at is not None else None
+    if args.erf is not None and Path(args.erf).suffix.lower() != ".npy":
+        raise UsageError(f"--erf writes a .npy file, got '{args.erf}'")
+    x = None
     if args.image is not None:
         from .core import load_image
 
-        shape = load_image(args.image, keep_alpha=args.keep_alpha).shape
+        x = load_image(args.image, keep_alpha=args.keep_alpha)
+        shape = x.shape
     else:
         shape = _parse_shape(args.input_shape)
     info = pipeline.info(shape)
+    explained = None
+    if at is not None:
+        from .core.explain import effective_receptive_field, explain_pixel
+
+        layer, c, i, j = at
+        outputs = pipeline.run(x, upto=layer) if layer else []
+        if layer >= 1:
+            explained = explain_pixel(pipeline, x, layer, c, i, j, outputs=outputs)
+        if args.erf is not None:
+            from .core import save_image
+
+            erf = effective_receptive_field(pipeline, x, layer, c, i, j, outputs=outputs)
+            save_image(args.erf, erf)
     if args.json:
+        if explained is not None:
+            info["at"] = explained
         print(json.dumps(info))
         return EXIT_OK
     print(_info_table(pipeline, info))
+    if explained is not None:
+        print()
+        print(_explain_text(explained))
     return EXIT_OK
+
+
+def _explain_text(e: dict) -> str:
+    head = f"layer {e['layer']} ({e['type']}), channel {e['channel']}, row {e['row']}, " \
+           f"col {e['col']}: {e['output']:.6g}"
+    lines = [head]
+    if e.get("kind") == "conv":
+        for part in e["inputs"]:
+            lines.append(f"  input channel {part['input_channel']}: {part['expression']}")
+        lines.append(f"  total: {e['expression']}")
+    elif e.get("kind") == "max":
+        lines.append(f"  max of the window at input row {e['winner'][0]}, col {e['winner'][1]}")
+    elif e.get("kind") == "avg":
+        lines.append(f"  {e['expression']}")
+    elif "input" in e:
+        lines.append(f"  from input value {e['input']}")
+    return "\n".join(lines)
 
 
 def _info_table(pipeline, info: dict) -> str:

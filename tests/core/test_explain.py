@@ -1,0 +1,159 @@
+"""Effective receptive field, the per-pixel explanation and the combined kernel."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.signal import convolve2d
+
+from convstudio import cli
+from convstudio.core import PipelineError
+from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
+from convstudio.core.layers import AvgPool2d, Conv2d
+from convstudio.core.pipeline import Pipeline
+
+HDR = {"format": "convstudio-pipeline", "version": 1}
+
+
+def mixed_pipeline(rng) -> Pipeline:
+    return Pipeline.from_dict({**HDR, "layers": [
+        {"type": "conv2d", "weight": rng.standard_normal((4, 2, 3, 2)).tolist(),
+         "bias": [0.1, 0, 0, 0.2], "padding": [1, 0, 2, 1], "padding_mode": "reflect",
+         "stride": [1, 2], "dilation": [2, 1]},
+        {"type": "leaky_relu", "negative_slope": 0.1},
+        {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"type": "pad", "padding": [1, 2, 0, 1], "mode": "circular"},
+        {"type": "conv2d", "weight": rng.standard_normal((2, 2, 3, 3)).tolist(), "groups": 2,
+         "padding": "same", "padding_mode": "replicate"},
+        {"type": "avgpool2d", "kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": True,
+         "count_include_pad": False},
+        {"type": "stride", "stride": 2, "offset": [1, 0]},
+        {"type": "sigmoid"}, {"type": "tanh"}, {"type": "abs"},
+    ]})
+
+
+def numeric_gradient(p: Pipeline, x: np.ndarray, layer: int, c: int, i: int, j: int, eps=1e-3):
+    g = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.astype(np.float64), x.astype(np.float64)
+        xp[idx] += eps
+        xm[idx] -= eps
+        g[idx] = (p.run(xp)[layer - 1][c, i, j] - p.run(xm)[layer - 1][c, i, j]) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_erf_matches_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    p = mixed_pipeline(rng)
+    x = rng.random((2, 13, 17)).astype(np.float32)
+    shapes = p.output_shapes(x.shape)
+    for layer in (1, 3, 6, len(p)):
+        c, h, w = shapes[layer]
+        pos = (c - 1, h // 2, w // 2)
+        erf = effective_receptive_field(p, x, layer, *pos)
+        num = numeric_gradient(p, x, layer, *pos)
+        assert erf.shape == x.shape and erf.dtype == np.float32
+        # float32 forward passes limit the finite differences to about 1e-5
+        np.testing.assert_allclose(erf, num, atol=5e-5 + 1e-3 * np.abs(num).max())
+
+
+def test_erf_of_linear_stack_is_the_composed_kernel():
+    rng = np.random.default_rng(3)
+    k1 = rng.standard_normal((3, 4)).astype(np.float32)
+    k2 = rng.standard_normal((5, 2)).astype(np.float32)
+    p = Pipeline((Conv2d(kernel=k1), Conv2d(kernel=k2)))
+    x = rng.random((1, 20, 20)).astype(np.float32)
+    erf = effective_receptive_field(p, x, 2, 0, 4, 6)
+    composed = convolve2d(k1, k2, mode="full")  # correlating twice = correlating with k1 * k2
+    expected = np.zeros_like(erf[0])
+    expected[4:4 + composed.shape[0], 6:6 + composed.shape[1]] = composed
+    np.testing.assert_allclose(erf[0], expected, rtol=1e-5, atol=1e-5)
+    ck = combined_kernel(p.layers, 1)
+    np.testing.assert_allclose(ck.weight[0, 0], composed, rtol=1e-5, atol=1e-5)
+    assert ck.stride == (1, 1) and ck.start == (0, 0)
+
+
+def test_combined_kernel_reproduces_the_run_in_the_interior():
+    rng = np.random.default_rng(4)
+    layers = (Conv2d(weight=rng.standard_normal((3, 2, 3, 3)).astype(np.float32),
+                     bias=np.array([0.5, -1, 0], np.float32), padding=1),
+              AvgPool2d(kernel_size=(2, 2)),
+              Conv2d(weight=rng.standard_normal((2, 3, 1, 2)).astype(np.float32), stride=(1, 2)))
+    ck = combined_kernel(layers, 2)
+    x = rng.random((2, 30, 40)).astype(np.float32)
+    y = Pipeline(layers).run(x)[-1]
+    single = Pipeline((Conv2d(weight=ck.weight, bias=ck.bias, stride=ck.stride),)).run(
+        x[:, ck.start[0] + ck.stride[0]:, ck.start[1] + ck.stride[1] * 1:])[0]
+    # output pixel (i, j) of the run (window inside the image) = pixel (i-1, j-1) of `single`
+    np.testing.assert_allclose(y[:, 1:1 + 8, 1:1 + 5], single[:, :8, :5], rtol=1e-4, atol=1e-4)
+
+
+def test_combined_kernel_refuses_nonlinear_layers():
+    from convstudio.core.layers import ReLU
+
+    with pytest.raises(PipelineError, match="not linear"):
+        combined_kernel((Conv2d(kernel=np.ones((3, 3), np.float32)), ReLU()), 1)
+
+
+def test_explain_tutorial_example():
+    p = Pipeline((Conv2d(weight=np.array([[[[0, 1], [2, 3]]]], np.float32)),))
+    x = np.arange(9, dtype=np.float32).reshape(3, 3)
+    sums = []
+    for i in range(2):
+        for j in range(2):
+            e = explain_pixel(p, x, 1, 0, i, j)
+            sums.append(e["total"])
+            assert e["total"] == pytest.approx(e["output"])
+    assert sums == [19, 25, 37, 43]
+    assert explain_pixel(p, x, 1, 0, 0, 0)["inputs"][0]["expression"] == "0×0 + 1×1 + 3×2 + 4×3 = 19"
+
+
+def test_explain_numbers_add_up_everywhere():
+    rng = np.random.default_rng(5)
+    p = mixed_pipeline(rng)
+    x = rng.random((2, 13, 17)).astype(np.float32)
+    outs = p.run(x)
+    for layer in range(1, len(p) + 1):
+        c, h, w = outs[layer - 1].shape
+        for pos in ((0, 0, 0), (c - 1, h - 1, w - 1), (c // 2, h // 2, w // 3)):
+            e = explain_pixel(p, x, layer, *pos, outputs=outs)
+            if e["kind"] == "conv":
+                for part in e["inputs"]:
+                    assert np.sum(part["products"]) == pytest.approx(part["sum"], abs=1e-9)
+                    np.testing.assert_allclose(
+                        np.array(part["window"]) * np.array(part["kernel"]), part["products"])
+            if "total" in e:
+                assert e["total"] == pytest.approx(e["output"], rel=1e-5, abs=1e-5)
+
+
+def test_explain_marks_padding_and_the_max_winner():
+    p = Pipeline.from_dict({**HDR, "layers": [{"type": "maxpool2d", "kernel_size": 3, "stride": 2,
+                                                "padding": 1}]})
+    x = np.array([[1, 9, 2], [3, 4, 9], [0, 0, 0]], np.float32)
+    e = explain_pixel(p, x, 1, 0, 0, 0)
+    assert e["kind"] == "max"
+    assert e["padding"][0] == [True, True, True] and e["padding"][1] == [True, False, False]
+    assert e["window"][0] == [None, None, None]
+    assert e["winner"] == [0, 1] and e["total"] == 9  # first maximum in scan order
+
+
+def test_cli_at_json_and_erf(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    p = mixed_pipeline(rng)
+    pfile = tmp_path / "p.json"
+    p.save(pfile)
+    x = rng.random((2, 13, 17)).astype(np.float32)
+    img = tmp_path / "x.npy"
+    np.save(img, x)
+    erf_path = tmp_path / "erf.npy"
+    assert cli.main(["info", str(pfile), "--image", str(img), "--at", "5,1,2,3", "--json",
+                     "--erf", str(erf_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["at"]["layer"] == 5 and out["at"]["kind"] == "conv"
+    assert out["at"]["output"] == pytest.approx(float(p.run(x)[4][1, 2, 3]))
+    np.testing.assert_allclose(np.load(erf_path), effective_receptive_field(p, x, 5, 1, 2, 3))
+    assert cli.main(["info", str(pfile), "--image", str(img), "--at", "5,9,0,0"]) == 2
+    assert "outside" in capsys.readouterr().err
