@@ -1,0 +1,270 @@
+"""The command line, run in-process through cli.main (and once as a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convstudio import cli
+from convstudio.core import Pipeline, load_image, save_image
+
+REPO = Path(__file__).resolve().parents[2]
+
+CONTRACT_EXAMPLE = {
+    "format": "convstudio-pipeline",
+    "version": 1,
+    "name": "contract example",
+    "layers": [
+        {"type": "conv2d", "weight": [[[[0, 1], [2, 3]]]], "bias": [0.5], "stride": 1,
+         "padding": "same", "padding_mode": "zeros", "dilation": 1, "groups": 1, "flip": False},
+        {"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "scale": 0.0625},
+        {"type": "maxpool2d", "kernel_size": 2},
+        {"type": "avgpool2d", "kernel_size": [3, 3], "stride": 2, "padding": 1,
+         "ceil_mode": False, "count_include_pad": True},
+        {"type": "pad", "padding": [1, 0, 2, 2], "mode": "constant", "value": 0.5},
+        {"type": "stride", "stride": [2, 2], "offset": [0, 0]},
+        {"type": "relu"}, {"type": "leaky_relu", "negative_slope": 0.01},
+        {"type": "abs"}, {"type": "sigmoid"}, {"type": "tanh"},
+    ],
+}
+
+RGB_EDGES = {
+    "format": "convstudio-pipeline",
+    "version": 1,
+    "layers": [
+        {"type": "conv2d", "kernel": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], "padding": 1},
+        {"type": "conv2d", "weight": np.full((8, 3, 1, 1), 0.25).tolist(), "bias": list(range(8))},
+    ],
+}
+
+
+def write_json(path: Path, obj) -> Path:
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    return path
+
+
+def run_cli(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+@pytest.fixture
+def rgb_image(tmp_path) -> Path:
+    rng = np.random.default_rng(1)
+    x = rng.random((3, 21, 34), dtype=np.float32)
+    path = tmp_path / "in.png"
+    save_image(path, x)
+    return path
+
+
+@pytest.fixture
+def contract_pipeline(tmp_path) -> Path:
+    return write_json(tmp_path / "contract.json", CONTRACT_EXAMPLE)
+
+
+# ------------------------------------------------------------------------------------------ info
+
+
+def test_info_json_matches_contract_layout(contract_pipeline, capsys):
+    assert run_cli("info", contract_pipeline, "--input-shape", "1,40,50", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"input_shape", "layers", "params", "fc_params"}
+    assert out["input_shape"] == [1, 40, 50]
+    assert [layer["index"] for layer in out["layers"]] == list(range(1, 12))
+    for layer in out["layers"]:
+        assert set(layer) == {"index", "type", "output_shape", "receptive_field", "jump", "start",
+                              "params"}
+    # hand-computed: 'same' 2x2 keeps 40x50; 3x3 valid -> 38x48; maxpool 2 -> 19x24;
+    # avgpool 3 s2 p1 -> floor((19+2-3)/2)+1 = 10, floor((24+2-3)/2)+1 = 12; pad [1,0,2,2] -> 11x16;
+    # stride 2 -> 6x8
+    shapes = [layer["output_shape"] for layer in out["layers"]]
+    assert shapes[:6] == [[1, 40, 50], [1, 38, 48], [1, 19, 24], [1, 10, 12], [1, 11, 16], [1, 6, 8]]
+    assert shapes[6:] == [[1, 6, 8]] * 5
+    assert out["layers"][0]["params"] == 5  # 4 weights + 1 bias
+    assert out["layers"][1]["params"] == 9  # the shared kernel counts once
+    assert out["params"] == 14
+    assert out["fc_params"] == 40 * 50 * 48 + 48
+    # receptive field after conv 2x2 'same' (top pad 1): size 2, start -1
+    assert out["layers"][0]["receptive_field"] == [2, 2]
+    assert out["layers"][0]["start"] == [-1, -1]
+    assert out == Pipeline.from_dict(CONTRACT_EXAMPLE).info((1, 40, 50))
+
+
+def test_info_from_image_and_text_table(contract_pipeline, rgb_image, capsys):
+    assert run_cli("info", contract_pipeline, "--image", rgb_image) == 2  # 1-channel weight, RGB
+    err = capsys.readouterr().err
+    assert "layer 1" in err and err.count("\n") == 1
+    edges = write_json(rgb_image.parent / "edges.json", RGB_EDGES)
+    assert run_cli("info", edges, "--image", rgb_image) == 0
+    text = capsys.readouterr().out
+    assert "8 x 21 x 34" in text and "fully connected" in text
+
+
+@pytest.mark.parametrize("shape", ["3,x,4", "0,4,4", "1,2,3,4"])
+def test_info_bad_shape_is_usage_error(contract_pipeline, shape, capsys):
+    assert run_cli("info", contract_pipeline, "--input-shape", shape) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------ apply
+
+
+def test_apply_npy_equals_pipeline_run(tmp_path, rgb_image):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    x = load_image(rgb_image)
+    expected = Pipeline.load(edges).run(x)
+    for layer in (None, 1, 2, 0):
+        out = tmp_path / f"out{layer}.npy"
+        args = ["apply", edges, rgb_image, "-o", out] + ([] if layer is None else ["--layer", layer])
+        assert run_cli(*args) == 0
+        got = np.load(out)
+        want = x if layer == 0 else expected[(layer or 2) - 1]
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+
+
+def test_apply_png_equals_save_image(tmp_path, rgb_image):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    y = Pipeline.load(edges).run(load_image(rgb_image))[0]
+    for mode in ("clip", "minmax", "abs", "signed"):
+        for depth in (8, 16):
+            out = tmp_path / f"cli-{mode}-{depth}.png"
+            ref = tmp_path / f"ref-{mode}-{depth}.png"
+            assert run_cli("apply", edges, rgb_image, "-o", out, "--layer", 1, "--normalize", mode,
+                           "--depth", depth) == 0
+            save_image(ref, y, normalize=mode, depth=depth)
+            np.testing.assert_array_equal(load_image(out), load_image(ref))
+
+
+def test_apply_writes_one_file_per_channel(tmp_path, rgb_image):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    assert run_cli("apply", edges, rgb_image, "-o", tmp_path / "maps.png") == 0
+    files = sorted(p.name for p in tmp_path.glob("maps_c*.png"))
+    assert files == [f"maps_c{c:02d}.png" for c in range(8)]
+    assert not (tmp_path / "maps.png").exists()
+
+
+def test_apply_out_dir_skips_bad_inputs(tmp_path, rgb_image, capsys):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not a png")
+    arr = tmp_path / "array.npy"
+    np.save(arr, np.ones((3, 5, 6), np.float32))
+    out_dir = tmp_path / "out"
+    code = run_cli("apply", edges, rgb_image, bad, arr, "--out-dir", out_dir, "--layer", 1)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0  # one line for the one failure
+    assert (out_dir / "in.png").is_file()
+    assert (out_dir / "array.npy").is_file()  # npy inputs default to npy outputs
+    assert not (out_dir / "broken.png").exists()
+    assert not list(out_dir.glob("*.tmp*")) and not list(out_dir.glob(".*"))
+
+
+def test_apply_jobs_give_same_files(tmp_path, rgb_image):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    inputs = []
+    for i in range(4):
+        p = tmp_path / f"img{i}.npy"
+        np.save(p, np.random.default_rng(i).random((3, 9, 11)).astype(np.float32))
+        inputs.append(p)
+    assert run_cli("apply", edges, *inputs, "--out-dir", tmp_path / "a", "--jobs", 1) == 0
+    assert run_cli("apply", edges, *inputs, "--out-dir", tmp_path / "b", "--jobs", 3) == 0
+    for p in inputs:
+        np.testing.assert_array_equal(np.load(tmp_path / "a" / p.name), np.load(tmp_path / "b" / p.name))
+
+
+def test_apply_never_overwrites_an_input(tmp_path, capsys):
+    identity = write_json(tmp_path / "id.json", {"format": "convstudio-pipeline", "version": 1,
+                                                 "layers": [{"type": "relu"}]})
+    src = tmp_path / "keep.npy"
+    np.save(src, -np.ones((1, 4, 4), np.float32))
+    before = src.read_bytes()
+    assert run_cli("apply", identity, src, "-o", src) == 1
+    assert src.read_bytes() == before
+    assert "never overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["-o", "a.png", "--format", "png"], "--format"),
+    (["--out-dir", "d", "--depth", "16", "--format", "jpg"], "16"),
+    (["-o", "out.xyz"], "unknown format"),
+    (["-o", "a.png", "--layer", "99"], "--layer"),
+    (["-o", "a.png", "--jobs", "0"], "--jobs"),
+])
+def test_apply_usage_errors(tmp_path, rgb_image, args, needle, capsys):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    assert run_cli("apply", edges, rgb_image, *args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_apply_o_takes_one_input(tmp_path, rgb_image, capsys):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    assert run_cli("apply", edges, rgb_image, rgb_image, "-o", tmp_path / "x.png") == 2
+    assert "one input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("{", "not valid JSON"),
+    ('{"format": "convstudio-pipeline", "version": 1, "layers": [{"type": "conv2d", '
+     '"kernel": [[1, 2], [3]]}]}', "layer 1 'kernel'"),
+    ('{"format": "convstudio-pipeline", "version": 1, "layers": [{"type": "relu"}, '
+     '{"type": "maxpool2d", "kernel_size": 0}]}', "layer 2 'kernel_size'"),
+    ('{"format": "convstudio-pipeline", "version": 1, "layers": [{"type": "conv2d", '
+     '"kernel": [[NaN]]}]}', "NaN"),
+])
+def test_malformed_pipeline_is_one_line_exit_2(tmp_path, rgb_image, text, needle, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(text, encoding="utf-8")
+    assert run_cli("apply", bad, rgb_image, "-o", tmp_path / "o.png") == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+# ------------------------------------------------------------------------------------------ check
+
+
+def test_check_passes_and_reports_every_layer(tmp_path, rgb_image, capsys):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    assert run_cli("check", edges, rgb_image, "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["passed"] is True
+    assert [row["index"] for row in out["layers"]] == [1, 2]
+    assert all(row["max_abs_diff"] <= out["tolerance"] for row in out["layers"])
+
+
+def test_check_fails_when_core_is_wrong(tmp_path, rgb_image, monkeypatch, capsys):
+    from convstudio.core import layers
+
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    real = layers.Conv2d._forward
+    monkeypatch.setattr(layers.Conv2d, "_forward", lambda self, x: real(self, x) + 0.01)
+    assert run_cli("check", edges, rgb_image) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_check_unreadable_input_exit_1(tmp_path, capsys):
+    edges = write_json(tmp_path / "edges.json", RGB_EDGES)
+    assert run_cli("check", edges, tmp_path / "missing.png") == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------ process
+
+
+def test_console_entry_point_runs_as_a_process(tmp_path, contract_pipeline):
+    res = subprocess.run(
+        [sys.executable, "-m", "convstudio.cli", "info", str(contract_pipeline), "--input-shape",
+         "1,8,8", "--json"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["input_shape"] == [1, 8, 8]
+    res = subprocess.run([sys.executable, "-m", "convstudio.cli", "apply"], capture_output=True,
+                         text=True, timeout=120, cwd=REPO)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
