@@ -1,0 +1,241 @@
+"""The Learn menu: every section of the convolution tutorial as a ready example.
+
+Each lesson is an input (made here, exact small numbers where the tutorial gives them), a pipeline
+and a short explanation, plus the numbers the tutorial itself states, so that a test can hold the
+app to them. Pure NumPy: the app opens a lesson, the tests check it, without Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .core.pipeline import Pipeline
+
+__all__ = ["Lesson", "LESSONS", "get_lesson"]
+
+SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+
+
+def _pipeline(*layers: dict, name: str) -> dict:
+    return {"format": "convstudio-pipeline", "version": 1, "name": name, "layers": list(layers)}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One tutorial example.
+
+    Attributes
+    ----------
+    id : str
+        Stable name, e.g. "cross-correlation".
+    title : str
+        Menu text.
+    explanation : str
+        A few sentences (simple HTML) shown beside the example.
+    make_image : callable
+        Returns the ``(C, H, W) float32`` input.
+    pipeline : dict
+        The pipeline in the JSON format.
+    select_layer : int
+        The layer to show first.
+    expected : dict
+        What the tutorial states: ``{"outputs": {layer: array}}`` and/or ``{"shapes": {layer:
+        (C, H, W)}}``, ``{"receptive_field": {layer: (rh, rw)}}``, ``{"fc_params": n}``.
+    """
+
+    id: str
+    title: str
+    explanation: str
+    make_image: Callable[[], np.ndarray]
+    pipeline: dict
+    select_layer: int = 1
+    expected: dict[str, Any] = field(default_factory=dict)
+
+    def build_pipeline(self) -> Pipeline:
+        return Pipeline.from_dict(self.pipeline)
+
+
+def _arange(c: int, h: int, w: int, start: float = 0.0) -> Callable[[], np.ndarray]:
+    return lambda: (np.arange(c * h * w, dtype=np.float32) + start).reshape(c, h, w)
+
+
+def _step_image() -> np.ndarray:
+    # the tutorial's 6 x 8 image: white (1) left and right, black (0) in the middle columns
+    x = np.ones((1, 6, 8), dtype=np.float32)
+    x[:, :, 2:6] = 0
+    return x
+
+
+def _two_channels() -> np.ndarray:
+    return np.stack([np.arange(9, dtype=np.float32).reshape(3, 3),
+                     np.arange(1, 10, dtype=np.float32).reshape(3, 3)])
+
+
+def _sample_rgb() -> np.ndarray:
+    from .core.imageio import load_image
+
+    path = SAMPLES / "coffee.png"
+    if path.is_file():
+        return load_image(path)
+    # a colour gradient stands in when the sample images are not installed
+    h, w = 200, 300
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([xx / w, yy / h, 1 - xx / w]).astype(np.float32)
+
+
+def _megapixel() -> np.ndarray:
+    h = w = 1000
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return (0.5 + 0.5 * np.sin(xx / 23.0) * np.cos(yy / 31.0))[None].astype(np.float32)
+
+
+K = [[0, 1], [2, 3]]
+K2 = [[1, 2], [3, 4]]
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        "cross-correlation", "1. Cross-correlation",
+        "The 2x2 kernel slides over the 3x3 input from the top left, left to right, top to "
+        "bottom. At each position the window and the kernel are multiplied element by element "
+        "and summed: 0×0 + 1×1 + 3×2 + 4×3 = 19. The output is (3 - 2 + 1) x (3 - 2 + 1) = 2 x 2. "
+        "Click an output pixel to see its sum written out.",
+        _arange(1, 3, 3), _pipeline({"type": "conv2d", "weight": [[K]]}, name="cross-correlation"),
+        expected={"outputs": {1: [[[19, 25], [37, 43]]]}, "shapes": {1: (1, 2, 2)}}),
+    Lesson(
+        "edge-detector", "2. An edge detector: [1, -1]",
+        "A 6 x 8 image, white at the sides and black in the middle. The 1 x 2 kernel [1, -1] "
+        "subtracts each pixel's right neighbour: flat areas give 0, the white-to-black edge gives "
+        "1 and the black-to-white edge gives -1. It finds only vertical edges; transpose the "
+        "kernel to find horizontal ones.",
+        _step_image, _pipeline({"type": "conv2d", "kernel": [[1, -1]]}, name="edge detector"),
+        expected={"outputs": {1: [[[0, 1, 0, 0, 0, -1, 0]] * 6]}, "shapes": {1: (1, 6, 7)}}),
+    Lesson(
+        "padding", "3. Padding keeps the shape",
+        "Each unpadded 3 x 3 convolution loses a border pixel all round. Padding the 8 x 8 input "
+        "by p_h = k_h - 1 rows in total (1 on each side) keeps it 8 x 8: "
+        "n_h + p_h - k_h + 1 = 8 + 2 - 3 + 1 = 8. The second layer uses a 5 x 3 kernel with "
+        "padding (2, 1) and keeps the shape too. Switch the padding mode to see what the border "
+        "is filled with.",
+        lambda: np.random.default_rng(0).random((1, 8, 8), dtype=np.float32),
+        _pipeline({"type": "conv2d", "kernel": [[1, 1, 1]] * 3, "scale": 1 / 9, "padding": 1},
+                  {"type": "conv2d", "kernel": [[0, 1, 0]] * 5, "scale": 0.2, "padding": [2, 1]},
+                  name="padding keeps the shape"),
+        expected={"shapes": {1: (1, 8, 8), 2: (1, 8, 8)}}),
+    Lesson(
+        "stride", "4. Stride shrinks it",
+        "With stride s the window jumps s pixels at a time, so the output shape is "
+        "floor((n + p + s - k) / s). 8 x 8 with a 3 x 3 kernel, padding 1, stride 2: "
+        "floor((8 + 2 + 2 - 3) / 2) = 4, so 4 x 4. Then a 3 x 5 kernel, padding (0, 1), strides "
+        "(3, 4) on that 4 x 4: floor((4 + 0 + 3 - 3) / 3) = 1 by floor((4 + 2 + 4 - 5) / 4) = 1.",
+        lambda: np.random.default_rng(1).random((1, 8, 8), dtype=np.float32),
+        _pipeline({"type": "conv2d", "kernel": [[1, 1, 1]] * 3, "scale": 1 / 9, "padding": 1,
+                   "stride": 2},
+                  {"type": "conv2d", "kernel": [[1] * 5] * 3, "padding": [0, 1],
+                   "stride": [3, 4]}, name="stride"),
+        expected={"shapes": {1: (1, 4, 4), 2: (1, 1, 1)}}),
+    Lesson(
+        "stride-d2l", "4b. Stride (3, 4) on 8 x 8",
+        "The tutorial's second stride example: a 3 x 5 kernel with padding (0, 1) and strides "
+        "(3, 4) on an 8 x 8 input gives floor((8 + 0 + 3 - 3) / 3) = 2 by "
+        "floor((8 + 2 + 4 - 5) / 4) = 2.",
+        lambda: np.random.default_rng(2).random((1, 8, 8), dtype=np.float32),
+        _pipeline({"type": "conv2d", "kernel": [[1] * 5] * 3, "padding": [0, 1], "stride": [3, 4]},
+                  name="stride (3, 4)"),
+        expected={"shapes": {1: (1, 2, 2)}}),
+    Lesson(
+        "multi-input", "5. Two input channels are summed",
+        "With two input channels the kernel has two slices, one per channel. Each channel is "
+        "cross-correlated with its own slice and the results are added: "
+        "(1×1 + 2×2 + 4×3 + 5×4) + (0×0 + 1×1 + 3×2 + 4×3) = 56.",
+        _two_channels, _pipeline({"type": "conv2d", "weight": [[K, K2]]}, name="two input channels"),
+        expected={"outputs": {1: [[[56, 72], [104, 120]]]}}),
+    Lesson(
+        "multi-output", "6. Several output channels",
+        "One kernel of shape c_i x k_h x k_w per output channel: stacking K, K + 1 and K + 2 gives "
+        "a 3 x 2 x 2 x 2 weight and three output maps. The first is the previous lesson's.",
+        _two_channels,
+        _pipeline({"type": "conv2d", "weight": [
+            [(np.array(K) + d).tolist(), (np.array(K2) + d).tolist()] for d in (0, 1, 2)]},
+            name="three output channels"),
+        expected={"outputs": {1: [[[56, 72], [104, 120]], [[76, 100], [148, 172]],
+                                  [[96, 128], [192, 224]]]}}),
+    Lesson(
+        "one-by-one", "7. 1 x 1 convolution mixes channels",
+        "A 1 x 1 kernel sees one pixel, so each output value is a weighted sum of that pixel's "
+        "input channels: the layer is a fully connected layer applied at every pixel, with a "
+        "c_o x c_i weight matrix. Here: 3 inputs (R, G, B), 2 outputs: luma "
+        "(0.299 R + 0.587 G + 0.114 B) and a red-minus-blue opponent channel.",
+        _sample_rgb,
+        _pipeline({"type": "conv2d", "weight": [[[[0.299]], [[0.587]], [[0.114]]],
+                                                 [[[1.0]], [[0.0]], [[-1.0]]]]},
+                  name="1x1 channel mixing"),
+        expected={"shapes_from_input": True}),
+    Lesson(
+        "pooling", "8. Max and average pooling",
+        "A 2 x 2 window slides like a kernel but has no weights: max pooling keeps the largest "
+        "value, average pooling the mean. On 0..8: max gives [[4, 5], [7, 8]], average "
+        "[[2, 3], [5, 6]]. The stride defaults to the window size; here it is set to 1 to match "
+        "the tutorial's figure.",
+        _arange(1, 3, 3),
+        _pipeline({"type": "maxpool2d", "kernel_size": 2, "stride": 1},
+                  {"type": "avgpool2d", "kernel_size": 2, "stride": 1, "enabled": False},
+                  name="pooling"),
+        expected={"outputs": {1: [[[4, 5], [7, 8]]]}}),
+    Lesson(
+        "pooling-average", "8b. Average pooling",
+        "The same 2 x 2 window with stride 1, averaging: [[2, 3], [5, 6]].",
+        _arange(1, 3, 3), _pipeline({"type": "avgpool2d", "kernel_size": 2, "stride": 1},
+                                    name="average pooling"),
+        expected={"outputs": {1: [[[2, 3], [5, 6]]]}}),
+    Lesson(
+        "pooling-padding", "9. Pooling with padding and stride",
+        "On a 4 x 4 input 0..15: a 3 x 3 window with its default stride 3 fits once ([[10]]); "
+        "with padding 1 and stride 2 the windows overlap the -inf border and give "
+        "[[5, 7], [13, 15]]; a (2, 3) window, padding (0, 1), stride (2, 3) gives the same.",
+        _arange(1, 4, 4),
+        _pipeline({"type": "maxpool2d", "kernel_size": 3},
+                  {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1,
+                   "enabled": False},
+                  name="pooling with padding"),
+        expected={"outputs": {1: [[[10]]]}}),
+    Lesson(
+        "pooling-padding-2", "9b. Padding 1, stride 2",
+        "The 3 x 3 max window with padding 1 and stride 2 on 0..15: [[5, 7], [13, 15]].",
+        _arange(1, 4, 4), _pipeline({"type": "maxpool2d", "kernel_size": 3, "stride": 2,
+                                     "padding": 1}, name="pooling padding 1 stride 2"),
+        expected={"outputs": {1: [[[5, 7], [13, 15]]]}}),
+    Lesson(
+        "receptive-field", "10. Receptive fields grow with depth",
+        "The output 19 of a 2 x 2 kernel sees four input values. Stack a second 2 x 2 convolution "
+        "on the 2 x 2 output and its single value z sees all four of Y and all nine inputs: the "
+        "receptive field grows from 2 x 2 to 3 x 3. Click a pixel of layer 2 to see its window "
+        "on the input.",
+        _arange(1, 3, 3),
+        _pipeline({"type": "conv2d", "weight": [[K]]}, {"type": "conv2d", "weight": [[K]]},
+                  name="receptive field"),
+        select_layer=2,
+        expected={"receptive_field": {1: (2, 2), 2: (3, 3)}, "shapes": {2: (1, 1, 1)}}),
+    Lesson(
+        "parameters", "11. Parameters: convolution against fully connected",
+        "A one-megapixel image mapped to 1000 hidden values by a fully connected layer needs "
+        "10^6 × 10^3 = 10^9 weights (plus 10^3 biases). A 3 x 3 convolution (kept at every 40th "
+        "row and 25th column, 25 x 40 = 1000 outputs) maps the same input to the same number of "
+        "outputs with 9 weights and 1 bias, because the weights are shared by every position.",
+        _megapixel,
+        _pipeline({"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]],
+                   "scale": 0.0625, "bias": 0.0, "padding": 1},
+                  {"type": "stride", "stride": [40, 25]}, name="parameters"),
+        select_layer=2,
+        expected={"fc_params": 10**9 + 10**3, "params": 10, "shapes": {2: (1, 25, 40)}}),
+)
+
+
+def get_lesson(lesson_id: str) -> Lesson:
+    for lesson in LESSONS:
+        if lesson.id == lesson_id:
+            return lesson
+    raise KeyError(f"no lesson '{lesson_id}' (known: {', '.join(l.id for l in LESSONS)})")
