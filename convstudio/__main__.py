@@ -1,0 +1,7 @@
+"""`python -m convstudio` is the `convstudio` command."""
+
+import sys
+
+from convstudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,225 @@
+"""File ▸ Export feature maps: the dialog and the background job.
+
+The numbers come from :func:`convstudio.app.layer_export.export_layer` (the core's ``Pipeline``
+arithmetic and ``save_image``, at full resolution), run in a worker thread behind a progress
+dialog so that the window stays responsive and the export can be cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QThread, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressDialog,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convstudio.core import Pipeline, RunCancelled
+
+from .layer_export import EXPORT_FORMATS, export_layer
+from .layer_list import shape_text
+
+__all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
+
+NORMALIZE_TIPS = {
+    "clip": "clip: values below 0 are black, above 1 white",
+    "minmax": "min-max: the smallest value is black, the largest white",
+    "abs": "abs: |x|, then clip to [0, 1]",
+    "signed": "signed: 0 is mid-grey, ±max|x| black / white",
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how."""
+
+    layer: int
+    path: Path
+    normalize: str = "clip"
+    depth: int = 8
+    channel: int | None = None
+
+
+class ExportDialog(QDialog):
+    """Choose the layer, the channels, the file and its normalisation / depth."""
+
+    def __init__(self, pipeline: Pipeline, shapes: list[tuple | None], *, layer: int,
+                 folder: Path, stem: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export feature maps")
+        self._shapes = shapes
+        self._folder = folder
+        self._stem = stem
+
+        self.layer = QSpinBox()
+        self.layer.setRange(0, len(pipeline))
+        self.layer.setValue(layer)
+        self.layer.setToolTip("0 is the input; the maps are computed at full resolution")
+        self.shape_note = QLabel()
+        self.shape_note.setEnabled(False)
+        self.channels = QComboBox()
+        self.format = QComboBox()
+        for ext, label in EXPORT_FORMATS.items():
+            self.format.addItem(label, ext)
+        self.normalize = QComboBox()
+        for mode, tip in NORMALIZE_TIPS.items():
+            self.normalize.addItem(mode, mode)
+            self.normalize.setItemData(self.normalize.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.depth = QComboBox()
+        self.depth.addItem("8 bit", 8)
+        self.depth.addItem("16 bit", 16)
+        self.path = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        self.files_note = QLabel()
+        self.files_note.setWordWrap(True)
+        self.files_note.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("Layer", self.layer)
+        form.addRow("", self.shape_note)
+        form.addRow("Channels", self.channels)
+        form.addRow("Format", self.format)
+        form.addRow("Normalise", self.normalize)
+        form.addRow("Depth", self.depth)
+        form.addRow("File", path_row)
+        form.addRow("", self.files_note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+
+        self.layer.valueChanged.connect(self._on_layer_changed)
+        self.format.currentIndexChanged.connect(self._on_format_changed)
+        self.channels.currentIndexChanged.connect(self._update_note)
+        self.path.textChanged.connect(self._update_note)
+        self._on_layer_changed(layer)
+        self._on_format_changed(0)
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(layer=self.layer.value(), path=Path(self.path.text()),
+                             normalize=self.normalize.currentData(), depth=self.depth.currentData(),
+                             channel=self.channels.currentData())
+
+    def _default_path(self) -> str:
+        ext = self.format.currentData()
+        return str(self._folder / f"{self._stem}_layer{self.layer.value()}{ext}")
+
+    def _on_layer_changed(self, layer: int) -> None:
+        shape = self._shapes[layer] if layer < len(self._shapes) else None
+        self.shape_note.setText(f"{shape_text(shape)} (C×H×W, full resolution)" if shape
+                                else "this layer does not fit its input")
+        self.channels.blockSignals(True)
+        self.channels.clear()
+        self.channels.addItem("all channels", None)
+        for c in range(shape[0] if shape else 0):
+            self.channels.addItem(f"channel {c}", c)
+        self.channels.blockSignals(False)
+        self.path.setText(self._default_path())
+
+    def _on_format_changed(self, _index: int) -> None:
+        ext = self.format.currentData()
+        p = Path(self.path.text() or self._default_path())
+        self.path.setText(str(p.with_suffix(ext)))
+        image = ext == ".png"
+        self.normalize.setEnabled(image)
+        self.depth.setEnabled(image)
+        self._update_note()
+
+    def _update_note(self, *_args) -> None:
+        shape = self._shapes[self.layer.value()] if self.layer.value() < len(self._shapes) else None
+        c = 1 if self.channels.currentData() is not None else (shape[0] if shape else 0)
+        ext = Path(self.path.text()).suffix.lower()
+        if ext != ".npy" and c not in (1, 3, 4) and c > 0:
+            self.files_note.setText(f"{c} channels: one gray file per channel "
+                                    f"({Path(self.path.text()).stem}_c00{ext} …)")
+        elif ext == ".npy":
+            self.files_note.setText("the float32 (C, H, W) array, exactly")
+        else:
+            self.files_note.setText({1: "one gray image", 3: "one RGB image",
+                                     4: "one RGBA image"}.get(c, ""))
+
+    def _browse(self) -> None:
+        filters = ";;".join(f"{label} (*{ext})" for ext, label in EXPORT_FORMATS.items())
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), filters)
+        if path:
+            self.path.setText(path)
+
+
+class ExportJob(QThread):
+    """Runs one export off the GUI thread. Read `paths` / `error` / `was_cancelled` after it
+    finished."""
+
+    progressed = Signal(int, int)
+
+    def __init__(self, pipeline: Pipeline, image: np.ndarray, options: ExportOptions,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self._pipeline = pipeline
+        self._image = image
+        self._options = options
+        self._cancel = False
+        self.paths: list[Path] = []
+        self.error: Exception | None = None
+        self.was_cancelled = False
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def run(self) -> None:  # worker thread
+        o = self._options
+        try:
+            self.paths = export_layer(self._pipeline, self._image, o.layer, o.path,
+                                      normalize=o.normalize, depth=o.depth, channel=o.channel,
+                                      cancelled=lambda: self._cancel,
+                                      progress=lambda d, t: self.progressed.emit(d, t))
+        except RunCancelled:
+            self.was_cancelled = True
+        except Exception as exc:  # noqa: BLE001 - reported to the user by the caller
+            self.error = exc
+
+
+def run_export(pipeline: Pipeline, image: np.ndarray, options: ExportOptions, *,
+               parent: QWidget | None = None, progress_after_ms: int = 400) -> ExportJob:
+    """Run an export in a worker thread with a (delayed) progress dialog; returns the finished
+    job (the thread has stopped)."""
+    job = ExportJob(pipeline, image, options)
+    dialog = QProgressDialog(f"Exporting layer {options.layer} at full resolution…", "Cancel",
+                             0, max(1, options.layer), parent)
+    dialog.setWindowTitle("Export")
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(progress_after_ms)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setValue(0)
+    job.progressed.connect(lambda done, _total: dialog.setValue(done))
+    dialog.canceled.connect(job.cancel)
+    loop = QEventLoop()
+    job.finished.connect(loop.quit)
+    job.start()
+    if not job.isFinished():
+        loop.exec()
+    job.wait()
+    dialog.close()
+    dialog.deleteLater()
+    return job

@@ -1,0 +1,206 @@
+"""Starting the desktop app: ``run_app`` (called by ``convstudio [IMAGE] [--pipeline FILE] ...``).
+
+Also runnable as ``python -m convstudio.app.launch [IMAGE] [--pipeline FILE] [--select-layer N]
+[--screenshot OUT.png] [--settings FILE.ini]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+__all__ = ["run_app", "main", "SCREENSHOT_TIMEOUT_S"]
+
+SCREENSHOT_TIMEOUT_S = 60.0
+
+
+def _make_app():
+    import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("ConvStudio")
+    app.setOrganizationName("ConvStudio")
+    app.setApplicationDisplayName("ConvStudio")
+    icon = Path(__file__).resolve().parents[2] / "resources" / "icons" / "convstudio.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def run_app(*, image: str | None = None, pipeline: str | None = None,
+            select_layer: int | None = None, screenshot: str | None = None,
+            settings_path: str | None = None) -> int:
+    """Open the main window with an optional image and pipeline; return the exit code.
+
+    Parameters
+    ----------
+    image, pipeline : str, optional
+        Files to open. A load error is shown in the window and the app goes on (with
+        `screenshot`, it is printed to stderr and the exit code is 2).
+    select_layer : int, optional
+        Layer to select (0 = the input).
+    screenshot : str, optional
+        Once every layer is computed, save a picture of the window to this PNG and exit (0).
+    settings_path : str, optional
+        An INI file for the settings instead of the user's (tests, screenshots).
+    """
+    import tempfile
+
+    app = _make_app()
+    from PySide6.QtCore import QSettings, QTimer
+
+    with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(_quiet_platform_notes())
+        if settings_path is not None:
+            settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+        elif screenshot is not None:
+            # A screenshot must look the same on every machine: never the user's saved layout.
+            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="convstudio-shot-"))
+            settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        else:
+            settings = QSettings("ConvStudio", "ConvStudio")
+        return _run(app, settings, image=image, pipeline=pipeline, select_layer=select_layer,
+                    screenshot=screenshot)
+
+
+@contextlib.contextmanager
+def _quiet_platform_notes():
+    """Drop the offscreen/xcb plugins' notes that are not about this app ("This plugin does
+    not support propagateSizeHints()"); every other message goes where it went before."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
+
+
+def _run(app, settings, *, image, pipeline, select_layer, screenshot) -> int:
+    from PySide6.QtCore import QTimer
+
+    from .document import Document
+    from .main_window import MainWindow, default_pipeline
+    from .renderer import Renderer
+
+    doc = Document()
+    renderer = Renderer(doc)
+    window = MainWindow(doc, renderer, settings=settings,
+                        first_launch=image is None and pipeline is None)
+    errors: list[str] = []
+    if screenshot is not None:
+        window.resize(1600, 1000)
+        window.report_error = lambda _title, text: errors.append(text)  # type: ignore[method-assign]
+        window.confirm_discard = lambda: True  # type: ignore[method-assign]
+
+    if image is not None and not window.open_image(image):
+        window.load_default()  # never an empty window; the message says what went wrong
+    elif image is None and pipeline is not None:
+        window.load_default()
+    if pipeline is not None:
+        window.open_pipeline(pipeline, ask=False)
+    elif image is not None:
+        doc.new_pipeline(default_pipeline())
+    if select_layer is not None:
+        if 0 <= select_layer <= len(doc.pipeline):
+            doc.select(select_layer)
+        else:
+            window.report_error("No such layer",
+                                f"--select-layer {select_layer}: the pipeline has "
+                                f"{len(doc.pipeline)} layers (0 is the input)")
+
+    if screenshot is not None:
+        try:
+            if errors:
+                for e in errors:
+                    print(f"convstudio: {e}", file=sys.stderr)
+                return 2
+            return _screenshot(app, window, renderer, screenshot)
+        finally:
+            window.shutdown()
+            window.close()
+            window.deleteLater()
+            settings.sync()
+
+    window.show()
+    QTimer.singleShot(0, window.raise_)
+    code = app.exec()
+    window.shutdown()
+    return int(code)
+
+
+def _screenshot(app, window, renderer, path: str) -> int:
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
+
+    window.show()
+    deadline = QDeadlineTimer(int(SCREENSHOT_TIMEOUT_S * 1000))
+    # Let the layout settle and the renderer's debounce fire, then wait for the latest run.
+    settle = QDeadlineTimer(300)
+    while not settle.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        QThread.msleep(5)
+    renderer.flush()
+    while renderer.busy and not deadline.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        QThread.msleep(5)
+    if renderer.busy:
+        print(f"convstudio: the layers were not computed within {SCREENSHOT_TIMEOUT_S:.0f} s; "
+              "no screenshot written", file=sys.stderr)
+        return 1
+    # Paint what arrived (views repaint on the next event loop turns).
+    settle = QDeadlineTimer(300)
+    while not settle.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        QThread.msleep(5)
+    pixmap = window.grab()
+    target = Path(path)
+    from convstudio.core.imageio import atomic_write_bytes
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = pixmap.save(buf, "PNG")
+    buf.close()
+    if not ok:
+        print("convstudio: cannot encode the screenshot", file=sys.stderr)
+        return 1
+    try:
+        atomic_write_bytes(target, bytes(data.data()))
+    except OSError as exc:
+        print(f"convstudio: cannot write '{target}': {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m convstudio.app.launch")
+    p.add_argument("image", nargs="?")
+    p.add_argument("--pipeline")
+    p.add_argument("--select-layer", type=int)
+    p.add_argument("--screenshot")
+    p.add_argument("--settings")
+    a = p.parse_args(argv)
+    return run_app(image=a.image, pipeline=a.pipeline, select_layer=a.select_layer,
+                   screenshot=a.screenshot, settings_path=a.settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

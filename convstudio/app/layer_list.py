@@ -1,0 +1,691 @@
+"""The layer stack panel: the input and every layer with its output shape, compute time, an
+enabled box, and the reason in words when a layer does not fit its input.
+
+:class:`LayerListModel` is a read-mostly Qt model over the Document (row 0 = the input, row i =
+layer i); :class:`LayerListPanel` is the view with the Add menu and the Remove / Duplicate / Move
+buttons. Every change goes through the Document (so it is undoable); the view follows the Document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyle,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convstudio.core import (
+    Abs,
+    AvgPool2d,
+    Conv2d,
+    Layer,
+    LeakyReLU,
+    MaxPool2d,
+    Pad,
+    PipelineError,
+    ReLU,
+    Sigmoid,
+    Stride,
+    Tanh,
+)
+from convstudio.core import kernels
+
+from .document import Document
+
+__all__ = ["LAYER_CHOICES", "LayerChoice", "new_layer", "LayerListModel", "LayerListView",
+           "LayerListPanel", "shape_text", "time_text"]
+
+_MIME = "application/x-convstudio-layer-row"
+COL_LAYER, COL_SHAPE, COL_TIME = range(3)
+_HEADERS = ("Layer", "Output", "Time")
+_HEADER_TIPS = ("Layer number and what it does", "Output shape: channels × height × width",
+                "Compute time of the last run")
+
+
+# ------------------------------------------------------------------------------ new layers
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    """An entry of the Add menu: `make(in_channels)` builds the layer with sensible defaults."""
+
+    key: str
+    label: str
+    tip: str
+    make: Callable[[int], Layer]
+
+
+def _conv_kernel(_c: int) -> Layer:
+    # The image-editor form: one kernel for every channel. Reflect padding keeps borders from
+    # darkening, as GIMP's and ImageJ's filters do.
+    return Conv2d(kernel=kernels.gaussian(3, sigma=0.85), padding="same", padding_mode="reflect")
+
+
+def _conv_multi(c: int) -> Layer:
+    # A CNN layer: 4 output channels, each a classic detector summed over the input channels,
+    # so that the maps differ and show what a multi-channel weight does.
+    bank = [kernels.SOBEL_X, kernels.SOBEL_Y, kernels.LAPLACIAN_4, kernels.gaussian(3, sigma=0.85)]
+    w = np.stack([np.broadcast_to(np.asarray(k, np.float32) / c, (c, 3, 3)) for k in bank])
+    return Conv2d(weight=w, padding="same")
+
+
+def _conv_1x1(c: int) -> Layer:
+    if c == 3:
+        # Gray (BT.601 luma) and two colour-opponent channels: what a 1x1 mix is good for.
+        w = np.array([[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [-0.5, -0.5, 1.0]], np.float32)
+    else:
+        w = np.eye(c, dtype=np.float32)
+    return Conv2d(weight=w[:, :, None, None])
+
+
+LAYER_CHOICES: tuple[LayerChoice, ...] = (
+    LayerChoice("conv3", "Conv 3×3 (per channel)",
+                "One 3×3 kernel applied to every channel on its own, as image editors filter",
+                _conv_kernel),
+    LayerChoice("conv_multi", "Conv k×k multi-channel",
+                "A CNN layer: weight (Cout, Cin, 3, 3), each output sums over all input channels",
+                _conv_multi),
+    LayerChoice("conv1x1", "1×1 conv (channel mixer)",
+                "Each output pixel is a weighted sum of the input channels at the same pixel",
+                _conv_1x1),
+    LayerChoice("pad", "Pad", "Add rows and columns around the map", lambda c: Pad(padding=1)),
+    LayerChoice("stride", "Stride (subsample)", "Keep every 2nd row and column",
+                lambda c: Stride(stride=(2, 2), offset=(0, 0))),
+    LayerChoice("maxpool", "Max pool 2×2", "Largest value of each 2×2 window, stride 2",
+                lambda c: MaxPool2d(kernel_size=(2, 2))),
+    LayerChoice("avgpool", "Avg pool 2×2", "Mean of each 2×2 window, stride 2",
+                lambda c: AvgPool2d(kernel_size=(2, 2))),
+    LayerChoice("relu", "ReLU", "max(x, 0)", lambda c: ReLU()),
+    LayerChoice("leaky_relu", "Leaky ReLU", "x if x > 0 else 0.01·x", lambda c: LeakyReLU()),
+    LayerChoice("abs", "Abs", "|x|", lambda c: Abs()),
+    LayerChoice("sigmoid", "Sigmoid", "1 / (1 + e^−x)", lambda c: Sigmoid()),
+    LayerChoice("tanh", "Tanh", "tanh(x)", lambda c: Tanh()),
+)
+
+
+def new_layer(key: str, in_channels: int = 1) -> Layer:
+    """A new layer of the Add menu's kind `key` for an input of `in_channels` channels."""
+    for choice in LAYER_CHOICES:
+        if choice.key == key:
+            return choice.make(max(1, int(in_channels)))
+    raise KeyError(f"no layer kind {key!r}; known: {', '.join(c.key for c in LAYER_CHOICES)}")
+
+
+# ------------------------------------------------------------------------------ text helpers
+
+
+def shape_text(shape) -> str:
+    return "×".join(str(int(v)) for v in shape)
+
+
+def time_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    ms = seconds * 1000.0
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
+def layer_label(layer: Layer) -> str:
+    label = layer.describe()
+    if layer.name:
+        label = f"{layer.name}: {label}"
+    return label
+
+
+# ------------------------------------------------------------------------------ model
+
+
+class LayerListModel(QAbstractItemModel):
+    """Rows: 0 = the input, i = layer i. Columns: layer, output shape, compute time.
+
+    Reads the Document for the structure and the analysis (shapes, misfits), and the renderer's
+    results for times and run-time failures. The enabled box (column 0) and drops write back
+    through the Document.
+    """
+
+    def __init__(self, document: Document, parent=None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._rows = len(document.pipeline) + 1
+        self._times: dict[int, float] = {}
+        self._run_errors: dict[int, str] = {}
+        self._error_icon = QIcon()
+        self._input_icon = QIcon()
+        document.pipelineChanged.connect(self._on_pipeline_changed)
+        document.imageChanged.connect(self._on_image_changed)
+
+    def set_icons(self, error: QIcon, input_icon: QIcon | None = None) -> None:
+        self._error_icon = error
+        if input_icon is not None:
+            self._input_icon = input_icon
+
+    # -- renderer results
+    def set_time(self, index: int, seconds: float) -> None:
+        self._times[index] = seconds
+        if 0 < index < self._rows:
+            ix = self.index(index, COL_TIME)
+            self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DisplayRole])
+
+    def set_run_result(self, times: list[float], errors: dict[int, str]) -> None:
+        self._times = {i + 1: t for i, t in enumerate(times)}
+        self._run_errors = dict(errors)
+        self._emit_all_changed()
+
+    def clear_times(self) -> None:
+        self._times.clear()
+        self._run_errors.clear()
+
+    # -- structure
+    def index(self, row: int, column: int = 0, parent=QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid() or not (0 <= row < self._rows and 0 <= column < len(_HEADERS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, index=QModelIndex()) -> QModelIndex:  # noqa: B008
+        return QModelIndex()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return len(_HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        if index.row() > 0:
+            f |= Qt.ItemFlag.ItemIsDragEnabled
+            if index.column() == COL_LAYER:
+                f |= Qt.ItemFlag.ItemIsUserCheckable
+        return f
+
+    # -- what a row says
+    def row_state(self, row: int) -> tuple[str, str | None]:
+        """("input" | "ok" | "disabled" | "error" | "waiting", reason or None)."""
+        if row == 0:
+            return "input", None
+        infos = self._doc.analysis()
+        info = infos[row - 1] if row - 1 < len(infos) else None
+        if info is not None and info.error is not None:
+            return "error", info.error.reason
+        if info is not None and info.waiting:
+            failed = next((i.index for i in infos if i.error is not None), None)
+            return "waiting", f"waiting: layer {failed} does not fit its input"
+        run_error = self._run_errors.get(row)
+        if run_error:
+            return "error", run_error
+        failed_run = min(self._run_errors) if self._run_errors else None
+        if failed_run is not None and row > failed_run:
+            return "waiting", f"waiting: layer {failed_run} failed"
+        layer = self._doc.pipeline.layers[row - 1]
+        if not layer.enabled:
+            return "disabled", "disabled: passes its input through unchanged"
+        return "ok", None
+
+    def row_text(self, row: int) -> str:
+        if row == 0:
+            return f"0  input  {self._doc.image_name}" if self._doc.image_name else "0  input"
+        return f"{row}  {layer_label(self._doc.pipeline.layers[row - 1])}"
+
+    def shape_of(self, row: int) -> tuple | None:
+        if row == 0:
+            return self._doc.image_shape
+        infos = self._doc.analysis()
+        if row - 1 < len(infos):
+            return infos[row - 1].output_shape
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if row >= self._rows:
+            return None
+        state, reason = self.row_state(row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_LAYER:
+                return self.row_text(row)
+            if col == COL_SHAPE:
+                if state == "error":
+                    return "does not fit"
+                if state == "waiting":
+                    return "waiting"
+                shape = self.shape_of(row)
+                return shape_text(shape) if shape else ""
+            if col == COL_TIME:
+                if state in ("error", "waiting") or row == 0:
+                    return ""
+                t = self._times.get(row)
+                return "cached" if t is None and not self._doc.pipeline.layers[row - 1].enabled \
+                    else time_text(t)
+        elif role == Qt.ItemDataRole.CheckStateRole and col == COL_LAYER and row > 0:
+            enabled = self._doc.pipeline.layers[row - 1].enabled
+            return Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked
+        elif role == Qt.ItemDataRole.DecorationRole and col == COL_LAYER:
+            if state == "error":
+                return self._error_icon
+            if row == 0:
+                return self._input_icon
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, state, reason)
+        elif role == Qt.ItemDataRole.ForegroundRole:
+            if state == "error":
+                return QColor(200, 40, 40)
+            if state in ("waiting", "disabled"):
+                return QColor(140, 140, 140)
+        elif role == Qt.ItemDataRole.FontRole and state == "disabled" and col == COL_LAYER:
+            f = QFont()
+            f.setItalic(True)
+            return f
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SHAPE, COL_TIME):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == Qt.ItemDataRole.UserRole:
+            return state
+        elif role == Qt.ItemDataRole.UserRole + 1:
+            return reason
+        return None
+
+    def _tooltip(self, row: int, state: str, reason: str | None) -> str:
+        if row == 0:
+            shape = self._doc.image_shape
+            return "The input image" + (f": {shape_text(shape)} (channels × height × width)"
+                                        if shape else "")
+        layer = self._doc.pipeline.layers[row - 1]
+        lines = [f"Layer {row}: {layer.describe()}"]
+        if reason:
+            lines.append(reason)
+        infos = self._doc.analysis()
+        if row - 1 < len(infos) and infos[row - 1].output_shape is not None:
+            info = infos[row - 1]
+            rf = info.receptive_field
+            lines.append(f"output {shape_text(info.output_shape)}; receptive field "
+                         f"{rf.size[0]}×{rf.size[1]}, jump {rf.jump[0]}×{rf.jump[1]}; "
+                         f"{info.params} parameters")
+        return "\n".join(lines)
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value,
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or index.row() == 0 or role != Qt.ItemDataRole.CheckStateRole:
+            return False
+        checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) \
+            else value
+        # Safe to change the Document at once: enabling keeps the row count, so the model only
+        # emits dataChanged (no reset under the view's feet).
+        self._set_enabled(index.row(), checked)
+        return True
+
+    def _set_enabled(self, row: int, checked: bool) -> None:
+        if row <= len(self._doc.pipeline):
+            self._doc.set_layer_enabled(row, checked)
+
+    # -- drag and drop (reorder)
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:
+        rows = sorted({ix.row() for ix in indexes if ix.isValid() and ix.row() > 0})
+        md = QMimeData()
+        md.setData(_MIME, ",".join(map(str, rows)).encode())
+        return md
+
+    def canDropMimeData(self, data: QMimeData, action, row: int, column: int, parent) -> bool:
+        return data.hasFormat(_MIME)
+
+    def dropMimeData(self, data: QMimeData, action, row: int, column: int, parent) -> bool:
+        if not data.hasFormat(_MIME):
+            return False
+        try:
+            src = int(bytes(data.data(_MIME)).decode().split(",")[0])
+        except (ValueError, IndexError):
+            return False
+        if row < 0:  # dropped onto an item: put it there
+            row = parent.row() if parent.isValid() else self._rows
+        dst = self.drop_target(src, row)
+        if dst is not None:
+            self._doc.move_layer(src, dst)
+        # False: the view must not remove the source row itself; the Document moves it.
+        return False
+
+    def move(self, src: int, dst: int) -> None:
+        """Move layer `src` to become layer `dst` (through the Document, undoable)."""
+        self._doc.move_layer(src, dst)
+
+    def drop_target(self, src: int, before_row: int) -> int | None:
+        """Layer index a layer dragged from row `src` takes when dropped before row
+        `before_row` (rows past the end mean "at the end"); None if it would not move."""
+        n = len(self._doc.pipeline)
+        if not 1 <= src <= n:
+            return None
+        before_row = max(1, min(before_row, n + 1))
+        dst = before_row if before_row <= src else before_row - 1
+        dst = max(1, min(dst, n))
+        return None if dst == src else dst
+
+    # -- following the Document
+    def _on_pipeline_changed(self) -> None:
+        rows = len(self._doc.pipeline) + 1
+        # Run-time failures and times stay until the renderer reports the new run (in sync mode
+        # it already has, before this handler runs).
+        if rows != self._rows:
+            self.beginResetModel()
+            self._rows = rows
+            self.endResetModel()
+        else:
+            self._emit_all_changed()
+
+    def _on_image_changed(self) -> None:
+        self._emit_all_changed()
+
+    def _emit_all_changed(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, len(_HEADERS) - 1))
+
+
+class LayerListView(QTreeView):
+    """A flat tree view (three columns) with internal drag-and-drop moves."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setIconSize(QSize(16, 16))
+
+    def dropEvent(self, event) -> None:
+        model = self.model()
+        if event.source() is not self or not isinstance(model, LayerListModel):
+            event.ignore()
+            return
+        current = self.currentIndex()
+        src = current.row() if current.isValid() else -1
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        if not index.isValid():
+            before = model.rowCount()
+        else:
+            # Upper half of a row: before it; lower half: after it.
+            rect = self.visualRect(index)
+            before = index.row() if pos.y() < rect.center().y() else index.row() + 1
+        dst = model.drop_target(src, before)
+        event.setDropAction(Qt.DropAction.IgnoreAction)
+        event.accept()
+        if dst is not None:
+            model.move(src, dst)
+
+
+class LayerListPanel(QWidget):
+    """The layer stack dock's content: the list and its buttons.
+
+    Signals
+    -------
+    message(str)
+        A status-bar text (a refused action, say).
+    """
+
+    message = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._syncing = False
+        self.model = LayerListModel(document, self)
+        style = self.style()
+        self.model.set_icons(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+
+        self.view = LayerListView(self)
+        self.view.setModel(self.model)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_LAYER, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_SHAPE, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_TIME, QHeaderView.ResizeMode.ResizeToContents)
+        self.view.selectionModel().currentRowChanged.connect(self._on_view_row_changed)
+        self.model.modelReset.connect(self._on_selection_changed)
+
+        self.actions: dict[str, QAction] = {}
+        self.add_menu = QMenu("Add layer", self)
+        self.add_menu.setToolTipsVisible(True)
+        for choice in LAYER_CHOICES:
+            act = self.add_menu.addAction(choice.label)
+            act.setToolTip(choice.tip)
+            act.setData(choice.key)
+            act.triggered.connect(lambda _=False, k=choice.key: self.add(k))
+            self.actions[f"add_{choice.key}"] = act
+            if choice.key in ("conv1x1", "stride", "avgpool"):
+                self.add_menu.addSeparator()
+
+        def action(key: str, text: str, tip: str, icon: QStyle.StandardPixmap, slot, shortcut=None):
+            act = QAction(style.standardIcon(icon), text, self)
+            act.setToolTip(tip)
+            act.triggered.connect(slot)
+            if shortcut:
+                act.setShortcut(shortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.actions[key] = act
+            return act
+
+        action("remove", "Remove layer", "Remove the selected layer (Delete)",
+               QStyle.StandardPixmap.SP_TrashIcon, self.remove_selected, "Delete")
+        action("duplicate", "Duplicate layer", "Insert a copy of the selected layer after it",
+               QStyle.StandardPixmap.SP_FileDialogNewFolder, self.duplicate_selected)
+        action("move_up", "Move layer up", "Move the selected layer one place up",
+               QStyle.StandardPixmap.SP_ArrowUp, self.move_selected_up)
+        action("move_down", "Move layer down", "Move the selected layer one place down",
+               QStyle.StandardPixmap.SP_ArrowDown, self.move_selected_down)
+        action("toggle", "Enable / disable layer", "Switch the selected layer on or off",
+               QStyle.StandardPixmap.SP_DialogApplyButton, self.toggle_selected)
+        for key in ("remove", "duplicate", "move_up", "move_down", "toggle"):
+            self.view.addAction(self.actions[key])
+
+        add_button = QToolButton(self)
+        add_button.setText("Add")
+        add_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder))
+        add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        add_button.setMenu(self.add_menu)
+        add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        add_button.setToolTip("Add a layer after the selected one")
+        self.add_button = add_button
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        buttons.addWidget(add_button)
+        for key in ("remove", "duplicate", "move_up", "move_down"):
+            b = QToolButton(self)
+            b.setDefaultAction(self.actions[key])
+            b.setAutoRaise(True)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("stackSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setContentsMargins(2, 6, 2, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.summary)
+
+        document.selectionChanged.connect(self._on_selection_changed)
+        document.pipelineChanged.connect(self._on_pipeline_changed)
+        document.imageChanged.connect(self._update_summary)
+        self._on_selection_changed()
+        self._update_actions()
+        self._update_summary()
+
+    # -- actions (all through the Document)
+    def add(self, key: str) -> None:
+        """Add a layer of kind `key` after the selected one, fed by its output channels."""
+        at = self._doc.selected + 1
+        c = self._channels_before(at)
+        try:
+            self._doc.add_layer(new_layer(key, c), at)
+        except PipelineError as exc:  # e.g. the 64-layer limit
+            self.message.emit(f"Cannot add a layer: {exc.reason}")
+
+    def _channels_before(self, at: int) -> int:
+        """Channels reaching a new layer inserted as layer `at` (1 if unknown)."""
+        if at <= 1:
+            shape = self._doc.image_shape
+            return shape[0] if shape else 1
+        infos = self._doc.analysis()
+        for info in reversed(infos[: at - 1]):
+            if info.output_shape is not None:
+                return info.output_shape[0]
+        shape = self._doc.image_shape
+        return shape[0] if shape else 1
+
+    def remove_selected(self) -> None:
+        i = self._doc.selected
+        if i == 0:
+            self.message.emit("The input cannot be removed; select a layer.")
+            return
+        self._doc.remove_layer(i)
+
+    def duplicate_selected(self) -> None:
+        i = self._doc.selected
+        if i == 0:
+            self.message.emit("Select a layer to duplicate.")
+            return
+        try:
+            self._doc.duplicate_layer(i)
+        except PipelineError as exc:
+            self.message.emit(f"Cannot duplicate: {exc.reason}")
+
+    def move_selected_up(self) -> None:
+        i = self._doc.selected
+        if i > 1:
+            self._doc.move_layer(i, i - 1)
+
+    def move_selected_down(self) -> None:
+        i = self._doc.selected
+        if 1 <= i < len(self._doc.pipeline):
+            self._doc.move_layer(i, i + 1)
+
+    def toggle_selected(self) -> None:
+        i = self._doc.selected
+        if i >= 1:
+            layer = self._doc.pipeline.layers[i - 1]
+            self._doc.set_layer_enabled(i, not layer.enabled)
+
+    # -- syncing
+    def _on_view_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing or not current.isValid():
+            return
+        self._doc.select(current.row())
+
+    def _on_selection_changed(self, *_args) -> None:
+        row = self._doc.selected
+        ix = self.model.index(row, 0)
+        if not ix.isValid():
+            return
+        self._syncing = True
+        try:
+            if self.view.currentIndex().row() != row:
+                self.view.setCurrentIndex(ix)
+            else:
+                self.view.selectionModel().select(
+                    ix, self.view.selectionModel().SelectionFlag.ClearAndSelect
+                    | self.view.selectionModel().SelectionFlag.Rows)
+            self.view.scrollTo(ix)
+        finally:
+            self._syncing = False
+        self._update_actions()
+
+    def _on_pipeline_changed(self) -> None:
+        self._on_selection_changed()
+        self._update_actions()
+        self._update_summary()
+
+    def summary_text(self) -> str:
+        """Plain text of the stack summary under the list."""
+        return self.summary.text()
+
+    def _update_summary(self) -> None:
+        shape = self._doc.image_shape
+        p = self._doc.pipeline
+        if shape is None:
+            self.summary.setText("")
+            return
+        infos = self._doc.analysis()
+        bad = next((i for i in infos if i.error is not None), None)
+        if bad is not None:
+            self.summary.setText(f"<span style='color:#c62828'>Layer {bad.index} does not fit its "
+                                 f"input; the layers after it wait.</span>")
+            return
+        if not infos:
+            self.summary.setText("No layers yet: <b>Add</b> one below the input.")
+            return
+        last = infos[-1]
+        rf = last.receptive_field
+        params = sum(i.params or 0 for i in infos)
+        n_in = int(np.prod(shape))
+        n_out = int(np.prod(last.output_shape))
+        fc = n_in * n_out + n_out
+        self.summary.setText(
+            f"<b>{len(p)}</b> layers, <b>{params:,}</b> parameters<br>"
+            f"{shape_text(shape)} → {shape_text(last.output_shape)}<br>"
+            f"receptive field of the last layer: {rf.size[0]}×{rf.size[1]} input pixels<br>"
+            f"<span style='color:gray'>one fully connected layer doing the same mapping would "
+            f"need {fc:,.0f} parameters</span>")
+
+    def _update_actions(self) -> None:
+        i, n = self._doc.selected, len(self._doc.pipeline)
+        self.actions["remove"].setEnabled(i >= 1)
+        self.actions["duplicate"].setEnabled(i >= 1)
+        self.actions["toggle"].setEnabled(i >= 1)
+        self.actions["move_up"].setEnabled(i > 1)
+        self.actions["move_down"].setEnabled(1 <= i < n)

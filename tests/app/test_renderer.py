@@ -1,0 +1,270 @@
+"""The renderer: sync mode equals the core, incremental reuse, stale results dropped, prompt
+shutdown in the middle of a long layer; and the cancellable per-layer compute it runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convstudio.app.compute import CachedRunner, downscale, forward_layer, preview_factor
+from convstudio.app.document import Document
+from convstudio.app.renderer import Renderer
+from convstudio.core import (
+    AvgPool2d,
+    Conv2d,
+    MaxPool2d,
+    Pipeline,
+    ReLU,
+    RunCancelled,
+    Stride,
+)
+
+SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+
+
+def make_doc(shape=(3, 40, 50), pipeline=None) -> Document:
+    d = Document()
+    d.set_image_array(np.random.default_rng(1).random(shape, dtype=np.float32), "noise")
+    d.new_pipeline(pipeline or Pipeline((Conv2d(kernel=SOBEL, padding="same"), ReLU(),
+                                         MaxPool2d(kernel_size=(2, 2)))))
+    return d
+
+
+@pytest.fixture
+def renderers(qapp):
+    made: list[Renderer] = []
+
+    def make(doc: Document, **kw) -> Renderer:
+        r = Renderer(doc, **kw)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        assert r.shutdown(), "a renderer thread did not stop"
+
+
+class Log:
+    def __init__(self, r: Renderer) -> None:
+        self.r = r
+        self.layers: list[tuple[int, int, int]] = []  # (generation, index, latest at emit)
+        self.finished: list[tuple[int, int]] = []
+        self.failed: list[tuple[int, int, str]] = []
+        r.layerComputed.connect(lambda g, i, a, s: self.layers.append((g, i, r.generation)))
+        r.finished.connect(lambda g, o, e: self.finished.append((g, r.generation)))
+        r.layerFailed.connect(lambda g, i, m: self.failed.append((g, i, m)))
+
+
+def assert_outputs_equal_core(r: Renderer, doc: Document) -> None:
+    expected = doc.pipeline.run(doc.image)
+    assert len(r.outputs) == len(expected)
+    for got, want in zip(r.outputs, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sync_mode_equals_the_core_and_reuses_unchanged_layers(renderers):
+    doc = make_doc()
+    r = renderers(doc, sync=True)
+    log = Log(r)
+    r.request()
+    assert_outputs_equal_core(r, doc)
+    assert [i for _g, i, _l in log.layers] == [1, 2, 3]
+    assert not r.busy
+
+    # An edit of layer 3 recomputes layer 3 only; layers 1 and 2 come from the cache.
+    log.layers.clear()
+    doc.replace_layer(3, AvgPool2d(kernel_size=(3, 3), stride=(2, 2), padding=1))
+    assert [i for _g, i, _l in log.layers] == [3]
+    assert_outputs_equal_core(r, doc)
+    # A new image recomputes everything.
+    log.layers.clear()
+    doc.set_image_array(np.ones((3, 20, 20), np.float32))
+    assert [i for _g, i, _l in log.layers] == [1, 2, 3]
+    assert_outputs_equal_core(r, doc)
+
+
+def test_a_misfit_layer_is_reported_not_raised(renderers):
+    doc = make_doc(shape=(1, 4, 4), pipeline=Pipeline((ReLU(), Conv2d(kernel=np.ones((9, 9))),
+                                                        ReLU())))
+    r = renderers(doc, sync=True)
+    log = Log(r)
+    r.request()
+    assert log.failed and log.failed[-1][1] == 2
+    assert "larger than its padded input" in log.failed[-1][2]
+    assert r.errors == {2: log.failed[-1][2]}
+    assert len(r.outputs) == 1  # the layers before the misfit are still shown
+    # Fixing it recovers.
+    doc.replace_layer(2, Conv2d(kernel=np.ones((3, 3)), padding="same"))
+    assert r.errors == {} and len(r.outputs) == 3
+
+
+def test_rapid_edits_emit_only_the_latest_generation(qtbot, renderers):
+    doc = make_doc(shape=(3, 500, 500), pipeline=Pipeline((
+        Conv2d(kernel=np.ones((15, 15), np.float32) / 225, padding="same"), ReLU(),
+        MaxPool2d(kernel_size=(2, 2)))))
+    r = renderers(doc, debounce_ms=10)
+    log = Log(r)
+    r.request()
+    conv = doc.pipeline.layers[0]
+    for k in range(25):
+        doc.replace_layer(1, dataclasses.replace(conv, scale=1.0 + 0.1 * k))
+        # Sometimes longer than the debounce, so that runs start and get cancelled mid-way.
+        qtbot.wait(25 if k % 4 == 0 else 1)
+    assert r.wait_idle(30_000)
+    assert log.finished, "nothing was emitted"
+    # Every emission was for the generation that was the latest at that moment...
+    assert all(g == latest for g, latest in log.finished)
+    assert all(g == latest for g, _i, latest in log.layers)
+    # ... and far fewer runs finished than edits were made (the stale ones were dropped).
+    assert len(log.finished) < 10
+    assert log.finished[-1][0] == r.generation
+    expected = doc.pipeline.run(doc.image)
+    for got, want in zip(r.outputs, expected, strict=True):
+        assert_same_as_core(got, want)  # the 15x15 conv is computed in bands
+
+
+def test_shutdown_during_a_long_layer_returns_promptly(qtbot, renderers):
+    # Several heavy layers, so that the run is still going however fast the core gets.
+    big = Pipeline(tuple(Conv2d(kernel=np.ones((63, 63), np.float32), padding="same")
+                         for _ in range(8)))
+    doc = make_doc(shape=(1, 2000, 2000), pipeline=big)
+    r = renderers(doc, debounce_ms=1)
+    r.request()
+    r.flush()
+    qtbot.wait(300)  # the worker is now deep inside the convolution
+    assert r.busy
+    thread = r._thread
+    assert thread is not None and thread.isRunning()
+    t0 = time.perf_counter()
+    assert r.shutdown()
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 2.0, f"shutdown took {elapsed:.2f} s"
+    assert not thread.isRunning()
+    r.request()  # after shutdown: ignored, no new thread
+    assert r._thread is None
+
+
+def test_switching_to_sync_stops_the_thread(qtbot, renderers):
+    doc = make_doc()
+    r = renderers(doc, debounce_ms=1)
+    r.request()
+    assert r.wait_idle(10_000)
+    assert r._thread is not None
+    r.set_sync(True)
+    assert r._thread is None
+    assert_outputs_equal_core(r, doc)
+
+
+def test_preview_scale_for_large_images(renderers):
+    doc = make_doc(shape=(3, 1000, 1600), pipeline=Pipeline((ReLU(), Stride(stride=(2, 2)))))
+    r = renderers(doc, sync=True, preview_pixels=500_000)
+    r.request()
+    assert r.factor == 2
+    assert r.input.shape == (3, 500, 800)
+    assert r.outputs[-1].shape == (3, 250, 400)
+    np.testing.assert_allclose(r.input[0, 0, 0], doc.image[0, :2, :2].mean(), rtol=1e-6)
+    r.set_preview_enabled(False)
+    assert r.factor == 1 and r.outputs[-1].shape == (3, 500, 800)
+
+
+def test_preview_factor_and_downscale():
+    assert preview_factor((3, 100, 100), 4_000_000) == 1
+    assert preview_factor((3, 4000, 6000), 4_000_000) == 3
+    assert preview_factor((3, 4000, 6000), None) == 1
+    for shape in ((1, 5000, 5000), (3, 2001, 3999), (1, 24_000_000 // 6000, 6000)):
+        f = preview_factor(shape, 4_000_000)
+        assert (shape[1] // f) * (shape[2] // f) <= 4_000_000
+    x = np.arange(2 * 6 * 8, dtype=np.float32).reshape(2, 6, 8)
+    y = downscale(x, 2)
+    assert y.shape == (2, 3, 4) and not y.flags.writeable
+    np.testing.assert_allclose(y[1, 0, 0], x[1, :2, :2].mean())
+    assert downscale(x, 1) is x
+
+
+# ------------------------------------------------------------------ compute.forward_layer
+
+RNG = np.random.default_rng(7)
+X = RNG.random((3, 61, 47), dtype=np.float32) - 0.5
+
+CASES = [
+    Conv2d(kernel=RNG.random((7, 5), dtype=np.float32), padding="same", padding_mode="reflect"),
+    Conv2d(kernel=RNG.random((4, 6), dtype=np.float32), stride=(2, 3), dilation=(2, 1),
+           padding=(1, 2, 0, 3), padding_mode="circular"),
+    Conv2d(weight=RNG.random((8, 3, 5, 5), dtype=np.float32), bias=RNG.random(8), padding=2,
+           stride=(2, 2)),
+    Conv2d(weight=RNG.random((6, 1, 3, 3), dtype=np.float32), groups=3, padding="same"),
+    Conv2d(weight=RNG.random((4, 3, 1, 1), dtype=np.float32)),
+    Conv2d(weight=RNG.random((16, 3, 9, 9), dtype=np.float32), flip=True, scale=0.5,
+           dilation=(3, 3), padding="same", padding_mode="replicate"),
+    MaxPool2d(kernel_size=(3, 3), stride=(2, 2), padding=1, ceil_mode=True, dilation=(1, 2)),
+    AvgPool2d(kernel_size=(3, 2), padding=1, ceil_mode=True, count_include_pad=False),
+]
+
+
+def assert_same_as_core(got: np.ndarray, want: np.ndarray) -> None:
+    # Bands may take another of the core's fast paths than the whole image: float32 rounding.
+    scale = float(np.abs(want).max()) or 1.0
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("layer", CASES, ids=lambda l: l.describe())
+@pytest.mark.parametrize("band_work", [1, 5_000])
+def test_forward_layer_in_bands_equals_the_core(layer, band_work):
+    assert_same_as_core(forward_layer(layer, X, band_work=band_work), layer.forward(X))
+
+
+@pytest.mark.parametrize("layer", CASES, ids=lambda l: l.describe())
+def test_forward_layer_unbanded_is_the_core_bit_for_bit(layer):
+    np.testing.assert_array_equal(forward_layer(layer, X, band_work=10**12), layer.forward(X))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(k=st.tuples(st.integers(1, 6), st.integers(1, 6)), s=st.integers(1, 3),
+       d=st.integers(1, 2), cout=st.integers(1, 4), h=st.integers(8, 30), w=st.integers(8, 30))
+def test_forward_layer_property(k, s, d, cout, h, w):
+    x = np.random.default_rng(h * w).random((2, h, w), dtype=np.float32)
+    layer = Conv2d(weight=np.random.default_rng(cout).random((cout, 2) + k, dtype=np.float32),
+                   stride=(s, s), dilation=(d, d), padding="same")
+    assert_same_as_core(forward_layer(layer, x, band_work=1), layer.forward(x))
+
+
+def test_forward_layer_cancels_inside_a_layer():
+    layer = Conv2d(kernel=np.ones((9, 9), np.float32))
+    calls = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(RunCancelled):
+        forward_layer(layer, np.ones((1, 300, 300), np.float32), cancelled=cancelled, band_work=1)
+    assert len(calls) == 4
+
+
+def test_cached_runner_reports_failures_and_reuses():
+    runner = CachedRunner()
+    x = np.ones((1, 10, 10), np.float32)
+    p = Pipeline((ReLU(), Conv2d(kernel=np.ones((20, 20))), ReLU()))
+    res = runner.run(x, p)
+    assert res.error is not None and res.error[0] == 2 and len(res.outputs) == 1
+    seen = []
+    p2 = p.replace_layer(1, Conv2d(kernel=np.ones((3, 3))))
+    res = runner.run(x, p2, on_layer=lambda i, o, s: seen.append(i))
+    assert res.error is None and res.reused == 1 and seen == [2, 3]
+    res = runner.run(x.copy(), p2)  # another array: nothing reused
+    assert res.reused == 0
+
+
+def test_cached_runner_refuses_outputs_over_the_memory_budget():
+    runner = CachedRunner(budget=3 * 100 * 100 * 4 * 2 + 10)  # room for two 3x100x100 maps
+    x = np.ones((3, 100, 100), np.float32)
+    p = Pipeline((ReLU(), ReLU(), ReLU(), ReLU()))
+    res = runner.run(x, p)
+    assert res.error is not None and res.error[0] == 3
+    assert "set aside for feature maps" in res.error[1]
+    assert len(res.outputs) == 2
