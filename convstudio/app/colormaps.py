@@ -1,0 +1,204 @@
+"""Colour maps and display levels for images and feature maps.
+
+Pure NumPy: nothing here needs a QApplication, so the rules are easy to test.
+
+A display is described by a *mode*, a pair of *levels* ``(lo, hi)`` and a lookup table (LUT). The views
+hand the raw float32 data, the levels and the LUT to pyqtgraph's ImageItem, which scales
+``(value - lo) / (hi - lo)`` onto the LUT; nothing is converted to uint8 here.
+
+Modes
+-----
+``"diverging"``
+    Blue - white - red (ColorBrewer RdBu, reversed). Levels are symmetric, ``[-m, m]`` with
+    ``m = max|x|`` of the layer, so zero is EXACTLY the middle LUT entry: the LUT has an odd number of
+    entries (255) and pyqtgraph maps ``v`` to entry ``floor((v - lo) * n / (hi - lo))``, which for
+    ``v = 0`` is ``floor(n / 2) = 127``, the neutral centre colour.
+``"clip"``
+    Grey, levels ``[0, 1]``: values below 0 are black, above 1 white (what saving an image does).
+``"abs"``
+    Grey map of ``|x|``, levels ``[0, max|x|]``.
+``"minmax"``
+    Grey, levels ``[min, max]`` of the layer.
+``"auto"`` (the default)
+    ``"diverging"`` when the layer has a negative value (``min < 0``); otherwise grey with levels
+    ``[0, max(1, max)]``, so images in [0, 1] look as they are and larger non-negative responses
+    (after a ReLU, say) are scaled down to fit.
+
+When levels are *shared* (locked across layers) they replace the layer's own levels in every mode;
+the diverging mode makes them symmetric about zero first, ``m = max(|lo|, |hi|)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DISPLAY_MODES = ("diverging", "clip", "abs", "minmax")
+"""The modes a user can pick; ``"auto"`` is accepted too and resolves to one of the rules above."""
+
+AUTO = "auto"
+
+LUT_SIZE_DIVERGING = 255  # odd, so there is one exact middle entry for zero
+
+# ColorBrewer "RdBu" (Cynthia Brewer, Apache-2.0 style licence), 11 classes, reversed so that negative
+# values are blue and positive ones red. The centre class is neutral (R = G = B).
+_RDBU_R = np.array(
+    [
+        (5, 48, 97),
+        (33, 102, 172),
+        (67, 147, 195),
+        (146, 197, 222),
+        (209, 229, 240),
+        (247, 247, 247),
+        (253, 219, 199),
+        (244, 165, 130),
+        (214, 96, 77),
+        (178, 24, 43),
+        (103, 0, 31),
+    ],
+    dtype=np.float64,
+)
+
+
+def _interpolate_lut(stops: np.ndarray, n: int) -> np.ndarray:
+    """``(n, 3) uint8`` LUT interpolated linearly in RGB through equally spaced colour stops."""
+    t_stops = np.linspace(0.0, 1.0, len(stops))
+    t = np.linspace(0.0, 1.0, n)
+    lut = np.stack([np.interp(t, t_stops, stops[:, k]) for k in range(3)], axis=1)
+    return np.clip(np.rint(lut), 0, 255).astype(np.uint8)
+
+
+DIVERGING_LUT: np.ndarray = _interpolate_lut(_RDBU_R, LUT_SIZE_DIVERGING)
+"""``(255, 3) uint8``; entry 127 (the middle) is the neutral colour zero maps to."""
+
+GREY_LUT: np.ndarray = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+"""``(256, 3) uint8`` black to white."""
+
+for _lut in (DIVERGING_LUT, GREY_LUT):
+    _lut.setflags(write=False)
+
+
+def lut_for_mode(mode: str) -> np.ndarray:
+    """The LUT a *resolved* mode uses (``"diverging"`` or one of the grey ones)."""
+    return DIVERGING_LUT if mode == "diverging" else GREY_LUT
+
+
+def lut_index(value: float, levels: tuple[float, float], n: int) -> int:
+    """The LUT entry pyqtgraph picks for ``value`` (its float-image rule), for tests and colour bars."""
+    lo, hi = levels
+    rng = (hi - lo) or 1.0
+    return int(min(max(np.floor((value - lo) * n / rng), 0), n - 1))
+
+
+@dataclass(frozen=True)
+class Display:
+    """How to show one layer: the resolved mode, the levels, the LUT and whether to take ``|x|``."""
+
+    mode: str
+    levels: tuple[float, float]
+    lut: np.ndarray
+    absolute: bool = False
+
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """The array to hand to the ImageItem: ``x`` itself, or ``|x|`` in abs mode (one copy)."""
+        return np.abs(x) if self.absolute else x
+
+
+def finite_range(x: np.ndarray) -> tuple[float, float]:
+    """``(min, max)`` over the finite values of ``x``; ``(0, 0)`` if there are none.
+
+    Fast path: plain min / max (NaN or inf only cost a second pass when present).
+    """
+    if x.size == 0:
+        return 0.0, 0.0
+    lo = float(np.min(x))
+    hi = float(np.max(x))
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def resolve_mode(mode: str, lo: float) -> str:
+    """The effective mode: ``"auto"`` becomes ``"diverging"`` (when ``lo < 0``) or ``"unit"``.
+
+    ``"unit"`` is auto's non-negative rule: grey with levels ``[0, max(1, max)]``.
+    """
+    if mode not in DISPLAY_MODES and mode != AUTO:
+        raise ValueError(f"unknown display mode {mode!r}; expected 'auto' or one of {DISPLAY_MODES}")
+    if mode == AUTO:
+        return "diverging" if lo < 0 else "unit"
+    return mode
+
+
+def _nonzero(m: float) -> float:
+    # An all-zero layer still needs a non-empty level range (and zero in the middle of it).
+    return m if m > 0 and np.isfinite(m) else 1.0
+
+
+def levels_for(mode: str, lo: float, hi: float) -> tuple[float, float]:
+    """Levels of a resolved ``mode`` for data whose finite range is ``[lo, hi]``."""
+    m = max(abs(lo), abs(hi))
+    if mode == "diverging":
+        m = _nonzero(m)
+        return -m, m
+    if mode == "clip":
+        return 0.0, 1.0
+    if mode == "abs":
+        return 0.0, _nonzero(m)
+    if mode == "unit":
+        return 0.0, max(1.0, hi)
+    if mode == "minmax":
+        if hi > lo:
+            return lo, hi
+        return lo - 0.5, lo + 0.5  # a constant map shows as mid grey
+    raise ValueError(f"unknown display mode {mode!r}")
+
+
+def symmetric(levels: tuple[float, float]) -> tuple[float, float]:
+    """``[-m, m]`` with ``m = max(|lo|, |hi|)`` (never empty)."""
+    m = _nonzero(max(abs(float(levels[0])), abs(float(levels[1]))))
+    return -m, m
+
+
+def check_levels(levels) -> tuple[float, float]:
+    """Validate user levels: two finite numbers, ``lo < hi``."""
+    try:
+        lo, hi = (float(v) for v in levels)
+    except (TypeError, ValueError):
+        raise ValueError(f"levels must be a pair of numbers, got {levels!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or not lo < hi:
+        raise ValueError(f"levels must be finite with low < high, got {levels!r}")
+    return lo, hi
+
+
+def display_for(
+    x: np.ndarray,
+    mode: str = AUTO,
+    *,
+    shared_levels: tuple[float, float] | None = None,
+    data_range: tuple[float, float] | None = None,
+) -> Display:
+    """Work out how to show ``x`` (any shape; a whole layer ``(C, H, W) float32``) in ``mode``.
+
+    Parameters
+    ----------
+    x : ndarray
+        The data; only its finite range is used (pass ``data_range`` if it is already known).
+    mode : str
+        ``"auto"`` or one of :data:`DISPLAY_MODES`.
+    shared_levels : (lo, hi), optional
+        Locked levels that replace the layer's own; made symmetric in the diverging mode.
+    """
+    lo, hi = data_range if data_range is not None else finite_range(x)
+    resolved = resolve_mode(mode, lo)
+    if shared_levels is not None:
+        levels = check_levels(shared_levels)
+        if resolved == "diverging":
+            levels = symmetric(levels)
+    else:
+        levels = levels_for(resolved, lo, hi)
+    return Display(resolved, (float(levels[0]), float(levels[1])), lut_for_mode(resolved), resolved == "abs")
