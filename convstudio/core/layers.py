@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import ops
+from . import fastpaths, ops
 from .errors import PipelineError
 
 __all__ = [
@@ -110,11 +110,23 @@ def _pair(v: Any, key: str, *, lo: int, hi: int) -> tuple[int, int]:
     return (n, n)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _fits_float32(v: Any) -> bool:
+    """True for a finite number that float32 can hold (ints too large for a float included)."""
+    try:
+        return abs(float(v)) <= _FLOAT32_MAX
+    except OverflowError:
+        return False
+
+
 def _number(v: Any, key: str) -> float:
     if not _is_number(v):
         raise PipelineError(f"must be a number, got {_describe(v)}", key=key)
-    if not math.isfinite(float(v)):
-        raise PipelineError(f"must be finite, got {v}", key=key)
+    if not _fits_float32(v):
+        raise PipelineError(f"must be a finite number within float32 range, got {_describe(v)}",
+                            key=key)
     return float(v)
 
 
@@ -141,8 +153,11 @@ def _describe(v: Any) -> str:
         return f"a list of {len(v)}"
     if isinstance(v, dict):
         return "an object"
+    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")  # as JSON spells them
     if _is_number(v):
-        return repr(v)
+        r = repr(v)
+        return r if len(r) < 40 else r[:20] + f"... ({len(r)} characters)"
     return type(v).__name__
 
 
@@ -154,8 +169,9 @@ def _numeric_array(v: Any, key: str, ndim: int, *, max_side: int | None = None) 
         if depth == ndim:
             if not _is_number(node):
                 raise PipelineError(f"element {path} must be a number, got {_describe(node)}", key=key)
-            if not math.isfinite(float(node)):
-                raise PipelineError(f"element {path} must be finite, got {node}", key=key)
+            if not _fits_float32(node):
+                raise PipelineError(f"element {path} must be a finite number within float32 range, "
+                                    f"got {_describe(node)}", key=key)
             return
         if not isinstance(node, (list, tuple)):
             raise PipelineError(
@@ -178,19 +194,20 @@ def _numeric_array(v: Any, key: str, ndim: int, *, max_side: int | None = None) 
     if isinstance(v, np.ndarray):
         if v.ndim != ndim or v.size == 0:
             raise PipelineError(f"must be a non-empty {ndim}-D array, got shape {v.shape}", key=key)
-        arr = np.array(v, dtype=np.float32)
-        if not np.isfinite(arr).all():
-            raise PipelineError("must contain only finite numbers", key=key)
-        if max_side is not None and max(arr.shape[-2:]) > max_side:
-            raise PipelineError(f"kernel side {max(arr.shape[-2:])} is over the limit of {max_side}",
+        if v.dtype.kind not in "iuf":
+            raise PipelineError(f"must be an array of real numbers, got dtype {v.dtype}", key=key)
+        if max_side is not None and max(v.shape[-2:]) > max_side:
+            raise PipelineError(f"kernel side {max(v.shape[-2:])} is over the limit of {max_side}",
                                 key=key)
+        if v.size > MAX_WEIGHTS:
+            raise PipelineError(f"has more than {MAX_WEIGHTS} numbers", key=key)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            arr = np.array(v, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise PipelineError("must contain only finite numbers within float32 range", key=key)
     else:
-        walk(v, 0, "")
-        arr = np.array(v, dtype=np.float64)
-        # values finite in float64 can still overflow float32
-        if not np.isfinite(arr.astype(np.float32)).all():
-            raise PipelineError("has values too large for float32", key=key)
-        arr = arr.astype(np.float32)
+        walk(v, 0, "")  # every element is a number within float32 range
+        arr = np.array(v, dtype=np.float64).astype(np.float32)
     arr.setflags(write=False)
     return arr
 
@@ -242,14 +259,16 @@ def _check_keys(d: dict, allowed: set[str]) -> None:
             raise PipelineError(f"unknown key (allowed: {', '.join(sorted(allowed))})", key=str(k))
 
 
-def _check_output(shape: Shape) -> Shape:
+def _check_output(shape: Shape, key: str | None) -> Shape:
+    """`key` names the setting that decides the output size (the window, for most layers)."""
     c, h, w = shape
     if h < 1 or w < 1:
-        raise PipelineError(f"output would be {h} x {w}: the window is larger than its padded input")
+        raise PipelineError(f"output would be {h} x {w}: the window is larger than its padded input",
+                            key=key)
     if c * h * w > MAX_OUTPUT_ELEMENTS:
         raise PipelineError(
             f"output {c} x {h} x {w} ({c * h * w * 4 / 2**30:.1f} GiB) is over the limit of "
-            f"{MAX_OUTPUT_ELEMENTS * 4 // 2**30} GiB")
+            f"{MAX_OUTPUT_ELEMENTS * 4 // 2**30} GiB", key=key)
     return shape
 
 
@@ -323,10 +342,13 @@ class Layer:
         """Shape of the output for an input of `in_shape`; PipelineError if it does not fit."""
         if not self.enabled:
             return tuple(in_shape)  # type: ignore[return-value]
-        return _check_output(self._output_shape(tuple(in_shape)))
+        return _check_output(self._output_shape(tuple(in_shape)), self._size_key)
 
     def _output_shape(self, in_shape: Shape) -> Shape:
         return in_shape
+
+    # The JSON key named when the output would be empty or too large.
+    _size_key: ClassVar[str | None] = None
 
     def axis_steps(self) -> tuple[AxisStep, AxisStep]:
         """Receptive-field step per axis (rows, columns)."""
@@ -482,6 +504,10 @@ class Conv2d(Layer):
 
     # -- geometry
     @property
+    def _size_key(self) -> str:  # type: ignore[override]
+        return "weight" if self.weight is not None else "kernel"
+
+    @property
     def kernel_size(self) -> tuple[int, int]:
         src = self.weight if self.weight is not None else self.kernel
         return (int(src.shape[-2]), int(src.shape[-1]))  # type: ignore[union-attr]
@@ -555,10 +581,11 @@ class Conv2d(Layer):
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         c = x.shape[0]
-        xp = ops.pad(x, self.pads, mode=self.padding_mode)
-        return ops.correlate(xp, self.effective_weight(c), bias=self.effective_bias(c),
-                             stride=self.stride, dilation=self.dilation,
-                             groups=self.effective_groups(c))
+        # = ops.correlate(ops.pad(x, ...), ...); large inputs are padded band by band
+        return fastpaths.pad_correlate(x, self.pads, mode=self.padding_mode,
+                                       weight=self.effective_weight(c), bias=self.effective_bias(c),
+                                       stride=self.stride, dilation=self.dilation,
+                                       groups=self.effective_groups(c))
 
     def describe(self) -> str:
         kh, kw = self.kernel_size
@@ -591,6 +618,7 @@ class _Pool(Layer):
     ceil_mode: bool = False
 
     _keys: ClassVar[frozenset[str]] = frozenset({"kernel_size", "stride", "padding", "ceil_mode"})
+    _size_key: ClassVar[str | None] = "kernel_size"
 
     @classmethod
     def _parse_common(cls, d: dict) -> dict:
@@ -727,6 +755,7 @@ class Pad(Layer):
 
     type: ClassVar[str] = "pad"
     _keys: ClassVar[frozenset[str]] = frozenset({"padding", "mode", "value"})
+    _size_key: ClassVar[str | None] = "padding"
     padding: PaddingSpec = 0
     mode: str = "zeros"
     value: float = 0.0
@@ -781,6 +810,7 @@ class Stride(Layer):
 
     type: ClassVar[str] = "stride"
     _keys: ClassVar[frozenset[str]] = frozenset({"stride", "offset"})
+    _size_key: ClassVar[str | None] = "offset"
     stride: tuple[int, int] = (2, 2)
     offset: tuple[int, int] = (0, 0)
 

@@ -186,10 +186,14 @@ class Pipeline:
                 raise PipelineError(f"the pipeline is not UTF-8 text ({exc.reason} at byte "
                                     f"{exc.start})") from None
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            # NaN / Infinity tokens parse to floats here so that the layer's own validation refuses
+            # them, naming the layer and the key.
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PipelineError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column "
                                 f"{exc.colno}") from None
+        except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit limit
+            raise PipelineError(f"not valid JSON: {str(exc).split(';')[0]}") from None
         except RecursionError:
             raise PipelineError("not valid JSON: nested too deeply") from None
         return cls.from_dict(data)
@@ -337,20 +341,29 @@ class Pipeline:
         return outputs
 
 
-def _refuse_constant(name: str) -> Any:
-    raise PipelineError(f"non-finite number {name} is not allowed")
-
-
 def _dump_json(d: dict) -> str:
-    """Readable JSON with kernels laid out one row per line."""
-    text = json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False)
-    # json.dumps puts every number of a nested list on its own line; collapse innermost lists.
-    import re
+    """Readable JSON, indented by two, with every list of plain numbers (a kernel row, a bias, a
+    pair) on one line, so that kernels read one row per line.
 
-    def collapse(m: re.Match) -> str:
-        return "[" + ", ".join(p.strip() for p in m.group(1).split(",")) + "]"
+    Written as a small emitter rather than by post-processing json.dumps' text, which cannot tell
+    a list from the inside of a string.
+    """
 
-    return re.sub(r"\[((?:\s*-?[\d.eE+-]+,)*\s*-?[\d.eE+-]+\s*)\]", collapse, text) + "\n"
+    def flat(v: Any) -> bool:
+        return all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in v)
+
+    def emit(v: Any, level: int) -> str:
+        inner, outer = "  " * (level + 1), "  " * level
+        if isinstance(v, list) and v and not flat(v):
+            items = ",\n".join(inner + emit(e, level + 1) for e in v)
+            return f"[\n{items}\n{outer}]"
+        if isinstance(v, dict) and v:
+            items = ",\n".join(f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {emit(e, level + 1)}"
+                               for k, e in v.items())
+            return f"{{\n{items}\n{outer}}}"
+        return json.dumps(v, ensure_ascii=False, allow_nan=False)
+
+    return emit(d, 0) + "\n"
 
 
 def _as_shape(s: Iterable[int]) -> Shape:
