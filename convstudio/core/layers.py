@@ -289,14 +289,37 @@ class Layer:
     enabled: bool = field(default=True, kw_only=True)
     name: str | None = field(default=None, kw_only=True)
 
+    # Sizes given as an int or a pair (field -> allowed range), normalised to pairs on construction
+    # so that layers built in Python are held to the same rules as layers read from JSON.
+    _pairs: ClassVar[dict[str, tuple[int, int]]] = {}
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in self._pairs.items():
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, _pair(v, name, lo=lo, hi=hi))
+        if hasattr(self, "padding") and not isinstance(self.padding, (str, int)):
+            object.__setattr__(self, "padding", _padding(self.padding))
+        elif hasattr(self, "padding"):
+            _padding(self.padding)
+        self._validate()
+
+    def _validate(self) -> None:
+        """Checks beyond the pair sizes; PipelineError naming the key."""
+
     # -- identity: layers compare by value, arrays included, so the pipeline can find the first
-    #    changed layer and reuse cached outputs before it.
+    #    changed layer and reuse cached outputs before it. The key is computed once per layer
+    #    (layers are immutable), since it copies the weights' bytes.
     def _key(self) -> tuple:
-        parts = []
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            parts.append(_array_key(v) if isinstance(v, np.ndarray) else v)
-        return (type(self).__name__, tuple(parts))
+        cached = self.__dict__.get("_cached_key")
+        if cached is None:
+            parts = []
+            for f in dataclasses.fields(self):
+                v = getattr(self, f.name)
+                parts.append(_array_key(v) if isinstance(v, np.ndarray) else v)
+            cached = (type(self).__name__, tuple(parts))
+            object.__setattr__(self, "_cached_key", cached)
+        return cached
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -417,7 +440,14 @@ class Conv2d(Layer):
     groups: int = 1
     flip: bool = False
 
-    def __post_init__(self) -> None:
+    _pairs: ClassVar[dict[str, tuple[int, int]]] = {
+        "stride": (1, MAX_STRIDE), "dilation": (1, MAX_DILATION)}
+
+    def _validate(self) -> None:
+        _int(self.groups, "groups", lo=1, hi=MAX_CHANNELS)
+        _choice(self.padding_mode, "padding_mode", CONV_PAD_MODES)
+        _number(self.scale, "scale")
+        _bool(self.flip, "flip")
         if (self.weight is None) == (self.kernel is None):
             raise PipelineError("give exactly one of 'weight' or 'kernel'", key="weight")
         for name, nd in (("weight", 4), ("kernel", 2)):
@@ -619,6 +649,11 @@ class _Pool(Layer):
 
     _keys: ClassVar[frozenset[str]] = frozenset({"kernel_size", "stride", "padding", "ceil_mode"})
     _size_key: ClassVar[str | None] = "kernel_size"
+    _pairs: ClassVar[dict[str, tuple[int, int]]] = {
+        "kernel_size": (1, MAX_KERNEL), "stride": (1, MAX_STRIDE)}
+
+    def _validate(self) -> None:
+        _bool(self.ceil_mode, "ceil_mode")
 
     @classmethod
     def _parse_common(cls, d: dict) -> dict:
@@ -693,6 +728,7 @@ class MaxPool2d(_Pool):
 
     type: ClassVar[str] = "maxpool2d"
     _keys: ClassVar[frozenset[str]] = _Pool._keys | {"dilation"}
+    _pairs: ClassVar[dict[str, tuple[int, int]]] = {**_Pool._pairs, "dilation": (1, MAX_DILATION)}
     dilation: tuple[int, int] = (1, 1)
 
     @classmethod
@@ -707,6 +743,7 @@ class MaxPool2d(_Pool):
         return self.dilation
 
     def _max_pad(self, k: int, d: int) -> int:
+        # PyTorch (Pool.h): pad <= half of the *effective* kernel size (k - 1) * d + 1
         return (d * (k - 1) + 1) // 2
 
     def _params_json(self) -> dict:
@@ -759,6 +796,12 @@ class Pad(Layer):
     padding: PaddingSpec = 0
     mode: str = "zeros"
     value: float = 0.0
+
+    def _validate(self) -> None:
+        if self.padding == "same":
+            raise PipelineError("'same' needs a kernel; give the pad layer numbers", key="padding")
+        _choice(self.mode, "mode", PAD_LAYER_MODES)
+        _number(self.value, "value")
 
     @classmethod
     def _parse(cls, d: dict, **common: Any) -> "Pad":
@@ -814,7 +857,10 @@ class Stride(Layer):
     stride: tuple[int, int] = (2, 2)
     offset: tuple[int, int] = (0, 0)
 
-    def __post_init__(self) -> None:
+    _pairs: ClassVar[dict[str, tuple[int, int]]] = {
+        "stride": (1, MAX_STRIDE), "offset": (0, MAX_STRIDE - 1)}
+
+    def _validate(self) -> None:
         for axis in (0, 1):
             if not 0 <= self.offset[axis] < self.stride[axis]:
                 raise PipelineError(
@@ -865,6 +911,9 @@ class LeakyReLU(Layer):
     type: ClassVar[str] = "leaky_relu"
     _keys: ClassVar[frozenset[str]] = frozenset({"negative_slope"})
     negative_slope: float = 0.01
+
+    def _validate(self) -> None:
+        _number(self.negative_slope, "negative_slope")
 
     @classmethod
     def _parse(cls, d: dict, **common: Any) -> "LeakyReLU":
