@@ -17,9 +17,7 @@ after handing it to a view; the views keep a reference to read values under the 
 
 from __future__ import annotations
 
-import ctypes
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any, Hashable
 
@@ -75,44 +73,6 @@ __all__ = [
     "scene_rect_of_pixel",
 ]
 
-
-# --------------------------------------------------------------------------------------------------
-# PySide6 6.12.0 work-around (belongs in convstudio/app/__init__.py; kept here until the lead moves it)
-# --------------------------------------------------------------------------------------------------
-
-
-def guard_bool_refcounts() -> bool:
-    """Keep CPython < 3.12 alive under PySide6 6.12.0's lost references to ``True``.
-
-    In PySide6 6.12.0, ``SignalInstance.emit`` (and connect / disconnect) return ``True`` without a
-    new reference, so every Python-side emit drops one reference to ``True``. pyqtgraph emits a handful
-    of signals per zoom step, and after a few thousand emits CPython aborts with "bool_dealloc:
-    deallocating True or False". CPython 3.12 made ``True`` / ``False`` immortal; this gives them a
-    huge reference count once, which amounts to the same. It only acts when the leak is measured.
-
-    Returns True when the guard was applied (now or before).
-    """
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return False
-    if sys.getrefcount(True) > 1 << 39:
-        return True
-
-    class _Probe(QObject):
-        ping = Signal()
-
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.ping.emit()
-    leaked = before - sys.getrefcount(True)
-    if leaked <= 0:
-        return False
-    for obj in (True, False):
-        ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
-    return True
-
-
-BOOL_GUARD_APPLIED = guard_bool_refcounts()
 
 ALL_CHANNELS = -1
 """``PixelInfo.channel`` of a true-colour view: the value is then a tuple, one entry per channel."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fastpaths
+
 __all__ = [
     "PAD_MODES",
     "pad",
@@ -127,7 +129,9 @@ def correlate(
     wo = output_size(xp.shape[2], kw, stride=sw, dilation=dw)
     out = np.empty((cout, ho, wo), dtype=np.float32)
     cout_g = cout // groups
-    if cin_g == 1 and cout_g == 1:
+    if fastpaths.correlate_into(xp, weight, out, stride=stride, dilation=dilation, groups=groups):
+        pass  # a fast path chosen by the cost model filled `out`; the code below is the generic path
+    elif cin_g == 1 and cout_g == 1:
         _depthwise(xp, weight[:, 0], out, stride, dilation)
     else:
         for g in range(groups):
@@ -151,6 +155,11 @@ def _dense(xp, weight, out, stride, dilation) -> None:
     sh, sw = stride
     dh, dw = dilation
     k = cin * kh * kw
+    if k * wo > _STRIP_ELEMS:
+        # Not even one output row's im2col block fits in a strip (a large kernel on a wide image):
+        # accumulate tap by tap instead, which needs no more than a few rows of input and output.
+        _dense_by_tap(xp, weight, out, stride, dilation)
+        return
     w2 = np.ascontiguousarray(weight.reshape(cout, k), dtype=np.float32)
     rows = max(1, min(ho, _STRIP_ELEMS // max(1, k * wo)))
     cols = np.empty((cin, kh, kw, rows, wo), dtype=np.float32)
@@ -165,6 +174,35 @@ def _dense(xp, weight, out, stride, dilation) -> None:
         r = res[:, : n * wo]
         np.matmul(w2, c.reshape(k, n * wo), out=r)
         out[:, r0:r0 + n] = r.reshape(cout, n, wo)
+
+
+def _dense_by_tap(xp, weight, out, stride, dilation) -> None:
+    """One (Cout x Cin) GEMM per kernel tap, accumulated over row strips."""
+    cin = xp.shape[0]
+    cout, _, kh, kw = weight.shape
+    _, ho, wo = out.shape
+    sh, sw = stride
+    dh, dw = dilation
+    taps = np.ascontiguousarray(weight.transpose(2, 3, 0, 1), dtype=np.float32)  # (kh, kw, Cout, Cin)
+    rows = max(1, min(ho, _STRIP_ELEMS // max(1, (cin + 2 * cout) * wo)))
+    src_buf = np.empty(cin * rows * wo, dtype=np.float32)
+    acc_buf = np.empty(cout * rows * wo, dtype=np.float32)
+    tmp_buf = np.empty(cout * rows * wo, dtype=np.float32)
+    for r0 in range(0, ho, rows):
+        n = min(rows, ho - r0)
+        src = src_buf[: cin * n * wo].reshape(cin, n, wo)
+        acc = acc_buf[: cout * n * wo].reshape(cout, n * wo)
+        tmp = tmp_buf[: cout * n * wo].reshape(cout, n * wo)
+        for a in range(kh):
+            rs = _tap_slice(r0 * sh + a * dh, n, sh)
+            for b in range(kw):
+                src[...] = xp[:, rs, _tap_slice(b * dw, wo, sw)]
+                if a == 0 and b == 0:
+                    np.matmul(taps[a, b], src.reshape(cin, n * wo), out=acc)
+                else:
+                    np.matmul(taps[a, b], src.reshape(cin, n * wo), out=tmp)
+                    acc += tmp
+        out[:, r0:r0 + n] = acc.reshape(cout, n, wo)
 
 
 def _depthwise(xp, kernels, out, stride, dilation) -> None:
@@ -241,6 +279,9 @@ def max_pool(
                           ceil_mode=ceil_mode)
     xp = _pool_pad(x, pads, (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1,
                    -np.inf)
+    fast = fastpaths.pool_reduce(xp, (kh, kw), (sh, sw), (dh, dw), (ho, wo), np.maximum)
+    if fast is not None:
+        return fast
     # max over a rectangle is separable: rows first, then columns.
     rows = _window_reduce_axis(xp, 1, kh, sh, dh, ho, np.maximum)
     return _window_reduce_axis(rows, 2, kw, sw, dw, wo, np.maximum)
@@ -271,8 +312,10 @@ def avg_pool(
     ho = pool_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, ceil_mode=ceil_mode)
     wo = pool_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, ceil_mode=ceil_mode)
     xp = _pool_pad(x, pads, (ho - 1) * sh + kh, (wo - 1) * sw + kw, 0.0)
-    rows = _window_reduce_axis(xp, 1, kh, sh, 1, ho, np.add)
-    total = _window_reduce_axis(rows, 2, kw, sw, 1, wo, np.add)
+    total = fastpaths.pool_reduce(xp, (kh, kw), (sh, sw), (1, 1), (ho, wo), np.add)
+    if total is None:
+        rows = _window_reduce_axis(xp, 1, kh, sh, 1, ho, np.add)
+        total = _window_reduce_axis(rows, 2, kw, sw, 1, wo, np.add)
     div_h = _avg_divisor(h, kh, sh, top, bottom, ho, count_include_pad)
     div_w = _avg_divisor(w, kw, sw, left, right, wo, count_include_pad)
     total /= div_h[:, None] * div_w[None, :]

@@ -646,8 +646,9 @@ def test_linking_survives_grid_rebuilds_and_deleted_views(qtbot):
 
 
 def test_many_signal_emits_do_not_abort(qtbot):
-    # PySide6 6.12.0 drops a reference to True on every emit (see guard_bool_refcounts); without the
-    # guard CPython < 3.12 aborts after a few thousand emits.
+    # PySide6 6.12.0 drops a reference to True on every emit from Python, and CPython 3.11 aborts
+    # after a few thousand emits ("bool_dealloc"); pyproject pins PySide6 below 6.12. This fails loudly
+    # if such a build comes back.
     g = FeatureMapGrid()
     qtbot.addWidget(g)
     g.set_maps(signed_maps(2))

@@ -1,0 +1,761 @@
+"""Fast paths behind :func:`ops.correlate` and the pooling functions.
+
+Everything here computes exactly what the plain loops of the contract compute (to float32
+rounding): the 'valid' cross-correlation of an input that :func:`ops.pad` has already padded, with
+stride, dilation and groups. Padding modes never reach this module. The paths differ only in how
+they move the numbers:
+
+``rowgemm``
+    For layers whose groups see one input channel each (the ``kernel`` form, depthwise layers,
+    depthwise multipliers). For one output row, the kh input rows it reads are a matrix whose rows
+    are already in memory ``Wp`` floats apart, so ``G = W (m*kw, kh) @ rows (kh, Wp)`` is a BLAS
+    product on a *view* of the input (no im2col). Row ``(t, b)`` of ``G`` holds column-tap ``b``
+    of output ``t`` for every input column; the output is then ``sum_b G[t, b, j*sw + b*dw]``,
+    kw additions of shifted views. A batched ``matmul`` does a strip of rows in one call.
+``lowrank``
+    The same, with ``W`` factored by an SVD as ``P (m*kw, r) @ Q (r, kh)`` when its rank r is
+    small (rank 1 = a separable kernel such as a box, a Gaussian or Sobel): two thinner products.
+    For r = 1 the horizontal pass multiplies and adds taps directly (a classic separable filter).
+    Singular values below float32 resolution (2**-23 of the largest) are dropped: they are
+    rounding noise of the float32 weights themselves.
+``fft``
+    Overlap-save in row strips: each strip of the input is transformed with ``numpy.fft.rfft2`` in
+    float64, multiplied by the conjugate spectrum of the (dilated) kernel and transformed back.
+    Its cost does not grow with the kernel, so the cost model picks it for large kernels. Memory
+    stays bounded by the strip size.
+``dense``
+    Multi-channel groups (``Cin/groups > 1``): one horizontal im2col of a row strip, channels
+    last-but-one, so that the kh*kw*Cin_g values one output row needs form a matrix with uniform
+    strides; one batched ``matmul`` per strip then writes the output rows in place (no full
+    im2col of the image).
+
+``generic`` is ``ops``' own code (shift-and-add / im2col per strip), kept as the fallback and the
+reference of the tests.
+
+Work is split into (channel, row block) tasks run by a module-level thread pool (created on first
+use, ``os.cpu_count()`` threads including the caller; ``CONVSTUDIO_NUM_THREADS`` or
+:func:`set_num_threads` override it): NumPy releases the GIL in ufunc loops, in ``matmul`` and in
+the FFT. Every GEMM a pool thread issues is kept below OpenBLAS' threshold for going
+multi-threaded itself (M*N*K <= 2**18), so that two levels of threads never fight over the cores.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "PATHS",
+    "enabled",
+    "num_threads",
+    "set_num_threads",
+    "parallel",
+    "choose_path",
+    "correlate_into",
+    "pool_reduce",
+    "pad_correlate",
+    "good_fft_size",
+]
+
+PATHS = ("generic", "rowgemm", "lowrank", "fft", "dense")
+
+#: Set to False to make :func:`correlate_into` and :func:`pool_reduce` decline everything (the
+#: generic code in ``ops`` then runs). Meant for tests and benchmarks.
+enabled = True
+
+_F32 = np.float32
+_ITEM = 4
+# OpenBLAS runs a GEMM on one thread when M*N*K <= 65536 * 4; larger calls spawn its own threads.
+_BLAS_SINGLE_MNK = 1 << 18
+# Floats in the per-strip scratch (G of rowgemm, the im2col strip of dense): about L2-sized.
+_SCRATCH_FLOATS = 1 << 17
+# Floats in the dense path's strip buffer, and the most it may need for a single output row.
+_DENSE_SCRATCH_FLOATS = 1 << 20
+_DENSE_MAX_FLOATS = 1 << 21
+# Below this many multiply-adds a call runs on the calling thread only.
+_PARALLEL_MIN_WORK = 1 << 18
+# Relative size under which a singular value of a kernel is float32 rounding noise.
+_RANK_TOL = 2.0 ** -23
+# FFT tiles (float64 elements, real side): 256 Ki = 2 MiB keeps a transform near the cache;
+# a tile is at most _FFT_TILE_W wide unless the kernel needs more.
+_FFT_TILE_ELEMS = 1 << 18
+_FFT_TILE_W = 1024
+# Conv2d pads inputs up to this many bytes whole; larger ones band by band (pad_correlate).
+_BAND_MIN_BYTES = 32 << 20
+_BAND_BYTES = 8 << 20
+# The fft path keeps every distinct kernel's spectrum; beyond this many bytes it declines.
+_FFT_MAX_SPECTRA_BYTES = 64 << 20
+
+
+# --------------------------------------------------------------------------------------------
+# Threads
+
+_pool_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_executor_workers = 0
+_threads_override: int | None = None
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def num_threads() -> int:
+    """Threads the fast paths use, the calling thread included."""
+    if _threads_override is not None:
+        return _threads_override
+    env = os.environ.get("CONVSTUDIO_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    return _cpu_count()
+
+
+def set_num_threads(n: int | None) -> None:
+    """Use n threads (>= 1) from now on; None goes back to the default."""
+    global _threads_override
+    if n is not None and n < 1:
+        raise ValueError("the number of threads must be at least 1")
+    _threads_override = n
+
+
+def _get_executor(workers: int) -> ThreadPoolExecutor:
+    global _executor, _executor_workers
+    with _pool_lock:
+        if _executor is None or _executor_workers < workers:
+            # An older, smaller pool is left to finish what it runs; its threads exit at shutdown.
+            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convstudio-core")
+            _executor_workers = workers
+        return _executor
+
+
+def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None) -> None:
+    """Run the callables, on up to `threads` threads (the caller is one of them).
+
+    The caller works through the queue too, so the call always makes progress, even when it is
+    itself made from a pool thread or when the pool is busy with another call. The first
+    exception is re-raised after every started task has finished.
+    """
+    n = len(tasks)
+    workers = min(num_threads() if threads is None else threads, n)
+    if workers <= 1:
+        for task in tasks:
+            task()
+        return
+    it = iter(tasks)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def runner() -> None:
+        while True:
+            with lock:
+                task = next(it, None) if not errors else None
+            if task is None:
+                return
+            try:
+                task()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                with lock:
+                    errors.append(exc)
+
+    ex = _get_executor(workers - 1)
+    futures = [ex.submit(runner) for _ in range(workers - 1)]
+    runner()
+    for f in futures:
+        if not f.cancel():  # a runner that never started has nothing to do any more
+            f.result()
+    if errors:
+        raise errors[0]
+
+
+def _row_blocks(rows: int, min_rows: int, units: int, work: float) -> list[tuple[int, int]]:
+    """Split range(rows) into blocks of whole strips (min_rows) so that `units` x blocks gives
+    the thread pool a few tasks per thread, or one block when the work is too small to share."""
+    t = num_threads()
+    if t <= 1 or work < _PARALLEL_MIN_WORK:
+        return [(0, rows)]
+    want = max(1, -(-4 * t // units))  # blocks per unit
+    size = max(min_rows, -(-rows // want))
+    size = -(-size // min_rows) * min_rows
+    return [(r, min(rows, r + size)) for r in range(0, rows, size)]
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _tap(start: int, count: int, step: int) -> slice:
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
+def good_fft_size(n: int) -> int:
+    """The smallest 2**a * 3**b * 5**c >= n (sizes pocketfft transforms fastest)."""
+    if n <= 1:
+        return 1
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _view(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a.reshape(shape)`` that is guaranteed to be a view (results are written through it)."""
+    v = a.reshape(shape)
+    if v.size and not np.may_share_memory(v, a):
+        raise AssertionError("reshape would copy")  # pragma: no cover - callers pass row-contiguous views
+    return v
+
+
+def _rows_view(x2: np.ndarray, count: int, kh: int, sh: int, dh: int) -> np.ndarray:
+    """(count, kh, Wp) read-only view: [i, a, :] = x2[i*sh + a*dh, :]. Build it once per task and
+    slice it: ``as_strided`` itself costs microseconds."""
+    rs = x2.strides[0]
+    return as_strided(x2, shape=(count, kh, x2.shape[1]), strides=(sh * rs, dh * rs, x2.strides[1]),
+                      writeable=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Plans: what a path needs to know about the weights, computed once per call
+
+
+class _Plan:
+    """Weights rearranged for the one-input-channel paths (cin_g == 1).
+
+    groups = Cin; each input channel g feeds m = Cout / Cin outputs g*m ... g*m + m - 1.
+    ``wt[g]`` is the (m*kw, kh) matrix W[(t, b), a] = weight[g*m + t, 0, a, b]; when every group
+    has the same kernels (the ``kernel`` form) only one copy is kept (``shared``).
+    """
+
+    def __init__(self, weight: np.ndarray) -> None:
+        cout, _, kh, kw = weight.shape
+        self.kh, self.kw = kh, kw
+        self.cout = cout
+        w = weight[:, 0]
+        self.groups = None  # set by caller
+        self.weight = w
+
+    def setup(self, groups: int) -> "_Plan":
+        w = self.weight
+        m = self.cout // groups
+        self.m = m
+        wg = w.reshape(groups, m, self.kh, self.kw)
+        shared = groups > 1 and bool(np.all(wg == wg[:1]))
+        if shared:
+            wg = wg[:1]
+        self.shared = shared or groups == 1
+        self.ngroups = groups
+        # W[(t, b), a]
+        self.wt = np.ascontiguousarray(wg.transpose(0, 1, 3, 2).reshape(wg.shape[0], m * self.kw,
+                                                                        self.kh), dtype=_F32)
+        self._rank: int | None = None
+        return self
+
+    def group_index(self, g: int) -> int:
+        return 0 if self.shared else g
+
+    # -- low rank
+    def rank(self) -> int:
+        if self._rank is None:
+            w64 = self.wt.astype(np.float64)
+            u, s, vt = np.linalg.svd(w64, full_matrices=False)
+            smax = s[:, :1]
+            keep = s > smax * _RANK_TOL
+            r = max(1, int(keep.sum(axis=1).max()))
+            self._rank = r
+            p = u[:, :, :r] * s[:, None, :r]  # (G, m*kw, r)
+            self.p = np.ascontiguousarray(p, dtype=_F32)
+            self.q = np.ascontiguousarray(vt[:, :r, :], dtype=_F32)  # (G, r, kh)
+        return self._rank
+
+
+def _plan_for(weight: np.ndarray, groups: int) -> _Plan:
+    return _Plan(weight).setup(groups)
+
+
+# --------------------------------------------------------------------------------------------
+# rowgemm / lowrank
+
+
+def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, lowrank: bool) -> None:
+    cin, hp, wp = xp.shape
+    _, ho, wo = out.shape
+    kh, kw, m = plan.kh, plan.kw, plan.m
+    sh, sw = stride
+    dh, dw = dilation
+    mk = m * kw
+    r = plan.rank() if lowrank else 0
+    taps_mode = lowrank and r == 1  # separable: multiply-add taps on the one intermediate row
+
+    # Columns per chunk: keep every GEMM single-threaded inside BLAS.
+    if lowrank:
+        per_col = max(r * kh, mk * r if not taps_mode else 1)
+    else:
+        per_col = mk * kh
+    span = (kw - 1) * dw + 1
+    need_w = (wo - 1) * sw + span
+    lb_max = max(span, _BLAS_SINGLE_MNK // max(1, per_col))
+    if lb_max >= need_w:
+        chunk_out = wo
+    else:
+        chunk_out = max(1, (lb_max - span) // sw + 1)
+        nchunks = -(-wo // chunk_out)
+        chunk_out = -(-wo // nchunks)
+    lb_full = (chunk_out - 1) * sw + span
+    # Rows per strip: the scratch (G, or Y for the separable case) about L2-sized.
+    rows_per = r if taps_mode else (r + mk if lowrank else mk)
+    strip = max(1, min(ho, _SCRATCH_FLOATS // max(1, rows_per * lb_full)))
+    chunks = [(j0, min(wo, j0 + chunk_out)) for j0 in range(0, wo, chunk_out)]
+    work = float(cin) * ho * wo * (mk * kh if not lowrank else r * (kh + mk))
+    blocks = _row_blocks(ho, strip, cin, work)
+
+    def task(g: int, i0: int, i1: int) -> None:
+        x2 = xp[g]
+        gi = plan.group_index(g)
+        outs = out[g * m:(g + 1) * m]
+        if lowrank:
+            q = plan.q[gi]
+            p = plan.p[gi]
+            ybuf = np.empty((strip, r, lb_full), dtype=_F32)
+            if taps_mode:
+                tbuf = np.empty((strip, chunk_out), dtype=_F32)
+                coef = [[_F32(p[t * kw + b, 0]) for b in range(kw)] for t in range(m)]
+            else:
+                gbuf = np.empty((strip, mk, lb_full), dtype=_F32)
+        else:
+            wt = plan.wt[gi]
+            gbuf = np.empty((strip, mk, lb_full), dtype=_F32)
+        rows = _rows_view(x2, ho, kh, sh, dh)
+        for s0 in range(i0, i1, strip):
+            n = min(strip, i1 - s0)
+            for j0, j1 in chunks:
+                nl = j1 - j0
+                lb = (nl - 1) * sw + span
+                bview = rows[s0:s0 + n, :, j0 * sw:j0 * sw + lb]
+                if lowrank:
+                    y = np.matmul(q, bview, out=ybuf[:n, :, :lb])
+                    if taps_mode:
+                        t_ = tbuf[:n, :nl]
+                        y0 = y[:, 0]
+                        for t in range(m):
+                            acc = outs[t, s0:s0 + n, j0:j1]
+                            ct = coef[t]
+                            np.multiply(y0[:, _tap(0, nl, sw)], ct[0], out=acc)
+                            for b in range(1, kw):
+                                np.multiply(y0[:, _tap(b * dw, nl, sw)], ct[b], out=t_)
+                                acc += t_
+                        continue
+                    gmat = np.matmul(p, y, out=gbuf[:n, :, :lb])
+                else:
+                    gmat = np.matmul(wt, bview, out=gbuf[:n, :, :lb])
+                for t in range(m):
+                    acc = outs[t, s0:s0 + n, j0:j1]
+                    base = t * kw
+                    if kw == 1:
+                        np.copyto(acc, gmat[:, base, _tap(0, nl, sw)])
+                        continue
+                    np.add(gmat[:, base, _tap(0, nl, sw)], gmat[:, base + 1, _tap(dw, nl, sw)],
+                           out=acc)
+                    for b in range(2, kw):
+                        acc += gmat[:, base + b, _tap(b * dw, nl, sw)]
+
+    parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(cin) for a, b in blocks])
+
+
+# --------------------------------------------------------------------------------------------
+# fft
+
+
+def _fft_axis(need: int, ke: int, step: int, count: int, target: int) -> tuple[int, int]:
+    """FFT length and outputs per tile along one axis (overlap-save with a kernel span ke)."""
+    if need <= target + target // 4:
+        return good_fft_size(need), count
+    q = max(1, (max(target, 4 * ke) - ke) // step + 1)
+    tiles = -(-count // q)
+    q = -(-count // tiles)  # balanced
+    return good_fft_size((q - 1) * step + ke), q
+
+
+def _fft_geometry(ho: int, wo: int, kh: int, kw: int, stride, dilation):
+    """(khe, kwe, nfft_h, nfft_w, qh, qw): FFT tile size and output rows / columns per tile."""
+    sh, sw = stride
+    dh, dw = dilation
+    khe, kwe = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    nfft_w, qw = _fft_axis((wo - 1) * sw + kwe, kwe, sw, wo, _FFT_TILE_W)
+    nfft_h, qh = _fft_axis((ho - 1) * sh + khe, khe, sh, ho,
+                           max(64, _FFT_TILE_ELEMS // nfft_w))
+    return khe, kwe, nfft_h, nfft_w, qh, qw
+
+
+def _split(items: list, parts: int) -> list[list]:
+    parts = max(1, min(parts, len(items)))
+    return [items[i::parts] for i in range(parts)]
+
+
+def _fft(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None:
+    cin, hp, wp = xp.shape
+    _, ho, wo = out.shape
+    kh, kw, m = plan.kh, plan.kw, plan.m
+    sh, sw = stride
+    dh, dw = dilation
+    khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
+    # Conjugate spectra of the dilated kernels: circular correlation = irfft(X * conj(K)).
+    nk = plan.wt.shape[0]
+    spectra = np.empty((nk, m, nfft_h, nfft_w // 2 + 1), dtype=np.complex128)
+    kpad = np.zeros((nfft_h, nfft_w), dtype=np.float64)
+    for gi in range(nk):
+        for t in range(m):
+            kpad[:khe:dh, :kwe:dw] = plan.wt[gi, t * kw:(t + 1) * kw, :].T  # (kh, kw)
+            np.conjugate(np.fft.rfft2(kpad), out=spectra[gi, t])
+    tiles = [(g, i0, min(ho, i0 + qh), j0, min(wo, j0 + qw))
+             for g in range(cin) for i0 in range(0, ho, qh) for j0 in range(0, wo, qw)]
+    work = float(cin) * nfft_h * nfft_w * len(tiles)
+    parts = 1 if work < _PARALLEL_MIN_WORK else 4 * num_threads()
+
+    def task(mine: list) -> None:
+        buf = np.empty((nfft_h, nfft_w), dtype=np.float64)
+        for g, i0, i1, j0, j1 in mine:
+            n, nl = i1 - i0, j1 - j0
+            r0, c0 = i0 * sh, j0 * sw
+            rows = min(hp - r0, (n - 1) * sh + khe)
+            cols = min(wp - c0, (nl - 1) * sw + kwe)
+            buf[:rows, :cols] = xp[g, r0:r0 + rows, c0:c0 + cols]
+            buf[:rows, cols:] = 0.0
+            buf[rows:] = 0.0
+            spec = np.fft.rfft2(buf)
+            sp = spectra[plan.group_index(g)]
+            for t in range(m):
+                prod = np.multiply(spec, sp[t], out=spec if t == m - 1 else None)
+                y = np.fft.irfft2(prod, s=(nfft_h, nfft_w))
+                out[g * m + t, i0:i1, j0:j1] = y[_tap(0, n, sh), _tap(0, nl, sw)]
+
+    parallel([(lambda mine=mine: task(mine)) for mine in _split(tiles, parts)])
+
+
+# --------------------------------------------------------------------------------------------
+# dense (cin_g > 1)
+
+
+def _dense_geometry(cout_g: int, cin_g: int, kh: int, kw: int, wo: int, sh: int, dh: int):
+    """(strip rows, output columns per GEMM, pooled?) for the dense path.
+
+    When a GEMM of at least 64 output columns fits under BLAS' single-thread size, the columns are
+    chunked to fit and the pool's threads share the rows; otherwise (many channels) each GEMM is
+    big, BLAS threads it, and the rows run on the calling thread only (the cost model then
+    prefers the generic path).
+    """
+    kdim = (kh if dh == 1 else 1) * kw * cin_g
+    per_col = cout_g * kdim
+    ncols = _BLAS_SINGLE_MNK // max(1, per_col)
+    pooled = ncols >= min(wo, 64)
+    if not pooled:
+        ncols = wo
+    else:
+        ncols = min(wo, ncols)
+        ncols = -(-wo // -(-wo // ncols))  # balanced chunks
+    row_floats = kw * cin_g * wo
+    span_h = (kh - 1) * dh + 1
+    budget = _SCRATCH_FLOATS * 2 if pooled else _DENSE_SCRATCH_FLOATS
+    strip = max(1, (budget // max(1, row_floats) - span_h) // sh + 1)
+    return strip, ncols, pooled
+
+
+def _dense(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation, groups: int) -> None:
+    cin, hp, wp = xp.shape
+    cout, cin_g, kh, kw = weight.shape
+    _, ho, wo = out.shape
+    sh, sw = stride
+    dh, dw = dilation
+    cout_g = cout // groups
+    kdim = kh * kw * cin_g
+    ka = kw * cin_g
+    # W2[o, (a, b, c)]
+    w2 = np.ascontiguousarray(weight.transpose(0, 2, 3, 1).reshape(cout, kdim), dtype=_F32)
+    strip, ncols, pooled = _dense_geometry(cout_g, cin_g, kh, kw, wo, sh, dh)
+    strip = min(strip, ho)
+    chunks = [(j0, min(wo, j0 + ncols)) for j0 in range(0, wo, ncols)]
+    row_bytes = ka * wo * _ITEM  # one input row of the strip buffer
+    work = float(cout) * ho * wo * kdim
+    blocks = _row_blocks(ho, strip, groups, work) if pooled else [(0, ho)]
+
+    def task(g: int, i0: int, i1: int) -> None:
+        xg = xp[g * cin_g:(g + 1) * cin_g]
+        wg = w2[g * cout_g:(g + 1) * cout_g]
+        og = out[g * cout_g:(g + 1) * cout_g]
+        max_in = (strip - 1) * sh + (kh - 1) * dh + 1
+        buf = np.empty((max_in, kw, cin_g, wo), dtype=_F32)
+        # [i, a, (b, c), j] = buf[i*sh + a*dh, b, c, j]
+        bview = as_strided(buf, shape=(strip, kh, ka, wo),
+                           strides=(sh * row_bytes, dh * row_bytes, wo * _ITEM, _ITEM), writeable=False)
+        if dh == 1:  # (a, b, c) has a uniform stride: one K = kh*kw*Cin_g matrix per output row
+            bmat = as_strided(buf, shape=(strip, kdim, wo), strides=(sh * row_bytes, wo * _ITEM, _ITEM),
+                              writeable=False)
+        else:
+            tmp = np.empty((strip, cout_g, ncols), dtype=_F32)
+        for s0 in range(i0, i1, strip):
+            n = min(strip, i1 - s0)
+            r0 = s0 * sh
+            nin = (n - 1) * sh + (kh - 1) * dh + 1
+            for b in range(kw):
+                buf[:nin, b] = xg[:, r0:r0 + nin, _tap(b * dw, wo, sw)].transpose(1, 0, 2)
+            dst = og[:, s0:s0 + n].transpose(1, 0, 2)  # (n, Cout_g, Wo): BLAS writes in place
+            for j0, j1 in chunks:
+                if dh == 1:
+                    np.matmul(wg, bmat[:n, :, j0:j1], out=dst[:, :, j0:j1])
+                    continue
+                acc = dst[:, :, j0:j1]
+                t_ = tmp[:n, :, :j1 - j0]
+                for a in range(kh):
+                    np.matmul(wg[:, a * ka:(a + 1) * ka], bview[:n, a, :, j0:j1], out=acc if a == 0 else t_)
+                    if a:
+                        acc += t_
+
+    parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(groups) for a, b in blocks],
+             threads=None if pooled else 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Cost model
+
+
+def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -> dict[str, float]:
+    """Estimated seconds per path.
+
+    Per-output costs measured single-threaded (thread CPU time) on the development machine (2-core
+    AMD EPYC, AVX2, OpenBLAS 0.3.31) for 1 MP planes and k = 1 ... 31; the pool's paths are then
+    divided by the thread count. Only the ranking matters: every path computes the same numbers.
+    """
+    cin, hp, wp = xshape
+    cout, cin_g, kh, kw = weight_shape
+    sh, sw = stride
+    dh, dw = dilation
+    ho = (hp - (kh - 1) * dh - 1) // sh + 1
+    wo = (wp - (kw - 1) * dw - 1) // sw + 1
+    outs = float(cout) * ho * wo
+    ns = 1e-9
+    par = float(num_threads()) if outs * kh * kw * cin_g >= _PARALLEL_MIN_WORK else 1.0
+    costs: dict[str, float] = {}
+    # generic: ops' shift-and-add (one input channel) or im2col + GEMM, on the calling thread
+    if cin_g == 1 and cout == groups:
+        costs["generic"] = outs * (0.75 * kh * kw + 0.1) * (1.3 if sw > 1 else 1.0) * ns
+    else:
+        costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns
+    if cin_g == 1 and plan is not None:
+        m = plan.m
+        costs["rowgemm"] = outs * (1.0 + 0.8 * kw + 0.1 * kh * kw * sw) * ns / par
+        r = plan.rank()
+        if r == 1:
+            low = 1.0 + 0.1 * kh * sw / m + 0.7 * kw
+        else:
+            low = 2.0 + 0.15 * r * (kh / m + kw) * sw + 0.8 * kw
+        costs["lowrank"] = outs * low * ns / par
+        khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
+        spectra_bytes = plan.wt.shape[0] * m * nfft_h * (nfft_w // 2 + 1) * 16
+        if spectra_bytes <= _FFT_MAX_SPECTRA_BYTES:
+            ntiles = cin * -(-ho // qh) * -(-wo // qw)
+            area = float(nfft_h) * nfft_w
+            transform = area * math.log2(max(2.0, area)) * 1.5 * ns
+            costs["fft"] = ntiles * (transform * (1 + m) / 2 + area * m * 2 * ns) / par
+    if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * wo <= _DENSE_MAX_FLOATS:
+        kdim = kh * kw * cin_g
+        strip, ncols, pooled = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)
+        # Without the pool (GEMMs too big to stay single-threaded) the generic im2col, one GEMM
+        # per strip, keeps BLAS' threads busier than one GEMM per output row: leave it to that.
+        if pooled:
+            costs["dense"] = outs * (0.09 * kdim + 0.5 * kw * cin_g / max(1, cout)) * ns / par
+    return costs
+
+
+def applicable(path: str, xshape, weight_shape, groups: int) -> bool:
+    cin_g = weight_shape[1]
+    if path == "generic":
+        return True
+    if path in ("rowgemm", "lowrank", "fft"):
+        return cin_g == 1
+    if path == "dense":
+        return cin_g > 1
+    raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
+
+
+def choose_path(xshape, weight: np.ndarray, *, stride=(1, 1), dilation=(1, 1), groups: int = 1,
+                _plan: _Plan | None = None) -> str:
+    """The path the cost model picks for this correlation."""
+    cin_g = weight.shape[1]
+    plan = _plan
+    if cin_g == 1 and plan is None:
+        plan = _plan_for(weight, groups)
+    costs = _costs(xshape, weight.shape, stride, dilation, groups, plan)
+    return min(costs, key=costs.__getitem__)
+
+
+def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, stride=(1, 1),
+                   dilation=(1, 1), groups: int = 1, path: str | None = None) -> bool:
+    """Fill `out` (Cout, Ho, Wo) with the valid correlation of the padded `xp`, without bias.
+
+    With ``path=None`` the cost model chooses; False means it chose ``generic`` (or the module
+    is disabled) and the caller must compute `out` itself. A forced `path` that does not apply
+    raises ValueError; ``path="generic"`` returns False.
+    """
+    if path is None and not enabled:
+        return False
+    if path is not None and not applicable(path, xp.shape, weight.shape, groups):
+        raise ValueError(f"path {path!r} does not apply to weight {weight.shape} with groups={groups}")
+    if path == "generic":
+        return False
+    if out.size == 0:
+        return True
+    stride = (int(stride[0]), int(stride[1]))
+    dilation = (int(dilation[0]), int(dilation[1]))
+    cin_g = weight.shape[1]
+    weight = np.asarray(weight, dtype=_F32)
+    plan = _plan_for(weight, groups) if cin_g == 1 else None
+    if path is None:
+        path = choose_path(xp.shape, weight, stride=stride, dilation=dilation, groups=groups,
+                           _plan=plan)
+        if path == "generic":
+            return False
+    if xp.dtype != _F32 or xp.strides[-1] != _ITEM or xp.strides[-2] % _ITEM:
+        xp = np.ascontiguousarray(xp, dtype=_F32)
+    if path == "rowgemm":
+        _rowgemm(xp, plan, out, stride, dilation, lowrank=False)
+    elif path == "lowrank":
+        _rowgemm(xp, plan, out, stride, dilation, lowrank=True)
+    elif path == "fft":
+        _fft(xp, plan, out, stride, dilation)
+    else:
+        _dense(xp, weight, out, stride, dilation, groups)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Pooling
+
+
+def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer) -> np.ndarray | None:
+    """Reduce (max or add) the windows of an already padded ``(C, Hp, Wp) float32`` input.
+
+    out[c, i, j] = reducer over a, b of xp[c, i*sh + a*dh, j*sw + b*dw], for i < ho, j < wo.
+    Rows first (contiguous, SIMD), then columns, strip by strip so that the intermediate stays in
+    cache, on the thread pool. Returns None (caller falls back) when disabled or too small to gain.
+    """
+    if not enabled:
+        return None
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    ho, wo = out_hw
+    c = xp.shape[0]
+    out = np.empty((c, ho, wo), dtype=_F32)
+    if out.size == 0:
+        return out
+    need_w = (wo - 1) * sw + (kw - 1) * dw + 1
+    strip = max(1, min(ho, (_SCRATCH_FLOATS // 2) // max(1, need_w)))
+    work = float(c) * ho * wo * (kh + kw)
+    blocks = _row_blocks(ho, strip, c, work)
+
+    def task(ch: int, i0: int, i1: int) -> None:
+        x2 = xp[ch]
+        tmp = np.empty((strip, need_w), dtype=_F32)
+        for s0 in range(i0, i1, strip):
+            n = min(strip, i1 - s0)
+            rows = tmp[:n]
+            if kh == 1:
+                rows = x2[_tap(s0 * sh, n, sh), :need_w]
+            else:
+                reducer(x2[_tap(s0 * sh, n, sh), :need_w], x2[_tap(s0 * sh + dh, n, sh), :need_w],
+                        out=rows)
+                for a in range(2, kh):
+                    reducer(rows, x2[_tap(s0 * sh + a * dh, n, sh), :need_w], out=rows)
+            acc = out[ch, s0:s0 + n]
+            if kw == 1:
+                np.copyto(acc, rows[:, _tap(0, wo, sw)])
+                continue
+            reducer(rows[:, _tap(0, wo, sw)], rows[:, _tap(dw, wo, sw)], out=acc)
+            for b in range(2, kw):
+                reducer(acc, rows[:, _tap(b * dw, wo, sw)], out=acc)
+
+    parallel([(lambda ch=ch, a=a, b=b: task(ch, a, b)) for ch in range(c) for a, b in blocks])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Padding + correlation, band by band for large inputs
+
+
+def _source_rows(h: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Input row that each padded row copies (numpy.pad's own index arithmetic), -1 for a row of
+    the constant. Padding is separable, so rows then columns is exactly what ops.pad does."""
+    from . import ops
+
+    idx = np.arange(h)
+    np_mode = ops.PAD_MODES[mode]
+    if np_mode == "constant":
+        return np.pad(idx, (before, after), mode="constant", constant_values=-1)
+    return np.pad(idx, (before, after), mode=np_mode)
+
+
+def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, weight: np.ndarray,
+                  bias: np.ndarray | None = None, stride=(1, 1), dilation=(1, 1),
+                  groups: int = 1) -> np.ndarray:
+    """``ops.correlate(ops.pad(x, pads, mode=mode), weight, ...)`` with bounded memory.
+
+    An input whose padded copy is small is padded whole, as before. A larger one is padded band
+    by band (each band of rows through ``ops.pad``, its rows taken from where ``numpy.pad`` takes
+    them), and every band is correlated into its rows of the output: the peak stays near the
+    output's size instead of output + a full padded copy of the input.
+    """
+    from . import ops
+
+    c, h, w = x.shape
+    top, bottom, left, right = pads
+    hp, wp = h + top + bottom, w + left + right
+    cout, _, kh, kw = weight.shape
+    sh, sw = stride
+    dh, dw = dilation
+    ho = ops.output_size(hp, kh, stride=sh, dilation=dh)
+    wo = ops.output_size(wp, kw, stride=sw, dilation=dw)
+    span_h = (kh - 1) * dh + 1
+    band = max(1, ((_BAND_BYTES // max(1, c * wp * _ITEM)) - span_h) // sh + 1)
+    if (not enabled or c * hp * wp * _ITEM <= _BAND_MIN_BYTES or band >= ho or ho <= 0 or wo <= 0
+            or mode not in ops.PAD_MODES):
+        return ops.correlate(ops.pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
+                             dilation=dilation, groups=groups)
+    weight = np.asarray(weight, dtype=_F32)
+    path = choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
+    if path == "fft":  # whole FFT tiles per band, or the band edges cost extra transforms
+        qh = _fft_geometry(ho, wo, kh, kw, stride, dilation)[4]
+        band = max(qh, band // qh * qh)
+    src = _source_rows(h, top, bottom, mode)
+    out = np.empty((cout, ho, wo), dtype=_F32)
+    for i0 in range(0, ho, band):
+        i1 = min(ho, i0 + band)
+        idx = src[i0 * sh:(i1 - 1) * sh + span_h]
+        lo, hi = int(idx[0]), int(idx[-1])
+        if lo >= 0 and hi - lo + 1 == len(idx) and np.array_equal(idx, np.arange(lo, hi + 1)):
+            rows = x[:, lo:hi + 1]  # the usual case: a plain slice, no padding rows
+        else:
+            rows = x[:, np.maximum(idx, 0)]
+            rows[:, idx < 0] = 0.0
+        xb = ops.pad(rows, (0, 0, left, right), mode=mode)
+        ob = out[:, i0:i1]
+        if path == "generic":
+            ob[...] = ops.correlate(xb, weight, stride=stride, dilation=dilation, groups=groups)
+        else:
+            correlate_into(xb, weight, ob, stride=stride, dilation=dilation, groups=groups, path=path)
+    if bias is not None:
+        out += np.asarray(bias, dtype=_F32)[:, None, None]
+    return out
+
