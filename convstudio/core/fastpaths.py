@@ -11,7 +11,8 @@ they move the numbers:
     are already in memory ``Wp`` floats apart, so ``G = W (m*kw, kh) @ rows (kh, Wp)`` is a BLAS
     product on a *view* of the input (no im2col). Row ``(t, b)`` of ``G`` holds column-tap ``b``
     of output ``t`` for every input column; the output is then ``sum_b G[t, b, j*sw + b*dw]``,
-    kw additions of shifted views. A batched ``matmul`` does a strip of rows in one call.
+    one ``np.add.reduce`` over a strided view of G. A batched ``matmul`` does a strip of rows in
+    one call.
 ``lowrank``
     The same, with ``W`` factored by an SVD as ``P (m*kw, r) @ Q (r, kh)`` when its rank r is
     small (rank 1 = a separable kernel such as a box, a Gaussian or Sobel): two thinner products.
@@ -19,10 +20,11 @@ they move the numbers:
     Singular values below float32 resolution (2**-23 of the largest) are dropped: they are
     rounding noise of the float32 weights themselves.
 ``fft``
-    Overlap-save in row strips: each strip of the input is transformed with ``numpy.fft.rfft2`` in
-    float64, multiplied by the conjugate spectrum of the (dilated) kernel and transformed back.
-    Its cost does not grow with the kernel, so the cost model picks it for large kernels. Memory
-    stays bounded by the strip size.
+    Overlap-save on 2-D tiles (about 256 x 1024): each tile of the input is transformed with
+    ``numpy.fft.rfft2`` in float64, multiplied by the conjugate spectrum of the (dilated) kernel
+    and transformed back. Its cost does not grow with the kernel, so the cost model picks it for
+    large kernels. Memory stays bounded by the tile size. An input holding inf or nan goes to
+    ``rowgemm`` instead (an FFT would spread it over its whole tile).
 ``dense``
     Multi-channel groups (``Cin/groups > 1``): one horizontal im2col of a row strip, channels
     last-but-one, so that the kh*kw*Cin_g values one output row needs form a matrix with uniform
@@ -31,6 +33,10 @@ they move the numbers:
 
 ``generic`` is ``ops``' own code (shift-and-add / im2col per strip), kept as the fallback and the
 reference of the tests.
+
+``pad_correlate`` (what ``Conv2d`` calls) is ``ops.correlate(ops.pad(x))``, except that an input
+whose padded copy would be large is padded and correlated band by band, so that the peak memory
+stays near the output's size.
 
 Work is split into (channel, row block) tasks run by a module-level thread pool (created on first
 use, ``os.cpu_count()`` threads including the caller; ``CONVSTUDIO_NUM_THREADS`` or
@@ -86,9 +92,10 @@ _RANK_TOL = 2.0 ** -23
 # a tile is at most _FFT_TILE_W wide unless the kernel needs more.
 _FFT_TILE_ELEMS = 1 << 18
 _FFT_TILE_W = 1024
-# Conv2d pads inputs up to this many bytes whole; larger ones band by band (pad_correlate).
+# Conv2d pads inputs up to this many bytes whole; larger ones band by band (pad_correlate): it
+# saves the padded copy's memory, not time (measured: equal at 6 MP, slower below).
 _BAND_MIN_BYTES = 32 << 20
-_BAND_BYTES = 8 << 20
+_BAND_BYTES = 4 << 20
 # The fft path keeps every distinct kernel's spectrum; beyond this many bytes it declines.
 _FFT_MAX_SPECTRA_BYTES = 64 << 20
 
@@ -100,6 +107,7 @@ _pool_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _executor_workers = 0
 _threads_override: int | None = None
+_tls = threading.local()  # .inside: this thread is running a task of parallel()
 
 
 def _cpu_count() -> int:
@@ -140,13 +148,14 @@ def _get_executor(workers: int) -> ThreadPoolExecutor:
 def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None) -> None:
     """Run the callables, on up to `threads` threads (the caller is one of them).
 
-    The caller works through the queue too, so the call always makes progress, even when it is
-    itself made from a pool thread or when the pool is busy with another call. The first
-    exception is re-raised after every started task has finished.
+    The caller works through the queue too, so the call always makes progress, even when the pool
+    is busy with another call. A call made from inside a task runs its tasks inline (one level of
+    parallelism: band tasks run their strips themselves). The first exception is re-raised after
+    every started task has finished.
     """
     n = len(tasks)
     workers = min(num_threads() if threads is None else threads, n)
-    if workers <= 1:
+    if workers <= 1 or getattr(_tls, "inside", False):  # no nested parallelism
         for task in tasks:
             task()
         return
@@ -155,16 +164,20 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     errors: list[BaseException] = []
 
     def runner() -> None:
-        while True:
-            with lock:
-                task = next(it, None) if not errors else None
-            if task is None:
-                return
-            try:
-                task()
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        _tls.inside = True
+        try:
+            while True:
                 with lock:
-                    errors.append(exc)
+                    task = next(it, None) if not errors else None
+                if task is None:
+                    return
+                try:
+                    task()
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                    with lock:
+                        errors.append(exc)
+        finally:
+            _tls.inside = False
 
     ex = _get_executor(workers - 1)
     futures = [ex.submit(runner) for _ in range(workers - 1)]
@@ -214,12 +227,11 @@ def good_fft_size(n: int) -> int:
     return best
 
 
-def _view(a: np.ndarray, shape: tuple) -> np.ndarray:
-    """``a.reshape(shape)`` that is guaranteed to be a view (results are written through it)."""
-    v = a.reshape(shape)
-    if v.size and not np.may_share_memory(v, a):
-        raise AssertionError("reshape would copy")  # pragma: no cover - callers pass row-contiguous views
-    return v
+def _strided(buf: np.ndarray, shape: tuple, strides_items: tuple) -> np.ndarray:
+    """A view of the contiguous `buf` with the given shape and strides (in items). The ndarray
+    constructor checks that it stays inside `buf` and is far cheaper than ``as_strided``."""
+    return np.ndarray(shape, dtype=buf.dtype, buffer=buf,
+                      strides=tuple(st * buf.itemsize for st in strides_items))
 
 
 def _rows_view(x2: np.ndarray, count: int, kh: int, sh: int, dh: int) -> np.ndarray:
@@ -238,54 +250,41 @@ class _Plan:
     """Weights rearranged for the one-input-channel paths (cin_g == 1).
 
     groups = Cin; each input channel g feeds m = Cout / Cin outputs g*m ... g*m + m - 1.
-    ``wt[g]`` is the (m*kw, kh) matrix W[(t, b), a] = weight[g*m + t, 0, a, b]; when every group
-    has the same kernels (the ``kernel`` form) only one copy is kept (``shared``).
+    ``wt[g]`` is the (m*kw, kh) matrix W[(t, b), a] = weight[g*m + t, 0, a, b]. When every group
+    has the same kernels (the ``kernel`` form) only one copy is kept (``shared``), so SVDs and
+    spectra are computed once.
     """
 
-    def __init__(self, weight: np.ndarray) -> None:
+    def __init__(self, weight: np.ndarray, groups: int) -> None:
         cout, _, kh, kw = weight.shape
         self.kh, self.kw = kh, kw
-        self.cout = cout
-        w = weight[:, 0]
-        self.groups = None  # set by caller
-        self.weight = w
-
-    def setup(self, groups: int) -> "_Plan":
-        w = self.weight
-        m = self.cout // groups
-        self.m = m
-        wg = w.reshape(groups, m, self.kh, self.kw)
-        shared = groups > 1 and bool(np.all(wg == wg[:1]))
-        if shared:
+        self.m = m = cout // groups
+        wg = weight[:, 0].reshape(groups, m, kh, kw)
+        self.shared = groups == 1 or bool(np.all(wg == wg[:1]))
+        if self.shared:
             wg = wg[:1]
-        self.shared = shared or groups == 1
-        self.ngroups = groups
-        # W[(t, b), a]
-        self.wt = np.ascontiguousarray(wg.transpose(0, 1, 3, 2).reshape(wg.shape[0], m * self.kw,
-                                                                        self.kh), dtype=_F32)
+        self.wt = np.ascontiguousarray(wg.transpose(0, 1, 3, 2).reshape(len(wg), m * kw, kh),
+                                       dtype=_F32)
         self._rank: int | None = None
-        return self
 
     def group_index(self, g: int) -> int:
         return 0 if self.shared else g
 
-    # -- low rank
     def rank(self) -> int:
+        """Numerical rank r of W (the largest over groups), with the factors ``p`` (G, m*kw, r)
+        and ``q`` (G, r, kh), W ~= p @ q, from a float64 SVD."""
         if self._rank is None:
-            w64 = self.wt.astype(np.float64)
-            u, s, vt = np.linalg.svd(w64, full_matrices=False)
-            smax = s[:, :1]
-            keep = s > smax * _RANK_TOL
+            u, s, vt = np.linalg.svd(self.wt.astype(np.float64), full_matrices=False)
+            keep = s > s[:, :1] * _RANK_TOL
             r = max(1, int(keep.sum(axis=1).max()))
+            self.p = np.ascontiguousarray(u[:, :, :r] * s[:, None, :r], dtype=_F32)
+            self.q = np.ascontiguousarray(vt[:, :r, :], dtype=_F32)
             self._rank = r
-            p = u[:, :, :r] * s[:, None, :r]  # (G, m*kw, r)
-            self.p = np.ascontiguousarray(p, dtype=_F32)
-            self.q = np.ascontiguousarray(vt[:, :r, :], dtype=_F32)  # (G, r, kh)
         return self._rank
 
 
 def _plan_for(weight: np.ndarray, groups: int) -> _Plan:
-    return _Plan(weight).setup(groups)
+    return _Plan(weight, groups)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,51 +327,44 @@ def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, low
         x2 = xp[g]
         gi = plan.group_index(g)
         outs = out[g * m:(g + 1) * m]
+        rows = _rows_view(x2, ho, kh, sh, dh)
         if lowrank:
             q = plan.q[gi]
-            p = plan.p[gi]
             ybuf = np.empty((strip, r, lb_full), dtype=_F32)
-            if taps_mode:
-                tbuf = np.empty((strip, chunk_out), dtype=_F32)
-                coef = [[_F32(p[t * kw + b, 0]) for b in range(kw)] for t in range(m)]
-            else:
-                gbuf = np.empty((strip, mk, lb_full), dtype=_F32)
+        if taps_mode:
+            # multiply-add of shifted views of the one intermediate row (an einsum over the taps
+            # would be one call, but NumPy then loops over the kw taps innermost: 3x slower)
+            tbuf = np.empty((strip, chunk_out), dtype=_F32)
+            coef = [[_F32(v) for v in row] for row in plan.p[gi][:, 0].reshape(m, kw)]
         else:
-            wt = plan.wt[gi]
             gbuf = np.empty((strip, mk, lb_full), dtype=_F32)
-        rows = _rows_view(x2, ho, kh, sh, dh)
+            # hsum[t, b, i, j] = G[i, t*kw + b, b*dw + j*sw]: one reduce adds the kw taps
+            hsum = _strided(gbuf, (m, kw, strip, chunk_out),
+                            (kw * lb_full, lb_full + dw, mk * lb_full, sw))
+            wmat = plan.p[gi] if lowrank else plan.wt[gi]
         for s0 in range(i0, i1, strip):
             n = min(strip, i1 - s0)
             for j0, j1 in chunks:
                 nl = j1 - j0
                 lb = (nl - 1) * sw + span
                 bview = rows[s0:s0 + n, :, j0 * sw:j0 * sw + lb]
+                dst = outs[:, s0:s0 + n, j0:j1]
                 if lowrank:
                     y = np.matmul(q, bview, out=ybuf[:n, :, :lb])
                     if taps_mode:
-                        t_ = tbuf[:n, :nl]
                         y0 = y[:, 0]
+                        t_ = tbuf[:n, :nl]
                         for t in range(m):
-                            acc = outs[t, s0:s0 + n, j0:j1]
-                            ct = coef[t]
-                            np.multiply(y0[:, _tap(0, nl, sw)], ct[0], out=acc)
+                            acc = dst[t]
+                            np.multiply(y0[:, _tap(0, nl, sw)], coef[t][0], out=acc)
                             for b in range(1, kw):
-                                np.multiply(y0[:, _tap(b * dw, nl, sw)], ct[b], out=t_)
+                                np.multiply(y0[:, _tap(b * dw, nl, sw)], coef[t][b], out=t_)
                                 acc += t_
                         continue
-                    gmat = np.matmul(p, y, out=gbuf[:n, :, :lb])
+                    np.matmul(wmat, y, out=gbuf[:n, :, :lb])
                 else:
-                    gmat = np.matmul(wt, bview, out=gbuf[:n, :, :lb])
-                for t in range(m):
-                    acc = outs[t, s0:s0 + n, j0:j1]
-                    base = t * kw
-                    if kw == 1:
-                        np.copyto(acc, gmat[:, base, _tap(0, nl, sw)])
-                        continue
-                    np.add(gmat[:, base, _tap(0, nl, sw)], gmat[:, base + 1, _tap(dw, nl, sw)],
-                           out=acc)
-                    for b in range(2, kw):
-                        acc += gmat[:, base + b, _tap(b * dw, nl, sw)]
+                    np.matmul(wmat, bview, out=gbuf[:n, :, :lb])
+                np.add.reduce(hsum[:, :, :n, :nl], axis=1, out=dst)
 
     parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(cin) for a, b in blocks])
 
@@ -454,15 +446,17 @@ def _fft(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None
 def _dense_geometry(cout_g: int, cin_g: int, kh: int, kw: int, wo: int, sh: int, dh: int):
     """(strip rows, output columns per GEMM, pooled?) for the dense path.
 
-    When a GEMM of at least 64 output columns fits under BLAS' single-thread size, the columns are
+    When a GEMM of at least 32 output columns fits under BLAS' single-thread size, the columns are
     chunked to fit and the pool's threads share the rows; otherwise (many channels) each GEMM is
     big, BLAS threads it, and the rows run on the calling thread only (the cost model then
     prefers the generic path).
     """
     kdim = (kh if dh == 1 else 1) * kw * cin_g
     per_col = cout_g * kdim
-    ncols = _BLAS_SINGLE_MNK // max(1, per_col)
-    pooled = ncols >= min(wo, 64)
+    # half the single-thread size: OpenBLAS ran (16 x 144) @ (144 x 56) 2.7x faster per column
+    # than (16 x 144) @ (144 x 113) on the development machine
+    ncols = (_BLAS_SINGLE_MNK // 2) // max(1, per_col)
+    pooled = ncols >= min(wo, 32)
     if not pooled:
         ncols = wo
     else:
@@ -636,7 +630,10 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
     elif path == "lowrank":
         _rowgemm(xp, plan, out, stride, dilation, lowrank=True)
     elif path == "fft":
-        _fft(xp, plan, out, stride, dilation)
+        if np.isfinite(xp).all():
+            _fft(xp, plan, out, stride, dilation)
+        else:  # an inf or nan would spread over a whole FFT tile; direct sums keep it in place
+            _rowgemm(xp, plan, out, stride, dilation, lowrank=False)
     else:
         _dense(xp, weight, out, stride, dilation, groups)
     return True
@@ -735,13 +732,20 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
                              dilation=dilation, groups=groups)
     weight = np.asarray(weight, dtype=_F32)
     path = choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
+    # The pool's own paths run band by band on its threads (the padding then runs in parallel
+    # too, and a band is still in cache when it is used); the generic code, whose GEMMs BLAS
+    # threads itself, takes the bands one after the other.
+    pooled = path in ("rowgemm", "lowrank", "fft") or (
+        path == "dense" and _dense_geometry(cout // groups, weight.shape[1], kh, kw, wo, sh, dh)[2])
+    if pooled:
+        band = min(band, max(8, -(-ho // (4 * num_threads()))))
     if path == "fft":  # whole FFT tiles per band, or the band edges cost extra transforms
         qh = _fft_geometry(ho, wo, kh, kw, stride, dilation)[4]
         band = max(qh, band // qh * qh)
     src = _source_rows(h, top, bottom, mode)
     out = np.empty((cout, ho, wo), dtype=_F32)
-    for i0 in range(0, ho, band):
-        i1 = min(ho, i0 + band)
+
+    def run_band(i0: int, i1: int) -> None:
         idx = src[i0 * sh:(i1 - 1) * sh + span_h]
         lo, hi = int(idx[0]), int(idx[-1])
         if lo >= 0 and hi - lo + 1 == len(idx) and np.array_equal(idx, np.arange(lo, hi + 1)):
@@ -755,6 +759,13 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
             ob[...] = ops.correlate(xb, weight, stride=stride, dilation=dilation, groups=groups)
         else:
             correlate_into(xb, weight, ob, stride=stride, dilation=dilation, groups=groups, path=path)
+
+    tasks = [(lambda a=i0: run_band(a, min(ho, a + band))) for i0 in range(0, ho, band)]
+    if pooled:
+        parallel(tasks)
+    else:
+        for task in tasks:
+            task()
     if bias is not None:
         out += np.asarray(bias, dtype=_F32)[:, None, None]
     return out

@@ -492,3 +492,15 @@ def test_conv_layer_memory_on_a_large_input_is_output_plus_bands(monkeypatch):
     assert peak <= out.nbytes + 24 * 2**20, f"peak {peak / 2**20:.1f} MiB, output {out.nbytes / 2**20:.1f} MiB"
     spot = ref_correlate(np.pad(x[:, :9, :9], ((0, 0), (2, 0), (2, 0))), layer.weight)
     np.testing.assert_allclose(out[:, :5, :5], spot[:, :5, :5], rtol=1e-5, atol=1e-5)
+
+
+def test_fft_path_keeps_non_finite_values_local():
+    rng = np.random.default_rng(12)
+    xp = rng.standard_normal((1, 40, 50)).astype(np.float32)
+    xp[0, 5, 7] = np.inf
+    w = np.abs(rng.standard_normal((1, 1, 3, 3))).astype(np.float32) + 0.1
+    got = run_path("fft", xp, w)
+    assert np.isinf(got[0, 3:6, 5:8]).all()
+    finite = np.ones_like(got, dtype=bool)
+    finite[0, 3:6, 5:8] = False
+    assert np.isfinite(got[finite]).all()
