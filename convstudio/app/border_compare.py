@@ -1,0 +1,260 @@
+"""Border modes side by side: the selected conv layer computed with zeros / reflect / replicate /
+circular padding, next to each other, zoom linked, the border region outlined.
+
+Inside the dashed box every window stays inside the layer's input, so the four results are equal
+there; outside it (the border region) each window reaches into padding, and the four modes differ.
+The box comes from the layer's own geometry: output pixel i's window covers input rows
+``i*s - top ... i*s - top + d*(k - 1)``, which stays inside for ``ceil(top / s) <= i <=
+floor((n - 1 + top - d*(k - 1)) / s)`` (likewise columns).
+
+A layer without padding gives four equal results; the comparison then uses "same" padding (and
+says so), which is what one compares border modes for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convstudio.core import Conv2d, Pipeline
+from convstudio.core.layers import CONV_PAD_MODES
+
+from .background import BackgroundTask
+from .colormaps import AUTO, display_for
+from .feature_view import ImageView, Placement, ViewLinker
+from .receptive_overlay import cells_rect
+
+__all__ = ["BorderCompareDialog", "MODES", "border_interior", "compare_layer", "comparison_layer"]
+
+MODES = tuple(CONV_PAD_MODES)  # zeros, reflect, replicate, circular
+MODE_TEXT = {"zeros": "zeros", "reflect": "reflect (mirror, edge not repeated)",
+             "replicate": "replicate (edge repeated)", "circular": "circular (wrap around)"}
+
+
+def comparison_layer(layer: Conv2d) -> tuple[Conv2d, bool]:
+    """The layer to compare (itself, or with "same" padding when it has none) and whether the
+    padding was changed."""
+    if layer.pads != (0, 0, 0, 0):
+        return layer, False
+    same = dataclasses.replace(layer, padding="same")
+    return same, same.pads != (0, 0, 0, 0)
+
+
+def compare_layer(layer: Conv2d, x: np.ndarray, cancelled=None) -> dict[str, np.ndarray]:
+    """``{mode: output}`` of `layer` on its input `x` (C, H, W) under every padding mode."""
+    from convstudio.core import RunCancelled
+
+    out = {}
+    for mode in MODES:
+        if cancelled is not None and cancelled():
+            raise RunCancelled()
+        out[mode] = dataclasses.replace(layer, padding_mode=mode).forward(x)
+    return out
+
+
+def border_interior(layer: Conv2d, in_shape) -> tuple[int, int, int, int] | None:
+    """Output cells ``(r0, r1, c0, c1)`` (end-exclusive) whose windows stay inside the input, or
+    None if every window touches the padding."""
+    _, h, w = in_shape
+    top, _, left, _ = layer.pads
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
+    out = layer.output_shape(in_shape)
+
+    def axis(n, before, k, s, d, count):
+        first = -(-before // s)
+        last = (n - 1 + before - d * (k - 1)) // s
+        last = min(last, count - 1)
+        return first, last + 1
+
+    r0, r1 = axis(h, top, kh, sh, dh, out[1])
+    c0, c1 = axis(w, left, kw, sw, dw, out[2])
+    if r0 >= r1 or c0 >= c1:
+        return None
+    return (r0, r1, c0, c1)
+
+
+class BorderCompareDialog(QDialog):
+    """A window with the four maps. Call :meth:`show_layer`; the computation runs in `task`."""
+
+    def __init__(self, task: BackgroundTask, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("borderCompareDialog")
+        self.setWindowTitle("Compare border modes")
+        self.resize(1100, 820)
+        self._task = task  # this dialog's own: its newest token is the one to show
+        self._linker = ViewLinker(self)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.channel_spin = QSpinBox()
+        self.channel_spin.setPrefix("channel ")
+        self.channel_spin.valueChanged.connect(lambda _v: self._show())
+        self.corner_button = QPushButton("Top-left corner")
+        self.corner_button.setToolTip("Zoom to the top-left corner, where the modes differ")
+        self.corner_button.clicked.connect(self.zoom_corner)
+        self.fit_button = QPushButton("Whole map")
+        self.fit_button.clicked.connect(lambda: self.views[MODES[0]].auto_range())
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.channel_spin)
+        head.addWidget(self.corner_button)
+        head.addWidget(self.fit_button)
+
+        grid = QGridLayout()
+        grid.setSpacing(6)
+        self.views: dict[str, ImageView] = {}
+        self.stats: dict[str, QLabel] = {}
+        for k, mode in enumerate(MODES):
+            view = ImageView(view_id=f"border-{mode}", title=MODE_TEXT[mode])
+            self._linker.link(view.view_box())
+            stat = QLabel()
+            stat.setStyleSheet("color: gray;")
+            box = QVBoxLayout()
+            box.setSpacing(1)
+            box.addWidget(view, 1)
+            box.addWidget(stat)
+            grid.addLayout(box, k // 2, k % 2)
+            self.views[mode] = view
+            self.stats[mode] = stat
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.note, 1)
+        bottom.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(grid, 1)
+        layout.addLayout(bottom)
+
+        self.outputs: dict[str, np.ndarray] = {}
+        self.interior: tuple[int, int, int, int] | None = None
+        self._placement = Placement()
+        self._mode = AUTO
+        self._index = 0
+        self._corner = (0.0, 0.0, 1.0, 1.0)
+        self._zoom_key: tuple | None = None
+        self._refit = False
+        task.done.connect(self._on_done)
+        task.failed.connect(self._on_failed)
+
+    def show_layer(self, index: int, layer: Conv2d, x: np.ndarray, pipeline: Pipeline,
+                   factor: int = 1, mode: str = AUTO) -> None:
+        """Compare layer `index` (1-based) of `pipeline`, whose input is `x`."""
+        used, changed = comparison_layer(layer)
+        self._mode = mode
+        self._index = index
+        p = pipeline.replace_layer(index - 1, used)
+        rf = p.receptive_fields()[index]
+        self._placement = Placement(jump=(rf.jump[0] * factor, rf.jump[1] * factor),
+                                    start=(rf.start[0] * factor, rf.start[1] * factor),
+                                    size=(rf.size[0] * factor, rf.size[1] * factor))
+        self.interior = border_interior(used, x.shape)
+        out_shape = used.output_shape(x.shape)
+        # A corner a few windows wide: the border region is only a few pixels thick.
+        span = max(24, 6 * max(used.kernel_size[0] * used.dilation[0],
+                               used.kernel_size[1] * used.dilation[1]))
+        rows, cols = min(span, out_shape[1]), min(span, out_shape[2])
+        self._corner = cells_rect(self._placement, (0, rows, 0, cols))
+        zoom_key = (index, out_shape)
+        self._refit = zoom_key != self._zoom_key
+        self._zoom_key = zoom_key
+        t, b, l, r = used.pads
+        self.title.setText(f"Layer {index}: {layer.describe()} — padding top {t}, bottom {b}, "
+                           f"left {l}, right {r}")
+        notes = []
+        if changed:
+            notes.append("This layer has no padding, so every mode gives the same result; the "
+                         "comparison uses \"same\" padding instead.")
+        elif used.pads == (0, 0, 0, 0):
+            notes.append("A 1 × 1 kernel needs no padding: the four modes agree everywhere.")
+        notes.append("Inside the dashed box every window stays inside the image, so all four "
+                     "agree; outside it the windows reach into the padding and the modes differ.")
+        self.note.setText(" ".join(notes))
+        for stat in self.stats.values():
+            stat.setText("computing…")
+        self._task.submit(lambda cancelled, lay=used, xx=x: compare_layer(lay, xx, cancelled))
+
+    # ---------------------------------------------------------------- results
+    def _on_done(self, token: int, outputs) -> None:
+        if token != self._task.latest:
+            return
+        self.outputs = outputs
+        c = next(iter(outputs.values())).shape[0]
+        self.channel_spin.blockSignals(True)
+        self.channel_spin.setRange(0, c - 1)
+        self.channel_spin.setValue(min(self.channel_spin.value(), c - 1))
+        self.channel_spin.blockSignals(False)
+        self.channel_spin.setVisible(c > 1)
+        base = outputs[MODES[0]]
+        for mode, y in outputs.items():
+            if mode == MODES[0]:
+                self.stats[mode].setText("the reference for the others")
+                continue
+            diff = np.abs(y.astype(np.float64) - base)
+            n = int(np.count_nonzero(diff > 0))
+            where = "in all channels" if c > 1 else ""
+            self.stats[mode].setText(f"differs from zeros at {n:,} of {diff.size:,} values "
+                                     f"{where} (max |Δ| {diff.max():.4g})" if n else
+                                     "identical to zeros")
+        self._show()
+        if self._refit:
+            self._refit = False
+            self.zoom_corner()
+
+    def zoom_corner(self) -> None:
+        """Show the top-left corner of the maps (all four views follow)."""
+        x, y, w, h = self._corner
+        pad = 0.08 * max(w, h)
+        self.views[MODES[0]].view_box().setRange(
+            rect=QRectF(x - pad, y - pad, w + 2 * pad, h + 2 * pad), padding=0)
+
+    def _on_failed(self, token: int, message: str) -> None:
+        if token != self._task.latest:
+            return
+        for stat in self.stats.values():
+            stat.setText("")
+        self.note.setText(f"⚠ {message}")
+
+    def _show(self) -> None:
+        if not self.outputs:
+            return
+        ch = self.channel_spin.value()
+        ys = [self.outputs[m][ch] for m in MODES]
+        lo = min(float(np.nanmin(y)) for y in ys)
+        hi = max(float(np.nanmax(y)) for y in ys)
+        levels = display_for(np.array([lo, hi], np.float32), self._mode).levels
+        pen = QPen(QColor(255, 255, 255))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        for mode in MODES:
+            view = self.views[mode]
+            view.set_image(self.outputs[mode], channel=ch, placement=self._placement,
+                           mode=self._mode, levels=levels)
+            if self.interior is not None:
+                view.add_rect_overlay("interior", cells_rect(self._placement, self.interior),
+                                      pen=pen)
+            else:
+                view.remove_overlay("interior")
+
+    def closeEvent(self, event) -> None:
+        self._task.cancel()
+        super().closeEvent(event)

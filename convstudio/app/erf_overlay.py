@@ -1,0 +1,176 @@
+"""The effective receptive field as a heat map over the input view.
+
+:func:`convstudio.core.explain.effective_receptive_field` gives the exact gradient of one output
+value with respect to every input value, ``(C, H, W)``. :class:`ErfOverlay` draws it on a
+:class:`~convstudio.app.feature_view.FeatureMapGrid` (the input view) as a semi-transparent image
+in the input's own pixel grid: diverging colours (blue negative, red positive, as the maps), the
+opacity growing with |gradient| so that pixels with no influence stay fully transparent and the
+image shows through. A true-colour view shows the sum over the channels; a channel view shows that
+channel's gradient.
+
+Like :class:`~convstudio.app.value_labels.ValueLabels`, the heat images are children of the grid's
+``ImageItem`` objects (whose item coordinates are the map's pixel coordinates), so they follow
+zoom, pan and placement without any bookkeeping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import shiboken6
+from PySide6.QtCore import QObject, QTimer
+
+from .colormaps import DIVERGING_LUT
+from .feature_view import ALL_CHANNELS, FeatureMapGrid
+
+__all__ = ["ErfOverlay", "erf_rgba", "erf_summary"]
+
+_MIN_ALPHA = 70
+_MAX_ALPHA = 235
+
+
+def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
+    """``(H, W, 4) uint8``: diverging colour by sign and size, alpha by |value| (0 where the value is
+    exactly 0). `m` is the magnitude that maps to the strongest colour (default max |plane|)."""
+    a = np.asarray(plane, dtype=np.float32)
+    if m is None:
+        m = float(np.abs(a).max()) if a.size else 0.0
+    out = np.zeros(a.shape + (4,), dtype=np.uint8)
+    if not m > 0:
+        return out
+    t = np.clip(a / m, -1.0, 1.0)
+    n = len(DIVERGING_LUT)
+    idx = np.rint((t + 1.0) * 0.5 * (n - 1)).astype(np.intp)
+    out[..., :3] = DIVERGING_LUT[idx]
+    mag = np.sqrt(np.abs(t))
+    alpha = _MIN_ALPHA + (_MAX_ALPHA - _MIN_ALPHA) * mag
+    out[..., 3] = np.where(a != 0, np.rint(alpha), 0).astype(np.uint8)
+    return out
+
+
+def erf_summary(g: np.ndarray) -> dict:
+    """Numbers the panel prints: extent of the nonzero part, sum, the strongest input pixel."""
+    total = g.sum(axis=0)
+    nz = np.argwhere(np.any(g != 0, axis=0))
+    info = {"sum": float(g.sum(dtype=np.float64)),
+            "max_abs": float(np.abs(g).max()) if g.size else 0.0,
+            "nonzero": int(np.count_nonzero(np.any(g != 0, axis=0)))}
+    if nz.size:
+        (r0, c0), (r1, c1) = nz.min(axis=0), nz.max(axis=0)
+        info["extent"] = (int(r0), int(r1) + 1, int(c0), int(c1) + 1)
+        k = int(np.argmax(np.abs(total)))
+        info["peak"] = (k // total.shape[1], k % total.shape[1])
+    else:
+        info["extent"] = None
+        info["peak"] = None
+    return info
+
+
+class ErfOverlay(QObject):
+    """Heat-map children on every map a grid shows. Call :meth:`set_erf` with the gradient
+    ``(C, H, W)`` (in the grid's map pixels) or None."""
+
+    def __init__(self, grid: FeatureMapGrid) -> None:
+        super().__init__(grid)
+        self._grid = grid
+        self._erf: np.ndarray | None = None
+        self._sum_rgba: np.ndarray | None = None
+        self._scale = 0.0
+        self._items: list[tuple[pg.ImageItem, pg.ImageItem]] = []  # (parent map item, heat item)
+        self._watched: list[pg.ImageItem] = []
+        self._key: tuple | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        grid.focusChanged.connect(self.schedule)
+        self._watch(grid.focus_view().image_item())
+
+    # ---------------------------------------------------------------- public
+    def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None) -> None:
+        """Show gradient `g` (None hides the heat map). `sum_rgba` is ``erf_rgba(g.sum(0))`` if
+        already computed (in a worker)."""
+        self._erf = g
+        if g is None:
+            self._sum_rgba = None
+            self._scale = 0.0
+        else:
+            self._scale = float(np.abs(g.sum(axis=0)).max()) if g.size else 0.0
+            self._sum_rgba = sum_rgba
+        self._key = None
+        self.refresh()
+
+    def erf(self) -> np.ndarray | None:
+        return self._erf
+
+    def heat_items(self) -> list[pg.ImageItem]:
+        """The heat images shown now (tests)."""
+        return [heat for _, heat in self._items if shiboken6.isValid(heat)]
+
+    def schedule(self, *_args) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        self._timer.stop()
+        grid = self._grid
+        if not shiboken6.isValid(grid):
+            return
+        for item in grid.tile_image_items():
+            self._watch(item)
+        targets = self._targets()
+        key = (id(self._erf), tuple((id(item), ch) for item, ch in targets))
+        if key == self._key:
+            return
+        self._clear()
+        self._key = key
+        if self._erf is None:
+            return
+        for item, ch in targets:
+            if ch == ALL_CHANNELS:
+                if self._sum_rgba is None:
+                    self._sum_rgba = erf_rgba(self._erf.sum(axis=0), self._scale)
+                rgba = self._sum_rgba
+            else:
+                if not 0 <= ch < self._erf.shape[0]:
+                    continue
+                plane = self._erf[ch]
+                rgba = erf_rgba(plane, float(np.abs(plane).max()))
+            heat = pg.ImageItem()
+            heat.setImage(rgba, autoLevels=False)  # uint8 RGBA, no levels: shown as it is
+            heat.setParentItem(item)
+            heat.setZValue(3)
+            self._items.append((item, heat))
+
+    # ---------------------------------------------------------------- internals
+    def _targets(self) -> list[tuple[pg.ImageItem, int]]:
+        grid = self._grid
+        x = grid.maps()
+        if self._erf is None or x is None or x.ndim != 3 or x.shape[1:] != self._erf.shape[1:]:
+            return []
+        focused = grid.focused_channel()
+        if focused is not None:
+            return [(grid.focus_view().image_item(), focused)]
+        items, channels = grid.tile_image_items(), grid.channels_shown()
+        if len(items) != len(channels):
+            return []
+        return list(zip(items, channels))
+
+    def _clear(self) -> None:
+        for _parent, heat in self._items:
+            if not shiboken6.isValid(heat):
+                continue
+            scene = heat.scene()
+            heat.setParentItem(None)
+            if scene is not None:
+                scene.removeItem(heat)
+        self._items = []
+        self._key = None
+
+    def _watch(self, item: pg.ImageItem) -> None:
+        if any(item is w for w in self._watched):
+            return
+        self._watched.append(item)
+        item.sigImageChanged.connect(self.schedule)

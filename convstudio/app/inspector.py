@@ -1,0 +1,326 @@
+"""The computation inspector: how the clicked output value was computed, written out as the tutorial
+does.
+
+For a conv layer: per input channel the window of input values (padding cells shaded, with the
+value the padding mode put there), the kernel actually applied, their products and the channel's
+sum, then the bias and the total, with the expression "0×0 + 1×1 + 3×2 + 4×3 = 19". For max
+pooling the window with the winning cell marked; for average pooling the sum and the divisor; for
+activations input -> output; for pad and stride layers where the value came from.
+
+The numbers are :func:`convstudio.core.explain.explain_pixel`'s (the same ones ``convstudio info
+--at L,C,I,J --json`` prints); this module only lays them out. Big windows are cut to
+:data:`MAX_CELLS` x :data:`MAX_CELLS` cells on screen (the sums always run over every cell), and at
+most :data:`MAX_CHANNELS` input channels are drawn in full (the others are listed with their sums).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+__all__ = ["InspectorPanel", "explanation_html", "fmt", "MAX_CELLS", "MAX_CHANNELS",
+           "MAX_EXPRESSION_TERMS"]
+
+MAX_CELLS = 15
+MAX_CHANNELS = 8
+MAX_EXPRESSION_TERMS = 36
+
+_PAD_BG = "#d9d9d9"
+_PAD_FG = "#6b6b6b"
+_BEYOND_BG = "#f0f0f0"
+_WINNER_BG = "#ffe14d"
+_CHAR_W = 8  # width of a digit in pixels; the panel measures its font
+
+
+def fmt(v, digits: int = 4) -> str:
+    """A number for a cell: integers as integers, others with `digits` significant digits."""
+    if v is None:
+        return "−∞"
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v == 0:
+        return "0"
+    if v.is_integer() and abs(v) < 1e9:
+        return str(int(v))
+    text = f"{v:.{digits}g}"
+    return text.replace("-", "−")
+
+
+def _total(v) -> str:
+    """Totals and output values: 6 significant digits (float32 holds about 7)."""
+    return fmt(v, 6)
+
+
+def _tint(v: float, m: float) -> str | None:
+    """A light background for a signed value (blue negative, red positive), None for zero."""
+    if m <= 0 or v == 0 or not math.isfinite(v):
+        return None
+    t = min(1.0, abs(v) / m) * 0.45
+    if v > 0:
+        r, g, b = 255, int(255 * (1 - t)), int(255 * (1 - t))
+    else:
+        r, g, b = int(255 * (1 - t)), int(255 * (1 - t * 0.6)), 255
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _grid(values, *, padding=None, beyond=None, winner=None, tint: bool = False,
+          caption: str = "") -> str:
+    a = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
+    rows, cols = a.shape
+    shown_r, shown_c = min(rows, MAX_CELLS), min(cols, MAX_CELLS)
+    # Explicit cell widths: Qt's rich text under-sizes the columns of a table nested in another
+    # and would break "0.5529" over two lines.
+    longest = max((len(fmt(values[r][c])) for r in range(shown_r) for c in range(shown_c)),
+                  default=1)
+    cell_w = _CHAR_W * longest + 8
+    finite = a[np.isfinite(a)]
+    m = float(np.abs(finite).max()) if finite.size else 0.0
+    out = ["<table cellspacing='0' cellpadding='2' border='1' "
+           "style='border-collapse:collapse; border-color:#999'>"]
+    if caption:
+        out.append(f"<caption><b>{html.escape(caption)}</b></caption>")
+    for r in range(shown_r):
+        out.append("<tr>")
+        for c in range(shown_c):
+            v = values[r][c]
+            attrs = f" align='right' width='{cell_w}'"
+            text = fmt(v)
+            style = ""
+            if beyond is not None and beyond[r][c]:
+                attrs += f" bgcolor='{_BEYOND_BG}'"
+                text = "·"
+                style = f"color:{_PAD_FG}"
+            elif padding is not None and padding[r][c]:
+                attrs += f" bgcolor='{_PAD_BG}'"
+                style = f"color:{_PAD_FG}; font-style:italic"
+            elif winner is not None and (r, c) == tuple(winner):
+                attrs += f" bgcolor='{_WINNER_BG}'"
+                style = "font-weight:bold"
+            elif tint:
+                colour = _tint(float(a[r, c]), m)
+                if colour:
+                    attrs += f" bgcolor='{colour}'"
+            cell = html.escape(text)
+            if style:
+                cell = f"<span style='{style}'>{cell}</span>"
+            out.append(f"<td{attrs}>{cell}</td>")
+        if shown_c < cols:
+            out.append("<td>…</td>")
+        out.append("</tr>")
+    if shown_r < rows:
+        out.append(f"<tr><td colspan='{shown_c + (shown_c < cols)}' align='center'>⋮</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _cut_note(rows: int, cols: int) -> str:
+    if rows <= MAX_CELLS and cols <= MAX_CELLS:
+        return ""
+    return (f"<p style='color:#b26a00'>Showing the top-left {min(rows, MAX_CELLS)} × "
+            f"{min(cols, MAX_CELLS)} of the {rows} × {cols} cells; the sums run over all of "
+            "them.</p>")
+
+
+def _span(idx: list[int]) -> str:
+    if not idx:
+        return ""
+    if len(idx) == 1:
+        return fmt(idx[0])
+    step = idx[1] - idx[0]
+    text = f"{fmt(idx[0])} to {fmt(idx[-1])}"
+    return text + (f" (every {step})" if step > 1 else "")
+
+
+def _expression(window, kernel, total: float) -> str:
+    terms = [f"{fmt(v)}×{fmt(k)}" for v, k in zip(np.ravel(window), np.ravel(kernel))]
+    if len(terms) > MAX_EXPRESSION_TERMS:
+        head = " + ".join(terms[:8])
+        return f"{head} + … ({len(terms)} terms) = {_total(total)}".replace("+ −", "− ")
+    return (" + ".join(terms) + f" = {_total(total)}").replace("+ −", "− ")
+
+
+def _padding_note(info: dict) -> str:
+    return (f"<p style='color:{_PAD_FG}'><i>Shaded cells lie in the padding (outside the layer's "
+            "input); they hold what the padding mode put there.</i></p>")
+
+
+def explanation_html(info: dict, *, mode_note: str = "") -> str:
+    """The inspector's page for one :func:`~convstudio.core.explain.explain_pixel` result."""
+    layer, kind = info["layer"], info.get("kind")
+    head = (f"<p><b>Layer {layer}</b> ({html.escape(info['type'])}) · channel {info['channel']} · "
+            f"row {info['row']}, col {info['col']}</p>")
+    parts = [head]
+    if mode_note:
+        parts.append(f"<p style='color:#b26a00'>{html.escape(mode_note)}</p>")
+    out_line = (f"<p>Value in layer {layer}'s map: <b>{_total(info['output'])}</b></p>")
+    if kind == "conv":
+        inputs = info["inputs"]
+        bias = info["bias"]
+        any_pad = any(any(any(r) for r in p["padding"]) for p in inputs)
+        # The result first (one line, as the tutorial sums it up), then each channel's arithmetic.
+        sums = " + ".join(_total(p["sum"]) for p in inputs)
+        if bias:
+            sums += f" + {_total(bias)} (bias)"
+        if len(inputs) > 1 or bias:
+            line = f"{sums} = {_total(info['total'])}".replace("+ −", "− ")
+            what = "channel sums" + (" and bias" if bias else "")
+            parts.append(f"<p>Total ({what}): <span style='font-size:large'>"
+                         f"{html.escape(line)}</span></p>")
+        else:
+            parts.append(f"<p>Total: <span style='font-size:large'><b>{_total(info['total'])}"
+                         "</b></span> (one input channel, no bias)</p>")
+        parts.append(out_line)
+        parts.append("<hr>")
+        for p in inputs[:MAX_CHANNELS]:
+            rows, cols = len(p["window"]), len(p["window"][0])
+            parts.append(f"<p><b>Input channel {p['input_channel']}</b> — rows {_span(p['rows'])}, "
+                         f"cols {_span(p['cols'])}: sum <b>{_total(p['sum'])}</b></p>")
+            cells = (_grid(p["window"], padding=p["padding"], caption="window"), "<b>×</b>",
+                     _grid(p["kernel"], tint=True, caption="kernel"), "<b>=</b>",
+                     _grid(p["products"], padding=p["padding"], tint=True, caption="products"))
+            parts.append("<table cellspacing='4'><tr>"
+                         + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
+                         + "</tr></table>")
+            parts.append(_cut_note(rows, cols))
+            parts.append(f"<p style='font-family:monospace'>"
+                         f"{html.escape(_expression(p['window'], p['kernel'], p['sum']))}</p>")
+        if len(inputs) > MAX_CHANNELS:
+            rest = inputs[MAX_CHANNELS:]
+            cells = "".join(f"<tr><td>input channel {p['input_channel']}</td>"
+                            f"<td align='right'>{_total(p['sum'])}</td></tr>" for p in rest)
+            parts.append(f"<p>{len(rest)} more input channels (their windows are not drawn):</p>"
+                         f"<table cellpadding='2'>{cells}</table>")
+        if any_pad:
+            parts.append(_padding_note(info))
+    elif kind in ("max", "avg"):
+        rows, cols = len(info["window"]), len(info["window"][0])
+        caption = "window (max)" if kind == "max" else "window (average)"
+        parts.append(f"<p>Input channel {info['channel']} — rows {_span(info['rows'])}, "
+                     f"cols {_span(info['cols'])}</p>")
+        parts.append(_grid(info["window"], padding=info["padding"], beyond=info.get("beyond"),
+                           winner=info.get("winner_index") if kind == "max" else None,
+                           caption=caption))
+        parts.append(_cut_note(rows, cols))
+        if any(any(r) for r in info["padding"]):
+            what = "pad with −∞: they never win" if kind == "max" else \
+                "count as 0 (and in the divisor unless count_include_pad is off)"
+            parts.append(f"<p style='color:{_PAD_FG}'><i>Shaded cells are padding; they {what}."
+                         "</i></p>")
+        if info.get("beyond") and any(any(r) for r in info["beyond"]):
+            parts.append("<p style='color:#6b6b6b'><i>Cells marked · hang beyond the padded input "
+                         "(ceil mode): they count neither as a value nor in the divisor.</i></p>")
+        if kind == "max":
+            wr, wc = info["winner"]
+            parts.append(f"<p>The largest value wins: input row {wr}, col {wc} "
+                         "(highlighted; the first one in reading order on a tie).</p>")
+        else:
+            expr = info.get("expression", "")
+            if len(expr) > 400:
+                expr = (f"(sum of {rows * cols} values) / {fmt(info['divisor'])} = "
+                        f"{_total(info['total'])}")
+            parts.append(f"<p>Sum {_total(info['sum'])} / divisor {fmt(info['divisor'])}</p>")
+            parts.append(f"<p style='font-family:monospace'>{html.escape(expr)}</p>")
+        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
+        parts.append(out_line)
+    elif kind == "activation":
+        x, y = info["input"], info["output"]
+        formula = {
+            "relu": f"relu(x) = max(0, x): max(0, {fmt(x, 6)})",
+            "leaky_relu": "leaky_relu(x) = x if x > 0 else slope · x",
+            "abs": f"abs(x) = |x|: |{fmt(x, 6)}|",
+            "sigmoid": f"sigmoid(x) = 1 / (1 + e^(−x)): 1 / (1 + e^({fmt(-x, 6)}))",
+            "tanh": f"tanh({fmt(x, 6)})",
+        }.get(info["type"], info["type"])
+        parts.append(f"<p>Input (same position in the previous layer): <b>{_total(x)}</b></p>")
+        parts.append(f"<p style='font-family:monospace'>{html.escape(formula)} = {_total(y)}</p>")
+        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
+        parts.append(out_line)
+    elif kind == "pad":
+        src = info.get("source")
+        if src is None:
+            parts.append("<p>This cell is padding with a constant value.</p>")
+        else:
+            parts.append(f"<p>Copied from input row {src[0]}, col {src[1]} "
+                         f"(value {_total(info['input'])}).</p>")
+        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
+        parts.append(out_line)
+    elif kind == "stride":
+        src = info["source"]
+        parts.append(f"<p>Kept from input row {src[0]}, col {src[1]} (value "
+                     f"{_total(info['input'])}); the rows and columns in between are skipped.</p>")
+        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
+        parts.append(out_line)
+    elif kind == "identity":
+        parts.append(f"<p>The layer is disabled: it passes its input ({_total(info['input'])}) "
+                     "through.</p>")
+        parts.append(out_line)
+    return "".join(parts)
+
+
+class InspectorPanel(QWidget):
+    """The Inspector dock's content."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("inspectorText")
+        self.browser.setOpenLinks(False)
+        self.browser.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.hint.setStyleSheet("color: gray;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.browser, 1)
+        global _CHAR_W
+        _CHAR_W = max(6, QFontMetrics(self.browser.font()).horizontalAdvance("0") + 1)
+        self.explanation: dict | None = None
+        self.set_message("Click a pixel of a layer's feature maps to see how its value was computed.")
+
+    def set_message(self, text: str) -> None:
+        """Nothing to explain: say why (or what to do)."""
+        self.explanation = None
+        self.hint.setText(text)
+        self.hint.setVisible(True)
+        self.browser.clear()
+
+    def set_status(self, text: str) -> None:
+        """A short note above what is shown (e.g. "updating…"), which stays meanwhile."""
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
+
+    def set_explanation(self, info: dict, *, note: str = "", page: str | None = None) -> None:
+        """Show `info` (from explain_pixel); `page` is ``explanation_html(info)`` if already made."""
+        where = ("layer", "channel", "row", "col")
+        same = self.explanation is not None and all(self.explanation[k] == info[k] for k in where)
+        self.explanation = info
+        self.hint.setVisible(False)
+        bar = self.browser.verticalScrollBar()
+        pos = bar.value()
+        self.browser.setHtml(page if page is not None else explanation_html(info, mode_note=note))
+        if same:
+            bar.setValue(pos)  # same pixel, new numbers: stay where the reader was
+
+    # for tests and the status bar
+    def text(self) -> str:
+        return self.browser.toPlainText() if self.explanation is not None else self.hint.text()
+
+    def total_text(self) -> str | None:
+        """The total as displayed, or None."""
+        if self.explanation is None or "total" not in self.explanation:
+            return None
+        return _total(self.explanation["total"])
+
+    def output_text(self) -> str | None:
+        """The layer map's value as displayed, or None."""
+        return None if self.explanation is None else _total(self.explanation["output"])

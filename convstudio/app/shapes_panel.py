@@ -1,0 +1,242 @@
+"""The "Shapes & formula" panel: every layer's output size written as the tutorial writes it, with
+the numbers of the user's own image filled in, and the parameter count beside a fully connected
+layer's.
+
+Output size per axis (the contract's formula): floor((n + p - d×(k - 1) - 1) / s) + 1, which for
+dilation 1 is the tutorial's floor((n + p - k + s) / s); pooling with ``ceil_mode`` rounds up and
+drops a last window that would start in the padding. When the division is not exact the floor
+leaves the last rows or columns of the previous map out of every window: the panel says which, and
+the app highlights them on the views (:func:`dropped_cells`).
+
+The formula functions are pure (no Qt) so they can be tested against ``Layer.output_shape``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
+from convstudio.core.layers import Shape
+
+__all__ = ["AxisFormula", "ShapesPanel", "axis_formula", "dropped_cells", "fc_params_of",
+           "large_number_words", "ratio_text", "shapes_html"]
+
+
+@dataclass(frozen=True)
+class AxisFormula:
+    """One axis of one layer: the formula with numbers, the result, and the input rows (or
+    columns) ``[first, n)`` that no window reaches (None when every one is used)."""
+
+    text: str
+    out: int
+    dropped: tuple[int, int] | None = None
+
+
+def axis_formula(layer: Layer, n: int, axis: int) -> AxisFormula:
+    """The output length of `layer` along `axis` (0 rows, 1 columns) for an input of length `n`."""
+    if not layer.enabled:
+        return AxisFormula(f"unchanged (layer disabled) = {n}", n)
+    if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d)):
+        pads = layer.pads
+        before, after = (pads[0], pads[1]) if axis == 0 else (pads[2], pads[3])
+        k = layer.kernel_size[axis]
+        if isinstance(layer, Conv2d):
+            s, d, ceil = layer.stride[axis], layer.dilation[axis], False
+        else:
+            s, d, ceil = layer.strides[axis], layer.dilation_pair[axis], layer.ceil_mode
+        p = before + after
+        span = n + p - d * (k - 1) - 1
+        rnd = "ceil" if ceil else "floor"
+        if ceil:
+            out = -(-span // s) + 1
+        else:
+            out = span // s + 1
+        if d == 1:
+            text = f"{rnd}(({n} + {p} - {k} + {s}) / {s}) = {out}"
+        else:
+            text = f"{rnd}(({n} + {p} - {d}×({k} - 1) - 1) / {s}) + 1 = {out}"
+        if ceil and out > 0 and (out - 1) * s >= n + before:
+            out -= 1
+            text += f"; the last window would start in the padding, so it is dropped: {out}"
+        dropped = None
+        if out > 0:
+            last = (out - 1) * s + d * (k - 1)  # last padded index any window reaches
+            first = last + 1 - before  # in the layer's input coordinates
+            if first < n:
+                dropped = (max(first, 0), n)
+        return AxisFormula(text, out, dropped)
+    if isinstance(layer, Pad):
+        t, b, l, r = layer.pads
+        before, after = (t, b) if axis == 0 else (l, r)
+        return AxisFormula(f"{n} + {before} + {after} = {n + before + after}", n + before + after)
+    if isinstance(layer, Stride):
+        s, o = layer.stride[axis], layer.offset[axis]
+        out = -(-(n - o) // s)
+        return AxisFormula(f"ceil(({n} - {o}) / {s}) = {out}", out)
+    return AxisFormula(f"unchanged = {n}", n)
+
+
+def fc_params_of(in_shape, out_shape) -> int:
+    """Parameters of one fully connected layer mapping `in_shape` to `out_shape` (weights + biases)."""
+    n_in = int(in_shape[0]) * int(in_shape[1]) * int(in_shape[2])
+    n_out = int(out_shape[0]) * int(out_shape[1]) * int(out_shape[2])
+    return n_in * n_out + n_out
+
+
+def large_number_words(x: float) -> str:
+    """57333516 -> '57 million'; 4200 -> '4,200'."""
+    for v, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if x >= v:
+            q = x / v
+            return f"{q:.0f} {name}" if q >= 10 else f"{q:.1f} {name}"
+    return f"{x:,.0f}"
+
+
+def ratio_text(fc: int, params: int) -> str:
+    """' (57 million times as many)' for the fully connected comparison; '' without parameters."""
+    if not params:
+        return ""
+    q = fc / params
+    if q >= 1e6:
+        return f" ({large_number_words(q)} times as many)"
+    if q >= 10:
+        return f" ({q:,.0f} times as many)"
+    if q >= 1:
+        return f" ({q:.1f} times as many)"
+    return f" (only {q:.2g} times as many: on so small an input the kernels cost more)"
+
+
+def dropped_cells(layer: Layer, in_shape: Shape) -> list[tuple[int, int, int, int]]:
+    """Cells ``(r0, r1, c0, c1)`` of the layer's input that the rounding leaves out of every window:
+    a band of rows at the bottom and/or a band of columns at the right."""
+    _, h, w = in_shape
+    rows = axis_formula(layer, h, 0).dropped
+    cols = axis_formula(layer, w, 1).dropped
+    out = []
+    if rows is not None:
+        out.append((rows[0], rows[1], 0, w))
+    if cols is not None:
+        out.append((0, rows[0] if rows is not None else h, cols[0], cols[1]))
+    return out
+
+
+def _shape(s) -> str:
+    return " × ".join(str(int(v)) for v in s)
+
+
+def _dropped_text(f: AxisFormula, what: str, prev: str) -> str:
+    if f.dropped is None:
+        return ""
+    a, b = f.dropped
+    n = b - a
+    which = f"{what} {a}" if n == 1 else f"{what}s {a}–{b - 1}"
+    return (f"<br><span style='color:#c62828'>the floor drops {n} {what}{'s' if n > 1 else ''} of "
+            f"{prev} ({which}): no window reaches {'it' if n == 1 else 'them'}</span>")
+
+
+def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
+    """The panel's page: one row per layer, then the fully connected comparison."""
+    infos = pipeline.analyze(in_shape)
+    rows = ["<tr><th>#</th><th>layer</th><th>output C × H × W</th><th>H (rows)</th>"
+            "<th>W (columns)</th><th align='right'>params</th>"
+            "<th align='right'>one fully connected layer</th></tr>"]
+    rows.append(f"<tr><td>0</td><td>input</td><td>{_shape(in_shape)}</td><td></td><td></td>"
+                "<td align='right'>0</td><td></td></tr>")
+    shape = tuple(in_shape)
+    for info, layer in zip(infos, pipeline.layers):
+        i = info.index
+        bg = " bgcolor='#dbe8fb'" if i == selected else ""
+        label = html.escape(layer.describe() + ("" if layer.enabled else " (disabled)"))
+        if info.error is not None or info.waiting or info.output_shape is None:
+            why = (html.escape(info.error.reason) if info.error is not None
+                   else "waiting for an earlier layer")
+            rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td><td colspan='5' "
+                        f"style='color:#c62828'>⚠ {why}</td></tr>")
+            shape = None
+            break
+        fh = axis_formula(layer, shape[1], 0)
+        fw = axis_formula(layer, shape[2], 1)
+        prev = "the input" if i == 1 else f"layer {i - 1}'s map"
+        fc = fc_params_of(shape, info.output_shape)
+        rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td><td>{_shape(info.output_shape)}</td>"
+                    f"<td>H: {html.escape(fh.text)}{_dropped_text(fh, 'row', prev)}</td>"
+                    f"<td>W: {html.escape(fw.text)}{_dropped_text(fw, 'column', prev)}</td>"
+                    f"<td align='right'>{info.params:,}</td><td align='right'>{fc:,}</td></tr>")
+        shape = info.output_shape
+    table = ("<table cellspacing='0' cellpadding='4' border='1' "
+             "style='border-collapse:collapse; border-color:#bbb'>" + "".join(rows) + "</table>")
+    parts = [table]
+    if shape is not None and len(pipeline):
+        params = pipeline.params(in_shape)
+        fc = pipeline.fc_params(in_shape)
+        out = shape
+        n_in = in_shape[0] * in_shape[1] * in_shape[2]
+        n_out = out[0] * out[1] * out[2]
+        ratio = ratio_text(fc, params)
+        parts.append(f"<p style='font-size:large'><b>{params:,} parameters vs {fc:,} for a fully "
+                     f"connected layer{ratio}</b></p>")
+        parts.append(
+            f"<p>One fully connected layer doing the same mapping connects every one of the "
+            f"{_shape(in_shape)} = {n_in:,} input values to every one of the {_shape(out)} = "
+            f"{n_out:,} output values: {n_in:,} × {n_out:,} weights + {n_out:,} biases = "
+            f"<b>{fc:,}</b>. A convolution shares one small kernel across every position instead. "
+            "(The tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs "
+            "10<sup>6</sup> × 10<sup>3</sup> = 10<sup>9</sup> weights.)</p>")
+    parts.append("<p style='color:gray'>Output size per axis: floor((n + p - d×(k - 1) - 1) / s) "
+                 "+ 1, which for dilation d = 1 is the tutorial's floor((n + p - k + s) / s); n = "
+                 "input size, p = padding on both sides together, k = kernel, s = stride. Pooling "
+                 "with ceil mode rounds up.</p>")
+    return "".join(parts)
+
+
+class ShapesPanel(QWidget):
+    """The dock's content: the page and a box to highlight what the rounding drops.
+
+    Signals
+    -------
+    highlightToggled(bool)
+    """
+
+    highlightToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("shapesText")
+        self.highlight_box = QCheckBox("Highlight the rows / columns the floor drops (selected layer)")
+        self.highlight_box.setChecked(True)
+        self.highlight_box.setToolTip("Mark on the views the cells of the previous map that no "
+                                      "window of the selected layer reaches")
+        self.highlight_box.toggled.connect(self.highlightToggled)
+        self.note = QLabel()
+        self.note.setStyleSheet("color: #c62828;")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.highlight_box)
+        top.addWidget(self.note, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.browser, 1)
+        self._key = None
+
+    def update_for(self, pipeline: Pipeline, in_shape: Shape | None, selected: int) -> None:
+        key = (pipeline, in_shape, selected)
+        if key == self._key:
+            return
+        self._key = key
+        if in_shape is None:
+            self.browser.setHtml("<p>Open an image: the sizes depend on it.</p>")
+            return
+        bar = self.browser.verticalScrollBar()
+        pos = bar.value()
+        self.browser.setHtml(shapes_html(pipeline, in_shape, selected))
+        bar.setValue(pos)
+
+    def text(self) -> str:
+        return self.browser.toPlainText()
