@@ -53,6 +53,8 @@ def _app_parser() -> _Parser:
     p.add_argument("image", nargs="?", help="image to open")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline JSON file to open")
     p.add_argument("--select-layer", type=int, metavar="N", help="select layer N (0 = input)")
+    p.add_argument("--lesson", metavar="ID",
+                   help="open a lesson of the Learn menu: " + ", ".join(_lesson_ids()))
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="once every layer is computed, save a picture of the window and exit")
     p.add_argument("--version", action="version", version=_version())
@@ -108,6 +110,12 @@ def _check_parser() -> _Parser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--keep-alpha", action="store_true", help="keep an alpha channel as channel 4")
     return p
+
+
+def _lesson_ids() -> list[str]:
+    from .lessons import LESSONS
+
+    return [lesson.id for lesson in LESSONS]
 
 
 def _version() -> str:
@@ -404,8 +412,11 @@ def _cmd_app(args) -> int:
         _fail(f"the desktop app cannot start: {exc}. Run ./scripts/setup.sh to install what Qt "
               "needs, or use the apply/info/check subcommands.")
         return EXIT_USAGE
+    if args.lesson is not None and args.lesson not in _lesson_ids():
+        raise UsageError(f"convstudio: --lesson: no lesson '{args.lesson}' (choose from "
+                         f"{', '.join(_lesson_ids())})")
     return run_app(image=args.image, pipeline=args.pipeline, select_layer=args.select_layer,
-                   screenshot=args.screenshot)
+                   screenshot=args.screenshot, lesson=args.lesson)
 
 
 # ------------------------------------------------------------------------------------------ main

@@ -1,7 +1,7 @@
 """Starting the desktop app: ``run_app`` (called by ``convstudio [IMAGE] [--pipeline FILE] ...``).
 
 Also runnable as ``python -m convstudio.app.launch [IMAGE] [--pipeline FILE] [--select-layer N]
-[--screenshot OUT.png] [--settings FILE.ini]``.
+[--lesson ID] [--screenshot OUT.png] [--settings FILE.ini]``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _make_app():
 
 def run_app(*, image: str | None = None, pipeline: str | None = None,
             select_layer: int | None = None, screenshot: str | None = None,
-            settings_path: str | None = None) -> int:
+            settings_path: str | None = None, lesson: str | None = None) -> int:
     """Open the main window with an optional image and pipeline; return the exit code.
 
     Parameters
@@ -48,6 +48,11 @@ def run_app(*, image: str | None = None, pipeline: str | None = None,
         Once every layer is computed, save a picture of the window to this PNG and exit (0).
     settings_path : str, optional
         An INI file for the settings instead of the user's (tests, screenshots).
+    lesson : str, optional
+        Open this lesson of the Learn menu (an id of ``convstudio.lessons.LESSONS``).
+
+    Without `screenshot` the session is autosaved (``convstudio.app.autosave``), and a start
+    without files or a lesson offers to restore a session that crashed or was killed.
     """
     import tempfile
 
@@ -65,7 +70,7 @@ def run_app(*, image: str | None = None, pipeline: str | None = None,
         else:
             settings = QSettings("ConvStudio", "ConvStudio")
         return _run(app, settings, image=image, pipeline=pipeline, select_layer=select_layer,
-                    screenshot=screenshot)
+                    screenshot=screenshot, lesson=lesson)
 
 
 @contextlib.contextmanager
@@ -91,7 +96,7 @@ def _quiet_platform_notes():
         qInstallMessageHandler(previous)
 
 
-def _run(app, settings, *, image, pipeline, select_layer, screenshot) -> int:
+def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=None) -> int:
     from PySide6.QtCore import QTimer
 
     from .document import Document
@@ -101,7 +106,7 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot) -> int:
     doc = Document()
     renderer = Renderer(doc)
     window = MainWindow(doc, renderer, settings=settings,
-                        first_launch=image is None and pipeline is None)
+                        first_launch=image is None and pipeline is None and lesson is None)
     errors: list[str] = []
     if screenshot is not None:
         window.resize(1600, 1000)
@@ -116,6 +121,16 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot) -> int:
         window.open_pipeline(pipeline, ask=False)
     elif image is not None:
         doc.new_pipeline(default_pipeline())
+    if lesson is not None:
+        from convstudio.lessons import LESSONS
+
+        if any(lesson == known.id for known in LESSONS):
+            window.learn.open_lesson(lesson, ask=False)
+        else:
+            window.report_error("No such lesson", f"--lesson {lesson}: the lessons are "
+                                + ", ".join(known.id for known in LESSONS))
+            if doc.image is None:
+                window.load_default()
     if select_layer is not None:
         if 0 <= select_layer <= len(doc.pipeline):
             doc.select(select_layer)
@@ -137,10 +152,20 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot) -> int:
             window.deleteLater()
             settings.sync()
 
+    from .autosave import AutoSaver
+
+    saver = AutoSaver(window, settings=settings)
+    saver.start()
+    if image is None and pipeline is None and lesson is None:
+        QTimer.singleShot(0, saver.offer_restore)  # once the window shows
+    window.autosaver = saver  # type: ignore[attr-defined]
     window.show()
     QTimer.singleShot(0, window.raise_)
-    code = app.exec()
-    window.shutdown()
+    try:
+        code = app.exec()
+        window.shutdown()
+    finally:
+        saver.finish()  # a clean exit: nothing to restore next time
     return int(code)
 
 
@@ -195,11 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("image", nargs="?")
     p.add_argument("--pipeline")
     p.add_argument("--select-layer", type=int)
+    p.add_argument("--lesson")
     p.add_argument("--screenshot")
     p.add_argument("--settings")
     a = p.parse_args(argv)
     return run_app(image=a.image, pipeline=a.pipeline, select_layer=a.select_layer,
-                   screenshot=a.screenshot, settings_path=a.settings)
+                   screenshot=a.screenshot, settings_path=a.settings, lesson=a.lesson)
 
 
 if __name__ == "__main__":

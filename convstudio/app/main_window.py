@@ -50,6 +50,8 @@ from .document import Document
 from .export import ExportDialog, ExportOptions, run_export
 from .feature_view import FeatureMapGrid, PixelInfo, Placement, ViewLinker
 from .kernel_editor import KernelEditor
+from .insight import InsightController
+from .learn import LearnController
 from .layer_list import LayerListPanel, layer_label, shape_text, time_text
 from .layer_params import LayerParamsEditor
 from .renderer import Renderer
@@ -126,6 +128,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.learn = LearnController(self)  # Learn menu, Lesson dock, numbers on tiny maps
+        self.insight = InsightController(self)  # receptive fields, inspector, cross-check...
         self._restore_settings()
 
         if first_launch and self.doc.image is None:
@@ -722,6 +726,7 @@ class MainWindow(QMainWindow):
             dock.show()
         self.toolbar.show()
         self._apply_default_dock_sizes()
+        self.insight.reset_layout()
 
     # ================================================================== Document -> views
     def _on_image_changed(self) -> None:
@@ -1123,6 +1128,7 @@ class MainWindow(QMainWindow):
         try:
             self.save_settings()
         finally:
+            self.insight.shutdown()
             self.renderer.shutdown()
             for loader in list(self._loaders):
                 loader.wait()

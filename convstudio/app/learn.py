@@ -1,0 +1,312 @@
+"""The Learn menu and the Lesson dock: the convolution tutorial, one ready example per section.
+
+Choosing a lesson (Learn menu, the dock's contents page, Previous / Next, or ``convstudio --lesson
+ID``) asks first if the pipeline has unsaved changes (the window's ``confirm_discard``), then
+loads the lesson's image, its pipeline (untitled, not dirty) and its selected layer, and shows its
+explanation in the "Lesson" dock. Tiny images get their numbers written on every pixel
+(:class:`~convstudio.app.value_labels.ValueLabels`), so the 3 x 3 example reads like the
+tutorial's figure.
+
+The lessons themselves live in :mod:`convstudio.lessons` (no Qt); this module is only the UI.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QStyle,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convstudio.lessons import LESSONS, Lesson, get_lesson
+
+from .value_labels import ValueLabels
+
+__all__ = ["LearnController", "LessonPanel", "lesson_html", "contents_html"]
+
+_LINK_SCHEME = "lesson"
+
+
+def _shape(s) -> str:
+    return " x ".join(str(int(v)) for v in s)
+
+
+def _numbers(a) -> str:
+    """A small array as the tutorial writes it: [[19, 25], [37, 43]]."""
+    a = np.asarray(a, dtype=np.float64)
+
+    def fmt(v):
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+
+    if a.ndim == 3 and a.shape[0] == 1:
+        a = a[0]
+    return fmt(a.tolist())
+
+
+def _what_to_look_for(lesson: Lesson) -> list[str]:
+    exp = lesson.expected
+    items = []
+    for layer, shape in sorted(exp.get("shapes", {}).items()):
+        items.append(f"Layer {layer} output: {_shape(shape)} (channels x height x width)")
+    for layer, values in sorted(exp.get("outputs", {}).items()):
+        a = np.asarray(values)
+        m = a[0] if a.ndim == 3 and a.shape[0] == 1 else None
+        if m is not None and m.shape[0] > 2 and (m == m[:1]).all():
+            items.append(f"Layer {layer} values: every row is {_numbers(m[0])}")
+        elif a.size <= 36:
+            items.append(f"Layer {layer} values: {_numbers(values)}")
+    for layer, rf in sorted(exp.get("receptive_field", {}).items()):
+        items.append(f"Receptive field of layer {layer}: {_shape(rf)} input pixels")
+    if "fc_params" in exp:
+        items.append(f"A fully connected layer: {exp['fc_params']:,} parameters")
+    if "params" in exp:
+        items.append(f"This pipeline: {exp['params']:,} parameters")
+    return items
+
+
+def lesson_html(lesson: Lesson, index: int, total: int) -> str:
+    """The dock's page for one lesson: title, explanation, what to look for."""
+    look = _what_to_look_for(lesson)
+    parts = [f"<p style='color:gray'>Lesson {index + 1} of {total}</p>",
+             f"<h3>{html.escape(lesson.title)}</h3>",
+             f"<p>{lesson.explanation}</p>"]  # the explanation is trusted simple HTML
+    if look:
+        parts.append("<p><b>What to look for</b></p><ul>"
+                     + "".join(f"<li>{html.escape(t)}</li>" for t in look) + "</ul>")
+    parts.append("<p style='color:gray'>Hover a pixel for its value; click a layer in the Layers "
+                 "panel to see its output. Edit anything: the lesson comes back unchanged from "
+                 "the Learn menu.</p>")
+    return "".join(parts)
+
+
+def contents_html() -> str:
+    """The dock's first page: every lesson as a link."""
+    rows = "".join(f"<li><a href='{_LINK_SCHEME}:{html.escape(l.id)}'>{html.escape(l.title)}</a></li>"
+                   for l in LESSONS)
+    return ("<h3>Learn convolution</h3><p>The tutorial, one example per section: each opens an "
+            "image, a pipeline and a short explanation. Walk through them with Previous and "
+            "Next.</p><ul>" + rows + "</ul>")
+
+
+class LessonPanel(QWidget):
+    """The Lesson dock's content: the explanation and Previous / Next buttons."""
+
+    previousRequested = Signal()
+    nextRequested = Signal()
+    lessonRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("lessonText")
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._on_anchor_clicked)
+        style = self.style()
+        self.previous_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_ArrowLeft),
+                                           "Previous")
+        self.next_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_ArrowRight),
+                                       "Next")
+        self.previous_button.setToolTip("The previous lesson")
+        self.next_button.setToolTip("The next lesson")
+        self.position_label = QLabel()
+        self.position_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.previous_button.clicked.connect(self.previousRequested)
+        self.next_button.clicked.connect(self.nextRequested)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.previous_button)
+        buttons.addWidget(self.position_label, 1)
+        buttons.addWidget(self.next_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.browser, 1)
+        layout.addLayout(buttons)
+        self.show_contents()
+
+    def show_contents(self) -> None:
+        self.browser.setHtml(contents_html())
+        self.position_label.setText(f"{len(LESSONS)} lessons")
+        self.previous_button.setEnabled(False)
+        self.next_button.setEnabled(bool(LESSONS))
+
+    def show_lesson(self, index: int) -> None:
+        self.browser.setHtml(lesson_html(LESSONS[index], index, len(LESSONS)))
+        self.position_label.setText(f"{index + 1} / {len(LESSONS)}")
+        self.previous_button.setEnabled(index > 0)
+        self.next_button.setEnabled(index < len(LESSONS) - 1)
+
+    def text(self) -> str:
+        return self.browser.toPlainText()
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() == _LINK_SCHEME:
+            self.lessonRequested.emit(url.path())
+
+
+class LearnController(QObject):
+    """Adds the Learn menu, the Lesson dock and value labels to a main window.
+
+    The window must offer ``doc``, ``renderer``, ``input_view``, ``layer_view``, ``menuBar()``,
+    ``confirm_discard()``, ``show_message()``, ``zoom_fit()`` and ``actions_by_name``. Use
+    :meth:`open_lesson` from code (``ask=False`` to skip the unsaved-changes question).
+    """
+
+    #: A lesson was opened (its index in LESSONS).
+    lessonOpened = Signal(int)
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._index = -1
+
+        self.panel = LessonPanel()
+        self.panel.previousRequested.connect(self.previous)
+        self.panel.nextRequested.connect(self.next)
+        self.panel.lessonRequested.connect(lambda lesson_id: self.open_lesson(lesson_id))
+        dock = QDockWidget("Lesson", window)
+        dock.setObjectName("lessonDock")
+        dock.setWidget(self.panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        dock.hide()  # until a lesson opens (a saved layout may show it again)
+        self.dock = dock
+
+        self.actions: dict[str, QAction] = {}
+        self.lesson_actions: list[QAction] = []
+        self.menu = self._build_menu()
+
+        # Numbers on the pixels of tiny maps, in both views.
+        self.value_labels = [ValueLabels(window.input_view), ValueLabels(window.layer_view)]
+        doc, renderer = window.doc, window.renderer
+        for labels in self.value_labels:
+            for signal in (doc.imageChanged, doc.pipelineChanged, doc.selectionChanged,
+                           renderer.finished, renderer.layerComputed):
+                signal.connect(labels.schedule)
+
+    # ------------------------------------------------------------------ building
+    def _build_menu(self) -> QMenu:
+        w = self.window
+        menu = QMenu("Lea&rn", w)
+        menu.setObjectName("learnMenu")
+        menu.setToolTipsVisible(True)
+        for i, lesson in enumerate(LESSONS):
+            act = menu.addAction(lesson.title)
+            act.setData(lesson.id)
+            act.setToolTip(f"Open the lesson '{lesson.id}': image, pipeline and explanation")
+            act.triggered.connect(lambda _c=False, k=i: self.open_lesson(k))
+            self.lesson_actions.append(act)
+        menu.addSeparator()
+
+        def action(key: str, text: str, slot, shortcut: str | None, tip: str) -> QAction:
+            act = QAction(text, w)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+            act.triggered.connect(lambda _c=False: slot())
+            w.addAction(act)  # the shortcut works with the menu closed
+            menu.addAction(act)
+            self.actions[key] = act
+            return act
+
+        action("previous_lesson", "&Previous lesson", self.previous, "Alt+Left",
+               "Open the previous lesson")
+        action("next_lesson", "&Next lesson", self.next, "Alt+Right", "Open the next lesson")
+        action("lesson_panel", "Show the &Lesson panel", self.show_panel, None,
+               "Show the explanation panel (and the list of lessons)")
+        # The Help ▸ Keyboard shortcuts table lists what is in actions_by_name.
+        by_name = getattr(w, "actions_by_name", None)
+        if isinstance(by_name, dict):
+            by_name["previous_lesson"] = self.actions["previous_lesson"]
+            by_name["next_lesson"] = self.actions["next_lesson"]
+
+        bar = w.menuBar()
+        help_action = next((a for a in bar.actions()
+                            if a.text().replace("&", "").lower() == "help"), None)
+        if help_action is not None:
+            bar.insertMenu(help_action, menu)
+        else:
+            bar.addMenu(menu)
+        panels = getattr(w, "_panels_menu", None)
+        if isinstance(panels, QMenu):
+            panels.addAction(self.dock.toggleViewAction())
+        return menu
+
+    # ------------------------------------------------------------------ lessons
+    @property
+    def index(self) -> int:
+        """Index (in ``LESSONS``) of the lesson opened last, -1 before the first."""
+        return self._index
+
+    @property
+    def lesson(self) -> Lesson | None:
+        return LESSONS[self._index] if self._index >= 0 else None
+
+    def open_lesson(self, which: int | str | Lesson, *, ask: bool = True) -> bool:
+        """Open a lesson (index, id or Lesson): image, pipeline, selected layer, explanation.
+
+        Returns False if the user kept the unsaved pipeline, or the lesson is unknown.
+        """
+        w = self.window
+        try:
+            index = self._resolve(which)
+        except (KeyError, IndexError) as exc:
+            w.show_message(str(exc).strip("'\""), error=True)
+            return False
+        lesson = LESSONS[index]
+        if ask and w.doc.dirty and not w.confirm_discard():
+            return False
+        doc = w.doc
+        if hasattr(w, "_load_token"):
+            w._load_token += 1  # an image still loading in the background must not replace this
+        doc.set_image_array(lesson.make_image(), name=lesson.title)
+        doc.new_pipeline(lesson.build_pipeline())
+        doc.select(max(0, min(lesson.select_layer, len(doc.pipeline))))
+        self._index = index
+        self.panel.show_lesson(index)
+        self.show_panel()
+        w.zoom_fit()
+        w.show_message(f"Lesson {index + 1} of {len(LESSONS)}: {lesson.title}")
+        self.lessonOpened.emit(index)
+        return True
+
+    def next(self) -> bool:
+        if self._index >= len(LESSONS) - 1:
+            return False
+        return self.open_lesson(self._index + 1)
+
+    def previous(self) -> bool:
+        if self._index <= 0:
+            return False
+        return self.open_lesson(self._index - 1)
+
+    def show_panel(self) -> None:
+        self.dock.show()
+        self.dock.raise_()
+
+    def _resolve(self, which: int | str | Lesson) -> int:
+        if isinstance(which, Lesson):
+            which = which.id
+        if isinstance(which, str):
+            lesson = get_lesson(which)
+            return next(i for i, l in enumerate(LESSONS) if l is lesson)
+        i = int(which)
+        if not 0 <= i < len(LESSONS):
+            raise IndexError(f"no lesson {i}: there are {len(LESSONS)}")
+        return i
