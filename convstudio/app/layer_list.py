@@ -187,6 +187,8 @@ class LayerListModel(QAbstractItemModel):
     # -- renderer results
     def set_time(self, index: int, seconds: float) -> None:
         self._times[index] = seconds
+        # In sync mode results arrive before this model has heard of the pipeline change.
+        self._sync_rows()
         if 0 < index < self._rows:
             ix = self.index(index, COL_TIME)
             self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DisplayRole])
@@ -194,7 +196,8 @@ class LayerListModel(QAbstractItemModel):
     def set_run_result(self, times: list[float], errors: dict[int, str]) -> None:
         self._times = {i + 1: t for i, t in enumerate(times)}
         self._run_errors = dict(errors)
-        self._emit_all_changed()
+        if not self._sync_rows():
+            self._emit_all_changed()
 
     def clear_times(self) -> None:
         self._times.clear()
@@ -403,15 +406,20 @@ class LayerListModel(QAbstractItemModel):
 
     # -- following the Document
     def _on_pipeline_changed(self) -> None:
-        rows = len(self._doc.pipeline) + 1
         # Run-time failures and times stay until the renderer reports the new run (in sync mode
         # it already has, before this handler runs).
-        if rows != self._rows:
-            self.beginResetModel()
-            self._rows = rows
-            self.endResetModel()
-        else:
+        if not self._sync_rows():
             self._emit_all_changed()
+
+    def _sync_rows(self) -> bool:
+        """Match the row count to the Document's pipeline; True if the model was reset."""
+        rows = len(self._doc.pipeline) + 1
+        if rows == self._rows:
+            return False
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        return True
 
     def _on_image_changed(self) -> None:
         self._emit_all_changed()

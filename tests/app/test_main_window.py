@@ -581,3 +581,21 @@ def test_the_layer_limit_is_a_message_not_a_crash(window):
     w.layer_panel.duplicate_selected()
     assert len(w.doc.pipeline) == 64
     assert len(messages) == 2 and "64" in messages[0]
+
+
+def test_layer_list_follows_a_shorter_pipeline_before_its_signal(qtbot):
+    """In sync mode the renderer reports times before the list model hears of the new pipeline;
+    the model must answer for the pipeline as it is, not for rows that no longer exist."""
+    from convstudio.app.layer_list import LayerListModel
+
+    doc = Document()
+    doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
+    model = LayerListModel(doc)
+    assert model.rowCount() == 4
+    doc.pipelineChanged.disconnect(model._on_pipeline_changed)
+    doc.new_pipeline(Pipeline([ReLU()]))
+    model.set_time(3, 0.01)  # a stale report for the old third layer
+    assert model.rowCount() == 2
+    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())][1] == "1  relu"
+    model.set_run_result([0.01, 0.02, 0.03], {})
+    assert model.rowCount() == 2
