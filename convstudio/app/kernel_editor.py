@@ -422,6 +422,9 @@ class KernelEditor(QWidget):
             self._in_spin.setValue(in_index)
         self._stack.setCurrentWidget(self._view)
         self._refresh()
+        # A kernel from outside (another layer, undo, a new pipeline): the last action's note
+        # no longer describes what is on screen.
+        self._status_label.setText("")
         self._show_usage_hint()
         if self._slice != previous_slice:
             self.currentSliceChanged.emit(*self._slice)

@@ -165,6 +165,18 @@ def test_set_data_emits_full_array_with_the_cell_changed(editor, qtbot):
     assert _cell(editor, 0, 1) == "2"
 
 
+def test_a_kernel_from_outside_clears_the_last_action_note(editor, qtbot):
+    editor.set_weight(SOBEL_X)
+    model = editor.model()
+    with qtbot.waitSignal(editor.weightEdited, timeout=1000):
+        assert model.setData(model.index(0, 1), "2", EDIT)
+    assert editor.status_text().startswith("Set cell")
+    editor.set_weight(editor.weight())  # the owner's echo: the note stays
+    assert editor.status_text().startswith("Set cell")
+    editor.set_weight(np.ones((2, 2), np.float32))  # another layer, an undo, a new pipeline
+    assert "Set cell" not in editor.status_text()
+
+
 def test_fraction_parses(editor, qtbot):
     editor.set_weight(np.zeros((3, 3), np.float32))
     with qtbot.waitSignal(editor.weightEdited, timeout=1000) as blocker:
