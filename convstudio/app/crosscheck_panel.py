@@ -168,7 +168,8 @@ class CrossCheckPanel(QWidget):
                             f"{', '.join(map(str, failed))} differ{'' if len(failed) > 1 else 's'} "
                             "from OpenCV by more than the tolerance.", error=True)
         else:
-            self.set_status(f"All {len(checks)} layers agree with OpenCV within the float32 "
+            agree = "The layer agrees" if len(checks) == 1 else f"All {len(checks)} layers agree"
+            self.set_status(f"{agree} with OpenCV within the float32 "
                             f"tolerance ({checks[0].tolerance:g} × max(1, the layer's magnitude)).")
         row = next((r for r, c in enumerate(checks) if c.index == selected), None)
         if row is None and failed:

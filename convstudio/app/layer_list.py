@@ -680,11 +680,10 @@ class LayerListPanel(QWidget):
         last = infos[-1]
         rf = last.receptive_field
         params = sum(i.params or 0 for i in infos)
-        n_in = int(np.prod(shape))
-        n_out = int(np.prod(last.output_shape))
-        fc = n_in * n_out + n_out
+        fc = p.fc_params(shape)
         self.summary.setText(
-            f"<b>{len(p)}</b> layers, <b>{params:,}</b> parameters<br>"
+            f"<b>{len(p)}</b> {'layer' if len(p) == 1 else 'layers'}, "
+            f"<b>{params:,}</b> parameters<br>"
             f"{shape_text(shape)} → {shape_text(last.output_shape)}<br>"
             f"receptive field of the last layer: {rf.size[0]}×{rf.size[1]} input pixels<br>"
             f"<span style='color:gray'>one fully connected layer doing the same mapping would "
