@@ -37,10 +37,9 @@ RNG = np.random.default_rng(20240607)
 
 @pytest.fixture(scope="module")
 def testdata() -> Path:
-    """The public conformance data in ``shared/testdata``, a sibling of the repository root."""
-    path = (Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata").resolve()
-    if not path.is_dir():
-        pytest.skip(f"shared test data not found at {path} (it sits beside the repository checkout)")
+    """Public conformance files (PngSuite, libpng's crashers) kept in ``tests/data``."""
+    path = Path(__file__).resolve().parents[1] / "data"
+    assert (path / "pngsuite").is_dir() and (path / "png-crashers").is_dir(), path
     return path
 
 
