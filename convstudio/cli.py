@@ -405,12 +405,28 @@ def _cmd_check(args) -> int:
 # ------------------------------------------------------------------------------------------ app
 
 
+def _no_display() -> bool:
+    """True on Linux when Qt has no display to connect to and no platform was chosen."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def _cmd_app(args) -> int:
     try:
         from .app.launch import run_app
     except ImportError as exc:
-        _fail(f"the desktop app cannot start: {exc}. Run ./scripts/setup.sh to install what Qt "
-              "needs, or use the apply/info/check subcommands.")
+        _fail(f"the desktop app cannot start: {exc}. Install the system libraries Qt needs "
+              "(./scripts/setup.sh does it in a checkout; packaging/README.md lists them), or "
+              "use the apply/info/check subcommands.")
+        return EXIT_USAGE
+    if _no_display() and args.screenshot is not None:
+        # A picture of the window needs no screen: render it offscreen.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif _no_display():
+        # Qt would abort the process (SIGABRT, several lines of plugin messages) instead.
+        _fail("the desktop app needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set; "
+              "use the apply/info/check subcommands, or set QT_QPA_PLATFORM=offscreen")
         return EXIT_USAGE
     if args.lesson is not None and args.lesson not in _lesson_ids():
         raise UsageError(f"convstudio: --lesson: no lesson '{args.lesson}' (choose from "

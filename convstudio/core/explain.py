@@ -5,8 +5,13 @@ The effective receptive field back-propagates a one-hot through the stack: a con
 transposed correlation with the same stride, dilation, groups and padding mode; average pooling by
 spreading over its window with the same divisor; max pooling through the winning cell of the
 current image (the first maximum in scan order on ties, as PyTorch does); activations through their
-derivative at the current values (ReLU's derivative at 0 is 0); pad and stride layers by routing
-each value back to where it came from.
+derivative at the current values; pad and stride layers by routing each value back to where it came
+from (reflect, replicate and circular padding fold their gradient back onto the cells they copied).
+
+At the kinks the contract is silent, so the one-sided choices are PyTorch's autograd: ReLU'(0) = 0,
+leaky ReLU'(0) = negative_slope, abs'(0) = sign(0) = 0. The result equals
+``torch.autograd.grad(y[layer][channel, row, col], x)`` for the same stack evaluated on the same
+values (checked against it on random stacks with ties and exact zeros).
 """
 
 from __future__ import annotations

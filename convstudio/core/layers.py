@@ -698,9 +698,10 @@ class _Pool(Layer):
         for side, p, k, d in (("top", t, kh, dh), ("bottom", b, kh, dh), ("left", l, kw, dw),
                               ("right", r, kw, dw)):
             if p > self._max_pad(k, d):
+                why = f" (the kernel size {k} without the dilation, as in PyTorch)" if d > 1 else ""
                 raise PipelineError(
-                    f"{side} padding {p} is more than half the window ({self._max_pad(k, d)} at most)",
-                    key="padding")
+                    f"{side} padding {p} is more than half the window ({self._max_pad(k, d)} at "
+                    f"most){why}", key="padding")
         return (c,
                 ops.pool_output_size(h, kh, stride=sh, pad_before=t, pad_after=b, dilation=dh,
                                      ceil_mode=self.ceil_mode),
@@ -724,7 +725,12 @@ class _Pool(Layer):
 
 @dataclass(frozen=True, eq=False)
 class MaxPool2d(_Pool):
-    """Max pooling; padding is -inf so it never wins. Supports dilation, like PyTorch."""
+    """Max pooling; padding is -inf so it never wins. Supports dilation, like PyTorch.
+
+    As in PyTorch, each side's padding is at most half the kernel size ``k // 2``, whatever the
+    dilation (PyTorch refuses ``kernel_size=3, dilation=2, padding=2`` although the dilated
+    window spans 5).
+    """
 
     type: ClassVar[str] = "maxpool2d"
     _keys: ClassVar[frozenset[str]] = _Pool._keys | {"dilation"}
@@ -743,8 +749,10 @@ class MaxPool2d(_Pool):
         return self.dilation
 
     def _max_pad(self, k: int, d: int) -> int:
-        # PyTorch (Pool.h): pad <= half of the *effective* kernel size (k - 1) * d + 1
-        return (d * (k - 1) + 1) // 2
+        # PyTorch checks twice: pad <= ((k - 1) * d + 1) // 2 (pooling_output_shape) and
+        # pad <= k // 2 (pool2d_shape_check, on the kernel size without dilation), so the
+        # second, stricter one decides: F.max_pool2d(x, 3, dilation=2, padding=2) is refused.
+        return min(k // 2, (d * (k - 1) + 1) // 2)
 
     def _params_json(self) -> dict:
         d = super()._params_json()
@@ -788,7 +796,11 @@ class AvgPool2d(_Pool):
 
 @dataclass(frozen=True, eq=False)
 class Pad(Layer):
-    """Explicit padding layer (all conv modes plus 'constant' with a value)."""
+    """Explicit padding layer (all conv modes plus 'constant' with a value).
+
+    The mode defaults to "zeros"; in a pipeline file a `value` given without a `mode` selects
+    "constant" (otherwise the value would be silently ignored).
+    """
 
     type: ClassVar[str] = "pad"
     _keys: ClassVar[frozenset[str]] = frozenset({"padding", "mode", "value"})
@@ -815,6 +827,10 @@ class Pad(Layer):
             kw["mode"] = _choice(d["mode"], "mode", PAD_LAYER_MODES)
         if "value" in d:
             kw["value"] = _number(d["value"], "value")
+            if "mode" not in d:
+                # A value without a mode means constant padding with it (PyTorch's F.pad default
+                # mode is "constant" too), not zeros with the value silently ignored.
+                kw["mode"] = "constant"
         return cls(**kw, **common)
 
     @property

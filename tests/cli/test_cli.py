@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -140,6 +142,27 @@ def test_apply_png_equals_save_image(tmp_path, rgb_image):
             np.testing.assert_array_equal(load_image(out), load_image(ref))
 
 
+@pytest.mark.parametrize("mode, depth, expected", [
+    # signed: 0.5 + x / (2 max|x|), 0 -> mid-grey; samples rint(v * 255) or rint(v * 65535)
+    ("signed", 8, [0, 128, 191, 255, 96]),
+    ("signed", 16, [0, 32768, 49151, 65535, 24576]),
+    ("clip", 8, [0, 0, 255, 255, 0]),
+    ("minmax", 8, [0, 128, 191, 255, 96]),
+    ("abs", 16, [65535, 0, 65535, 65535, 32768]),
+])
+def test_apply_normalize_known_samples(tmp_path, mode, depth, expected):
+    cv2 = pytest.importorskip("cv2")
+    src = tmp_path / "row.npy"
+    np.save(src, np.array([[-2.0, 0.0, 1.0, 2.0, -0.5]], dtype=np.float32))
+    identity = write_json(tmp_path / "id.json", {"format": "convstudio-pipeline", "version": 1,
+                                                "layers": [{"type": "conv2d", "kernel": [[1]]}]})
+    out = tmp_path / "row.png"
+    assert run_cli("apply", identity, src, "-o", out, "--normalize", mode, "--depth", depth) == 0
+    got = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert got.dtype == (np.uint8 if depth == 8 else np.uint16)
+    assert got.tolist() == [expected]
+
+
 def test_apply_writes_one_file_per_channel(tmp_path, rgb_image):
     edges = write_json(tmp_path / "edges.json", RGB_EDGES)
     assert run_cli("apply", edges, rgb_image, "-o", tmp_path / "maps.png") == 0
@@ -268,3 +291,29 @@ def test_console_entry_point_runs_as_a_process(tmp_path, contract_pipeline):
     res = subprocess.run([sys.executable, "-m", "convstudio.cli", "apply"], capture_output=True,
                          text=True, timeout=120, cwd=REPO)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 / Wayland display check")
+def test_app_without_a_display_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    # Qt itself would abort the process with several lines of plugin messages
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert run_cli(tmp_path / "photo.png") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "display" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 / Wayland display check")
+def test_screenshot_without_a_display_renders_offscreen(tmp_path):
+    """A picture of the window needs no screen: a fresh machine without X still gets one."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["HOME"] = str(tmp_path)  # the app's settings and autosave stay in the test's folder
+    out = tmp_path / "shot.png"
+    res = subprocess.run([sys.executable, "-m", "convstudio.cli", "--lesson", "cross-correlation",
+                          "--screenshot", str(out)], capture_output=True, text=True, timeout=180,
+                         cwd=REPO, env=env)
+    assert res.returncode == 0, res.stderr
+    picture = cv2.imread(str(out), cv2.IMREAD_COLOR)
+    assert picture is not None and picture.shape[0] > 400 and picture.shape[1] > 600
+    assert picture.std() > 10  # a window with content, not a blank rectangle

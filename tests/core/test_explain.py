@@ -157,3 +157,43 @@ def test_cli_at_json_and_erf(tmp_path, capsys):
     np.testing.assert_allclose(np.load(erf_path), effective_receptive_field(p, x, 5, 1, 2, 3))
     assert cli.main(["info", str(pfile), "--image", str(img), "--at", "5,9,0,0"]) == 2
     assert "outside" in capsys.readouterr().err
+
+
+# --- the one-sided derivatives at the kinks and ties: PyTorch's autograd choices, by hand
+
+
+@pytest.mark.parametrize("act, expected", [
+    ({"type": "relu"}, [0.0, 0.0, 1.0]),                               # relu'(0) = 0
+    ({"type": "leaky_relu", "negative_slope": 0.25}, [0.25, 0.25, 1.0]),  # leaky'(0) = slope
+    ({"type": "abs"}, [-1.0, 0.0, 1.0]),                               # abs'(0) = sign(0) = 0
+])
+def test_erf_derivative_at_zero_is_torchs(act, expected):
+    x = np.array([[[-1.0, 0.0, 2.0]]], dtype=np.float32)
+    p = Pipeline.from_dict({**HDR, "layers": [act, {"type": "conv2d", "kernel": [[1, 1, 1]]}]})
+    np.testing.assert_array_equal(effective_receptive_field(p, x, 2, 0, 0, 0)[0, 0], expected)
+
+
+def test_erf_maxpool_tie_goes_to_the_first_maximum_in_scan_order():
+    x = np.array([[[1.0, 3.0, 3.0], [3.0, 3.0, 0.0]]], dtype=np.float32)
+    # 3x3 window with padding 1 at (0, 1): rows -1..1, cols 0..2; first 3 in row-major order is (0, 1)
+    p = Pipeline.from_dict({**HDR, "layers": [
+        {"type": "maxpool2d", "kernel_size": 3, "stride": 1, "padding": 1}]})
+    erf = effective_receptive_field(p, x, 1, 0, 0, 1)
+    expected = np.zeros_like(x)
+    expected[0, 0, 1] = 1.0
+    np.testing.assert_array_equal(erf, expected)
+    erf = effective_receptive_field(p, x, 1, 0, 1, 0)  # rows 0..2, cols -1..1: first 3 is (0, 1)
+    np.testing.assert_array_equal(erf, expected)
+
+
+def test_erf_padding_modes_fold_the_gradient_back():
+    # 1 x 3 box on a 1 x 3 row padded by one column each side; output col 0 reads padded cols
+    # -1, 0, 1 = reflect: x1, x0, x1; replicate: x0, x0, x1; circular: x2, x0, x1; zeros: -, x0, x1
+    x = np.array([[[1.0, 2.0, 4.0]]], dtype=np.float32)
+    for mode, expected in [("reflect", [1, 2, 0]), ("replicate", [2, 1, 0]),
+                           ("circular", [1, 1, 1]), ("zeros", [1, 1, 0])]:
+        p = Pipeline.from_dict({**HDR, "layers": [
+            {"type": "conv2d", "kernel": [[1, 1, 1]], "padding": [0, 0, 1, 1],
+             "padding_mode": mode}]})
+        np.testing.assert_array_equal(effective_receptive_field(p, x, 1, 0, 0, 0)[0, 0], expected,
+                                      err_msg=mode)

@@ -311,9 +311,8 @@ def pool_layers(draw):
         dil = pair(d["dilation"])
     if draw(st.booleans()):
         d["stride"] = draw(st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4)).map(list)))
-    half_h, half_w = (dil[0] * (kh - 1) + 1) // 2, (dil[1] * (kw - 1) + 1) // 2
-    if kind == "avgpool2d":
-        half_h, half_w = kh // 2, kw // 2
+    # PyTorch's limit for both kinds: half the kernel size, the dilation not counted
+    half_h, half_w = kh // 2, kw // 2
     d["padding"] = draw(st.one_of(
         st.just("valid"),
         st.integers(0, min(half_h, half_w)),
@@ -366,12 +365,28 @@ def test_pool_default_stride_is_the_window():
     {"type": "avgpool2d", "kernel_size": 2, "padding": [0, 0, 0, 2]},
     {"type": "avgpool2d", "kernel_size": [4, 1], "padding": [0, 1]},
     {"type": "maxpool2d", "kernel_size": 2, "padding": 2, "dilation": 2},
+    # PyTorch counts the kernel size without the dilation: F.max_pool2d(x, 3, dilation=2,
+    # padding=2) is refused although the dilated window spans 5 (and so "same" with it)
+    {"type": "maxpool2d", "kernel_size": 3, "padding": 2, "dilation": 2},
+    {"type": "maxpool2d", "kernel_size": 2, "padding": [0, 2], "dilation": [1, 3]},
+    {"type": "maxpool2d", "kernel_size": 3, "padding": "same", "dilation": 2},
 ])
 def test_pool_padding_more_than_half_the_window_is_refused(d):
     layer = layer_from_dict(d)
     with pytest.raises(PipelineError) as exc:
         layer.output_shape((1, 10, 10))
     assert exc.value.key == "padding"
+
+
+def test_dilated_maxpool_padding_up_to_half_the_kernel_size():
+    # k // 2 per side, whatever the dilation; the padding cells (-inf) never win
+    x = np.arange(30, dtype=np.float32).reshape(1, 5, 6)
+    got = layer_from_dict({"type": "maxpool2d", "kernel_size": 3, "dilation": 2, "stride": 1,
+                           "padding": 1}).forward(x)
+    # out[i, j] = max over x[i - 1 + 2a, j - 1 + 2b] for a, b in 0..2, inside the image
+    expected = np.array([[max(x[0, r, c] for r in range(i - 1, i + 4, 2) for c in range(j - 1, j + 4, 2)
+                              if 0 <= r < 5 and 0 <= c < 6) for j in range(4)] for i in range(3)])
+    np.testing.assert_array_equal(got[0], expected)
 
 
 def test_maxpool_dilation():
@@ -398,6 +413,19 @@ def test_pad_layer(mode, padding):
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, ref.pad(x, pads, mode, d.get("value", 0.0)))
     assert layer.output_shape(x.shape) == got.shape
+
+
+def test_pad_layer_value_without_mode_pads_with_the_value():
+    # a `value` alone means constant padding with it (PyTorch's F.pad default), never ignored
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    layer = layer_from_dict({"type": "pad", "padding": [1, 0, 0, 2], "value": 0.5})
+    expected = np.full((1, 3, 5), 0.5, dtype=np.float32)
+    expected[0, 1:, :3] = x[0]
+    np.testing.assert_array_equal(layer.forward(x), expected)
+    assert layer.mode == "constant" and layer.to_dict()["mode"] == "constant"
+    # an explicit mode still decides, and no value keeps the zeros default
+    assert layer_from_dict({"type": "pad", "padding": 1}).mode == "zeros"
+    assert layer_from_dict({"type": "pad", "padding": 1, "mode": "zeros"}).mode == "zeros"
 
 
 def test_pad_layer_refuses_same():
