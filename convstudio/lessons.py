@@ -8,16 +8,16 @@ app to them. Pure NumPy: the app opens a lesson, the tests check it, without Qt.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from .core.pipeline import Pipeline
+from .resources import resource_path
 
 __all__ = ["Lesson", "LESSONS", "get_lesson"]
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def _pipeline(*layers: dict, name: str) -> dict:

@@ -1,4 +1,4 @@
-"""Render resources/icons/convstudio.svg to the PNG sizes desktops use (hicolor theme sizes).
+"""Render convstudio/resources/icons/convstudio.svg to the PNG sizes desktops use (hicolor sizes).
 
     python packaging/make_icons.py
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -15,8 +14,10 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 from PySide6.QtSvg import QSvgRenderer  # noqa: E402
 
+from convstudio.resources import resource_path  # noqa: E402
+
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"
+ICONS = resource_path("icons")
 
 
 def main() -> int:
@@ -34,7 +35,7 @@ def main() -> int:
         painter.end()
         out = ICONS / f"convstudio-{size}.png"
         img.save(str(out))
-        print(out.relative_to(ICONS.parents[1]))
+        print(out)
     return 0
 
 

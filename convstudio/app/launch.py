@@ -10,6 +10,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from convstudio.resources import resource_path
+
 __all__ = ["run_app", "main", "SCREENSHOT_TIMEOUT_S"]
 
 SCREENSHOT_TIMEOUT_S = 60.0
@@ -26,7 +28,7 @@ def _make_app():
     app.setApplicationName("ConvStudio")
     app.setOrganizationName("ConvStudio")
     app.setApplicationDisplayName("ConvStudio")
-    icon = Path(__file__).resolve().parents[2] / "resources" / "icons" / "convstudio.svg"
+    icon = resource_path("icons", "convstudio.svg")
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     return app

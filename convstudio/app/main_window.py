@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from convstudio.core import ConvStudioError, Conv2d, Pipeline, PipelineError
 from convstudio.core import kernels
 from convstudio.core.layers import MaxPool2d, ReLU
+from convstudio.resources import resource_path
 
 from . import samples
 from .colormaps import AUTO, DISPLAY_MODES
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
-        icon = Path(__file__).resolve().parents[2] / "resources" / "icons" / "convstudio.svg"
+        icon = resource_path("icons", "convstudio.svg")
         if icon.is_file():
             self.setWindowIcon(QIcon(str(icon)))
 

@@ -1,5 +1,5 @@
 """Sample inputs for the Samples menu: generated test patterns and the images shipped in
-``resources/samples``.
+``convstudio/resources/samples``.
 
 The patterns are plain NumPy functions returning ``(C, H, W) float32`` in [0, 1] (gray, C = 1), so
 that they are exact and reproducible: an impulse shows a kernel's (flipped) footprint, a step edge
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from convstudio.resources import resource_path
 
 __all__ = ["Pattern", "PATTERNS", "make_pattern", "sample_dirs", "shipped_samples", "DEFAULT_SAMPLE"]
 
@@ -110,22 +112,10 @@ def make_pattern(name: str) -> np.ndarray:
 
 
 def sample_dirs() -> list[Path]:
-    """Folders that may hold shipped sample images: the checkout's ``resources/samples`` and the
-    installed package's ``convstudio/resources/samples``."""
-    dirs = [Path(__file__).resolve().parents[2] / "resources" / "samples"]
-    try:
-        from importlib.resources import files
-
-        packaged = files("convstudio").joinpath("resources", "samples")
-        if packaged.is_dir():
-            dirs.append(Path(str(packaged)))
-    except (ModuleNotFoundError, TypeError, OSError):
-        pass
-    seen: list[Path] = []
-    for d in dirs:
-        if d.is_dir() and d not in seen:
-            seen.append(d)
-    return seen
+    """Folders that hold shipped sample images: ``convstudio/resources/samples`` when it is there
+    (a checkout, an installed wheel and the frozen app all have it)."""
+    folder = resource_path("samples")
+    return [folder] if folder.is_dir() else []
 
 
 def shipped_samples() -> list[Path]:

@@ -35,7 +35,7 @@ from convstudio.core import Pipeline, ReLU
 from convstudio.lessons import get_lesson
 
 REPO = Path(__file__).resolve().parents[2]
-CAT = REPO / "resources" / "samples" / "cat.png"
+CAT = REPO / "convstudio" / "resources" / "samples" / "cat.png"
 
 
 def _window(qtbot, tmp_path, name="settings.ini", first_launch=False) -> MainWindow:
