@@ -31,6 +31,14 @@ they move the numbers:
     strides; one batched ``matmul`` per strip then writes the output rows in place (no full
     im2col of the image).
 
+``winograd``
+    3 x 3 kernels, stride 1, dilation 1, many channels per group: Winograd F(2x2, 3x3). Each
+    2 x 2 block of outputs is computed from its 4 x 4 input tile transformed by B^T d B (additions
+    and subtractions only, on strided views of a deinterleaved band), 16 GEMMs (Cout x Cin) @
+    (Cin x tiles) and the output transform A^T M A: 16 instead of 36 multiply-adds per (input,
+    output channel) pair for every 4 outputs. Blocks of tiles run on the pool with GEMMs kept
+    single-threaded; blocks whose input holds inf or nan are computed by ``dense`` instead.
+
 ``generic`` is ``ops``' own code (shift-and-add / im2col per strip), kept as the fallback and the
 reference of the tests.
 
@@ -69,7 +77,7 @@ __all__ = [
     "good_fft_size",
 ]
 
-PATHS = ("generic", "rowgemm", "lowrank", "fft", "dense")
+PATHS = ("generic", "rowgemm", "lowrank", "fft", "dense", "winograd")
 
 #: Set to False to make :func:`correlate_into` and :func:`pool_reduce` decline everything (the
 #: generic code in ``ops`` then runs). Meant for tests and benchmarks.
@@ -524,6 +532,196 @@ def _dense(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation
 
 
 # --------------------------------------------------------------------------------------------
+# winograd: F(2x2, 3x3) for 3 x 3, stride 1, dilation 1 layers with many channels
+#
+# Output tile 2 x 2, input tile 4 x 4 (tiles 2 apart):  Y = A^T [ sum_c (G g_oc G^T) * (B^T d_c B) ] A
+#     B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+#     G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+#     A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+# The sum over input channels is 16 GEMMs (one per (xi, nu) entry of the transformed tile),
+# (Cout x Cin) @ (Cin x tiles): 16 * Cin * Cout multiply-adds per 4 outputs instead of 36.
+# Every transform coefficient is 0 or +-1 (and the 1/2 of G, applied to the float64 weights), and
+# output row/column 0 of a tile only ever reads input rows/columns 0-2, 1 only 1-3: each output's
+# rounding error is bounded by its own window's sum |w||x|, as in the direct sums, and an exact
+# zero window gives an exact zero. F(4x4, 3x3) (36 GEMMs per 16 outputs) would cut the GEMMs by
+# 2.25x more, but its transforms (entries up to 8) mix all six rows of a tile: on a window of small
+# values next to large ones its error reached 120 % of the window's own sum |w||x|.
+
+# Floats of scratch per block of tiles (per thread): the transformed input (16 Cin per tile), the
+# GEMM products (16 Cout), their partial output transform (8 Cout) and the input band.
+_WINO_BLOCK_FLOATS = 1 << 20
+# Below this many tiles per GEMM (Cin_g * Cout_g above 2**13) the pool's single-threaded GEMMs
+# are too thin: the blocks then run on the calling thread and BLAS threads each GEMM itself.
+_WINO_MIN_COLS = 32
+# The cost model considers winograd only when both Cin_g and Cout_g reach this: with fewer
+# channels the transforms dominate and the dense / generic paths measured faster (e.g. 24 -> 24
+# and 32 -> 32 channels at 256 x 256: 1.2-1.6x slower; 48 -> 48 and up: 0.7-0.95x).
+_WINO_MIN_CHANNELS = 40
+# ... and outputs at least this wide and 16 rows high: on narrower images every NumPy call of the
+# transforms loops over a few tiles only and the GEMMs are small (40 -> 40 channels on 32 x 32:
+# 2.5x slower than generic; 64 -> 64 on 64 x 64 already faster).
+_WINO_MIN_WIDTH = 64
+
+
+def _wino_weights(weight: np.ndarray, groups: int) -> np.ndarray:
+    """(groups, 16, Cout_g, Cin_g) float32: G g G^T for every (xi, nu), from float64 weights."""
+    cout, cin_g = weight.shape[:2]
+    k = np.ascontiguousarray(weight.transpose(2, 3, 0, 1), dtype=np.float64)  # (a, b, Cout, Cin_g)
+    t = np.empty((4, 3) + k.shape[2:])  # G along a
+    u = np.empty((4, 4) + k.shape[2:])  # then along b
+    for src, dst in ((k, t), (t.transpose(1, 0, 2, 3), u.transpose(1, 0, 2, 3))):
+        # rows of G: g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2
+        dst[0] = src[0]
+        dst[3] = src[2]
+        np.add(src[0], src[2], out=dst[1])
+        dst[1] *= 0.5
+        np.multiply(src[1], 0.5, out=dst[2])
+        np.subtract(dst[1], dst[2], out=dst[2])
+        dst[1] += 0.5 * src[1]
+    u = u.reshape(16, groups, cout // groups, cin_g).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(u, dtype=_F32)
+
+
+def _wino_geometry(cin_g: int, cout_g: int, ho: int, wo: int):
+    """(tile rows per block, tile columns per block, tiles per GEMM, pooled?)."""
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tc = _BLAS_SINGLE_MNK // max(1, cin_g * cout_g)
+    pooled = tc >= _WINO_MIN_COLS
+    # scratch floats per tile: E and H (6 Cin per input value, about 4 values per tile at one
+    # tile row), V (16 Cin), M (16 Cout), S (8 Cout), tmp (Cout)
+    per_tile = 40 * cin_g + 25 * cout_g
+    tiles = max(1, _WINO_BLOCK_FLOATS // per_tile)
+    if tiles >= tw:
+        bc, bn = tw, max(1, min(th, tiles // tw))
+    else:
+        bn = 1
+        bc = max(min(tw, 32), tiles)
+        bc = -(-tw // -(-tw // bc))  # balanced column blocks
+    if not pooled:
+        tc = bn * bc
+    return bn, bc, tc, pooled
+
+
+def _winograd(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, groups: int) -> None:
+    cin, hp, wp = xp.shape
+    cout, cin_g = weight.shape[:2]
+    _, ho, wo = out.shape
+    cout_g = cout // groups
+    th, tw = -(-ho // 2), -(-wo // 2)
+    u = _wino_weights(weight, groups)
+    bn, bc, tc_max, pooled = _wino_geometry(cin_g, cout_g, ho, wo)
+    blocks = [(ty, tx) for ty in range(0, th, bn) for tx in range(0, tw, bc)]
+    per = 1
+    if pooled:
+        per = max(1, len(blocks) * groups // (4 * num_threads()))
+        per = min(per, max(1, len(blocks) // 2))
+    work = [(g, blocks[i:i + per]) for g in range(groups) for i in range(0, len(blocks), per)]
+
+    def task(g: int, mine: list) -> None:
+        L = bc + 1  # deinterleaved input columns per block row (the last one pads)
+        R = 2 * bn + 2  # input rows per block
+        ne_max = cin_g * R * L
+        ebuf = np.empty(2 * ne_max + 1, dtype=_F32)  # even, odd columns (+1: read past the end)
+        hbuf = np.empty(4 * ne_max, dtype=_F32)
+        t_max = bn * bc
+        vbuf = np.empty(16 * cin_g * t_max, dtype=_F32)
+        mbuf = np.empty(16 * cout_g * t_max, dtype=_F32)
+        sbuf = np.empty(8 * cout_g * t_max, dtype=_F32)
+        tbuf = np.empty(cout_g * t_max, dtype=_F32)
+        xg = xp[g * cin_g:(g + 1) * cin_g]
+        og = out[g * cout_g:(g + 1) * cout_g]
+        ug = u[g]
+        for ty0, tx0 in mine:
+            n, c = min(bn, th - ty0), min(bc, tw - tx0)
+            r0, c0 = 2 * ty0, 2 * tx0
+            rows, lc = 2 * n + 2, c + 1
+            ra = min(rows, hp - r0)  # input rows that exist (the last block may lack one)
+            ne = cin_g * rows * lc
+            # 1. deinterleave: e[.., k] = x[.., c0 + 2k], o[.., k] = x[.., c0 + 2k + 1]; missing
+            #    rows and columns (odd output sizes) are zeros, read only by discarded outputs
+            e = ebuf[:ne].reshape(cin_g, rows, lc)
+            o = ebuf[ne:2 * ne].reshape(cin_g, rows, lc)
+            ke = min(lc, (wp - c0 + 1) // 2)
+            ko = min(lc, (wp - c0) // 2)
+            xb = xg[:, r0:r0 + ra, c0:]
+            np.copyto(e[:, :ra, :ke], xb[:, :, 0:2 * ke - 1:2])
+            np.copyto(o[:, :ra, :ko], xb[:, :, 1:2 * ko:2])
+            if ke < lc:
+                e[:, :ra, ke:] = 0.0
+            if ko < lc:
+                o[:, :ra, ko:] = 0.0
+            if ra < rows:
+                e[:, ra:] = 0.0
+                o[:, ra:] = 0.0
+            if not np.isfinite(np.add.reduce(ebuf[:2 * ne])):
+                # inf or nan (or a sum beyond float32): the transforms would turn inf into nan in
+                # outputs that only see the inf; direct sums keep it exact and local
+                rr, cc = min(2 * n, ho - r0), min(2 * c, wo - c0)
+                _dense(xg[:, r0:r0 + rr + 2, c0:c0 + cc + 2], weight[g * cout_g:(g + 1) * cout_g],
+                       og[:, r0:r0 + rr, c0:c0 + cc], (1, 1), (1, 1), 1)
+                continue
+            # 2. B^T along rows, on the flat buffers (one long loop each; the last column of every
+            #    row mixes in the next row: never read below)
+            ebuf[2 * ne] = 0.0  # o's flat view reads one float past its end
+            ef, of_ = ebuf[:ne + 1], ebuf[ne:2 * ne + 1]
+            h = hbuf[:4 * ne].reshape(4, ne)
+            np.subtract(ef[:-1], ef[1:], out=h[0])
+            np.add(of_[:-1], ef[1:], out=h[1])
+            np.subtract(ef[1:], of_[:-1], out=h[2])
+            np.subtract(of_[:-1], of_[1:], out=h[3])
+            # 3. B^T along columns: V[xi, nu, c, (ty, tx)]
+            hh = h.reshape(4, cin_g, rows, lc)
+            a0, a1 = hh[:, :, 0:2 * n:2, :c], hh[:, :, 1:2 * n:2, :c]
+            a2, a3 = hh[:, :, 2:2 * n + 1:2, :c], hh[:, :, 3:2 * n + 2:2, :c]
+            t = n * c
+            v = vbuf[:16 * cin_g * t].reshape(4, 4, cin_g, n, c)
+            np.subtract(a0, a2, out=v[0])
+            np.add(a1, a2, out=v[1])
+            np.subtract(a2, a1, out=v[2])
+            np.subtract(a1, a3, out=v[3])
+            # 4. the 16 GEMMs, in column chunks that OpenBLAS runs on this thread
+            v16 = v.reshape(16, cin_g, t)
+            nch = -(-t // tc_max)
+            tc = -(-t // nch)
+            m16 = mbuf[:16 * cout_g * t].reshape(16, cout_g, t)
+            for j0 in range(0, t, tc):
+                np.matmul(ug, v16[:, :, j0:j0 + tc], out=m16[:, :, j0:j0 + tc])
+            # 5. A^T along xi, then along nu (flat, whole blocks), then into the output
+            m = mbuf[:16 * cout_g * t].reshape(4, 4 * t * cout_g)
+            s = sbuf[:8 * cout_g * t].reshape(2, 4 * t * cout_g)
+            np.add(m[0], m[1], out=s[0])
+            s[0] += m[2]
+            np.subtract(m[1], m[2], out=s[1])
+            s[1] -= m[3]
+            s = s.reshape(2, 4, cout_g, n, c)
+            tmp = tbuf[:t * cout_g].reshape(cout_g, n, c)
+            for i in range(2):
+                nv = min(n, (ho - r0 - i + 1) // 2)  # tile rows whose output row i exists
+                if nv <= 0:
+                    continue
+                for j in range(2):
+                    ncv = min(c, (wo - c0 - j + 1) // 2)
+                    if ncv <= 0:
+                        continue
+                    si = s[i]
+                    dst = og[:, r0 + i:r0 + i + 2 * nv - 1:2, c0 + j:c0 + j + 2 * ncv - 1:2]
+                    if j == 0:  # y0 = s0 + s1 + s2, y1 = s1 - s2 - s3, the last op writes out
+                        np.add(si[0], si[1], out=tmp)
+                        np.add(tmp[:, :nv, :ncv], si[2][:, :nv, :ncv], out=dst)
+                    else:
+                        np.subtract(si[1], si[2], out=tmp)
+                        np.subtract(tmp[:, :nv, :ncv], si[3][:, :nv, :ncv], out=dst)
+
+    def run(g: int, mine: list) -> None:
+        # the pad column of every row mixes neighbouring rows: an overflow there is harmless
+        with np.errstate(over="ignore", invalid="ignore"):
+            task(g, mine)
+
+    parallel([(lambda g=g, mine=mine: run(g, mine)) for g, mine in work],
+             threads=None if pooled else 1)
+
+
+# --------------------------------------------------------------------------------------------
 # Cost model
 
 
@@ -572,10 +770,25 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
         # per strip, keeps BLAS' threads busier than one GEMM per output row: leave it to that.
         if pooled:
             costs["dense"] = outs * (0.09 * kdim + 0.5 * kw * cin_g / max(1, cout)) * ns / par
+    cout_g = cout // max(1, groups)
+    if ((kh, kw) == (3, 3) and (sh, sw) == (1, 1) and (dh, dw) == (1, 1)
+            and min(cin_g, cout_g) >= _WINO_MIN_CHANNELS and wo >= _WINO_MIN_WIDTH and ho >= 16):
+        # Single-thread CPU time fitted over 16 ... 128 channels, 64**2 ... 512**2 pixels:
+        # 0.088 ns per GEMM multiply-add (4 Cin_g per output), 6.9 ns per output (output
+        # transform), 9.3 ns per input value (deinterleave, input transform). The pool's two
+        # threads gave only 1.3-1.5x (the blocks stream through the shared L3): 1 + 0.45 per extra
+        # thread. Without the pool the GEMMs get BLAS' threads and the transforms one thread.
+        pooled = _wino_geometry(cin_g, cout_g, ho, wo)[3]
+        gemm = outs * 4 * cin_g * 0.088 * ns
+        rest = (outs * 6.9 + float(cin) * ho * wo * 9.3) * ns
+        if pooled:
+            costs["winograd"] = (gemm + rest) / (1.0 + 0.45 * (par - 1.0))
+        else:
+            costs["winograd"] = gemm / par + rest
     return costs
 
 
-def applicable(path: str, xshape, weight_shape, groups: int) -> bool:
+def applicable(path: str, xshape, weight_shape, groups: int, stride=(1, 1), dilation=(1, 1)) -> bool:
     cin_g = weight_shape[1]
     if path == "generic":
         return True
@@ -583,6 +796,8 @@ def applicable(path: str, xshape, weight_shape, groups: int) -> bool:
         return cin_g == 1
     if path == "dense":
         return cin_g > 1
+    if path == "winograd":  # any groups; the cost model picks it for many channels only
+        return tuple(weight_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
     raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
 
 
@@ -607,8 +822,9 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
     """
     if path is None and not enabled:
         return False
-    if path is not None and not applicable(path, xp.shape, weight.shape, groups):
-        raise ValueError(f"path {path!r} does not apply to weight {weight.shape} with groups={groups}")
+    if path is not None and not applicable(path, xp.shape, weight.shape, groups, stride, dilation):
+        raise ValueError(f"path {path!r} does not apply to weight {weight.shape} with groups={groups}, "
+                         f"stride={tuple(stride)}, dilation={tuple(dilation)}")
     if path == "generic":
         return False
     if out.size == 0:
@@ -634,6 +850,8 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
             _fft(xp, plan, out, stride, dilation)
         else:  # an inf or nan would spread over a whole FFT tile; direct sums keep it in place
             _rowgemm(xp, plan, out, stride, dilation, lowrank=False)
+    elif path == "winograd":
+        _winograd(xp, weight, out, groups)
     else:
         _dense(xp, weight, out, stride, dilation, groups)
     return True
@@ -736,7 +954,8 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
     # too, and a band is still in cache when it is used); the generic code, whose GEMMs BLAS
     # threads itself, takes the bands one after the other.
     pooled = path in ("rowgemm", "lowrank", "fft") or (
-        path == "dense" and _dense_geometry(cout // groups, weight.shape[1], kh, kw, wo, sh, dh)[2])
+        path == "dense" and _dense_geometry(cout // groups, weight.shape[1], kh, kw, wo, sh, dh)[2]) or (
+        path == "winograd" and _wino_geometry(weight.shape[1], cout // groups, ho, wo)[3])
     if pooled:
         band = min(band, max(8, -(-ho // (4 * num_threads()))))
     if path == "fft":  # whole FFT tiles per band, or the band edges cost extra transforms

@@ -231,6 +231,144 @@ def test_dense_path_with_large_gemms():
     assert_close(run_path("dense", xp, w), xp, w)
 
 
+# --------------------------------------------------------------------------------------------
+# Multi-channel 3 x 3: winograd F(2x2, 3x3)
+
+
+@pytest.fixture
+def _small_winograd_blocks(monkeypatch):
+    """Blocks of a few tiles, so that small images have many blocks, column blocks and partial
+    tiles at every edge."""
+    monkeypatch.setattr(fastpaths, "_WINO_BLOCK_FLOATS", 1 << 11)
+
+
+@pytest.mark.parametrize("cin,cout,groups", [(1, 1, 1), (2, 1, 1), (1, 4, 1), (3, 4, 1), (4, 6, 2),
+                                             (6, 3, 3), (5, 5, 5), (8, 16, 4), (13, 7, 1),
+                                             (41, 40, 1), (70, 3, 1), (2, 70, 1), (70, 70, 1)])
+@pytest.mark.parametrize("pooled", [True, False])
+def test_winograd_path(monkeypatch, _small_winograd_blocks, cin, cout, groups, pooled):
+    if not pooled:  # blocks on the calling thread, GEMMs as large as a block
+        monkeypatch.setattr(fastpaths, "_WINO_MIN_COLS", 1 << 30)
+    rng = np.random.default_rng(cin * 1000 + cout * 10 + groups)
+    w = rng.standard_normal((cout, cin // groups, 3, 3)).astype(np.float32)
+    # odd and even sizes both ways, one-row and one-column outputs, partial tiles
+    sizes = [(3, 3), (3, 4), (4, 3), (3, 17), (18, 3), (5, 6), (6, 5), (9, 9), (12, 14), (17, 23),
+             (24, 31)]
+    if cin * cout > 1000:  # the float64 loop reference is slow with many channels
+        sizes = [(3, 4), (18, 3), (6, 5), (17, 23)]
+    for hp, wp in sizes:
+        xp = rng.standard_normal((cin, hp, wp)).astype(np.float32)
+        got = run_path("winograd", xp, w, groups=groups)
+        assert_close(got, xp, w, groups=groups)
+
+
+def test_winograd_error_stays_within_each_window():
+    """F(2x2, 3x3) only adds and subtracts values of an output's own window: small windows next to
+    large values keep their own accuracy, and an all-zero window gives an exact zero (F(4x4, 3x3)
+    would mix in the rest of its 6 x 6 tile)."""
+    rng = np.random.default_rng(21)
+    xp = rng.standard_normal((6, 30, 34)).astype(np.float32)
+    xp[:, ::4, :] *= 1e4
+    xp[:, :, 3::4] *= 1e4
+    xp[:, 10:20, 12:22] = 0.0
+    w = rng.standard_normal((5, 6, 3, 3)).astype(np.float32)
+    got = run_path("winograd", xp, w)
+    ref = ref_correlate(xp, w)
+    mag = ref_correlate(np.abs(xp), np.abs(w))
+    err = np.abs(got.astype(np.float64) - ref)
+    assert np.all(err <= 1e-5 * mag), f"relative error {np.max(err / np.maximum(mag, 1e-30)):.3g}"
+    assert np.all(got[:, 10:18, 12:20] == 0.0)
+
+
+def test_winograd_keeps_non_finite_values_local():
+    rng = np.random.default_rng(22)
+    xp = rng.standard_normal((4, 26, 29)).astype(np.float32)
+    w = np.abs(rng.standard_normal((3, 4, 3, 3))).astype(np.float32) + 0.1
+    xp[1, 5, 7] = np.inf
+    xp[2, 20, 3] = np.nan
+    xp[0, 12, 12] = -np.inf
+    xp[3, 12, 13] = np.inf  # inf - inf in the direct sums too: nan
+    got = run_path("winograd", xp, w)
+    with np.errstate(invalid="ignore"):
+        want = ref_correlate(xp, w)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    assert finite.sum() > 0.8 * want.size
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-5)
+
+
+def test_winograd_huge_finite_values_do_not_overflow_in_the_transforms():
+    rng = np.random.default_rng(23)
+    xp = (rng.standard_normal((3, 12, 15)) * 1e38).clip(-3e38, 3e38).astype(np.float32)
+    w = (rng.standard_normal((2, 3, 3, 3)) * 1e-3).astype(np.float32)
+    got = run_path("winograd", xp, w)
+    assert np.isfinite(got).all()
+    assert_close(got, xp, w)
+
+
+def test_winograd_weights_are_g_w_gt():
+    rng = np.random.default_rng(24)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    want = np.einsum("xa,ocab,yb->xyoc", g, w.astype(np.float64), g)  # (4, 4, Cout, Cin_g)
+    got = fastpaths._wino_weights(w, 2)  # (groups, 16, Cout_g, Cin_g)
+    for grp in range(2):
+        np.testing.assert_allclose(got[grp].reshape(4, 4, 3, 4), want[:, :, 3 * grp:3 * grp + 3],
+                                   rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_winograd_layer_every_padding_mode(monkeypatch, _small_winograd_blocks, mode):
+    """Conv2d and ops.correlate pad through ops.pad; the path only ever sees the padded input."""
+    monkeypatch.setattr(fastpaths, "choose_path", lambda *a, **k: "winograd")
+    rng = np.random.default_rng(25)
+    np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    for shape, wshape, groups in [((3, 19, 16), (4, 3, 3, 3), 1), ((4, 7, 11), (6, 2, 3, 3), 2),
+                                  ((2, 1, 9), (3, 2, 3, 3), 1)]:
+        x = rng.random(shape, dtype=np.float32)
+        weight = rng.standard_normal(wshape).astype(np.float32)
+        bias = rng.standard_normal(wshape[0]).astype(np.float32)
+        xp = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode=np_mode)
+        want = ref_correlate(xp, weight, groups=groups) + bias[:, None, None]
+        got = Conv2d(weight=weight, bias=bias, padding="same", padding_mode=mode,
+                     groups=groups).forward(x)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+        got = ops.correlate(ops.pad(x, (1, 1, 1, 1), mode=mode), weight, groups=groups)
+        assert_close(got, xp, weight, groups=groups)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_winograd_pad_correlate_in_bands(monkeypatch, _small_winograd_blocks, mode):
+    monkeypatch.setattr(fastpaths, "_BAND_MIN_BYTES", 0)
+    monkeypatch.setattr(fastpaths, "choose_path", lambda *a, **k: "winograd")
+    rng = np.random.default_rng(26)
+    np_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    x = rng.standard_normal((3, 23, 17)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    for pads in [(1, 1, 1, 1), (2, 0, 0, 2)]:
+        xp = np.pad(x, ((0, 0), pads[:2], pads[2:]), mode=np_mode)
+        want = ref_correlate(xp, w)
+        for band_rows in (1, 2, 5):
+            monkeypatch.setattr(fastpaths, "_BAND_BYTES", 3 * (17 + 4) * 4 * band_rows)
+            got = fastpaths.pad_correlate(x, pads, mode=mode, weight=w)
+            assert_close(got, xp, w)
+            assert got.shape == want.shape
+
+
+def test_winograd_is_refused_where_it_does_not_apply():
+    xp = np.zeros((2, 9, 9), dtype=np.float32)
+    for wshape, stride, dilation in [((2, 2, 5, 5), (1, 1), (1, 1)), ((2, 2, 3, 3), (2, 1), (1, 1)),
+                                     ((2, 2, 3, 3), (1, 1), (1, 2)), ((2, 2, 3, 2), (1, 1), (1, 1))]:
+        kh, kw = wshape[2:]
+        out = np.empty((2, (9 - (kh - 1) * dilation[0] - 1) // stride[0] + 1,
+                        (9 - (kw - 1) * dilation[1] - 1) // stride[1] + 1), dtype=np.float32)
+        with pytest.raises(ValueError):
+            fastpaths.correlate_into(xp, np.zeros(wshape, np.float32), out, stride=stride,
+                                     dilation=dilation, path="winograd")
+
+
 def test_non_contiguous_and_float64_inputs():
     rng = np.random.default_rng(9)
     big = rng.standard_normal((3, 30, 40))
@@ -240,6 +378,7 @@ def test_non_contiguous_and_float64_inputs():
         assert_close(run_path(path, xp, w, groups=3), xp, w, groups=3)
     w2 = rng.standard_normal((2, 3, 3, 3))
     assert_close(run_path("dense", xp, w2), xp, w2)
+    assert_close(run_path("winograd", xp, w2), xp, w2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +434,30 @@ def test_cost_model_choice_matches_generic_path(monkeypatch):
     want = _generic(xp, w) + np.arange(8, dtype=np.float32)[:, None, None]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     assert len(chosen) >= 2  # the model does pick different paths
+
+
+def test_cost_model_picks_winograd_for_many_channels_only(monkeypatch):
+    monkeypatch.undo()  # the real work-unit sizes: this is what users get
+    rng = np.random.default_rng(13)
+    w = (rng.standard_normal((48, 48, 3, 3)) / 48).astype(np.float32)
+    xp = rng.standard_normal((48, 66, 70)).astype(np.float32)
+    assert fastpaths.choose_path(xp.shape, w) == "winograd"
+    got = ops.correlate(xp, w, bias=np.arange(48, dtype=np.float32))
+    want = _generic(xp, w) + np.arange(48, dtype=np.float32)[:, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    assert_close(got - np.arange(48, dtype=np.float32)[:, None, None], xp, w)
+    # grouped: 96 channels in 2 groups of 48
+    w2 = (rng.standard_normal((96, 48, 3, 3)) / 48).astype(np.float32)
+    xp2 = rng.standard_normal((96, 20, 68)).astype(np.float32)
+    assert fastpaths.choose_path(xp2.shape, w2, groups=2) == "winograd"
+    np.testing.assert_allclose(ops.correlate(xp2, w2, groups=2), _generic(xp2, w2, groups=2),
+                               rtol=1e-4, atol=1e-4 * 48)
+    # not for strides, dilations, other kernel sizes, few channels or narrow images
+    assert fastpaths.choose_path(xp.shape, w, stride=(2, 2)) != "winograd"
+    assert fastpaths.choose_path(xp.shape, w, dilation=(2, 2)) != "winograd"
+    assert fastpaths.choose_path(xp.shape, np.zeros((48, 48, 5, 5), np.float32)) != "winograd"
+    assert fastpaths.choose_path((16, 66, 70), np.zeros((16, 16, 3, 3), np.float32)) != "winograd"
+    assert fastpaths.choose_path((48, 34, 34), w) != "winograd"
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
