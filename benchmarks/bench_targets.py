@@ -36,6 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _machine import cpu_model  # noqa: E402  (benchmarks/, the script's own folder)
+
 import cv2  # noqa: E402
 
 from convstudio.core import AvgPool2d, Conv2d, MaxPool2d, fastpaths, ops  # noqa: E402
@@ -106,14 +108,7 @@ def header(title: str) -> None:
 
 
 def machine_report() -> None:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     print(f"CPU: {model}; {os.cpu_count()} logical CPUs; Python {platform.python_version()} "
           f"on {platform.system()} {platform.machine()}")
     blas = "?"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Hashable
+from typing import Any, Hashable, Sequence
 
 import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
 
@@ -27,7 +27,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtGui import QColor, QImage, QPen, QTransform
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from convstudio.app.colormaps import (
     AUTO,
     DISPLAY_MODES,
+    DIVERGING_LUT,
     GREY_LUT,
     Display,
     check_levels,
@@ -231,11 +232,16 @@ def content_rect(placement: Placement, height: int, width: int) -> tuple[float, 
     return (x0, y0, float(width * jc), float(height * jr))
 
 
-def placement_transform(placement: Placement) -> QTransform:
-    """The ImageItem transform: item pixel ``(col, row)`` -> input coordinates."""
+def placement_transform(placement: Placement, step: tuple[int, int] = (1, 1)) -> QTransform:
+    """The ImageItem transform: item pixel ``(col, row)`` -> input coordinates.
+
+    ``step = (rows, cols)``: the item holds every ``step``-th pixel of the map (``map[::sr, ::sc]``),
+    so each of its pixels stands for a ``sr x sc`` block.
+    """
     x0, y0 = placement.origin
     jr, jc = placement.jump
-    return QTransform(float(jc), 0.0, 0.0, float(jr), float(x0), float(y0))
+    sr, sc = step
+    return QTransform(float(jc * sc), 0.0, 0.0, float(jr * sr), float(x0), float(y0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -431,12 +437,36 @@ def _pixel_info(
     return PixelInfo(view_id, channel, i, j, value)
 
 
+_PAINT_FORMATS = {
+    # what pyqtgraph renders -> what QPainter draws without converting on every paint
+    QImage.Format.Format_Indexed8: QImage.Format.Format_ARGB32_Premultiplied,  # maps with a LUT
+    QImage.Format.Format_Grayscale8: QImage.Format.Format_RGB32,
+    QImage.Format.Format_RGB888: QImage.Format.Format_RGB32,  # true colour
+}
+
+
+class _MapImageItem(pg.ImageItem):
+    """An ImageItem that keeps its rendering in a format the raster engine draws directly.
+
+    pyqtgraph turns a map with a LUT into an indexed image, which Qt converts to ARGB on every
+    paint: a grid repaints all its maps whenever one changes (or the view moves), and those
+    conversions were half of each repaint. Converting once per rendering is about as cheap as
+    one of them.
+    """
+
+    def render(self) -> None:
+        super().render()
+        qimage = self.qimage
+        if qimage is not None and qimage.format() in _PAINT_FORMATS:
+            self.qimage = qimage.convertToFormat(_PAINT_FORMATS[qimage.format()])
+
+
 class _Cell:
     """The content of an :class:`ImageView`: one ViewBox, its ImageItem and the rectangle overlays."""
 
     def __init__(self) -> None:
         self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
-        self.item = pg.ImageItem(autoDownsample=True)  # big images are reduced to screen size first
+        self.item = _MapImageItem(autoDownsample=True)  # big images are reduced to screen size first
         self.vb.addItem(self.item)
         self.overlays: dict[Hashable, QGraphicsRectItem] = {}
         self.source: np.ndarray | None = None
@@ -486,6 +516,12 @@ def _normalise_overlay(rect, pen, brush):
     pen = _DEFAULT_OVERLAY_PEN if pen is None else pg.mkPen(pen)
     brush = pg.mkBrush(None) if brush is None else pg.mkBrush(brush)
     return (x, y, w, h), pen, brush
+
+
+def _same_display(a: Display | None, b: Display | None) -> bool:
+    """Whether two displays colour every value alike (the LUTs are module constants)."""
+    return (a is not None and b is not None and a.mode == b.mode and a.levels == b.levels
+            and a.lut is b.lut and a.absolute == b.absolute)
 
 
 def _needs_fit(old: tuple | None, new: tuple) -> bool:
@@ -761,7 +797,19 @@ class ImageView(QWidget):
 # --------------------------------------------------------------------------------------------------
 
 
-_BIG_MAP = 1 << 21  # pixels; larger tiles downsample on screen instead of converting every pixel
+def _screen_steps(item: QGraphicsItem, scale: float, placement: Placement) -> tuple[int, int]:
+    """(rows, cols) subsampling that leaves at least one map pixel per device pixel.
+
+    `scale` is device-independent pixels per input unit; a map pixel covers ``jump`` input units.
+    """
+    scene = item.scene()
+    views = scene.views() if scene is not None else []
+    dpr = views[0].devicePixelRatioF() if views else 1.0
+    steps = []
+    for jump in placement.jump:
+        px = scale * jump * dpr  # device pixels per map pixel
+        steps.append(max(1, int(1.0 / px)) if 0 < px < 1 else 1)
+    return steps[0], steps[1]
 
 
 class _Tile(QGraphicsWidget):
@@ -770,6 +818,12 @@ class _Tile(QGraphicsWidget):
     Lighter than a ViewBox (the grid may hold 64 of them and zoom them all on every wheel step): the
     region comes from the grid, wheel and left-drag ask the grid to zoom / pan, and the grid moves all
     tiles at once.
+
+    A map larger than the tile on screen is handed to its ImageItem subsampled to about one map pixel
+    per device pixel (``map[::s, ::s]``, the item scaled by ``s``): that is what drawing it scaled
+    down without smoothing shows anyway, and pyqtgraph then converts a tile-sized image to colours
+    instead of the whole map (8 MP for a layer of eight 1 MP maps) on every new result. Zooming in
+    lowers the step, down to every pixel.
     """
 
     def __init__(self, grid: "FeatureMapGrid") -> None:
@@ -784,7 +838,7 @@ class _Tile(QGraphicsWidget):
         # content: input coordinates -> tile coordinates through one transform
         self.group = QGraphicsRectItem(self)
         self.group.setPen(Qt.PenStyle.NoPen)
-        self.item = pg.ImageItem()
+        self.item = _MapImageItem()
         self.item.setParentItem(self.group)
         self._label_back = QGraphicsRectItem(self)
         self._label_back.setPen(Qt.PenStyle.NoPen)
@@ -797,26 +851,60 @@ class _Tile(QGraphicsWidget):
         self.source: np.ndarray | None = None
         self.channel = 0
         self.placement = INPUT_PLACEMENT
+        self._display: Display | None = None  # None: true colour
+        self._steps = (1, 1)
 
     # ---- content
     def show_map(self, source: np.ndarray, channel: int, display: Display, placement: Placement) -> None:
-        self.source, self.channel, self.placement = source, channel, placement
-        self.item.setTransform(placement_transform(placement))
-        self.item.setAutoDownsample(source.shape[1] * source.shape[2] > _BIG_MAP)
-        self.item.setImage(
-            display.prepare(source[channel]), autoLevels=False, levels=display.levels, lut=display.lut
-        )
+        self.source, self.channel, self.placement, self._display = source, channel, placement, display
+        self._steps = self._wanted_steps()
+        self._put_image()
 
     def show_rgb(self, source: np.ndarray, placement: Placement) -> None:
-        self.source, self.channel, self.placement = source, ALL_CHANNELS, placement
-        self.item.setTransform(placement_transform(placement))
-        self.item.setAutoDownsample(source.shape[1] * source.shape[2] > _BIG_MAP)
-        self.item.setImage(_rgb_for_display(source), autoLevels=False, levels=(0.0, 1.0), lut=None)
+        self.source, self.channel, self.placement, self._display = source, ALL_CHANNELS, placement, None
+        self._steps = self._wanted_steps()
+        self._put_image()
+
+    def steps(self) -> tuple[int, int]:
+        """(rows, cols) subsampling of the map in the ImageItem now (1: every pixel)."""
+        return self._steps
+
+    def _wanted_steps(self) -> tuple[int, int]:
+        return _screen_steps(self.item, self.group.transform().m11(), self.placement)
+
+    def _put_image(self) -> None:
+        sr, sc = self._steps
+        sub = (slice(None, None, sr), slice(None, None, sc))
+        self.item.setTransform(placement_transform(self.placement, self._steps))
+        if self._display is None:
+            x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
+            self.item.setImage(_rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
+        else:
+            d = self._display
+            data = self.source[self.channel]
+            if self._steps != (1, 1):
+                data = data[sub]
+            self.item.setImage(d.prepare(data), autoLevels=False, levels=d.levels, lut=d.lut)
+
+    def retarget(self, source: np.ndarray) -> None:
+        """Show the same values from another array (other channels of the layer changed): the
+        colours already rendered stay, and the old array is let go."""
+        self.source = source
+        if self._display is None or self._display.absolute:
+            return  # true colour is not retargeted; |x| is a copy that holds no old array
+        sr, sc = self._steps
+        data = source[self.channel][::sr, ::sc]
+        image = self.item.image
+        if image is not None and image.shape == data.shape:
+            # pyqtgraph keeps the data in `image` and its rendering in `qimage`; equal values
+            # need no new rendering (setImage would convert the map to colours again).
+            self.item.image = data
 
     def hide_and_forget(self) -> None:
         """Out of the grid: hidden, and no reference to the layer kept."""
         self.setVisible(False)
         self.source = None
+        self._display = None
         self.item.clear()
 
     def set_label(self, text: str) -> None:
@@ -853,8 +941,11 @@ class _Tile(QGraphicsWidget):
         dx = (w - r.width() * s) / 2 - r.x() * s
         dy = (h - r.height() * s) / 2 - r.y() * s
         self.group.setTransform(QTransform(s, 0.0, 0.0, s, dx, dy))
-        if self.item.autoDownsample:
-            self.item.viewTransformChanged()
+        if self.source is not None:
+            steps = self._wanted_steps()
+            if steps != self._steps:
+                self._steps = steps
+                self._put_image()
 
     # ---- look and mouse
     def paint(self, painter, option, widget=None) -> None:
@@ -957,6 +1048,7 @@ class FeatureMapGrid(QWidget):
         self._content: tuple | None = None
         self._overlay_specs: dict[Hashable, tuple] = {}
         self._last_hover: PixelInfo | None = None
+        self._bar_shows: tuple[np.ndarray, tuple[float, float]] | None = None  # (lut, levels)
 
         # ---- top: title and controls
         self._title = QLabel("")
@@ -1004,6 +1096,7 @@ class FeatureMapGrid(QWidget):
         self._bar_view.setFixedWidth(78)
         self._bar = pg.ColorBarItem(values=(0, 1), colorMap=_color_map(GREY_LUT), interactive=False,
                                     width=14, colorMapMenu=False)
+        _color_map(DIVERGING_LUT)  # made once, here: its 255 colours take a first result 10-20 ms
         self._bar_view.addItem(self._bar)
 
         middle = QHBoxLayout()
@@ -1042,18 +1135,34 @@ class FeatureMapGrid(QWidget):
         self._linker.link(self.view_box())
 
     # ================================================================ public API
-    def set_maps(self, x: np.ndarray, *, title: str = "", placement: Placement | Any | None = None) -> None:
+    def set_maps(self, x: np.ndarray, *, title: str = "", placement: Placement | Any | None = None,
+                 data_range: tuple[float, float] | None = None,
+                 changed: Sequence[int] | None = None) -> None:
         """Show every channel of ``x`` (``(C, H, W)`` or ``(H, W)`` float32) placed by ``placement``.
 
         ``placement`` (a :class:`Placement` or a core ``ReceptiveField``; None = the input itself) puts
-        the maps in input coordinates. The focused channel is kept when it still exists. The views are
-        refitted only when the layer's extent changed a lot (see :meth:`auto_range`).
+        the maps in input coordinates. ``data_range``, the finite ``(min, max)`` of ``x``, saves scanning
+        it when the caller knows it already (the renderer measures every layer in its worker).
+        ``changed``: the channels in which ``x`` differs from the maps shown now, when the caller knows
+        that (an edit changed a few); if the shape, the placement and the colour scale stay, only those
+        channels are redrawn. The focused channel is kept when it still exists. The views are refitted
+        only when the layer's extent changed a lot (see :meth:`auto_range`).
         """
         x = _as_chw(x)
+        placement = as_placement(placement)
+        old_x, old_display, old_placement = self._x, self._display, self._placement
         self._x = x
-        self._placement = as_placement(placement)
+        self._placement = placement
         self._title_text = title
-        self._data_range = finite_range(x)
+        self._data_range = finite_range(x) if data_range is None else (
+            float(data_range[0]), float(data_range[1]))
+        if (changed is not None and old_x is not None and old_x.shape == x.shape
+                and old_placement == placement and not self._showing_rgb()):
+            self._update_display()
+            if _same_display(old_display, self._display):
+                self._redraw_channels(x, set(changed))
+                self._update_title_and_bar()
+                return
         c = x.shape[0]
         if self._focused is not None and self._focused >= c:
             self._focused = None
@@ -1265,6 +1374,18 @@ class FeatureMapGrid(QWidget):
             and self._color_box.isChecked()
         )
 
+    def _redraw_channels(self, x: np.ndarray, changed: set[int]) -> None:
+        """The same layer with new values in `changed`: redraw those, keep the other renderings."""
+        for tile in self._tiles:
+            if tile.source is None:
+                continue
+            if tile.channel in changed:
+                tile.show_map(x, tile.channel, self._display, self._placement)
+            else:
+                tile.retarget(x)
+        if self._focused is not None:
+            self._show_focus()
+
     def _update_display(self) -> None:
         if self._x is None:
             self._display = None
@@ -1393,9 +1514,14 @@ class FeatureMapGrid(QWidget):
                 levels, lut = self._focus_view.current_levels(), self._focus_view.current_lut()
             else:
                 levels, lut = self._display.levels, self._display.lut
-            if lut is not None and levels is not None:
-                self._bar.setColorMap(_color_map(lut))
+            shown = self._bar_shows
+            if lut is not None and levels is not None and (
+                    shown is None or lut is not shown[0] or levels != shown[1]):
+                # (only on a change: the bar redraws its gradient and axis, several ms)
+                if shown is None or lut is not shown[0]:
+                    self._bar.setColorMap(_color_map(lut))
                 self._bar.setLevels(levels)
+                self._bar_shows = (lut, levels)
 
     def _fit_if_new(self, rect: tuple) -> None:
         refit = _needs_fit(self._content, rect)

@@ -105,20 +105,31 @@ class KernelCellDelegate(QStyledItemDelegate):
     def __init__(self, model: KernelTableModel, parent=None) -> None:
         super().__init__(parent)
         self._model = model
+        self._fitted: dict[tuple, str] = {}  # (text, value, width, font) -> the text that fits
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         super().initStyleOption(option, index)
         available = option.rect.width() - 4
-        metrics = option.fontMetrics
-        if available <= 0 or metrics.horizontalAdvance(option.text) <= available:
+        if available <= 0:
             return
         value = index.data(VALUE_ROLE)
-        if value is None:
-            return
+        key = (option.text, value, available, option.font.key())
+        text = self._fitted.get(key)
+        if text is None:
+            text = self._fit(option.text, value, available, option.fontMetrics)
+            if len(self._fitted) > 4096:
+                self._fitted.clear()
+            self._fitted[key] = text
+        option.text = text
+
+    @staticmethod
+    def _fit(text: str, value, available: int, metrics) -> str:
+        if value is None or metrics.horizontalAdvance(text) <= available:
+            return text
         for text in compact_cell_texts(float(value)):
-            option.text = text
             if metrics.horizontalAdvance(text) <= available:
                 break
+        return text
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -986,7 +997,9 @@ class KernelEditor(QWidget):
     def _say(self, text: str, *, error: bool = False) -> None:
         self._status_label.setText(text)
         # A muted red for refusals, so that "nothing happened" is noticed without a dialog.
-        self._status_label.setStyleSheet("color: #a01c1c;" if error else "")
+        style = "color: #a01c1c;" if error else ""
+        if self._status_label.styleSheet() != style:  # (restyling a widget is not free)
+            self._status_label.setStyleSheet(style)
         self.message.emit(text)
 
     def _show_usage_hint(self) -> None:

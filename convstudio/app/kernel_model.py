@@ -220,6 +220,10 @@ def anchor_of(rows: int, cols: int) -> tuple[int, int]:
     return rows // 2, cols // 2
 
 
+_LOOK_ROLES = {Qt.ItemDataRole.DisplayRole: 0, Qt.ItemDataRole.BackgroundRole: 1,
+               Qt.ItemDataRole.ForegroundRole: 2}
+
+
 class KernelTableModel(QAbstractTableModel):
     """A 2-D float32 slice served to a ``QTableView``.
 
@@ -250,6 +254,9 @@ class KernelTableModel(QAbstractTableModel):
         self._max_abs = 0.0
         self._anchor_font = QFont()
         self._anchor_font.setBold(True)
+        # (text, background, text colour) per cell: a view asks for each role of each cell on
+        # every repaint, and the whole grid repaints whenever the colour scale moves.
+        self._looks: dict[tuple[int, int], tuple[str, QColor, QColor]] = {}
 
     # ----------------------------------------------------------------------------- contents
     def set_values(self, values: np.ndarray, mode: str = "kernel") -> None:
@@ -265,6 +272,7 @@ class KernelTableModel(QAbstractTableModel):
         if values.ndim != 2:
             raise ValueError(f"a kernel slice must be 2-D, got shape {values.shape}")
         same_layout = values.shape == self._values.shape and mode == self._mode
+        self._looks.clear()
         if same_layout:
             self._values = values
             self._max_abs = _max_abs(values)
@@ -299,6 +307,8 @@ class KernelTableModel(QAbstractTableModel):
 
     def set_editable(self, editable: bool) -> None:
         """Allow or forbid editing through the view."""
+        if bool(editable) == self._editable:
+            return  # the owner re-asserts it on every edit: repainting every cell is not free
         self._editable = bool(editable)
         if self._values.size:
             self.dataChanged.emit(
@@ -325,17 +335,18 @@ class KernelTableModel(QAbstractTableModel):
             return None
         row, col = index.row(), index.column()
         value = float(self._values[row, col])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return format_cell_value(value)
+        if role in _LOOK_ROLES:
+            look = self._looks.get((row, col))
+            if look is None:
+                background = diverging_colour(value, self._max_abs)
+                look = (format_cell_value(value), background, contrast_text_colour(background))
+                self._looks[(row, col)] = look
+            return look[_LOOK_ROLES[role]]
         if role == VALUE_ROLE:
             return value
         if role == Qt.ItemDataRole.EditRole:
             # Text (not a float) so that the view opens a line edit that accepts "1/16".
             return exact_cell_text(value)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return diverging_colour(value, self._max_abs)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return contrast_text_colour(diverging_colour(value, self._max_abs))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.FontRole:
@@ -366,10 +377,12 @@ class KernelTableModel(QAbstractTableModel):
         if number32 == float(self._values[row, col]):
             return True  # nothing changed: no undo step, no re-render
         self._values[row, col] = number32
+        self._looks.pop((row, col), None)
         new_max_abs = _max_abs(self._values)
         if new_max_abs != self._max_abs:
             # The colour scale moved: every cell's colour may change, not just this one.
             self._max_abs = new_max_abs
+            self._looks.clear()
             self.dataChanged.emit(
                 self.index(0, 0), self.index(self._values.shape[0] - 1, self._values.shape[1] - 1)
             )

@@ -16,12 +16,19 @@ __all__ = ["run_app", "main", "SCREENSHOT_TIMEOUT_S"]
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
+#: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
+#: The renderer's worker runs Python between its NumPy calls; with the default a GUI thread
+#: that wants the GIL back can wait 5 ms each time, which doubled the time a kernel edit took
+#: to reach the screen. 1 ms costs the worker next to nothing.
+GIL_SWITCH_INTERVAL_S = 0.001
+
 
 def _make_app():
     import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])

@@ -166,6 +166,11 @@ class LayerListModel(QAbstractItemModel):
     Reads the Document for the structure and the analysis (shapes, misfits), and the renderer's
     results for times and run-time failures. The enabled box (column 0) and drops write back
     through the Document.
+
+    What a row shows is worked out once per state (pipeline, image, times, failures) and kept:
+    the view asks for a dozen roles of every cell on each change, and the shape and time columns
+    resize to their contents. A change emits ``dataChanged`` for the rows whose content changed
+    only; a kernel edit changes none, so the list does no work at all while a user types.
     """
 
     def __init__(self, document: Document, parent=None) -> None:
@@ -174,6 +179,10 @@ class LayerListModel(QAbstractItemModel):
         self._rows = len(document.pipeline) + 1
         self._times: dict[int, float] = {}
         self._run_errors: dict[int, str] = {}
+        self._version = 0  # bumped when the times or failures change
+        self._views_key: tuple | None = None
+        self._views: list[tuple] = []
+        self._published: list[tuple] | None = None  # the rows as last announced to the views
         self._error_icon = QIcon()
         self._input_icon = QIcon()
         document.pipelineChanged.connect(self._on_pipeline_changed)
@@ -187,21 +196,22 @@ class LayerListModel(QAbstractItemModel):
     # -- renderer results
     def set_time(self, index: int, seconds: float) -> None:
         self._times[index] = seconds
+        self._version += 1
         # In sync mode results arrive before this model has heard of the pipeline change.
-        self._sync_rows()
-        if 0 < index < self._rows:
-            ix = self.index(index, COL_TIME)
-            self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DisplayRole])
+        if not self._sync_rows():
+            self._publish()
 
     def set_run_result(self, times: list[float], errors: dict[int, str]) -> None:
         self._times = {i + 1: t for i, t in enumerate(times)}
         self._run_errors = dict(errors)
+        self._version += 1
         if not self._sync_rows():
-            self._emit_all_changed()
+            self._publish()
 
     def clear_times(self) -> None:
         self._times.clear()
         self._run_errors.clear()
+        self._version += 1
 
     # -- structure
     def index(self, row: int, column: int = 0, parent=QModelIndex()) -> QModelIndex:  # noqa: B008
@@ -239,6 +249,46 @@ class LayerListModel(QAbstractItemModel):
     # -- what a row says
     def row_state(self, row: int) -> tuple[str, str | None]:
         """("input" | "ok" | "disabled" | "error" | "waiting", reason or None)."""
+        views = self._row_views()
+        if row >= len(views):
+            return self._compute_row_state(row)
+        state, reason = views[row][:2]
+        return state, reason
+
+    def _row_views(self) -> list[tuple]:
+        """(state, reason, text, shape text, time text, enabled) of every row, for the current
+        state (recomputed only when the pipeline, the image or the run results changed)."""
+        d = self._doc
+        # (identity checks only: the view calls data() a dozen times per cell and paint)
+        key = (d.pipeline, d.image, d.image_name, self._version, self._rows)
+        old = self._views_key
+        if old is None or old[0] is not key[0] or old[1] is not key[1] or old[2:] != key[2:]:
+            # (rows the pipeline no longer has, before the reset that removes them, show nothing)
+            rows = min(self._rows, len(d.pipeline) + 1)
+            self._views = [self._row_view(r) for r in range(rows)]
+            self._views_key = key
+        return self._views
+
+    def _row_view(self, row: int) -> tuple:
+        state, reason = self._compute_row_state(row)
+        if row == 0:
+            enabled, time = True, ""
+        else:
+            layer = self._doc.pipeline.layers[row - 1]
+            enabled = layer.enabled
+            t = self._times.get(row)
+            time = "" if state in ("error", "waiting") else (
+                "cached" if t is None and not enabled else time_text(t))
+        if state == "error":
+            shape = "does not fit"
+        elif state == "waiting":
+            shape = "waiting"
+        else:
+            s = self.shape_of(row)
+            shape = shape_text(s) if s else ""
+        return state, reason, self.row_text(row), shape, time, enabled
+
+    def _compute_row_state(self, row: int) -> tuple[str, str | None]:
         if row == 0:
             return "input", None
         infos = self._doc.analysis()
@@ -278,25 +328,18 @@ class LayerListModel(QAbstractItemModel):
         row, col = index.row(), index.column()
         if row >= self._rows:
             return None
-        state, reason = self.row_state(row)
+        views = self._row_views()
+        if row >= len(views):
+            return None
+        state, reason, text, shape, time, enabled = views[row]
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_LAYER:
-                return self.row_text(row)
+                return text
             if col == COL_SHAPE:
-                if state == "error":
-                    return "does not fit"
-                if state == "waiting":
-                    return "waiting"
-                shape = self.shape_of(row)
-                return shape_text(shape) if shape else ""
+                return shape
             if col == COL_TIME:
-                if state in ("error", "waiting") or row == 0:
-                    return ""
-                t = self._times.get(row)
-                return "cached" if t is None and not self._doc.pipeline.layers[row - 1].enabled \
-                    else time_text(t)
+                return time
         elif role == Qt.ItemDataRole.CheckStateRole and col == COL_LAYER and row > 0:
-            enabled = self._doc.pipeline.layers[row - 1].enabled
             return Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked
         elif role == Qt.ItemDataRole.DecorationRole and col == COL_LAYER:
             if state == "error":
@@ -409,7 +452,7 @@ class LayerListModel(QAbstractItemModel):
         # Run-time failures and times stay until the renderer reports the new run (in sync mode
         # it already has, before this handler runs).
         if not self._sync_rows():
-            self._emit_all_changed()
+            self._publish()
 
     def _sync_rows(self) -> bool:
         """Match the row count to the Document's pipeline; True if the model was reset."""
@@ -418,15 +461,28 @@ class LayerListModel(QAbstractItemModel):
             return False
         self.beginResetModel()
         self._rows = rows
+        self._published = None
         self.endResetModel()
+        self._published = list(self._row_views())
         return True
 
     def _on_image_changed(self) -> None:
-        self._emit_all_changed()
+        self._publish()
 
-    def _emit_all_changed(self) -> None:
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, len(_HEADERS) - 1))
+    def _publish(self) -> None:
+        """Announce the rows whose content changed since the last announcement."""
+        new = self._row_views()
+        old = self._published
+        self._published = list(new)
+        if not self._rows:
+            return
+        if old is None or len(old) != len(new):
+            changed = range(len(new))
+        else:
+            changed = [r for r in range(len(new)) if new[r] != old[r]]
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0),
+                                  self.index(max(changed), len(_HEADERS) - 1))
 
 
 class LayerListView(QTreeView):

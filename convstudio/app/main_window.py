@@ -465,6 +465,7 @@ class MainWindow(QMainWindow):
         d.dirtyChanged.connect(self._on_dirty_changed)
         d.filePathChanged.connect(self._on_file_path_changed)
         r.started.connect(self._on_render_started)
+        r.layerUpdated.connect(self._on_layer_updated)
         r.layerComputed.connect(self._on_layer_computed)
         r.finished.connect(self._on_render_finished)
         self.kernel_editor.weightEdited.connect(self._on_kernel_edited)
@@ -827,10 +828,20 @@ class MainWindow(QMainWindow):
     def _on_render_started(self, _generation: int) -> None:
         self.busy_label.setText("computing…")
 
-    def _on_layer_computed(self, generation: int, index: int, out: np.ndarray, seconds: float) -> None:
-        self.layer_panel.model.set_time(index, seconds)
+    def _on_layer_updated(self, _generation: int, index: int, update) -> None:
+        # Inexact (delta) outputs too: they differ from the exact ones by float32 rounding, and
+        # the exact output replaces them moments later.
         if index == self.doc.selected:
-            self._show_layer_output(index, out)
+            # What changed is known relative to the output the worker sent before; if that is
+            # what the view shows, it redraws only those channels.
+            changed = update.changed if update.base is not None \
+                and update.base is self._shown_output else None
+            self._show_layer_output(index, update.output, data_range=update.data_range,
+                                    changed=changed)
+
+    def _on_layer_computed(self, _generation: int, index: int, _out: np.ndarray,
+                           seconds: float) -> None:
+        self.layer_panel.model.set_time(index, seconds)
 
     def _on_render_finished(self, generation: int, outputs: list, errors: dict) -> None:
         self.busy_label.setText("")
@@ -864,7 +875,9 @@ class MainWindow(QMainWindow):
         self._shown_input = x
         f = max(1, round(self.doc.image.shape[-1] / x.shape[-1])) if self.doc.image is not None \
             else 1
-        self.input_view.set_maps(x, placement=Placement(jump=f, start=0, size=f))
+        self.input_view.set_maps(x, placement=Placement(jump=f, start=0, size=f),
+                                 data_range=self.renderer.input_range()
+                                 if x is self.renderer.input else None)
         self._input_title.setText(f"0  input  {self.doc.image_name}")
 
     def _update_layer_view(self) -> None:
@@ -916,21 +929,27 @@ class MainWindow(QMainWindow):
             return
         self._show_layer_output(i, outputs[i - 1])
 
-    def _show_layer_output(self, i: int, out: np.ndarray) -> None:
+    def _show_layer_output(self, i: int, out: np.ndarray, *,
+                           data_range: tuple[float, float] | None = None,
+                           changed: tuple[int, ...] | None = None) -> None:
         layer = self.doc.pipeline.layers[i - 1]
         t = self.renderer.times[i - 1] if i - 1 < len(self.renderer.times) else None
         extra = f"   ({time_text(t)})" if t is not None else ""
         self._layer_title.setText(f"{i}  {layer_label(layer)}{extra}")
-        self._show_maps(out, self._placement(i))
+        if data_range is None:
+            data_range = self.renderer.data_range(i, out)
+        self._show_maps(out, self._placement(i), data_range=data_range, changed=changed)
 
-    def _show_maps(self, x: np.ndarray, placement: Placement) -> None:
+    def _show_maps(self, x: np.ndarray, placement: Placement, *,
+                   data_range: tuple[float, float] | None = None,
+                   changed: tuple[int, ...] | None = None) -> None:
         self._shown_index = self.doc.selected
         self._layer_stack.setCurrentWidget(self.layer_view)
         if x is self._shown_output and placement == self._shown_placement:
             return
         self._shown_output = x
         self._shown_placement = placement
-        self.layer_view.set_maps(x, placement=placement)
+        self.layer_view.set_maps(x, placement=placement, data_range=data_range, changed=changed)
 
     def _show_layer_message(self, text: str) -> None:
         self._layer_message.setText(text)
@@ -966,7 +985,9 @@ class MainWindow(QMainWindow):
 
     # ================================================================== messages
     def show_message(self, text: str, timeout_ms: int = 6000, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #c62828;" if error else "color: #1f5fa8;")
+        style = "color: #c62828;" if error else "color: #1f5fa8;"
+        if self.message_label.styleSheet() != style:  # (restyling a widget is not free)
+            self.message_label.setStyleSheet(style)
         self.message_label.setText(text)
         self.message_label.setToolTip(text)
         self._message_timer.start(timeout_ms)

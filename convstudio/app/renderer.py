@@ -1,15 +1,29 @@
 """The renderer: turns Document changes into feature maps, off the GUI thread.
 
-Every Document change bumps a generation counter at once (so whatever is in flight becomes stale)
-and (re)starts a short single-shot timer; when the timer fires, a frozen :class:`RenderRequest`
-(image, pipeline, generation, preview factor) goes to ONE worker thread. The worker keeps only the
-newest request (older ones waiting are replaced), recomputes from the first changed layer on
-(:class:`~convstudio.app.compute.CachedRunner`), polls "is my generation still the latest?" between
-layers and inside long convolutions, and sends results back through queued signals. The renderer
-re-checks the generation on the GUI thread, so a stale result never reaches a view.
+Every Document change bumps a generation counter at once (so whatever is in flight becomes
+stale). The first change after a quiet spell is handed to the worker at once (leading edge);
+changes that follow within ``debounce_ms`` are coalesced into one hand-over at the end of that
+interval (trailing edge), and so on while they keep coming, so a single edit waits for no timer
+and a drag does not queue a run per step. A frozen :class:`RenderRequest` (image, pipeline,
+generation, preview factor, the layer on screen) goes to ONE worker thread, which keeps only the
+newest request (older ones waiting are replaced).
 
-``set_sync(True)`` computes on the calling thread, at once, for deterministic tests.
-``shutdown()`` stops the thread and waits for it: call it before the app quits.
+The worker runs a request in two stages. After a small weight or bias edit of a conv layer it
+first derives the new outputs from the cached ones (:meth:`CachedRunner.update
+<convstudio.app.compute.CachedRunner.update>`, a few milliseconds: equal to the exact result to
+float32 rounding) and sends them as inexact :class:`LayerUpdate` values (the GUI thread waits up
+to ``HANDOVER_WAIT_S`` for this stage of an idle worker, so that the two do not slow each other
+down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints
+them without competing for the cores; a newer request ends the pause) and recomputes from the
+first changed or inexact layer on, exactly (:class:`~convstudio.app.compute.CachedRunner`),
+which replaces them. It polls "is my generation still the latest?" between layers and inside
+long convolutions, and sends results back through queued signals. The renderer re-checks the generation on the GUI thread, so a stale
+result never reaches a view, and ``finished`` (with :attr:`Renderer.outputs`) only ever carries
+exact outputs.
+
+``set_sync(True)`` computes on the calling thread, at once (both stages, no pause), for
+deterministic tests. ``shutdown()`` stops the thread and waits for it: call it before the app
+quits.
 """
 
 from __future__ import annotations
@@ -22,12 +36,28 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
 from convstudio.core import Pipeline, RunCancelled
 
-from .compute import DEFAULT_PREVIEW_PIXELS, CachedRunner, RunResult, downscale, preview_factor
+from .compute import (
+    DEFAULT_PREVIEW_PIXELS,
+    CachedRunner,
+    RunResult,
+    changed_channels,
+    channel_ranges,
+    combined_range,
+    downscale,
+    preview_factor,
+)
 from .document import Document
 
-__all__ = ["Renderer", "RenderRequest", "DEBOUNCE_MS"]
+__all__ = ["Renderer", "RenderRequest", "LayerUpdate", "DEBOUNCE_MS", "EXACT_DELAY_MS",
+           "HANDOVER_WAIT_S"]
 
 DEBOUNCE_MS = 30
+#: After inexact (delta) outputs were sent, the exact recompute starts this much later: the GUI
+#: thread paints the quick result first, and a burst of edits recomputes once at its end.
+EXACT_DELAY_MS = 60
+#: How long the GUI thread may wait for an idle worker's quick stage after handing it a request
+#: (seconds; see _RenderThread.submit).
+HANDOVER_WAIT_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,35 @@ class RenderRequest:
     image: np.ndarray
     pipeline: Pipeline
     factor: int = 1
+    focus: int = 0  # the layer on screen: the fast stage updates the layers up to it only
+
+
+@dataclass(frozen=True)
+class LayerUpdate:
+    """One layer's new output, as the renderer hands it to the views.
+
+    output : ``(C, H, W) float32``
+    exact : False for a delta update (equal to the exact output to float32 rounding); the exact
+        output of the same generation follows unless a newer edit makes it stale.
+    ranges : ``(C, 2) float64`` finite min / max of every channel
+        (:func:`~convstudio.app.compute.channel_ranges`).
+    base : the output of this layer that the worker sent before (None: none, or another
+        shape), and changed: the channels in which `output` differs from it. A view that shows
+        `base` needs to redraw only those.
+    seconds : compute time of an exact output (0 for a delta update).
+    """
+
+    output: np.ndarray
+    exact: bool
+    ranges: np.ndarray
+    base: np.ndarray | None = None
+    changed: tuple[int, ...] | None = None
+    seconds: float = 0.0
+
+    @property
+    def data_range(self) -> tuple[float, float]:
+        """The finite ``(min, max)`` of the whole output."""
+        return combined_range(self.ranges)
 
 
 class _Compute:
@@ -48,6 +107,10 @@ class _Compute:
         self._preview_key: tuple[int, int] | None = None
         self._preview: np.ndarray | None = None
         self._source: np.ndarray | None = None
+        # The output last sent per layer index, what the next one of that layer is compared
+        # with: a view that shows it redraws only the channels that changed.
+        self._sent: dict[int, np.ndarray] = {}
+        self._input_ranges: tuple[np.ndarray, np.ndarray] | None = None  # (input, its ranges)
 
     def input_for(self, req: RenderRequest) -> np.ndarray:
         if req.factor <= 1:
@@ -60,15 +123,47 @@ class _Compute:
             self._preview_key = (id(req.image), req.factor)
         return self._preview  # type: ignore[return-value]
 
-    def run(self, req: RenderRequest, cancelled, on_layer) -> tuple[np.ndarray, RunResult]:
+    def update(self, req: RenderRequest, cancelled, on_update) -> int:
+        """The delta stage: `on_update(index, LayerUpdate)` per updated layer; how many."""
         x = self.input_for(req)
-        return x, self.runner.run(x, req.pipeline, cancelled=cancelled, on_layer=on_layer)
+        runner = self.runner
+
+        def on_layer(index: int, out: np.ndarray, changed: tuple[int, ...],
+                     old: np.ndarray) -> None:
+            base = self._sent.get(index)
+            if base is not old:
+                changed = None if base is None else changed_channels(base, out)
+            self._sent[index] = out
+            on_update(index, LayerUpdate(out, False, runner.ranges(index), base, changed))
+
+        return runner.update(x, req.pipeline, upto=req.focus or None, cancelled=cancelled,
+                             on_layer=on_layer)
+
+    def run(self, req: RenderRequest, cancelled, on_update) -> tuple[np.ndarray, RunResult]:
+        """The exact stage: `on_update(index, LayerUpdate)` per computed layer."""
+        x = self.input_for(req)
+        runner = self.runner
+
+        def on_layer(index: int, out: np.ndarray, seconds: float) -> None:
+            base = self._sent.get(index)
+            changed = None if base is None else changed_channels(base, out)
+            self._sent[index] = out
+            on_update(index, LayerUpdate(out, True, runner.ranges(index), base, changed,
+                                         seconds))
+
+        result = runner.run(x, req.pipeline, cancelled=cancelled, on_layer=on_layer)
+        for index in [i for i in self._sent if i > len(result.outputs)]:
+            del self._sent[index]  # layers that no longer exist or failed
+        if self._input_ranges is None or self._input_ranges[0] is not x:
+            self._input_ranges = (x, channel_ranges(x))
+        result.input_ranges = self._input_ranges[1]
+        return x, result
 
 
 class _RenderThread(QThread):
     """The worker: a loop over a one-slot mailbox, so only the newest request is ever run."""
 
-    layerDone = Signal(int, int, object, float)
+    layerDone = Signal(int, int, object)  # generation, index, LayerUpdate
     runDone = Signal(int, object, object)  # generation, input actually used, RunResult
 
     def __init__(self, latest, parent: QObject | None = None) -> None:
@@ -77,13 +172,25 @@ class _RenderThread(QThread):
         self._latest = latest
         self._cond = threading.Condition()
         self._pending: RenderRequest | None = None
+        self._quick_done = threading.Event()  # the worker is past the quick (delta) stage
+        self._waiting = False  # the worker waits for a request, or in its pause
         self._stop = False
         self._compute = _Compute()
 
     def submit(self, req: RenderRequest) -> None:
         with self._cond:
             self._pending = req
+            self._quick_done.clear()
+            idle = self._waiting
             self._cond.notify()
+        if idle:
+            # Give an idle worker the quick stage to itself before the GUI thread goes on with
+            # the other handlers of the same change. Both need the GIL: run side by side, each
+            # of the delta's NumPy calls waited for the GUI thread's Qt code to let go of it,
+            # and a 2 ms update took 8 to 10, arriving after the window had repainted once
+            # already. Waiting releases the GIL; it is bounded (a large delta, or no delta at
+            # all, lets the GUI thread go on at once or after HANDOVER_WAIT_S).
+            self._quick_done.wait(HANDOVER_WAIT_S)
 
     def request_stop(self) -> None:
         with self._cond:
@@ -91,26 +198,49 @@ class _RenderThread(QThread):
             self._pending = None
             self._cond.notify()
 
+    def _pause(self, seconds: float) -> bool:
+        """Wait up to `seconds`; True if a newer request or a stop came in meanwhile."""
+        with self._cond:
+            self._waiting = True
+            try:
+                return self._cond.wait_for(lambda: self._pending is not None or self._stop,
+                                           seconds)
+            finally:
+                self._waiting = False
+
     def run(self) -> None:  # runs in the worker thread
         while True:
             with self._cond:
+                self._waiting = True
                 while self._pending is None and not self._stop:
                     self._cond.wait()
+                self._waiting = False
                 if self._stop:
                     return
                 req, self._pending = self._pending, None
             if req.generation != self._latest():
+                self._quick_done.set()
                 continue
 
             def cancelled(g=req.generation) -> bool:
                 return self._stop or g != self._latest()
 
-            def on_layer(index: int, out: np.ndarray, seconds: float, g=req.generation) -> None:
+            def on_update(index: int, update: LayerUpdate, g=req.generation) -> None:
                 if not cancelled():
-                    self.layerDone.emit(g, index, out, seconds)
+                    self.layerDone.emit(g, index, update)
 
             try:
-                x, result = self._compute.run(req, cancelled, on_layer)
+                updated = self._compute.update(req, cancelled, on_update)
+            except RunCancelled:
+                continue
+            except Exception:  # noqa: BLE001 - the exact stage below still runs (and reports)
+                updated = 0
+            finally:
+                self._quick_done.set()
+            if updated and (self._pause(EXACT_DELAY_MS / 1000) or cancelled()):
+                continue
+            try:
+                x, result = self._compute.run(req, cancelled, on_update)
             except RunCancelled:
                 continue
             except Exception as exc:  # noqa: BLE001 - a worker must never die; report instead
@@ -127,8 +257,12 @@ class Renderer(QObject):
     -------
     started(int generation)
         A run was handed to the worker.
+    layerUpdated(int generation, int index, object update)
+        Layer `index` (1-based) has a new output, a :class:`LayerUpdate`: inexact (a delta
+        update, shown at once) or exact. What the views show.
     layerComputed(int generation, int index, object array, float seconds)
-        Layer `index` (1-based) has a new output ``(C, H, W) float32``.
+        Layer `index` (1-based) has a new exact output ``(C, H, W) float32`` (right after its
+        ``layerUpdated``).
     layerFailed(int generation, int index, str message)
         Layer `index` does not fit or failed; the layers after it wait.
     finished(int generation, object outputs, object errors)
@@ -137,6 +271,7 @@ class Renderer(QObject):
     """
 
     started = Signal(int)
+    layerUpdated = Signal(int, int, object)
     layerComputed = Signal(int, int, object, float)
     layerFailed = Signal(int, int, str)
     finished = Signal(int, object, object)
@@ -158,14 +293,19 @@ class Renderer(QObject):
 
         self.outputs: list[np.ndarray] = []
         self.times: list[float] = []
+        self.ranges: list[np.ndarray] = []  # (C, 2) finite min / max per channel of each output
         self.errors: dict[int, str] = {}
         self.input: np.ndarray | None = None  # what the layers were computed from (maybe preview)
         self.factor = 1
+        self._input_range: tuple[float, float] | None = None
 
+        # Running while requests keep coming: the first one went out at once, the others wait
+        # for its timeout (see request()).
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(debounce_ms))
-        self._timer.timeout.connect(self._submit)
+        self._timer.timeout.connect(self._on_interval_end)
+        self._pending = False
 
         document.imageChanged.connect(self._on_image_changed)
         document.pipelineChanged.connect(self._on_pipeline_changed)
@@ -220,20 +360,46 @@ class Renderer(QObject):
 
     # ------------------------------------------------------------------ requests
     def request(self) -> None:
-        """Something changed: make every in-flight result stale and schedule a run."""
+        """Something changed: make every in-flight result stale and schedule a run.
+
+        The first request after a quiet interval is submitted at once; later ones within the
+        interval are submitted together when it ends.
+        """
         if self._closed:
             return
         self._latest += 1
         if self._sync:
             self._submit()
+        elif self._timer.isActive():
+            self._pending = True
         else:
+            self._submit()
             self._timer.start()
 
     def flush(self) -> None:
-        """Submit a pending (debounced) request now."""
-        if self._timer.isActive():
+        """Submit a pending (coalesced) request now."""
+        if self._pending:
+            self._pending = False
             self._timer.stop()
             self._submit()
+
+    def _on_interval_end(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._submit()
+            self._timer.start()
+
+    def data_range(self, index: int, output: np.ndarray) -> tuple[float, float] | None:
+        """The finite (min, max) of `output` if it is layer `index`'s output in
+        :attr:`outputs` (the worker measured it), else None (the caller measures)."""
+        if 1 <= index <= min(len(self.outputs), len(self.ranges)) \
+                and self.outputs[index - 1] is output:
+            return combined_range(self.ranges[index - 1])
+        return None
+
+    def input_range(self) -> tuple[float, float] | None:
+        """The finite (min, max) of :attr:`input` (measured by the worker), if known."""
+        return self._input_range
 
     def wait_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until the latest generation finished (True) or time ran out."""
@@ -259,11 +425,12 @@ class Renderer(QObject):
         image = self._doc.image
         if image is None:
             self._done_generation = self._latest
-            self.outputs, self.times, self.errors, self.input = [], [], {}, None
+            self.outputs, self.times, self.ranges, self.errors, self.input = [], [], [], {}, None
+            self._input_range = None
             self.finished.emit(self._latest, [], {})
             return
         factor = self.preview_factor_for(image.shape)
-        req = RenderRequest(self._latest, image, self._doc.pipeline, factor)
+        req = RenderRequest(self._latest, image, self._doc.pipeline, factor, self._doc.selected)
         self.factor = factor
         self.started.emit(req.generation)
         if self._sync:
@@ -275,10 +442,14 @@ class Renderer(QObject):
         if self._sync_compute is None:
             self._sync_compute = _Compute()
 
-        def on_layer(index: int, out: np.ndarray, seconds: float) -> None:
-            self._on_layer_done(req.generation, index, out, seconds)
+        def on_update(index: int, update: LayerUpdate) -> None:
+            self._on_layer_done(req.generation, index, update)
 
-        x, result = self._sync_compute.run(req, None, on_layer)
+        try:
+            self._sync_compute.update(req, None, on_update)
+        except Exception:  # noqa: BLE001 - as in the worker: the exact stage still runs
+            pass
+        x, result = self._sync_compute.run(req, None, on_update)
         self._on_run_done(req.generation, x, result)
 
     def _ensure_thread(self) -> _RenderThread:
@@ -290,10 +461,12 @@ class Renderer(QObject):
         return self._thread
 
     # ------------------------------------------------------------------ results (GUI thread)
-    def _on_layer_done(self, generation: int, index: int, out: np.ndarray, seconds: float) -> None:
+    def _on_layer_done(self, generation: int, index: int, update: LayerUpdate) -> None:
         if generation != self._latest:
             return
-        self.layerComputed.emit(generation, index, out, seconds)
+        self.layerUpdated.emit(generation, index, update)
+        if update.exact and generation == self._latest:  # a slot above may have edited again
+            self.layerComputed.emit(generation, index, update.output, update.seconds)
 
     def _on_run_done(self, generation: int, x: np.ndarray, result: RunResult) -> None:
         if generation != self._latest:
@@ -301,6 +474,9 @@ class Renderer(QObject):
         self.input = x
         self.outputs = result.outputs
         self.times = result.times
+        self.ranges = result.ranges
+        self._input_range = None if result.input_ranges is None else \
+            combined_range(result.input_ranges)
         self.errors = {}
         if result.error is not None:
             index, message = result.error
@@ -314,6 +490,7 @@ class Renderer(QObject):
         """Stop the worker and wait for it (True if it stopped). Safe to call twice."""
         self._closed = True
         self._timer.stop()
+        self._pending = False
         return self._stop_thread(timeout_ms)
 
     def _stop_thread(self, timeout_ms: int = 10_000) -> bool:

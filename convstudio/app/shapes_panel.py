@@ -13,9 +13,11 @@ The formula functions are pure (no Qt) so they can be tested against ``Layer.out
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
@@ -138,6 +140,13 @@ def _dropped_text(f: AxisFormula, what: str, prev: str) -> str:
             f"{prev} ({which}): no window reaches {'it' if n == 1 else 'them'}</span>")
 
 
+def _structure(layer: Layer) -> tuple:
+    """`layer` without the values of its arrays (their shapes stay): what the page depends on."""
+    return (type(layer).__name__,) + tuple(
+        (f.name, ("array", v.shape) if isinstance(v, np.ndarray) else v)
+        for f in dataclasses.fields(layer) for v in (getattr(layer, f.name),))
+
+
 def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
     """The panel's page: one row per layer, then the fully connected comparison."""
     infos = pipeline.analyze(in_shape)
@@ -226,7 +235,9 @@ class ShapesPanel(QWidget):
         self._key = None
 
     def update_for(self, pipeline: Pipeline, in_shape: Shape | None, selected: int) -> None:
-        key = (pipeline, in_shape, selected)
+        # The page shows sizes, never weight values: a kernel edit leaves it as it is (building
+        # it and laying out its rich text cost a few ms on every keystroke otherwise).
+        key = (tuple(_structure(layer) for layer in pipeline.layers), in_shape, selected)
         if key == self._key:
             return
         self._key = key

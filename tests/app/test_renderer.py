@@ -35,20 +35,6 @@ def make_doc(shape=(3, 40, 50), pipeline=None) -> Document:
     return d
 
 
-@pytest.fixture
-def renderers(qapp):
-    made: list[Renderer] = []
-
-    def make(doc: Document, **kw) -> Renderer:
-        r = Renderer(doc, **kw)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        assert r.shutdown(), "a renderer thread did not stop"
-
-
 class Log:
     def __init__(self, r: Renderer) -> None:
         self.r = r
