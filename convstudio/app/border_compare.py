@@ -237,10 +237,8 @@ class BorderCompareDialog(QDialog):
         if not self.outputs:
             return
         ch = self.channel_spin.value()
-        ys = [self.outputs[m][ch] for m in MODES]
-        lo = min(float(np.nanmin(y)) for y in ys)
-        hi = max(float(np.nanmax(y)) for y in ys)
-        levels = display_for(np.array([lo, hi], np.float32), self._mode).levels
+        # One scale for the four modes, from all their values (so the borders compare).
+        levels = display_for(np.stack([self.outputs[m][ch] for m in MODES]), self._mode).levels
         pen = QPen(QColor(255, 255, 255))
         pen.setCosmetic(True)
         pen.setWidthF(2.0)

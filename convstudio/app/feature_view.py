@@ -87,6 +87,7 @@ MODE_LABELS = {
     "clip": "Clip to [0, 1]",
     "abs": "Absolute |x|",
     "minmax": "Min to max",
+    "contrast": "Contrast (0.35 % saturated)",
 }
 
 _BACKGROUND = QColor(32, 32, 32)

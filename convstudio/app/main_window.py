@@ -63,7 +63,13 @@ MAX_RECENT = 10
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)"
 PIPELINE_FILTER = "ConvStudio pipelines (*.json);;All files (*)"
 _MODE_NAMES = {AUTO: "Auto (diverging for signed data)", "diverging": "Diverging (0 = white)",
-               "clip": "Clip to [0, 1]", "abs": "Absolute value", "minmax": "Min to max"}
+               "clip": "Clip to [0, 1]", "abs": "Absolute value", "minmax": "Min to max",
+               "contrast": "Contrast (brightest 0.35 % saturated)"}
+
+#: How the layer's maps are coloured until the user picks another way (View > Colours). Scaled to
+#: max|x|, edge maps (a few strong responses) look almost white; "contrast" ends the scale where
+#: 0.35 % of the values saturate, and equals max|x| on the small arrays of the lessons.
+DEFAULT_LAYER_MODE = "contrast"
 
 
 def default_pipeline() -> Pipeline:
@@ -340,7 +346,7 @@ class MainWindow(QMainWindow):
             act.setData(mode)
             act.triggered.connect(lambda _c=False, m=mode: self.set_display_mode(m))
             self.mode_actions[mode] = act
-        self.mode_actions[AUTO].setChecked(True)
+        self.mode_actions[DEFAULT_LAYER_MODE].setChecked(True)
 
     def _build_menus(self) -> None:
         a = self.actions_by_name
@@ -1114,9 +1120,8 @@ class MainWindow(QMainWindow):
         preview = self.settings.value("view/preview", True)
         preview = preview if isinstance(preview, bool) else str(preview).lower() == "true"
         self.actions_by_name["preview"].setChecked(preview)
-        mode = self.settings.value("view/mode", AUTO)
-        if mode in self.mode_actions:
-            self.set_display_mode(str(mode))
+        mode = self.settings.value("view/mode", DEFAULT_LAYER_MODE)
+        self.set_display_mode(str(mode) if mode in self.mode_actions else DEFAULT_LAYER_MODE)
 
     def save_settings(self) -> None:
         s = self.settings

@@ -177,9 +177,53 @@ def test_levels_per_mode():
     assert display_for(np.float32([0.2, 7.0]), "auto").levels == (0.0, 7.0)
     for mode in DISPLAY_MODES:
         lut = display_for(x, mode).lut
-        assert lut is (DIVERGING_LUT if mode == "diverging" else GREY_LUT)
+        assert lut is (DIVERGING_LUT if mode in ("diverging", "contrast") else GREY_LUT)
     with pytest.raises(ValueError):
         display_for(x, "rainbow")
+
+
+def test_contrast_mode_saturates_the_brightest_few_values():
+    # An edge map: mostly small responses, a few strong ones. Max-scaled, the small ones all
+    # land next to the white centre; the contrast mode ends the scale at the 99.65th percentile.
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.0, 0.1, (4, 200, 300)).astype(np.float32)
+    x[:, 100, :120] = 5.0  # a strong edge in every channel: 0.2 % of the values
+    x[0, 0, 0] = np.nan  # non-finite values are ignored
+    x[1, 0, 0] = -np.inf
+    d = display_for(x, "contrast")
+    assert d.mode == "diverging" and d.lut is DIVERGING_LUT
+    lo, hi = d.levels
+    assert lo == -hi
+    finite = np.abs(x[np.isfinite(x)])
+    share_above = np.mean(finite > hi)
+    assert 0.002 <= share_above <= 0.006  # about 0.35 % saturate (the sample is not the whole)
+    assert hi < 5.0  # the strong row does not set the scale ...
+    assert hi > np.quantile(finite, 0.99)  # ... and the ordinary responses are not clipped
+
+    # Non-negative data: grey from 0; all-zero or mostly-zero data falls back to max|x|.
+    relu = np.maximum(x, 0)
+    d = display_for(relu, "contrast")
+    assert d.lut is GREY_LUT and d.levels[0] == 0.0 and 0 < d.levels[1] < 5.0
+    sparse = np.zeros((1, 100, 100), np.float32)
+    sparse[0, 5, 5] = 2.0
+    assert display_for(sparse, "contrast").levels == display_for(sparse, "auto").levels
+    assert display_for(np.zeros((2, 3), np.float32), "contrast").levels == (0.0, 1.0)
+    # Locked levels still win.
+    assert display_for(x, "contrast", shared_levels=(-1.0, 2.0)).levels == (-2.0, 2.0)
+
+
+def test_contrast_sample_does_not_line_up_with_the_columns():
+    # Every 4th column is large: an evenly strided sample whose step divided the width would
+    # see only one kind of column.
+    from convstudio.app.colormaps import saturated_level
+
+    x = np.ones((16, 256, 256), np.float32)  # 2**20 values: sampled with a step of 4 or more
+    x[..., ::4] = 100.0
+    exact = float(np.quantile(np.abs(x), 1 - 0.0035))
+    assert saturated_level(x) == exact == 100.0
+    x[..., ::4] = 1.0
+    x[..., 1::4] = 0.5
+    assert saturated_level(x) == 1.0
 
 
 def test_degenerate_data_gets_usable_levels():

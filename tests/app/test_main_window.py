@@ -538,6 +538,24 @@ def test_view_actions(window):
     assert w.kernel_dock.isVisible()
 
 
+def test_layer_maps_default_to_the_contrast_scale_and_a_choice_is_remembered(qtbot, settings):
+    w = _make_window(qtbot, settings)
+    assert w.layer_view.mode() == "contrast"
+    assert w.mode_actions["contrast"].isChecked()
+    # The first launch shows the Sobel edges of a photo: the scale ends below max|x|.
+    shown = shown_maps(w)
+    lo, hi = w.layer_view.current_levels()
+    assert lo == -hi and 0 < hi < np.nanmax(np.abs(shown))
+    w.mode_actions["diverging"].trigger()
+    lo, hi = w.layer_view.current_levels()
+    assert hi == pytest.approx(float(np.nanmax(np.abs(shown))))
+    w.save_settings()
+    w.shutdown()
+    again = _make_window(qtbot, settings, first_launch=False)
+    assert again.layer_view.mode() == "diverging" and again.mode_actions["diverging"].isChecked()
+    again.shutdown()
+
+
 # ------------------------------------------------------------------ the real thread
 
 
