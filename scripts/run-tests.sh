@@ -2,6 +2,7 @@
 # Set everything up and run the whole test suite. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# The tests also validate the .desktop and AppStream files with the desktop's own tools.
+EXTRA_SYSTEM_PACKAGES="desktop-file-utils appstream ${EXTRA_SYSTEM_PACKAGES:-}" ./scripts/setup.sh
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

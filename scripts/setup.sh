@@ -40,12 +40,13 @@ install_system_packages() {
 }
 
 # A Debian python3 without ensurepip cannot make a venv until python3-venv is there.
-extra=()
+# EXTRA_SYSTEM_PACKAGES (space-separated) adds more; run-tests.sh asks for the packaging validators.
+read -r -a extra <<<"${EXTRA_SYSTEM_PACKAGES:-}"
 if ! "$PYTHON" -c "import ensurepip" >/dev/null 2>&1; then
   ver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   extra+=("python${ver}-venv")
 fi
-install_system_packages "${SYSTEM_PACKAGES[@]}" "${extra[@]}"
+install_system_packages "${SYSTEM_PACKAGES[@]}" ${extra[@]+"${extra[@]}"}
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating the virtual environment $VENV"
