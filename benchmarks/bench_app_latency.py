@@ -412,6 +412,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="convstudio-bench-") as scratch, _quiet_platform_notes():
         os.environ["CONVSTUDIO_STATE_DIR"] = str(Path(scratch) / "autosave")
         a = App(Path(scratch))
+        print(f"layer maps' display mode: {a.window.layer_view.mode()} (the app's default)")
         try:
             x = rng.random((3, 1000, 1000), dtype=np.float32)
             gap = a.load(x, "noise 1 MP")

@@ -734,3 +734,12 @@ def test_drag_pans_and_wheel_zooms_all_small_views(grid, qtbot):
     assert zoomed.x() + fx * zoomed.width() == pytest.approx(10, abs=0.2)  # within a screen pixel
     for k in range(grid.view_count()):  # every small view shows the new region
         assert grid._tiles[k]._view == zoomed
+
+
+def test_contrast_level_of_large_and_strided_layers_is_close_to_the_exact_quantile():
+    from convstudio.app.colormaps import SATURATED, saturated_level
+
+    x = np.random.default_rng(5).standard_t(3, (6, 700, 900)).astype(np.float32)
+    for a in (x, x[:, ::2, 1::3], x.transpose(1, 2, 0), x[2]):
+        exact = float(np.quantile(np.abs(a), 1 - SATURATED))
+        assert saturated_level(a) == pytest.approx(exact, rel=0.1)
