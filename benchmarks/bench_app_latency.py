@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _machine import cpu_model  # noqa: E402  (benchmarks/, the script's own folder)
+from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
 
 from convstudio.app.launch import _make_app, _quiet_platform_notes  # noqa: E402
 
@@ -441,14 +441,8 @@ def main() -> int:
                 report_case("24 MP L1 (first)", res, 100, 50)
         finally:
             a.close()
-    counts = {v: sum(1 for _, r in RESULTS if r == v) for v in ("PASS", "FAIL")}
     print()
-    print(f"summary: {counts['PASS']} PASS, {counts['FAIL']} FAIL in "
-          f"{time.perf_counter() - t_start:.0f} s; load average at end: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    for name, r in RESULTS:
-        if r == "FAIL":
-            print(f"  FAIL: {name}")
+    print_summary(RESULTS, time.perf_counter() - t_start)
     return 0
 
 

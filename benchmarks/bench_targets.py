@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _machine import cpu_model  # noqa: E402  (benchmarks/, the script's own folder)
+from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
 
 import cv2  # noqa: E402
 
@@ -356,13 +356,7 @@ def main() -> int:
     if 4 in only:
         target4()
     print()
-    counts = {v: sum(1 for _, r in RESULTS if r == v) for v in ("PASS", "FAIL", "skipped")}  # not "info"
-    print(f"summary: {counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['skipped']} skipped "
-          f"in {time.perf_counter() - t0:.0f} s; load average at end: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    for name, r in RESULTS:
-        if r == "FAIL":
-            print(f"  FAIL: {name}")
+    print_summary(RESULTS, time.perf_counter() - t0, ("PASS", "FAIL", "skipped"))  # not "info"
     return 0
 
 
