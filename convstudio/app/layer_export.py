@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convstudio.core import Pipeline, PipelineError, RunCancelled, as_chw
+from convstudio.core import Pipeline, PipelineError, as_chw, run_layers
 
 __all__ = ["export_layer", "EXPORT_FORMATS"]
 
@@ -55,7 +55,8 @@ def export_layer(
     channel : int, optional
         Write only this channel (a gray image) instead of all of them.
     cancelled : callable, optional
-        Polled between layers; RunCancelled is raised and nothing is written.
+        Polled between layers and inside long ones; RunCancelled is raised and nothing is
+        written.
     progress : callable, optional
         ``progress(done, total)`` after each layer computed.
     outputs : list of arrays, optional
@@ -77,20 +78,15 @@ def export_layer(
         y = outputs[layer_index - 1]
     else:
         # Only the layers up to the one exported must fit (a misfit further down does not
-        # matter here). layer.forward, not the app's banded forward: the bytes must be the CLI's.
+        # matter here). The core's own layer loop: the bytes must be the command line's.
         head = Pipeline(pipeline.layers[:layer_index])
         x = as_chw(image)
         head.output_shapes(x.shape)  # fail fast, naming the layer
         y = x
-        for i, layer in enumerate(head.layers):
-            if cancelled is not None and cancelled():
-                raise RunCancelled()
-            try:
-                y = layer.forward(y)
-            except PipelineError as exc:
-                raise exc.at_layer(i + 1) from None
+        for step in run_layers(head.layers, x, cancelled=cancelled):
+            y = step.output
             if progress is not None:
-                progress(i + 1, layer_index)
+                progress(step.index, layer_index)
     if channel is not None:
         if not 0 <= channel < y.shape[0]:
             raise PipelineError(f"channel {channel} does not exist: layer {layer_index} has "

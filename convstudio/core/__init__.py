@@ -9,7 +9,7 @@ The public API::
     save_image("edges.png", outputs[-1], normalize="signed")
 """
 
-from .errors import ConvStudioError, ImageIOError, PipelineError
+from .errors import ConvStudioError, ImageIOError, MemoryBudgetExceeded, PipelineError
 from .layers import (
     LAYER_TYPES,
     Abs,
@@ -28,11 +28,13 @@ from .layers import (
 from .pipeline import (
     IncrementalRunner,
     LayerInfo,
+    LayerRun,
     Pipeline,
     ReceptiveField,
     RunCancelled,
     as_chw,
     first_changed_layer,
+    run_layers,
 )
 
 _LAZY = {"load_image", "save_image", "normalize_for_display"}
@@ -51,6 +53,7 @@ __all__ = [
     "ConvStudioError",
     "ImageIOError",
     "PipelineError",
+    "MemoryBudgetExceeded",
     "load_image",
     "save_image",
     "normalize_for_display",
@@ -72,6 +75,8 @@ __all__ = [
     "LayerInfo",
     "ReceptiveField",
     "RunCancelled",
+    "LayerRun",
+    "run_layers",
     "as_chw",
     "first_changed_layer",
 ]

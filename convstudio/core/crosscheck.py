@@ -72,7 +72,7 @@ import numpy as np
 
 from .errors import PipelineError
 from .layers import Layer
-from .pipeline import Pipeline, RunCancelled, as_chw
+from .pipeline import Pipeline, RunCancelled, as_chw, run_layers
 
 __all__ = ["DEFAULT_TOLERANCE", "LayerCheck", "crosscheck", "reference_forward"]
 
@@ -515,12 +515,8 @@ def crosscheck(
         if i < len(given):
             core, core_t = given[i], math.nan
         else:
-            t0 = time.perf_counter()
-            try:
-                core = layer.forward(prev)
-            except PipelineError as exc:
-                raise exc.at_layer(i + 1) from None
-            core_t = time.perf_counter() - t0
+            step = next(run_layers(pipeline.layers, prev, start=i, cancelled=cancelled))
+            core, core_t = step.output, step.seconds
         t0 = time.perf_counter()
         ref = _reference64(layer, prev, cancelled)
         ref_t = time.perf_counter() - t0

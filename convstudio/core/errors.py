@@ -44,5 +44,31 @@ class PipelineError(ConvStudioError, ValueError):
         return PipelineError(self.reason, layer=layer, key=self.key)
 
 
+class MemoryBudgetExceeded(PipelineError):
+    """A layer's output would take more memory than the run may use.
+
+    Parameters
+    ----------
+    need : int
+        Bytes the layer's output needs.
+    budget : int
+        Bytes set aside for all the outputs of the run.
+    """
+
+    def __init__(self, need: int, budget: int, *, layer: int | None = None):
+        self.need = int(need)
+        self.budget = int(budget)
+        super().__init__(
+            f"its output needs {_gib(need)}; with the layers before it that is more than the "
+            f"{_gib(budget)} set aside for feature maps", layer=layer)
+
+    def at_layer(self, layer: int) -> "MemoryBudgetExceeded":
+        return MemoryBudgetExceeded(self.need, self.budget, layer=layer)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
 class ImageIOError(ConvStudioError, OSError):
     """An image could not be read or written (missing, corrupt, unsupported, too large)."""

@@ -64,6 +64,8 @@ from typing import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import cancel
+
 __all__ = [
     "PATHS",
     "enabled",
@@ -159,31 +161,36 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     The caller works through the queue too, so the call always makes progress, even when the pool
     is busy with another call. A call made from inside a task runs its tasks inline (one level of
     parallelism: band tasks run their strips themselves). The first exception is re-raised after
-    every started task has finished.
+    every started task has finished. Every thread asks :func:`convstudio.core.cancel.check`
+    before each task, with the question the caller set.
     """
     n = len(tasks)
     workers = min(num_threads() if threads is None else threads, n)
     if workers <= 1 or getattr(_tls, "inside", False):  # no nested parallelism
         for task in tasks:
+            cancel.check()
             task()
         return
     it = iter(tasks)
     lock = threading.Lock()
     errors: list[BaseException] = []
+    question = cancel.current()  # the pool's threads ask the caller's question between tasks
 
     def runner() -> None:
         _tls.inside = True
         try:
-            while True:
-                with lock:
-                    task = next(it, None) if not errors else None
-                if task is None:
-                    return
-                try:
-                    task()
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            with cancel.cancellable(question):
+                while True:
                     with lock:
-                        errors.append(exc)
+                        task = next(it, None) if not errors else None
+                    if task is None:
+                        return
+                    try:
+                        cancel.check()
+                        task()
+                    except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                        with lock:
+                            errors.append(exc)
         finally:
             _tls.inside = False
 
@@ -351,6 +358,7 @@ def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, low
                             (kw * lb_full, lb_full + dw, mk * lb_full, sw))
             wmat = plan.p[gi] if lowrank else plan.wt[gi]
         for s0 in range(i0, i1, strip):
+            cancel.check()
             n = min(strip, i1 - s0)
             for j0, j1 in chunks:
                 nl = j1 - j0
@@ -430,6 +438,7 @@ def _fft(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None
     def task(mine: list) -> None:
         buf = np.empty((nfft_h, nfft_w), dtype=np.float64)
         for g, i0, i1, j0, j1 in mine:
+            cancel.check()
             n, nl = i1 - i0, j1 - j0
             r0, c0 = i0 * sh, j0 * sw
             rows = min(hp - r0, (n - 1) * sh + khe)
@@ -510,6 +519,7 @@ def _dense(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation
         else:
             tmp = np.empty((strip, cout_g, ncols), dtype=_F32)
         for s0 in range(i0, i1, strip):
+            cancel.check()
             n = min(strip, i1 - s0)
             r0 = s0 * sh
             nin = (n - 1) * sh + (kh - 1) * dh + 1
@@ -632,6 +642,7 @@ def _winograd(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, groups: int) 
         og = out[g * cout_g:(g + 1) * cout_g]
         ug = u[g]
         for ty0, tx0 in mine:
+            cancel.check()
             n, c = min(bn, th - ty0), min(bc, tw - tx0)
             r0, c0 = 2 * ty0, 2 * tx0
             rows, lc = 2 * n + 2, c + 1
@@ -885,6 +896,7 @@ def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer) 
         x2 = xp[ch]
         tmp = np.empty((strip, need_w), dtype=_F32)
         for s0 in range(i0, i1, strip):
+            cancel.check()
             n = min(strip, i1 - s0)
             rows = tmp[:n]
             if kh == 1:
@@ -984,6 +996,7 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         parallel(tasks)
     else:
         for task in tasks:
+            cancel.check()
             task()
     if bias is not None:
         out += np.asarray(bias, dtype=_F32)[:, None, None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fastpaths
+from . import cancel, fastpaths
 
 __all__ = [
     "PAD_MODES",
@@ -165,6 +165,7 @@ def _dense(xp, weight, out, stride, dilation) -> None:
     cols = np.empty((cin, kh, kw, rows, wo), dtype=np.float32)
     res = np.empty((cout, rows * wo), dtype=np.float32)
     for r0 in range(0, ho, rows):
+        cancel.check()
         n = min(rows, ho - r0)
         c = cols[:, :, :, :n]
         for a in range(kh):
@@ -189,6 +190,7 @@ def _dense_by_tap(xp, weight, out, stride, dilation) -> None:
     acc_buf = np.empty(cout * rows * wo, dtype=np.float32)
     tmp_buf = np.empty(cout * rows * wo, dtype=np.float32)
     for r0 in range(0, ho, rows):
+        cancel.check()
         n = min(rows, ho - r0)
         src = src_buf[: cin * n * wo].reshape(cin, n, wo)
         acc = acc_buf[: cout * n * wo].reshape(cout, n * wo)
@@ -219,6 +221,7 @@ def _depthwise(xp, kernels, out, stride, dilation) -> None:
         k = kernels[ch]
         taps = [(a, b, np.float32(k[a, b])) for a in range(kh) for b in range(kw) if k[a, b] != 0]
         for r0 in range(0, ho, rows):
+            cancel.check()
             n = min(rows, ho - r0)
             acc = out[ch, r0:r0 + n]
             if not taps:

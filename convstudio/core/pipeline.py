@@ -8,15 +8,18 @@ most ``MAX_FILE_BYTES`` (64 MiB), and the per-layer limits of :mod:`convstudio.c
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import PipelineError
+from .cancel import RunCancelled, cancellable
+from .errors import MemoryBudgetExceeded, PipelineError
 from .layers import Layer, Shape, layer_from_dict
 
 __all__ = [
@@ -28,7 +31,9 @@ __all__ = [
     "ReceptiveField",
     "LayerInfo",
     "IncrementalRunner",
+    "LayerRun",
     "RunCancelled",
+    "run_layers",
     "as_chw",
     "first_changed_layer",
 ]
@@ -41,8 +46,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 _TOP_KEYS = {"format", "version", "name", "layers"}
 
 
-class RunCancelled(Exception):
-    """Raised inside a run when its `cancelled` callback says the result is no longer wanted."""
 
 
 @dataclass(frozen=True)
@@ -325,20 +328,80 @@ class Pipeline:
         """Outputs of every layer in order, each ``(C, H, W) float32`` (the input not included).
 
         x is (H, W) or (C, H, W). `upto` stops after that many layers. `cancelled` is polled
-        between layers; RunCancelled is raised once it returns True.
+        between layers and inside long ones (:mod:`convstudio.core.cancel`); RunCancelled is
+        raised once it returns True.
         """
         cur = as_chw(x)
         self.output_shapes(cur.shape)  # fail fast, before any work, naming the layer
-        outputs = []
-        for i, layer in enumerate(self.layers[:upto]):
-            if cancelled is not None and cancelled():
-                raise RunCancelled()
+        return [r.output for r in run_layers(self.layers[:upto], cur, cancelled=cancelled)]
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    """One layer's output from :func:`run_layers`.
+
+    index : 1-based layer index. output : ``(C, H, W) float32``. seconds : compute time.
+    """
+
+    index: int
+    output: np.ndarray
+    seconds: float
+
+
+def run_layers(
+    layers: Sequence[Layer],
+    x: np.ndarray,
+    *,
+    start: int = 0,
+    cancelled: Callable[[], bool] | None = None,
+    memory_budget: int | None = None,
+    held: int = 0,
+) -> Iterator[LayerRun]:
+    """The one loop that runs layers, used by ``Pipeline.run``, the command line, the app's
+    renderer, the cross-check and layer export, so that all of them compute the same bits.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The whole stack; computing starts at ``layers[start]``.
+    x : (C, H, W) float32
+        The input of ``layers[start]`` (the image, or the cached output of layer `start`).
+    start : int
+        0-based index of the first layer to compute.
+    cancelled : callable, optional
+        Asked between layers and inside long layers (row strips, FFT tiles, thread-pool tasks:
+        see :mod:`convstudio.core.cancel`); RunCancelled is raised once it returns True.
+    memory_budget : int, optional
+        Bytes the outputs may take together, `held` bytes being taken already. A layer whose
+        output would exceed it raises MemoryBudgetExceeded (a PipelineError naming the layer)
+        before anything is allocated.
+
+    Yields
+    ------
+    LayerRun
+        After each layer, in order. A layer that does not fit its input raises PipelineError
+        attributed to it (1-based); the outputs yielded before stay valid.
+    """
+    cur = x
+    for i in range(start, len(layers)):
+        if cancelled is not None and cancelled():
+            raise RunCancelled()
+        layer = layers[i]
+        if memory_budget is not None and layer.enabled:
             try:
-                cur = layer.forward(cur)
+                need = 4 * math.prod(layer.output_shape(cur.shape))
             except PipelineError as exc:
                 raise exc.at_layer(i + 1) from None
-            outputs.append(cur)
-        return outputs
+            if held + need > memory_budget:
+                raise MemoryBudgetExceeded(need, memory_budget, layer=i + 1)
+            held += need
+        t0 = time.perf_counter()
+        try:
+            with cancellable(cancelled):
+                cur = layer.forward(cur)
+        except PipelineError as exc:
+            raise exc.at_layer(i + 1) from None
+        yield LayerRun(i + 1, cur, time.perf_counter() - t0)
 
 
 def _dump_json(d: dict) -> str:
@@ -411,25 +474,14 @@ class IncrementalRunner:
         are cached; on cancel RunCancelled is raised and the cache keeps what was finished.
         `on_layer(index0, output, seconds)` is called after each computed layer.
         """
-        import time
-
         with self._lock:
             keep = self.reusable(x, pipeline)
             outputs = self._outputs[:keep]
             self._input, self._layers, self._outputs = x, pipeline.layers[:keep], outputs
             cur = outputs[-1] if outputs else x
-            for i in range(keep, len(pipeline.layers)):
-                if cancelled is not None and cancelled():
-                    raise RunCancelled()
-                layer = pipeline.layers[i]
-                t0 = time.perf_counter()
-                try:
-                    cur = layer.forward(cur)
-                except PipelineError as exc:
-                    raise exc.at_layer(i + 1) from None
-                dt = time.perf_counter() - t0
-                outputs.append(cur)
-                self._layers = pipeline.layers[: i + 1]
+            for step in run_layers(pipeline.layers, cur, start=keep, cancelled=cancelled):
+                outputs.append(step.output)
+                self._layers = pipeline.layers[:step.index]
                 if on_layer is not None:
-                    on_layer(i, cur, dt)
+                    on_layer(step.index - 1, step.output, step.seconds)
             return list(outputs), keep

@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 import reference as ref
 from convstudio.core import (
     IncrementalRunner,
+    MaxPool2d,
     Pipeline,
     PipelineError,
     ReLU,
     RunCancelled,
     layer_from_dict,
 )
+from convstudio.core import fastpaths
 from convstudio.core.layers import Conv2d
 
 HDR = {"format": "convstudio-pipeline", "version": 1}
@@ -827,23 +829,56 @@ def test_incremental_runner_on_layer_callback_and_prefix():
 def test_cancel_raises_and_keeps_finished_layers(monkeypatch):
     x = random(7, (1, 10, 10))
     p = named_stack()
-    polls = []
+    finished: list[int] = []
 
     def cancelled():
-        polls.append(1)
-        return len(polls) > 1  # True once the first layer is done
+        return len(finished) >= 1  # True once the first layer is done
 
-    with pytest.raises(RunCancelled):
-        p.run(x, cancelled=cancelled)
-    polls.clear()
     runner = IncrementalRunner()
     with pytest.raises(RunCancelled):
-        runner.run(x, p, cancelled=cancelled)
+        runner.run(x, p, cancelled=cancelled, on_layer=lambda i, out, dt: finished.append(i))
+    assert finished == [0]
     calls = counting_forward(monkeypatch)
     outs, keep = runner.run(x, p)
     assert keep == 1 and calls == ["r1", "c2", "m", "s"]
     for a, b in zip(outs, p.run(x)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cancel_stops_inside_a_long_layer_and_changes_no_result():
+    """The question is asked inside a layer (strips, tiles, pool tasks), not only between
+    layers; a run that is asked and never cancelled gives the same bits as one never asked."""
+    from convstudio.core import run_layers
+
+    rng = np.random.default_rng(3)
+    x = rng.random((3, 600, 700), dtype=np.float32)
+    layers = [Conv2d(kernel=rng.standard_normal((15, 15)).astype(np.float32), padding="same"),
+              Conv2d(weight=rng.standard_normal((4, 3, 5, 5)).astype(np.float32)),
+              MaxPool2d(kernel_size=3)]
+    asked = [0]
+
+    def never():
+        asked[0] += 1
+        return False
+
+    plain = Pipeline(layers).run(x)
+    watched = [r.output for r in run_layers(layers, x, cancelled=never)]
+    for a, b in zip(plain, watched):
+        np.testing.assert_array_equal(a, b)
+    # well more than once per layer: the long layers ask from inside
+    assert asked[0] > 3 * len(layers)
+
+    for layer in layers[:2]:
+        count = [0]
+
+        def after_a_few():
+            count[0] += 1
+            return count[0] > 3  # the first ask is before the layer; 2 more inside it
+
+        with pytest.raises(RunCancelled):
+            next(run_layers([layer], x, cancelled=after_a_few))
+        # each thread sharing the layer stops at its next question: one True answer each
+        assert 1 <= count[0] - 3 <= fastpaths.num_threads()
 
 
 def test_run_upto_and_outputs():
