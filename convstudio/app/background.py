@@ -7,9 +7,9 @@ returns a token. A newer submit makes every older job stale at once: a job still
 replaced (a one-slot mailbox, as in the renderer), a running one sees ``cancelled()`` turn True and
 may stop early (raise :class:`~convstudio.core.RunCancelled`), and a stale result is never emitted.
 
-``set_sync(True)`` runs jobs at once on the calling thread (tests; the signals are emitted before
-``submit`` returns). ``shutdown()`` stops the thread and waits for it: a QThread left running when
-the application quits aborts the process.
+There is no synchronous mode: tests wait on the signals or on :meth:`BackgroundTask.wait_idle`.
+``shutdown()`` stops the thread and waits for it: a QThread left running when the application
+quits aborts the process.
 """
 
 from __future__ import annotations
@@ -98,10 +98,9 @@ class BackgroundTask(QObject):
     done = Signal(int, object)
     failed = Signal(int, str)
 
-    def __init__(self, name: str, parent: QObject | None = None, *, sync: bool = False) -> None:
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._name = name
-        self._sync = bool(sync)
         self._token = 0
         self._done_token = 0
         self._thread: _TaskThread | None = None
@@ -117,28 +116,13 @@ class BackgroundTask(QObject):
         """Whether the newest job has not delivered its result yet."""
         return self._done_token != self._token
 
-    def is_sync(self) -> bool:
-        return self._sync
-
-    def set_sync(self, sync: bool) -> None:
-        """Run jobs on the calling thread (True) or on the worker thread (False)."""
-        sync = bool(sync)
-        if sync and not self._sync:
-            self._stop_thread()
-        self._sync = sync
-
     def submit(self, fn: Job) -> int:
         """Queue ``fn(cancelled)``; every older job becomes stale. Returns the new token."""
         if self._closed:
             return self._token
         self._token += 1
         token = self._token
-        if self._sync:
-            ok, payload = _call(fn, lambda: False)
-            self._deliver(token, ok if ok is not None else False,
-                          payload if ok is not None else "cancelled")
-        else:
-            self._ensure_thread().submit(token, fn)
+        self._ensure_thread().submit(token, fn)
         return token
 
     def cancel(self) -> None:

@@ -1,23 +1,18 @@
-"""Running a pipeline for the app: cancellable within a layer, incremental, with a preview scale.
+"""Running a pipeline for the app: through the core's own layer loop, cached, with a preview scale.
 
 No Qt here: the renderer's worker thread calls these functions, and so can tests.
 
-The core's :class:`~convstudio.core.IncrementalRunner` can only stop *between* layers. One conv
-layer with a big kernel on a large photo takes seconds to minutes, and a user who drags a value
-or closes the window must not wait for it. :func:`forward_layer` therefore computes an expensive
-convolution in bands of output rows (each band one call of the core's own ``ops.correlate`` on
-the rows of the padded input it needs) and polls `cancelled` between bands. Layers below the
-banding threshold are ``layer.forward(x)`` itself. A banded result is the same arithmetic as the
-core's; it equals ``layer.forward(x)`` to float32 rounding (bit for bit while the core computes
-each band the way it computes the whole, which its fast paths do not promise: a band may take
-another path of its cost model). That is why :mod:`~convstudio.app.layer_export`, whose files
-must equal ``convstudio apply``'s byte for byte, calls ``layer.forward`` and not this.
+Every exact output is computed by :func:`convstudio.core.run_layers`, the loop that
+``Pipeline.run`` and ``convstudio apply`` use, so the window shows the very bits that the command
+line writes. That loop polls `cancelled` between layers and inside long ones (row strips, FFT
+tiles, thread-pool tasks), so a user who drags a value or closes the window does not wait for a
+big convolution to finish.
 
-:class:`CachedRunner` is the core runner's caching rule (recompute from the first changed layer;
-the input by identity) around this forward, with a memory budget for the cached outputs. After
-a small weight edit its :meth:`~CachedRunner.update` first derives the new outputs from the cached
-ones (:mod:`~convstudio.app.delta`: equal to float32 rounding, marked inexact in the cache); the
-next :meth:`~CachedRunner.run` recomputes every inexact output exactly. The runner also keeps the
+:class:`CachedRunner` adds the app's caching rule (recompute from the first changed layer; the
+input by identity) and a memory budget for the cached outputs. After a small weight edit its
+:meth:`~CachedRunner.update` first derives the new outputs from the cached ones
+(:mod:`~convstudio.app.delta`: equal to float32 rounding, marked inexact in the cache); the next
+:meth:`~CachedRunner.run` recomputes every inexact output exactly. The runner also keeps the
 finite range of every channel of every cached output, so that the views need not scan a layer
 on the GUI thread to find its colour levels.
 """
@@ -26,22 +21,25 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from convstudio.core import ConvStudioError, Conv2d, Layer, Pipeline, PipelineError, RunCancelled
-from convstudio.core import ops
-from convstudio.core.layers import AvgPool2d, MaxPool2d
+from convstudio.core import (
+    ConvStudioError,
+    Layer,
+    MemoryBudgetExceeded,
+    Pipeline,
+    PipelineError,
+    RunCancelled,
+    run_layers,
+)
 from convstudio.core.pipeline import first_changed_layer
 
 from .delta import conv_weight_delta, propagate_delta
 
 __all__ = [
-    "BAND_WORK",
-    "forward_layer",
     "CachedRunner",
     "RunResult",
     "channel_ranges",
@@ -49,17 +47,9 @@ __all__ = [
     "combined_range",
     "preview_factor",
     "downscale",
+    "memory_budget",
     "DEFAULT_PREVIEW_PIXELS",
 ]
-
-#: Multiply-adds per band of a chunked convolution: about 20-60 ms of NumPy work, which bounds
-#: how long a cancel waits.
-BAND_WORK = 30_000_000
-#: A convolution below this many multiply-adds runs in one call (no band bookkeeping).
-_CHUNK_ABOVE = 2 * BAND_WORK
-#: The depthwise path costs one NumPy call per tap and band: keep bands at least this many
-#: output pixels so that the call overhead stays small next to the arithmetic.
-_MIN_BAND_PIXELS = 8192
 
 #: Images above this many pixels (per channel) are previewed downscaled, when preview is on.
 DEFAULT_PREVIEW_PIXELS = 4_000_000
@@ -75,87 +65,8 @@ def memory_budget() -> int:
     return int(min(8 << 30, max(1 << 30, total // 2)))
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"
-
-
 def _never() -> bool:
     return False
-
-
-def conv_work(layer: Conv2d, in_shape: tuple[int, int, int]) -> int:
-    """Multiply-adds of `layer` on an input of `in_shape` (0 if it does not fit)."""
-    try:
-        cout, ho, wo = layer.output_shape(in_shape)
-    except PipelineError:
-        return 0
-    kh, kw = layer.kernel_size
-    cin_g = 1 if layer.weight is None else layer.weight.shape[1]
-    return cout * ho * wo * cin_g * kh * kw
-
-
-def forward_layer(layer: Layer, x: np.ndarray, *, cancelled: Callable[[], bool] | None = None,
-                  band_work: int = BAND_WORK) -> np.ndarray:
-    """``layer.forward(x)``, polling `cancelled` inside long convolutions (equal to the core to
-    float32 rounding when banded, bit for bit otherwise).
-
-    Raises
-    ------
-    RunCancelled
-        `cancelled()` returned True.
-    PipelineError
-        The layer does not fit `x` (from the core).
-    """
-    cancelled = cancelled or _never
-    if not layer.enabled:
-        return x
-    if isinstance(layer, Conv2d):
-        if conv_work(layer, x.shape) > 2 * band_work:
-            return _conv_in_bands(layer, x, cancelled, band_work)
-        return layer.forward(x)
-    if isinstance(layer, (MaxPool2d, AvgPool2d)) and x.shape[0] > 1:
-        # Pooling treats channels independently: one channel at a time gives the same numbers.
-        layer.output_shape(x.shape)
-        parts = []
-        for c in range(x.shape[0]):
-            if cancelled():
-                raise RunCancelled()
-            parts.append(layer.forward(x[c:c + 1]))
-        return np.concatenate(parts, axis=0)
-    return layer.forward(x)
-
-
-def _conv_in_bands(layer: Conv2d, x: np.ndarray, cancelled: Callable[[], bool],
-                   band_work: int) -> np.ndarray:
-    cout, ho, wo = layer.output_shape(x.shape)
-    c = x.shape[0]
-    weight = layer.effective_weight(c)
-    bias = layer.effective_bias(c)
-    groups = layer.effective_groups(c)
-    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.stride, layer.dilation
-    cin_g = weight.shape[1]
-    depthwise = cin_g == 1 and cout // groups == 1
-    row_work = max(1, cout * wo * cin_g * kh * kw)
-    rows = max(1, band_work // row_work)
-    if depthwise:
-        rows = max(rows, -(-_MIN_BAND_PIXELS // max(1, wo)))
-    else:
-        # Whole strips of the core's generic im2col loop, so that its GEMMs are the same ones.
-        strip = max(1, min(ho, getattr(ops, "_STRIP_ELEMS", 1 << 20)
-                           // max(1, cin_g * kh * kw * wo)))
-        rows = -(-rows // strip) * strip
-    if cancelled():
-        raise RunCancelled()
-    xp = ops.pad(x, layer.pads, mode=layer.padding_mode)
-    out = np.empty((cout, ho, wo), dtype=np.float32)
-    for r0 in range(0, ho, rows):
-        if cancelled():
-            raise RunCancelled()
-        n = min(rows, ho - r0)
-        band = xp[:, r0 * sh:(r0 + n - 1) * sh + dh * (kh - 1) + 1]
-        out[:, r0:r0 + n] = ops.correlate(band, weight, bias=bias, stride=(sh, sw),
-                                          dilation=(dh, dw), groups=groups)
-    return out
 
 
 def channel_ranges(x: np.ndarray, channels: Iterable[int] | None = None, *,
@@ -341,8 +252,7 @@ class CachedRunner:
 
     def run(self, x: np.ndarray, pipeline: Pipeline, *,
             cancelled: Callable[[], bool] | None = None,
-            on_layer: Callable[[int, np.ndarray, float], None] | None = None,
-            band_work: int = BAND_WORK) -> RunResult:
+            on_layer: Callable[[int, np.ndarray, float], None] | None = None) -> RunResult:
         """Run `pipeline` on `x` ``(C, H, W) float32``, exactly.
 
         `on_layer(index, output, seconds)` (1-based index) is called after each computed layer.
@@ -353,7 +263,6 @@ class CachedRunner:
         RunCancelled
             `cancelled()` returned True; the finished layers stay cached.
         """
-        cancelled = cancelled or _never
         keep = self.reusable(x, pipeline)
         self._input = x
         self._truncate(keep)
@@ -361,41 +270,36 @@ class CachedRunner:
         result = RunResult(reused=keep)
         cur = self._outputs[-1] if self._outputs else x
         held = sum(o.nbytes for o in self._outputs if o is not x)
-        for i in range(keep, len(pipeline.layers)):
-            if cancelled():
-                raise RunCancelled()
-            layer = pipeline.layers[i]
-            t0 = time.perf_counter()
+        steps = run_layers(pipeline.layers, cur, start=keep, cancelled=cancelled,
+                           memory_budget=self.budget, held=held)
+        while True:
             try:
-                need = 4 * math.prod(layer.output_shape(cur.shape)) if layer.enabled else 0
-                if held + need > self.budget:
-                    result.error = (i + 1, (
-                        f"its output needs {_gib(need)}; with the layers before it that is more "
-                        f"than the {_gib(self.budget)} set aside for feature maps (turn on View ▸ "
-                        "Preview, or use a smaller image)"))
-                    break
-                held += need
-                cur = forward_layer(layer, cur, cancelled=cancelled, band_work=band_work)
+                step = next(steps, None)
             except RunCancelled:
                 raise
+            except MemoryBudgetExceeded as exc:
+                result.error = (exc.layer, f"{exc.reason} (turn on View ▸ Preview, or use a "
+                                           "smaller image)")
+                break
             except PipelineError as exc:
-                result.error = (i + 1, exc.reason)
+                result.error = (exc.layer or len(self._outputs) + 1, exc.reason)
                 break
             except MemoryError:
-                result.error = (i + 1, "not enough memory for this layer's output")
+                result.error = (len(self._outputs) + 1, "not enough memory for this layer's output")
                 break
             except (ConvStudioError, ValueError, FloatingPointError) as exc:
-                result.error = (i + 1, str(exc))
+                result.error = (len(self._outputs) + 1, str(exc))
                 break
-            dt = time.perf_counter() - t0
-            rng = channel_ranges(cur)
-            self._outputs.append(cur)
-            self._times.append(dt)
+            if step is None:
+                break
+            out = step.output
+            self._outputs.append(out)
+            self._times.append(step.seconds)
             self._exact.append(True)
-            self._ranges.append(rng)
-            self._layers = pipeline.layers[: i + 1]
+            self._ranges.append(channel_ranges(out))
+            self._layers = pipeline.layers[:step.index]
             if on_layer is not None:
-                on_layer(i + 1, cur, dt)
+                on_layer(step.index, out, step.seconds)
         result.outputs = list(self._outputs)
         result.times = list(self._times)
         result.ranges = list(self._ranges)

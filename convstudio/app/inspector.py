@@ -152,6 +152,17 @@ def _padding_note(info: dict) -> str:
             "input); they hold what the padding mode put there.</i></p>")
 
 
+def _rounding_note(info: dict) -> str:
+    """Words for a map value that the exact arithmetic does not explain to float32 rounding."""
+    if info.get("within_bound", True):
+        return ""
+    return ("<p style='color:#b26a00'>The exact sum of these products is "
+            f"<b>{html.escape(fmt(info['total'], 9))}</b>; the map's value differs from it by "
+            f"more than float32 rounding allows for this sum ({html.escape(fmt(info['bound'], 3))})"
+            ". The map was computed from other numbers than the ones shown here (a stale map, "
+            "or an input with infinities or NaN).</p>")
+
+
 def explanation_html(info: dict, *, mode_note: str = "") -> str:
     """The inspector's page for one :func:`~convstudio.core.explain.explain_pixel` result."""
     layer, kind = info["layer"], info.get("kind")
@@ -160,7 +171,13 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
     parts = [head]
     if mode_note:
         parts.append(f"<p style='color:#b26a00'>{html.escape(mode_note)}</p>")
-    out_line = (f"<p>Value in layer {layer}'s map: <b>{_total(info['output'])}</b></p>")
+    # One number for the result: the value in the layer's map, which is what the window shows
+    # and `convstudio apply` writes. The float64 arithmetic below agrees with it to float32
+    # rounding; only when it does not is the exact sum named, in words (_rounding_note).
+    value = info["output"]
+    total_line = (f"<p style='font-size:large'>Total: <b>{_total(value)}</b> "
+                  f"<span style='font-size:medium'>(the value in layer {layer}'s map)</span></p>")
+    out_line = f"<p>Value in layer {layer}'s map: <b>{_total(value)}</b></p>"
     if kind == "conv":
         inputs = info["inputs"]
         bias = info["bias"]
@@ -170,14 +187,15 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
         if bias:
             sums += f" + {_total(bias)} (bias)"
         if len(inputs) > 1 or bias:
-            line = f"{sums} = {_total(info['total'])}".replace("+ −", "− ")
+            line = f"{sums} = {_total(value)}".replace("+ −", "− ")
             what = "channel sums" + (" and bias" if bias else "")
             parts.append(f"<p>Total ({what}): <span style='font-size:large'>"
                          f"{html.escape(line)}</span></p>")
+            parts.append(f"<p>That is the value in layer {layer}'s map.</p>")
         else:
-            parts.append(f"<p>Total: <span style='font-size:large'><b>{_total(info['total'])}"
-                         "</b></span> (one input channel, no bias)</p>")
-        parts.append(out_line)
+            parts.append(total_line.replace("</span></p>", ", from one input channel, no bias"
+                                                          "</span></p>"))
+        parts.append(_rounding_note(info))
         parts.append("<hr>")
         for p in inputs[:MAX_CHANNELS]:
             rows, cols = len(p["window"]), len(p["window"][0])
@@ -190,8 +208,10 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
                          + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
                          + "</tr></table>")
             parts.append(_cut_note(rows, cols))
+            # one channel and no bias: its sum is the total, so it ends on the map's value too
+            result = value if len(inputs) == 1 and not bias else p["sum"]
             parts.append(f"<p style='font-family:monospace'>"
-                         f"{html.escape(_expression(p['window'], p['kernel'], p['sum']))}</p>")
+                         f"{html.escape(_expression(p['window'], p['kernel'], result))}</p>")
         if len(inputs) > MAX_CHANNELS:
             rest = inputs[MAX_CHANNELS:]
             cells = "".join(f"<tr><td>input channel {p['input_channel']}</td>"
@@ -225,11 +245,11 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
             expr = info.get("expression", "")
             if len(expr) > 400:
                 expr = (f"(sum of {rows * cols} values) / {fmt(info['divisor'])} = "
-                        f"{_total(info['total'])}")
+                        f"{_total(value)}")
             parts.append(f"<p>Sum {_total(info['sum'])} / divisor {fmt(info['divisor'])}</p>")
             parts.append(f"<p style='font-family:monospace'>{html.escape(expr)}</p>")
-        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
-        parts.append(out_line)
+        parts.append(total_line)
+        parts.append(_rounding_note(info))
     elif kind == "activation":
         x, y = info["input"], info["output"]
         formula = {
@@ -241,8 +261,7 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
         }.get(info["type"], info["type"])
         parts.append(f"<p>Input (same position in the previous layer): <b>{_total(x)}</b></p>")
         parts.append(f"<p style='font-family:monospace'>{html.escape(formula)} = {_total(y)}</p>")
-        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
-        parts.append(out_line)
+        parts.append(total_line)
     elif kind == "pad":
         src = info.get("source")
         if src is None:
@@ -250,14 +269,12 @@ def explanation_html(info: dict, *, mode_note: str = "") -> str:
         else:
             parts.append(f"<p>Copied from input row {src[0]}, col {src[1]} "
                          f"(value {_total(info['input'])}).</p>")
-        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
-        parts.append(out_line)
+        parts.append(total_line)
     elif kind == "stride":
         src = info["source"]
         parts.append(f"<p>Kept from input row {src[0]}, col {src[1]} (value "
                      f"{_total(info['input'])}); the rows and columns in between are skipped.</p>")
-        parts.append(f"<p style='font-size:large'>Total: <b>{_total(info['total'])}</b></p>")
-        parts.append(out_line)
+        parts.append(total_line)
     elif kind == "identity":
         parts.append(f"<p>The layer is disabled: it passes its input ({_total(info['input'])}) "
                      "through.</p>")
@@ -315,12 +332,6 @@ class InspectorPanel(QWidget):
     def text(self) -> str:
         return self.browser.toPlainText() if self.explanation is not None else self.hint.text()
 
-    def total_text(self) -> str | None:
-        """The total as displayed, or None."""
-        if self.explanation is None or "total" not in self.explanation:
-            return None
-        return _total(self.explanation["total"])
-
-    def output_text(self) -> str | None:
-        """The layer map's value as displayed, or None."""
-        return None if self.explanation is None else _total(self.explanation["output"])
+    def shown_total(self) -> float | None:
+        """The one number the page gives as the result (the map's value), or None."""
+        return None if self.explanation is None else self.explanation["output"]

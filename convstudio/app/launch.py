@@ -189,10 +189,7 @@ def _screenshot(app, window, renderer, path: str) -> int:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         QThread.msleep(5)
     renderer.flush()
-    while renderer.busy and not deadline.hasExpired():
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        QThread.msleep(5)
-    if renderer.busy:
+    if not window.wait_idle(max(1, deadline.remainingTime())):
         print(f"convstudio: the layers were not computed within {SCREENSHOT_TIMEOUT_S:.0f} s; "
               "no screenshot written", file=sys.stderr)
         return 1

@@ -21,9 +21,9 @@ long convolutions, and sends results back through queued signals. The renderer r
 result never reaches a view, and ``finished`` (with :attr:`Renderer.outputs`) only ever carries
 exact outputs.
 
-``set_sync(True)`` computes on the calling thread, at once (both stages, no pause), for
-deterministic tests. ``shutdown()`` stops the thread and waits for it: call it before the app
-quits.
+There is no synchronous mode: tests run this very thread and wait on its signals (or
+:meth:`Renderer.wait_idle`), so they see the order of events that users see. ``shutdown()``
+stops the thread and waits for it: call it before the app quits.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class LayerUpdate:
 
 
 class _Compute:
-    """One request's work, shared by the worker thread and sync mode."""
+    """One request's work, done on the worker thread."""
 
     def __init__(self) -> None:
         self.runner = CachedRunner()
@@ -277,17 +277,15 @@ class Renderer(QObject):
     finished = Signal(int, object, object)
 
     def __init__(self, document: Document, parent: QObject | None = None, *,
-                 sync: bool = False, debounce_ms: int = DEBOUNCE_MS,
+                 debounce_ms: int = DEBOUNCE_MS,
                  preview_pixels: int = DEFAULT_PREVIEW_PIXELS) -> None:
         super().__init__(parent)
         self._doc = document
-        self._sync = bool(sync)
         self._latest = 0
         self._done_generation = 0
         self._preview_enabled = True
         self._preview_pixels = int(preview_pixels)
         self._thread: _RenderThread | None = None
-        self._sync_compute: _Compute | None = None
         self._closed = False
         self._busy = False
 
@@ -324,19 +322,6 @@ class Renderer(QObject):
         """Whether the latest generation is not finished yet."""
         return self._done_generation != self._latest
 
-    def is_sync(self) -> bool:
-        return self._sync
-
-    def set_sync(self, sync: bool) -> None:
-        """Compute on the calling thread, at once (tests). Switching renders the current state."""
-        sync = bool(sync)
-        if sync == self._sync:
-            return
-        self._sync = sync
-        if sync:
-            self._stop_thread()
-        self.request()
-
     def preview_enabled(self) -> bool:
         return self._preview_enabled
 
@@ -368,9 +353,7 @@ class Renderer(QObject):
         if self._closed:
             return
         self._latest += 1
-        if self._sync:
-            self._submit()
-        elif self._timer.isActive():
+        if self._timer.isActive():
             self._pending = True
         else:
             self._submit()
@@ -433,24 +416,7 @@ class Renderer(QObject):
         req = RenderRequest(self._latest, image, self._doc.pipeline, factor, self._doc.selected)
         self.factor = factor
         self.started.emit(req.generation)
-        if self._sync:
-            self._run_sync(req)
-        else:
-            self._ensure_thread().submit(req)
-
-    def _run_sync(self, req: RenderRequest) -> None:
-        if self._sync_compute is None:
-            self._sync_compute = _Compute()
-
-        def on_update(index: int, update: LayerUpdate) -> None:
-            self._on_layer_done(req.generation, index, update)
-
-        try:
-            self._sync_compute.update(req, None, on_update)
-        except Exception:  # noqa: BLE001 - as in the worker: the exact stage still runs
-            pass
-        x, result = self._sync_compute.run(req, None, on_update)
-        self._on_run_done(req.generation, x, result)
+        self._ensure_thread().submit(req)
 
     def _ensure_thread(self) -> _RenderThread:
         if self._thread is None:

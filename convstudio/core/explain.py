@@ -37,7 +37,8 @@ from .layers import (
 )
 from .pipeline import Pipeline, as_chw
 
-__all__ = ["effective_receptive_field", "explain_pixel", "pad_source_index", "format_expression"]
+__all__ = ["effective_receptive_field", "explain_pixel", "pad_source_index", "format_expression",
+           "float32_sum_bound", "FLOAT32_UNIT_ROUNDOFF"]
 
 
 def pad_source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
@@ -250,12 +251,47 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+#: Unit roundoff of float32 (half the distance from 1 to the next float32).
+FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+
+
+def float32_sum_bound(abs_sum: float, terms: int, result: float) -> float:
+    """Largest difference between the exact value of a sum of `terms` products and the float32
+    value the core computes for it, whatever the order of the additions.
+
+    ``gamma(n) * sum |w x|`` with ``gamma(n) = n u / (1 - n u)`` (Higham, *Accuracy and Stability
+    of Numerical Algorithms*, 2002, eq. 3.5) bounds the rounding of the products and the
+    additions; one more half unit in the last place covers rounding the result to float32.
+    The ordering-free form covers every path of the core (direct sums, GEMMs of any blocking,
+    Winograd's tiles, whose error is bounded by the window's own sum; the float64 FFT is more
+    accurate still). See docs/semantics.md, "How exact the numbers are".
+
+    Examples
+    --------
+    >>> float32_sum_bound(4.0, 4, 19.0) < 1e-5
+    True
+    """
+    n = (terms + 1) * FLOAT32_UNIT_ROUNDOFF  # + 1: a bias added after the products
+    gamma = n / (1.0 - n) if n < 1.0 else float("inf")
+    return gamma * abs_sum + FLOAT32_UNIT_ROUNDOFF * abs(result)
+
+
 def format_expression(values, weights, result: float, bias: float | None = None) -> str:
     """'0×0 + 1×1 + 3×2 + 4×3 = 19', the tutorial's way of writing one output value."""
     terms = [f"{_fmt(v)}×{_fmt(w)}" for v, w in zip(np.ravel(values), np.ravel(weights))]
     if bias:
         terms.append(_fmt(bias))
     return " + ".join(terms).replace("+ -", "- ") + f" = {_fmt(result)}"
+
+
+def _rounding(info: dict, exact: float, bound: float) -> None:
+    """Record how the map's float32 value relates to the exact float64 arithmetic: `bound` is
+    float32's rounding bound for this sum, and `within_bound` says whether the map's value lies
+    inside it (False means the map is not what this arithmetic gives, beyond rounding)."""
+    out = info["output"]
+    diff = abs(out - exact) if np.isfinite(out) and np.isfinite(exact) else (
+        0.0 if out == exact or (np.isnan(out) and np.isnan(exact)) else float("inf"))
+    info.update(bound=bound, within_bound=bool(diff <= bound))
 
 
 def _window(xp_index_rows, xp_index_cols, x_channel, constant=0.0):
@@ -326,6 +362,8 @@ def explain_pixel(
                 "expression": format_expression(vals, k, s)})
         b = lyr.effective_bias(c_in)
         bias = float(b[channel]) if b is not None else 0.0
+        abs_sum = sum(float(np.abs(p["products"]).sum()) for p in per_channel) + abs(bias)
+        _rounding(info, total + bias, float32_sum_bound(abs_sum, cin_g * kh * kw, total + bias))
         info.update(kind="conv", inputs=per_channel, bias=bias, total=total + bias,
                     expression=" + ".join(_fmt(p["sum"]) for p in per_channel)
                     + (f" + {_fmt(bias)}" if bias else "") + f" = {_fmt(total + bias)}")
@@ -352,6 +390,10 @@ def explain_pixel(
         else:
             div = float(_avg_divisors(lyr, inp, shapes[layer][1], shapes[layer][2])[row, col])
             s = float(vals[inside].sum())
+            n_in = int(inside.sum())
+            # the core sums n values, then divides: one more rounding of a value <= the sum
+            bound = float32_sum_bound(float(np.abs(vals[inside]).sum()), n_in + 1, s) / div
+            _rounding(info, s / div, bound)
             info.update(kind="avg", sum=s, divisor=div, total=s / div,
                         expression=f"({' + '.join(_fmt(v) for v in vals[inside])}) / {_fmt(div)}"
                                    f" = {_fmt(s / div)}")
