@@ -160,6 +160,11 @@ class CachedRunner:
         self._input, self._layers = None, ()
         self._outputs, self._times, self._exact, self._ranges = [], [], [], []
 
+    @property
+    def input(self) -> np.ndarray | None:
+        """The input of the cached outputs (None: nothing cached)."""
+        return self._input
+
     def reusable(self, x: np.ndarray, pipeline: Pipeline) -> int:
         """How many leading cached outputs are valid and exact for (x, pipeline)."""
         if self._input is None or x is not self._input:

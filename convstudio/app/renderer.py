@@ -143,6 +143,10 @@ class _Compute:
         """The exact stage: `on_update(index, LayerUpdate)` per computed layer."""
         x = self.input_for(req)
         runner = self.runner
+        if runner.input is not x:
+            # A new input changes every map: comparing with what was sent would cost a pass
+            # over each output for nothing.
+            self._sent.clear()
 
         def on_layer(index: int, out: np.ndarray, seconds: float) -> None:
             base = self._sent.get(index)
