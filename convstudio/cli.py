@@ -74,7 +74,13 @@ def _apply_parser() -> _Parser:
     p.add_argument("--layer", type=int, metavar="N",
                    help="write the output of layer N (default: the last; 0 = the input)")
     p.add_argument("--normalize", choices=NORMALIZE_MODES, default="clip",
-                   help="mapping to 8/16-bit for image formats (default: clip to [0, 1])")
+                   help="mapping to 8/16-bit for image formats (default: clip to [0, 1]; "
+                   "'signed' draws 0 as mid-grey, for feature maps that hold negative values)")
+    p.add_argument("--channels", choices=("auto", "split"), default="auto",
+                   help="auto (default): an image (every layer so far filters each channel "
+                   "alone) is one gray/RGB/RGBA file, feature maps (after a conv with a "
+                   "'weight') one gray file per channel, NAME_c00.png ...; split: always one "
+                   "file per channel")
     p.add_argument("--depth", type=int, choices=(8, 16), default=8,
                    help="bits per channel for PNG/TIFF-integer outputs (default 8)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="inputs processed in parallel")
@@ -138,9 +144,12 @@ def _parse_shape(text: str) -> tuple[int, int, int]:
         parts = [int(p) for p in text.replace("x", ",").split(",")]
     except ValueError:
         raise UsageError(f"--input-shape must be C,H,W with integers, got '{text}'") from None
-    if len(parts) == 2:
-        parts = [1] + parts
-    if len(parts) != 3 or min(parts) < 1:
+    if len(parts) != 3:
+        # no H,W shorthand: "3,300" would be ambiguous (channels or rows?)
+        raise UsageError(f"--input-shape must be C,H,W (three integers, e.g. 3,224,224; "
+                         f"1,H,W for a gray image), got {len(parts)} number"
+                         f"{'' if len(parts) == 1 else 's'} in '{text}'")
+    if min(parts) < 1:
         raise UsageError(f"--input-shape must be C,H,W with each at least 1, got '{text}'")
     return tuple(parts)  # type: ignore[return-value]
 
@@ -189,15 +198,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _possible_outputs(target: Path, channels: int) -> list[Path]:
-    """Every file save_image may write for `target` (one per channel for odd channel counts)."""
-    ext = target.suffix.lower()
-    if ext == ".npy" or channels in (1, 3, 4):
-        return [target]
-    width = max(2, len(str(channels - 1)))
-    return [target.with_name(f"{target.stem}_c{c:0{width}d}{target.suffix}") for c in range(channels)]
-
-
 class _Progress:
     """A one-line progress bar on stderr, only when stderr is a terminal and there is much to do."""
 
@@ -228,7 +228,8 @@ class _Progress:
 
 
 def _cmd_apply(args) -> int:
-    from .core import ConvStudioError, load_image, save_image
+    from .core import ConvStudioError, load_image
+    from .core.channels import output_paths, save_output, split_channels
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -242,6 +243,8 @@ def _cmd_apply(args) -> int:
         _check_format(job.target, args.depth)
     if args.out_dir is not None:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+    # one file per channel for feature maps (or always, with --channels split)
+    split = split_channels(pipeline, layer, args.channels)
 
     progress = _Progress(len(jobs))
     claimed: dict[Path, Path] = {}
@@ -251,7 +254,7 @@ def _cmd_apply(args) -> int:
         try:
             x = load_image(job.source, keep_alpha=args.keep_alpha)
             y = x if layer == 0 else pipeline.run(x, upto=layer)[layer - 1]
-            outs = _possible_outputs(job.target, y.shape[0])
+            outs = output_paths(job.target, y.shape[0], split=split)
             with claim_lock:
                 for out in outs:
                     if any(_same_file(out, src) for src in inputs):
@@ -260,7 +263,7 @@ def _cmd_apply(args) -> int:
                     if key in claimed:
                         raise ConvStudioError(f"'{out}' is also the output of '{claimed[key]}'")
                     claimed[key] = job.source
-            save_image(job.target, y, normalize=args.normalize, depth=args.depth)
+            save_output(job.target, y, split=split, normalize=args.normalize, depth=args.depth)
             return True
         except ConvStudioError as exc:
             progress.message(f"{job.source}: {exc}" if str(job.source) not in str(exc) else str(exc))

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also validate the .desktop and AppStream files with the desktop's own tools.
-EXTRA_SYSTEM_PACKAGES="desktop-file-utils appstream ${EXTRA_SYSTEM_PACKAGES:-}" ./scripts/setup.sh
+EXTRA_SYSTEM_PACKAGES="desktop-file-utils appstream ${EXTRA_SYSTEM_PACKAGES:-}" ./scripts/setup.sh --test
 export QT_QPA_PLATFORM=offscreen
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+exec "${VENV:-.venv}/bin/python" -m pytest -p no:cacheprovider "$@"

@@ -36,6 +36,8 @@ from .layer_list import shape_text
 __all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
 
 NORMALIZE_TIPS = {
+    "auto": "auto: signed for feature maps that hold negative values, clip otherwise "
+            "(what convstudio apply does without --normalize)",
     "clip": "clip: values below 0 are black, above 1 white",
     "minmax": "min-max: the smallest value is black, the largest white",
     "abs": "abs: |x|, then clip to [0, 1]",
@@ -49,9 +51,10 @@ class ExportOptions:
 
     layer: int
     path: Path
-    normalize: str = "clip"
+    normalize: str | None = None  # None: auto (convstudio.core.channels.auto_normalize)
     depth: int = 8
     channel: int | None = None
+    channels: str = "auto"  # "auto" or "split", as convstudio apply --channels
 
 
 class ExportDialog(QDialog):
@@ -61,6 +64,7 @@ class ExportDialog(QDialog):
                  folder: Path, stem: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export feature maps")
+        self._pipeline = pipeline
         self._shapes = shapes
         self._folder = folder
         self._stem = stem
@@ -72,12 +76,19 @@ class ExportDialog(QDialog):
         self.shape_note = QLabel()
         self.shape_note.setEnabled(False)
         self.channels = QComboBox()
+        self.files = QComboBox()
+        self.files.addItem("auto: an image as one file, feature maps one file each", "auto")
+        self.files.addItem("one gray file per channel", "split")
+        self.files.setToolTip(
+            "An output is an image while every layer so far filters each channel alone "
+            "(kernel-form convs, pooling, pad, stride, activations); after a conv with a "
+            "weight its channels are feature maps, written one gray file each")
         self.format = QComboBox()
         for ext, label in EXPORT_FORMATS.items():
             self.format.addItem(label, ext)
         self.normalize = QComboBox()
         for mode, tip in NORMALIZE_TIPS.items():
-            self.normalize.addItem(mode, mode)
+            self.normalize.addItem(mode, None if mode == "auto" else mode)
             self.normalize.setItemData(self.normalize.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.depth = QComboBox()
         self.depth.addItem("8 bit", 8)
@@ -96,6 +107,7 @@ class ExportDialog(QDialog):
         form.addRow("Layer", self.layer)
         form.addRow("", self.shape_note)
         form.addRow("Channels", self.channels)
+        form.addRow("Files", self.files)
         form.addRow("Format", self.format)
         form.addRow("Normalise", self.normalize)
         form.addRow("Depth", self.depth)
@@ -112,6 +124,7 @@ class ExportDialog(QDialog):
         self.layer.valueChanged.connect(self._on_layer_changed)
         self.format.currentIndexChanged.connect(self._on_format_changed)
         self.channels.currentIndexChanged.connect(self._update_note)
+        self.files.currentIndexChanged.connect(self._update_note)
         self.path.textChanged.connect(self._update_note)
         self._on_layer_changed(layer)
         self._on_format_changed(0)
@@ -119,7 +132,8 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         return ExportOptions(layer=self.layer.value(), path=Path(self.path.text()),
                              normalize=self.normalize.currentData(), depth=self.depth.currentData(),
-                             channel=self.channels.currentData())
+                             channel=self.channels.currentData(),
+                             channels=self.files.currentData())
 
     def _default_path(self) -> str:
         ext = self.format.currentData()
@@ -147,17 +161,25 @@ class ExportDialog(QDialog):
         self._update_note()
 
     def _update_note(self, *_args) -> None:
-        shape = self._shapes[self.layer.value()] if self.layer.value() < len(self._shapes) else None
+        from convstudio.core.channels import output_is_image, output_paths
+
+        layer = self.layer.value()
+        shape = self._shapes[layer] if layer < len(self._shapes) else None
         c = 1 if self.channels.currentData() is not None else (shape[0] if shape else 0)
-        ext = Path(self.path.text()).suffix.lower()
-        if ext != ".npy" and c not in (1, 3, 4) and c > 0:
-            self.files_note.setText(f"{c} channels: one gray file per channel "
-                                    f"({Path(self.path.text()).stem}_c00{ext} …)")
-        elif ext == ".npy":
+        path = Path(self.path.text())
+        ext = path.suffix.lower()
+        image = output_is_image(self._pipeline, layer)
+        split = self.files.currentData() == "split" or not image
+        kind = "an image" if image else "feature maps"
+        self.files.setEnabled(ext != ".npy" and self.channels.currentData() is None)
+        if ext == ".npy":
             self.files_note.setText("the float32 (C, H, W) array, exactly")
+        elif c > 0 and len(output_paths(path, c, split=split)) > 1:
+            self.files_note.setText(f"{kind}, {c} channels: one gray file per channel "
+                                    f"({path.stem}_c00{ext} …)")
         else:
-            self.files_note.setText({1: "one gray image", 3: "one RGB image",
-                                     4: "one RGBA image"}.get(c, ""))
+            self.files_note.setText(f"{kind}: " + {1: "one gray image", 3: "one RGB image",
+                                                    4: "one RGBA image"}.get(c, ""))
 
     def _browse(self) -> None:
         filters = ";;".join(f"{label} (*{ext})" for ext, label in EXPORT_FORMATS.items())
@@ -191,6 +213,7 @@ class ExportJob(QThread):
         try:
             self.paths = export_layer(self._pipeline, self._image, o.layer, o.path,
                                       normalize=o.normalize, depth=o.depth, channel=o.channel,
+                                      channels=o.channels,
                                       cancelled=lambda: self._cancel,
                                       progress=lambda d, t: self.progressed.emit(d, t))
         except RunCancelled:

@@ -1,9 +1,11 @@
 """Writing a layer's feature maps to files: the one function behind File ▸ Export.
 
 No Qt here. It computes the layer exactly as ``Pipeline.run`` does (``layer.forward`` layer by
-layer, cancellable between layers) and writes with the core's ``save_image``, so an export from the app and ``convstudio apply PIPELINE IMAGE -o OUT
---layer N --normalize MODE --depth D`` write the same bytes. Always full resolution: the app's
-preview scale never reaches this function.
+layer, cancellable between layers) and writes with the core's ``save_output`` (``save_image``
+plus the image / feature-map rule of :mod:`convstudio.core.channels`), so an export from the app
+and ``convstudio apply PIPELINE IMAGE -o OUT --layer N [--normalize MODE] --depth D
+--channels auto|split`` write the same bytes. Always full resolution: the app's preview scale
+never reaches this function.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ def export_layer(
     layer_index: int,
     path: str | os.PathLike,
     *,
-    normalize: str = "clip",
+    normalize: str | None = None,
     depth: int = 8,
     channel: int | None = None,
+    channels: str = "auto",
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
     outputs: list[np.ndarray] | None = None,
@@ -51,9 +54,15 @@ def export_layer(
     path
         Target file; its extension picks the format (see ``save_image``).
     normalize, depth
-        As ``save_image`` (ignored for .npy and TIFF).
+        As ``save_image`` (ignored for .npy and TIFF). ``normalize=None`` picks it as
+        ``convstudio apply`` does without ``--normalize``: ``signed`` for feature maps holding
+        negative values, else ``clip`` (:func:`convstudio.core.channels.auto_normalize`).
     channel : int, optional
         Write only this channel (a gray image) instead of all of them.
+    channels : {"auto", "split"}
+        ``"auto"``: an image stays one gray / RGB / RGBA file, feature maps (after a conv with a
+        ``weight``) are one gray file per channel; ``"split"``: always one file per channel
+        (see :func:`convstudio.core.channels.output_is_image`).
     cancelled : callable, optional
         Polled between layers and inside long ones; RunCancelled is raised and nothing is
         written.
@@ -65,13 +74,15 @@ def export_layer(
     Returns
     -------
     list of Path
-        The files written (several for channel counts other than 1, 3 and 4).
+        The files written (several for feature maps, and for images with other than 1, 3 or
+        4 channels).
     """
-    from convstudio.core.imageio import save_image
+    from convstudio.core.channels import auto_normalize, save_output, split_channels
 
     if not 0 <= layer_index <= len(pipeline):
         raise PipelineError(f"there is no layer {layer_index}: the pipeline has "
                             f"{len(pipeline)} layers (0 is the input)")
+    split = split_channels(pipeline, layer_index, channels)  # before the work: a bad mode fails fast
     if layer_index == 0:
         y = as_chw(image)
     elif outputs is not None and len(outputs) >= layer_index:
@@ -92,4 +103,6 @@ def export_layer(
             raise PipelineError(f"channel {channel} does not exist: layer {layer_index} has "
                                 f"{y.shape[0]} channels")
         y = y[channel:channel + 1]
-    return save_image(path, y, normalize=normalize, depth=depth)
+    if normalize is None:
+        normalize = auto_normalize(pipeline, layer_index, y)
+    return save_output(path, y, split=split, normalize=normalize, depth=depth)

@@ -431,7 +431,9 @@ class Conv2d(Layer):
     weight: np.ndarray | None = None
     kernel: np.ndarray | None = None
     bias: np.ndarray | None = None
-    bias_shared: bool = False  # kernel form: one bias number for every channel
+    # Kernel form: one bias number for every channel, given as a bare number or a one-element
+    # list (README, "The pipeline file"); bias_list remembers which, so that saving keeps the form.
+    bias_shared: bool = False
     scale: float = 1.0
     stride: tuple[int, int] = (1, 1)
     padding: PaddingSpec = 0
@@ -439,6 +441,7 @@ class Conv2d(Layer):
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
     flip: bool = False
+    bias_list: bool = field(default=False, kw_only=True)
 
     _pairs: ClassVar[dict[str, tuple[int, int]]] = {
         "stride": (1, MAX_STRIDE), "dilation": (1, MAX_DILATION)}
@@ -460,6 +463,11 @@ class Conv2d(Layer):
             b = np.array(self.bias, dtype=np.float32).reshape(-1)
             b.setflags(write=False)
             object.__setattr__(self, "bias", b)
+        if self.kernel is not None and self.bias is not None and self.bias.shape[0] == 1 \
+                and not self.bias_shared:
+            # The kernel form with a one-element bias list: that number for every channel.
+            object.__setattr__(self, "bias_shared", True)
+            object.__setattr__(self, "bias_list", True)
         if self.weight is not None:
             cout, cin_g = self.weight.shape[:2]
             if cout > MAX_CHANNELS or cin_g > MAX_CHANNELS:
@@ -493,6 +501,9 @@ class Conv2d(Layer):
                 kw["bias_shared"] = True
             else:
                 kw["bias"] = _numeric_array(b, "bias", 1)
+                if has_k and kw["bias"].shape[0] == 1:
+                    # [b] with the kernel form: b for every channel, saved back as [b]
+                    kw["bias_shared"] = kw["bias_list"] = True
         if "scale" in d:
             kw["scale"] = _number(d["scale"], "scale")
         if "stride" in d:
@@ -520,7 +531,8 @@ class Conv2d(Layer):
         else:
             d["kernel"] = self.kernel.tolist()  # type: ignore[union-attr]
         if self.bias is not None:
-            d["bias"] = float(self.bias[0]) if self.bias_shared else self.bias.tolist()
+            shared_number = self.bias_shared and not self.bias_list
+            d["bias"] = float(self.bias[0]) if shared_number else self.bias.tolist()
         if self.scale != 1.0:
             d["scale"] = self.scale
         d["stride"] = _pair_to_json(self.stride)

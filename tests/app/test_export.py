@@ -132,3 +132,90 @@ def test_export_dialog_options(qtbot, tmp_path):
     dlg.channels.setCurrentIndex(2)
     o = dlg.options()
     assert (o.layer, o.channel, o.path.suffix) == (0, 1, ".npy")
+
+
+# ------------------------------------------------------------------ images and feature maps
+
+
+def _rgb_pipelines():
+    blur = Conv2d(kernel=np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], np.float32), scale=1 / 16,
+                  padding=1)
+    mix = Conv2d(weight=np.random.default_rng(8).uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32),
+                 padding=1)
+    return blur, mix
+
+
+def test_export_feature_maps_follow_the_command_line(tmp_path, image):
+    """A 3 -> 4 weight conv: four gray files, signed by default in the app (values are signed),
+    as `convstudio apply --normalize signed` writes them; a kernel-form blur stays one RGB file,
+    clipped, as `apply` writes it by default."""
+    import cv2
+
+    from convstudio.cli import main
+
+    blur, mix = _rgb_pipelines()
+    p = Pipeline((blur, mix))
+    p.save(tmp_path / "p.json")
+    save_image(tmp_path / "in.npy", image)
+    y = p.run(image)
+    assert y[1].min() < 0
+    for layer, expected in ((2, [f"out_c{c:02d}.png" for c in range(4)]), (1, ["out.png"])):
+        (tmp_path / f"app{layer}").mkdir()
+        (tmp_path / f"cli{layer}").mkdir()
+        got = export_layer(p, image, layer, tmp_path / f"app{layer}" / "out.png")
+        assert [f.name for f in got] == expected
+        normalize = ["--normalize", "signed"] if layer == 2 else []
+        assert main(["apply", str(tmp_path / "p.json"), str(tmp_path / "in.npy"), "-o",
+                     str(tmp_path / f"cli{layer}" / "out.png"), "--layer", str(layer)]
+                    + normalize) == 0
+        same_files(got, sorted((tmp_path / f"cli{layer}").iterdir()))
+    maps = y[1].astype(np.float64)
+    want = (0.5 + maps / (2 * np.abs(maps).max())) * 255  # signed: one scale for all four maps
+    for c in range(4):
+        got = cv2.imread(str(tmp_path / "app2" / f"out_c{c:02d}.png"), cv2.IMREAD_UNCHANGED)
+        assert got.ndim == 2
+        assert np.abs(got - want[c]).max() <= 0.5 + 1e-3
+    rgb = cv2.imread(str(tmp_path / "app1" / "out.png"), cv2.IMREAD_UNCHANGED)
+    assert rgb.shape == image.shape[1:] + (3,)
+
+
+def test_export_split_and_explicit_normalize(tmp_path, image):
+    from convstudio.core import load_image
+
+    blur, mix = _rgb_pipelines()
+    p = Pipeline((blur, mix))
+    got = export_layer(p, image, 1, tmp_path / "s.png", channels="split", normalize="clip")
+    assert [f.name for f in got] == ["s_c00.png", "s_c01.png", "s_c02.png"]
+    (tmp_path / "ref").mkdir()
+    ref = save_image(tmp_path / "ref" / "s.png", p.run(image)[0])  # one RGB file
+    rgb = load_image(ref[0])
+    for c in range(3):
+        np.testing.assert_array_equal(load_image(got[c]), rgb[c:c + 1])
+    # an explicit normalisation wins over the automatic one
+    (tmp_path / "mm").mkdir()
+    got = export_layer(p, image, 2, tmp_path / "mm" / "m.png", normalize="minmax")
+    (tmp_path / "mm_ref").mkdir()
+    want = save_image(tmp_path / "mm_ref" / "m.png", np.concatenate(
+        [p.run(image)[1], p.run(image)[1][:1]]), normalize="minmax")  # 5 maps: split by the core
+    for a, b in zip(got, want[:4]):
+        assert a.read_bytes() == b.read_bytes()
+    with pytest.raises(ValueError):
+        export_layer(p, image, 1, tmp_path / "x.png", channels="rgb")
+
+
+def test_export_dialog_follows_the_rule(qtbot, tmp_path):
+    blur, mix = _rgb_pipelines()
+    p = Pipeline((blur, mix))
+    shapes = [(3, 37, 53)] + [i.output_shape for i in p.analyze((3, 37, 53))]
+    dlg = ExportDialog(p, shapes, layer=1, folder=tmp_path, stem="img")
+    qtbot.addWidget(dlg)
+    assert "an image" in dlg.files_note.text() and "one RGB image" in dlg.files_note.text()
+    dlg.files.setCurrentIndex(dlg.files.findData("split"))
+    assert "one gray file per channel" in dlg.files_note.text()
+    assert dlg.options().channels == "split"
+    dlg.files.setCurrentIndex(dlg.files.findData("auto"))
+    dlg.layer.setValue(2)
+    assert "feature maps" in dlg.files_note.text()
+    assert "one gray file per channel" in dlg.files_note.text()
+    o = dlg.options()
+    assert (o.channels, o.normalize) == ("auto", None)  # normalise "auto" is the default

@@ -112,6 +112,14 @@ def test_info_bad_shape_is_usage_error(contract_pipeline, shape, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_info_input_shape_needs_three_numbers(contract_pipeline, capsys):
+    # "3,300" is neither taken as 1x3x300 nor guessed: C,H,W is asked for, in one line
+    assert run_cli("info", contract_pipeline, "--input-shape", "3,300") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "C,H,W" in captured.err and "3,300" in captured.err
+
+
 # ------------------------------------------------------------------------------------------ apply
 
 
@@ -317,3 +325,105 @@ def test_screenshot_without_a_display_renders_offscreen(tmp_path):
     picture = cv2.imread(str(out), cv2.IMREAD_COLOR)
     assert picture is not None and picture.shape[0] > 400 and picture.shape[1] > 600
     assert picture.std() > 10  # a window with content, not a blank rectangle
+
+
+# ------------------------------------------------------------------------------------------ channels
+
+
+def _pipeline(tmp_path: Path, *layers, name: str = "p.json") -> Path:
+    return write_json(tmp_path / name, {"format": "convstudio-pipeline", "version": 1,
+                                        "layers": list(layers)})
+
+
+BLUR = {"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "scale": 0.0625,
+        "padding": 1}
+MIX_3_TO_4 = {"type": "conv2d", "weight": np.random.default_rng(7).uniform(
+    -1, 1, (4, 3, 3, 3)).tolist(), "padding": 1}
+
+
+def _gray_samples(path: Path) -> np.ndarray:
+    got = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert got is not None and got.ndim == 2, path  # a gray file
+    return got.astype(np.float64)
+
+
+def test_apply_kernel_form_one_bias_on_rgb(tmp_path, rgb_image):
+    p = _pipeline(tmp_path, {"type": "conv2d", "kernel": [[1]], "bias": [0.1]})
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "out.npy") == 0
+    x = load_image(rgb_image)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), x + np.float32(0.1))
+
+
+def test_apply_feature_maps_are_grey_files_signed(tmp_path, rgb_image):
+    p = _pipeline(tmp_path, BLUR, MIX_3_TO_4)
+    y = Pipeline.load(p).run(load_image(rgb_image))[-1].astype(np.float64)
+    assert y.shape[0] == 4 and y.min() < 0 < y.max()
+    for depth, maxval in ((8, 255), (16, 65535)):
+        out = tmp_path / f"maps{depth}.png"
+        assert run_cli("apply", p, rgb_image, "-o", out, "--depth", depth,
+                       "--normalize", "signed") == 0
+        names = sorted(f.name for f in tmp_path.glob(f"maps{depth}*.png"))
+        assert names == [f"maps{depth}_c{c:02d}.png" for c in range(4)]  # no RGBA file
+        # signed: 0 is mid-grey, one scale max|y| for all four maps; rounding error <= 1/2
+        want = (0.5 + y / (2 * np.abs(y).max())) * maxval
+        for c in range(4):
+            got = _gray_samples(tmp_path / f"maps{depth}_c{c:02d}.png")
+            assert np.abs(got - want[c]).max() <= 0.5 + 1e-3 * maxval / 255
+
+
+def test_apply_feature_maps_default_clip_and_explicit_normalize(tmp_path, rgb_image):
+    p = _pipeline(tmp_path, MIX_3_TO_4, {"type": "relu"})
+    y = Pipeline.load(p).run(load_image(rgb_image))[-1].astype(np.float64)
+    assert y.min() == 0 and y.max() > 1
+    # the default is clip, as for images; each map still its own gray file
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "r.png") == 0
+    for c in range(4):
+        got = _gray_samples(tmp_path / f"r_c{c:02d}.png")
+        assert np.abs(got - np.clip(y[c], 0, 1) * 255).max() <= 0.5 + 1e-3
+    # layer 1 holds negative values: still clip by default, and --normalize chooses
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "d.png", "--layer", 1) == 0
+    y1 = Pipeline.load(p).run(load_image(rgb_image))[0].astype(np.float64)
+    assert y1.min() < 0
+    for c in range(4):
+        got = _gray_samples(tmp_path / f"d_c{c:02d}.png")
+        assert np.abs(got - np.clip(y1[c], 0, 1) * 255).max() <= 0.5 + 1e-3
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "m.png", "--layer", 1,
+                   "--normalize", "minmax") == 0
+    y1 = Pipeline.load(p).run(load_image(rgb_image))[0].astype(np.float64)
+    want = (y1 - y1.min()) / (y1.max() - y1.min()) * 255
+    for c in range(4):
+        got = _gray_samples(tmp_path / f"m_c{c:02d}.png")
+        assert np.abs(got - want[c]).max() <= 0.5 + 1e-3
+
+
+def test_apply_image_stays_one_rgb_file(tmp_path, rgb_image):
+    disabled_mix = dict(MIX_3_TO_4, enabled=False)
+    p = _pipeline(tmp_path, BLUR, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+                  disabled_mix)
+    y = Pipeline.load(p).run(load_image(rgb_image))[-1].astype(np.float64)
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "blur.png") == 0
+    assert sorted(f.name for f in tmp_path.glob("blur*")) == ["blur.png"]
+    got = cv2.imread(str(tmp_path / "blur.png"), cv2.IMREAD_UNCHANGED)
+    assert got.shape == y.shape[1:] + (3,)
+    rgb = got[:, :, ::-1].transpose(2, 0, 1).astype(np.float64)
+    assert np.abs(rgb - np.clip(y, 0, 1) * 255).max() <= 0.5 + 1e-3
+    # --channels split: the same values, one gray file per channel
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "s.png", "--channels", "split") == 0
+    assert sorted(f.name for f in tmp_path.glob("s*.png")) == [f"s_c{c:02d}.png" for c in range(3)]
+    for c in range(3):
+        np.testing.assert_array_equal(_gray_samples(tmp_path / f"s_c{c:02d}.png"), rgb[c])
+    # .npy holds the whole array whatever --channels says
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "s.npy", "--channels", "split") == 0
+    assert np.load(tmp_path / "s.npy").shape == y.shape
+
+
+def test_apply_channels_out_dir_names(tmp_path, rgb_image):
+    p = _pipeline(tmp_path, MIX_3_TO_4)
+    assert run_cli("apply", p, rgb_image, "--out-dir", tmp_path / "out") == 0
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == \
+        [f"in_c{c:02d}.png" for c in range(4)]
+    assert run_cli("apply", p, rgb_image, "--out-dir", tmp_path / "tif", "--format", "tif") == 0
+    y = Pipeline.load(p).run(load_image(rgb_image))[-1]
+    for c in range(4):
+        np.testing.assert_array_equal(load_image(tmp_path / "tif" / f"in_c{c:02d}.tif"), y[c:c + 1])
+    assert run_cli("apply", p, rgb_image, "-o", tmp_path / "x.png", "--channels", "rgb") == 2
