@@ -175,38 +175,43 @@ LESSONS: tuple[Lesson, ...] = (
                   name="1x1 channel mixing"),
         expected={"shapes_from_input": True}),
     Lesson(
-        "pooling", "8. Max and average pooling",
+        "pooling", "8. Max pooling",
         "A 2 x 2 window slides like a kernel but has no weights: max pooling keeps the largest "
-        "value, average pooling the mean. On 0..8: max gives [[4, 5], [7, 8]], average "
-        "[[2, 3], [5, 6]]. The stride defaults to the window size; here it is set to 1 to match "
-        "the tutorial's figure.",
+        "value of each window. On 0..8 it gives [[4, 5], [7, 8]]. The stride defaults to the "
+        "window size; here it is set to 1 to match the tutorial's figure. Average pooling takes "
+        "the mean of the same windows instead: <a href='lesson:pooling-average'>lesson 8b</a>.",
         _arange(1, 3, 3),
-        _pipeline({"type": "maxpool2d", "kernel_size": 2, "stride": 1},
-                  {"type": "avgpool2d", "kernel_size": 2, "stride": 1, "enabled": False},
-                  name="pooling"),
+        _pipeline({"type": "maxpool2d", "kernel_size": 2, "stride": 1}, name="max pooling"),
         expected={"outputs": {1: [[[4, 5], [7, 8]]]}}),
     Lesson(
         "pooling-average", "8b. Average pooling",
-        "The same 2 x 2 window with stride 1, averaging: [[2, 3], [5, 6]].",
+        "The same 2 x 2 window on 0..8 with stride 1, averaging: [[2, 3], [5, 6]].",
         _arange(1, 3, 3), _pipeline({"type": "avgpool2d", "kernel_size": 2, "stride": 1},
                                     name="average pooling"),
         expected={"outputs": {1: [[[2, 3], [5, 6]]]}}),
     Lesson(
         "pooling-padding", "9. Pooling with padding and stride",
-        "On a 4 x 4 input 0..15: a 3 x 3 window with its default stride 3 fits once ([[10]]); "
-        "with padding 1 and stride 2 the windows overlap the -inf border and give "
-        "[[5, 7], [13, 15]]; a (2, 3) window, padding (0, 1), stride (2, 3) gives the same.",
+        "On a 4 x 4 input 0..15, a 3 x 3 max window with its default stride 3 fits once: "
+        "[[10]]. Padding and a smaller stride give more windows, which overlap the border (max "
+        "pooling pads with -inf, so the border never wins): padding 1 and stride 2 in "
+        "<a href='lesson:pooling-padding-2'>lesson 9b</a>, a (2, 3) window with padding (0, 1) "
+        "and stride (2, 3) in <a href='lesson:pooling-padding-3'>lesson 9c</a>.",
         _arange(1, 4, 4),
-        _pipeline({"type": "maxpool2d", "kernel_size": 3},
-                  {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1,
-                   "enabled": False},
-                  name="pooling with padding"),
+        _pipeline({"type": "maxpool2d", "kernel_size": 3}, name="pooling with padding"),
         expected={"outputs": {1: [[[10]]]}}),
     Lesson(
         "pooling-padding-2", "9b. Padding 1, stride 2",
         "The 3 x 3 max window with padding 1 and stride 2 on 0..15: [[5, 7], [13, 15]].",
         _arange(1, 4, 4), _pipeline({"type": "maxpool2d", "kernel_size": 3, "stride": 2,
                                      "padding": 1}, name="pooling padding 1 stride 2"),
+        expected={"outputs": {1: [[[5, 7], [13, 15]]]}}),
+    Lesson(
+        "pooling-padding-3", "9c. A (2, 3) window, padding (0, 1), stride (2, 3)",
+        "A 2 x 3 max window with padding (0, 1) and stride (2, 3) on 0..15 gives the same as "
+        "lesson 9b: [[5, 7], [13, 15]].",
+        _arange(1, 4, 4), _pipeline({"type": "maxpool2d", "kernel_size": [2, 3],
+                                     "stride": [2, 3], "padding": [0, 1]},
+                                    name="pooling (2, 3) window"),
         expected={"outputs": {1: [[[5, 7], [13, 15]]]}}),
     Lesson(
         "receptive-field", "10. Receptive fields grow with depth",

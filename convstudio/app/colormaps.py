@@ -28,10 +28,17 @@ Modes
     (ImageJ's auto-contrast saturates 0.35 % of the pixels the same way): ``[-q, q]`` for signed
     data, ``[0, q]`` otherwise. Edge maps, whose few strong responses make most of a max-scaled map
     look white, show their structure; the brightest 0.35 % saturate. A layer whose quantile is 0
-    (mostly zeros) falls back to ``max|x|``.
+    (mostly zeros) falls back to ``max|x|``, and so do small maps (at most
+    :data:`FULL_RANGE_PIXELS` pixels each): there the clip would give a few distinct values (the
+    largest of a 2 x 2 output, say) one shade, so ``q = max|x|`` and every value keeps its own.
 
 When levels are *shared* (locked across layers) they replace the layer's own levels in every mode;
 the diverging mode makes them symmetric about zero first, ``m = max(|lo|, |hi|)``.
+
+The mode is resolved for a whole layer, but in ``"auto"`` and ``"contrast"`` a map of it that has no
+negative value is drawn grey all the same (:func:`map_display`): a layer with one signed channel
+(red minus blue, say) does not paint its non-negative ones (luma) in diverging red. Such a map keeps
+the layer's magnitude, levels ``[0, m]``, so equal values look equally strong across the layer.
 """
 
 from __future__ import annotations
@@ -48,6 +55,10 @@ AUTO = "auto"
 
 SATURATED = 0.0035
 """Share of the values that the ``"contrast"`` mode lets saturate (ImageJ's auto-contrast figure)."""
+
+FULL_RANGE_PIXELS = 4096
+"""Maps with at most this many pixels (64 x 64) are not clipped by the ``"contrast"`` mode: their
+levels reach ``max|x|``, so distinct values get distinct shades (to the LUT's resolution)."""
 
 # The contrast quantile is taken over at most this many values: the 0.35 % above it are then
 # about 230 samples, plenty for a colour scale, and the GUI thread spends about a millisecond.
@@ -168,6 +179,16 @@ def saturated_level(x: np.ndarray, fraction: float = SATURATED) -> float:
     return float(np.partition(v, k)[k])
 
 
+def _contrast_level(x: np.ndarray, lo: float, hi: float) -> float:
+    """Where the ``"contrast"`` scale ends: the saturated quantile, or ``max|x|`` on small maps."""
+    a = np.asarray(x)
+    pixels = a.shape[-1] * a.shape[-2] if a.ndim >= 2 else a.size
+    if pixels <= FULL_RANGE_PIXELS:
+        m = max(abs(lo), abs(hi))
+        return m if np.isfinite(m) else 0.0
+    return saturated_level(a)
+
+
 def resolve_mode(mode: str, lo: float) -> str:
     """The effective mode: ``"auto"`` and ``"contrast"`` become ``"diverging"`` (when ``lo < 0``)
     or ``"unit"``.
@@ -203,6 +224,18 @@ def levels_for(mode: str, lo: float, hi: float) -> tuple[float, float]:
             return lo, hi
         return lo - 0.5, lo + 0.5  # a constant map shows as mid grey
     raise ValueError(f"unknown display mode {mode!r}")
+
+
+def map_display(layer: Display, mode: str, map_lo: float) -> Display:
+    """How to show one map of a layer whose display (asked for in ``mode``) is ``layer``.
+
+    ``map_lo`` is the map's finite minimum. In ``"auto"`` and ``"contrast"`` a map without negative
+    values is grey, ``[0, m]`` with the layer's ``m``, even when other maps of the layer made it
+    diverging; an explicitly chosen mode applies to every map as it is.
+    """
+    if mode in (AUTO, "contrast") and layer.mode == "diverging" and map_lo >= 0:
+        return Display("unit", (0.0, float(layer.levels[1])), GREY_LUT)
+    return layer
 
 
 def symmetric(levels: tuple[float, float]) -> tuple[float, float]:
@@ -248,7 +281,7 @@ def display_for(
         levels = check_levels(shared_levels)
         if resolved == "diverging":
             levels = symmetric(levels)
-    elif mode == "contrast" and (q := saturated_level(x)) > 0:
+    elif mode == "contrast" and (q := _contrast_level(x, lo, hi)) > 0:
         levels = (-q, q) if resolved == "diverging" else (0.0, q)
     else:
         levels = levels_for(resolved, lo, hi)

@@ -2,15 +2,20 @@
 
 :func:`convstudio.core.explain.effective_receptive_field` gives the exact gradient of one output
 value with respect to every input value, ``(C, H, W)``. :class:`ErfOverlay` draws it on a
-:class:`~convstudio.app.feature_view.FeatureMapGrid` (the input view) as a semi-transparent image
-in the input's own pixel grid: diverging colours (blue negative, red positive, as the maps), the
-opacity growing with |gradient| so that pixels with no influence stay fully transparent and the
-image shows through. A true-colour view shows the sum over the channels; a channel view shows that
-channel's gradient.
+:class:`~convstudio.app.feature_view.FeatureMapGrid` (the input view) as an image in the input's
+own pixel grid that reads as its legend ("red positive, blue negative, transparent: no
+influence"): one red (:data:`ERF_POSITIVE`) and one blue (:data:`ERF_NEGATIVE`), the opacity
+growing with |gradient|. A pixel with no influence is fully transparent, so the image shows
+through unchanged; the strongest pixel is opaque, exactly the legend's colour. (A ramp through a
+diverging LUT's white centre would make weak influence look pale and the strongest the darkest.)
+While the heat map shows, the solid fills of the grid's boxes (a pinned receptive field's tint)
+are left out, so they do not tint it either. A true-colour view shows the sum over the channels;
+a channel view shows that channel's gradient.
 
 Like :class:`~convstudio.app.value_labels.ValueLabels`, the heat images are children of the grid's
-``ImageItem`` objects (whose item coordinates are the map's pixel coordinates), so they follow
-zoom, pan and placement without any bookkeeping.
+``ImageItem`` objects, so they follow zoom, pan and placement without any bookkeeping; a map
+shrunk for display (its item then holds one pixel per block of the map) gets the heat image scaled
+back to the map's own pixels.
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QTransform
 
-from .colormaps import DIVERGING_LUT
 from .feature_view import ALL_CHANNELS, FeatureMapGrid
 
-__all__ = ["ErfOverlay", "erf_rgba", "erf_summary"]
+__all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
 
-_MIN_ALPHA = 70
-_MAX_ALPHA = 235
+ERF_POSITIVE = (215, 25, 28)
+"""The legend's red: an input pixel whose increase increases the value (the strongest is opaque)."""
+ERF_NEGATIVE = (43, 108, 196)
+"""The legend's blue: an input pixel whose increase decreases the value."""
+
+_MIN_ALPHA = 48  # the faintest nonzero influence still shows
+_MAX_ALPHA = 255  # the strongest is the legend's colour itself
 
 
 def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
-    """``(H, W, 4) uint8``: diverging colour by sign and size, alpha by |value| (0 where the value is
-    exactly 0). `m` is the magnitude that maps to the strongest colour (default max |plane|)."""
+    """``(H, W, 4) uint8``: :data:`ERF_POSITIVE` or :data:`ERF_NEGATIVE` by sign, alpha growing
+    with |value| from a visible minimum to opaque at `m` (0 where the value is exactly 0). `m` is
+    the magnitude that maps to the strongest colour (default max |plane|)."""
     a = np.asarray(plane, dtype=np.float32)
     if m is None:
         m = float(np.abs(a).max()) if a.size else 0.0
@@ -39,9 +50,8 @@ def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
     if not m > 0:
         return out
     t = np.clip(a / m, -1.0, 1.0)
-    n = len(DIVERGING_LUT)
-    idx = np.rint((t + 1.0) * 0.5 * (n - 1)).astype(np.intp)
-    out[..., :3] = DIVERGING_LUT[idx]
+    out[..., :3] = np.where((a < 0)[..., None], np.array(ERF_NEGATIVE, np.uint8),
+                              np.array(ERF_POSITIVE, np.uint8))
     mag = np.sqrt(np.abs(t))
     alpha = _MIN_ALPHA + (_MAX_ALPHA - _MIN_ALPHA) * mag
     out[..., 3] = np.where(a != 0, np.rint(alpha), 0).astype(np.uint8)
@@ -123,9 +133,11 @@ class ErfOverlay(QObject):
         targets = self._targets()
         key = (id(self._erf), tuple((id(item), ch) for item, ch in targets))
         if key == self._key:
+            self._fit_to_maps()  # a map may have been shrunk for display in another step
             return
         self._clear()
         self._key = key
+        grid.set_overlay_fills(self._erf is None or not targets)
         if self._erf is None:
             return
         for item, ch in targets:
@@ -143,8 +155,22 @@ class ErfOverlay(QObject):
             heat.setParentItem(item)
             heat.setZValue(3)
             self._items.append((item, heat))
+        self._fit_to_maps()
 
     # ---------------------------------------------------------------- internals
+    def _fit_to_maps(self) -> None:
+        """Scale each heat image to its map's own pixels: a map shown smaller than its pixels is
+        held by its item one pixel per ``s x s`` block (the item scaled by ``s``)."""
+        jr, jc = self._grid.placement().jump
+        for parent, heat in self._items:
+            if not (shiboken6.isValid(parent) and shiboken6.isValid(heat)):
+                continue
+            t = parent.transform()
+            sx = jc / t.m11() if t.m11() else 1.0
+            sy = jr / t.m22() if t.m22() else 1.0
+            if (heat.transform().m11(), heat.transform().m22()) != (sx, sy):
+                heat.setTransform(QTransform.fromScale(sx, sy))
+
     def _targets(self) -> list[tuple[pg.ImageItem, int]]:
         grid = self._grid
         x = grid.maps()

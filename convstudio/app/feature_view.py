@@ -55,6 +55,7 @@ from convstudio.app.colormaps import (
     check_levels,
     display_for,
     finite_range,
+    map_display,
 )
 
 __all__ = [
@@ -68,6 +69,8 @@ __all__ = [
     "ViewLinker",
     "as_placement",
     "content_rect",
+    "display_block_reduce",
+    "format_number",
     "pixel_at_scene",
     "placement_transform",
     "receptive_field_rect",
@@ -87,7 +90,7 @@ MODE_LABELS = {
     "clip": "Clip to [0, 1]",
     "abs": "Absolute |x|",
     "minmax": "Min to max",
-    "contrast": "Contrast (0.35 % saturated)",
+    "contrast": "Contrast (large maps: 0.35 % saturated)",
 }
 
 _BACKGROUND = QColor(32, 32, 32)
@@ -123,9 +126,21 @@ class PixelInfo:
         return f"x {self.col}  y {self.row}  c {self.channel}  value {_fmt(self.value)}"
 
 
+def format_number(v: float, spec: str = ".4g") -> str:
+    """``format(v, spec)``, but a zero is never written with a minus sign: ``-0.0`` (and a tiny
+    negative value that ``spec`` rounds to zero) prints as ``0`` (a blur's range is ``[0, 1]``,
+    not ``[-0, 1]``)."""
+    text = format(float(v) + 0.0, spec)  # -0.0 + 0.0 is +0.0
+    digits = text.partition("e")[0]
+    if text.startswith("-") and any(c.isdigit() for c in digits) and not any(
+            c in "123456789" for c in digits):
+        text = text[1:]
+    return text
+
+
 def _fmt(v: float) -> str:
     if v == 0 or (1e-3 <= abs(v) < 1e5):
-        return f"{v:.4f}"
+        return format_number(v, ".4f")
     if math.isnan(v) or math.isinf(v):
         return str(v)
     return f"{v:.4e}"
@@ -381,6 +396,40 @@ def _rgb_for_display(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def display_block_reduce(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """A map shrunk for display: one value per ``rows x cols`` block, the block's value of largest
+    magnitude (sign kept; a tie goes to the positive one). Shape
+    ``(ceil(H / rows), ceil(W / cols))``, the shape of ``a[::rows, ::cols]``.
+
+    Taking every ``rows``-th pixel (or the block mean) loses a 1 or 2 pixel wide edge, however
+    strong; the block extreme keeps it at full strength. Blocks at the right and bottom edges may be
+    partial. NaN in a block makes the block NaN. ``rows = cols = 1`` returns ``a`` itself.
+    """
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"expected an (H, W) map, got shape {a.shape}")
+    rows, cols = int(rows), int(cols)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"block size must be at least 1, got {rows} x {cols}")
+    if rows == cols == 1 or a.size == 0:
+        return a
+    # Strided slices, one per offset in the block, combined elementwise: ten times faster than
+    # reducing a (H/r, r, W/c, c) reshape over its short axes.
+    hi = a[:, ::cols].copy()
+    lo = hi.copy()
+    for k in range(1, cols):
+        s = a[:, k::cols]  # one column fewer when the last block is partial
+        n = s.shape[1]
+        np.maximum(hi[:, :n], s, out=hi[:, :n])
+        np.minimum(lo[:, :n], s, out=lo[:, :n])
+    hi2, lo2 = hi[::rows].copy(), lo[::rows].copy()
+    for k in range(1, rows):
+        n = hi[k::rows].shape[0]
+        np.maximum(hi2[:n], hi[k::rows], out=hi2[:n])
+        np.minimum(lo2[:n], lo[k::rows], out=lo2[:n])
+    return np.where(-lo2 > hi2, lo2, hi2)
+
+
 _COLOR_MAPS: dict[int, pg.ColorMap] = {}
 
 
@@ -453,10 +502,34 @@ class _MapImageItem(pg.ImageItem):
     paint: a grid repaints all its maps whenever one changes (or the view moves), and those
     conversions were half of each repaint. Converting once per rendering is about as cheap as
     one of them.
+
+    A single-valued map shown smaller than its pixels (``autoDownsample``) is shrunk with
+    :func:`display_block_reduce` instead of pyqtgraph's block mean, which would fade a thin
+    strong edge to a fraction of its value.
     """
 
     def render(self) -> None:
+        image = self.image
+        if (self.autoDownsample and image is not None and image.ndim == 2 and image.size
+                and self.axisOrder == "row-major"):
+            xds, yds = self._computeDownsampleFactors()
+            if xds is not None and (xds, yds) != (1, 1):
+                # pyqtgraph renders the reduced map with its own downsampling off, then draws the
+                # rendering over the full map's rectangle (width() / height() read self.image)
+                self.image, self.autoDownsample = display_block_reduce(image, yds, xds), False
+                self._imageNanLocations = None
+                try:
+                    super().render()
+                finally:
+                    self.image, self.autoDownsample = image, True
+                    self._imageNanLocations = None
+                self._lastDownsample = (xds, yds)
+                self._to_paint_format()
+                return
         super().render()
+        self._to_paint_format()
+
+    def _to_paint_format(self) -> None:
         qimage = self.qimage
         if qimage is not None and qimage.format() in _PAINT_FORMATS:
             self.qimage = qimage.convertToFormat(_PAINT_FORMATS[qimage.format()])
@@ -470,6 +543,7 @@ class _Cell:
         self.item = _MapImageItem(autoDownsample=True)  # big images are reduced to screen size first
         self.vb.addItem(self.item)
         self.overlays: dict[Hashable, QGraphicsRectItem] = {}
+        self.overlay_fills = True
         self.source: np.ndarray | None = None
         self.channel = 0
         self.placement = INPUT_PLACEMENT
@@ -502,7 +576,7 @@ class _Cell:
             self.overlays[key] = item
         item.setRect(QRectF(*rect))
         item.setPen(pen)
-        item.setBrush(brush)
+        item.setBrush(_shown_brush(brush, self.overlay_fills))
 
     def remove_overlay(self, key: Hashable) -> None:
         item = self.overlays.pop(key, None)
@@ -517,6 +591,14 @@ def _normalise_overlay(rect, pen, brush):
     pen = _DEFAULT_OVERLAY_PEN if pen is None else pg.mkPen(pen)
     brush = pg.mkBrush(None) if brush is None else pg.mkBrush(brush)
     return (x, y, w, h), pen, brush
+
+
+def _shown_brush(brush, fills: bool):
+    """The brush an overlay is drawn with: without fills, a solid (tinting) brush is left out;
+    patterns such as the padding hatch stay."""
+    if fills or brush.style() != Qt.BrushStyle.SolidPattern:
+        return brush
+    return pg.mkBrush(None)
 
 
 def _same_display(a: Display | None, b: Display | None) -> bool:
@@ -753,6 +835,19 @@ class ImageView(QWidget):
     def overlay_item(self, key: Hashable) -> QGraphicsRectItem | None:
         return self._cell.overlays.get(key)
 
+    def set_overlay_fills(self, on: bool) -> None:
+        """Draw the solid fills of the rectangle overlays (True, the default) or only their outlines
+        and hatches (False: a heat map under them shows in its own colours)."""
+        on = bool(on)
+        if on == self._cell.overlay_fills:
+            return
+        self._cell.overlay_fills = on
+        for key, spec in self._overlay_specs.items():
+            self._cell.set_overlay(key, *spec)
+
+    def overlay_fills(self) -> bool:
+        return self._cell.overlay_fills
+
     # ---- readout
     def pixel_info_at(self, x: float, y: float) -> PixelInfo | None:
         """The pixel drawn at input coordinates ``(x, y)``, or None (what the mouse handlers use)."""
@@ -820,9 +915,10 @@ class _Tile(QGraphicsWidget):
     region comes from the grid, wheel and left-drag ask the grid to zoom / pan, and the grid moves all
     tiles at once.
 
-    A map larger than the tile on screen is handed to its ImageItem subsampled to about one map pixel
-    per device pixel (``map[::s, ::s]``, the item scaled by ``s``): that is what drawing it scaled
-    down without smoothing shows anyway, and pyqtgraph then converts a tile-sized image to colours
+    A map larger than the tile on screen is handed to its ImageItem shrunk to about one map pixel
+    per device pixel (each ``s x s`` block shown as its value of largest magnitude,
+    :func:`display_block_reduce`, the item scaled by ``s``): a thin strong edge stays visible where
+    taking every ``s``-th pixel would drop it, and pyqtgraph converts a tile-sized image to colours
     instead of the whole map (8 MP for a layer of eight 1 MP maps) on every new result. Zooming in
     lowers the step, down to every pixel.
     """
@@ -882,19 +978,16 @@ class _Tile(QGraphicsWidget):
             self.item.setImage(_rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
         else:
             d = self._display
-            data = self.source[self.channel]
-            if self._steps != (1, 1):
-                data = data[sub]
+            data = display_block_reduce(self.source[self.channel], sr, sc)
             self.item.setImage(d.prepare(data), autoLevels=False, levels=d.levels, lut=d.lut)
 
     def retarget(self, source: np.ndarray) -> None:
         """Show the same values from another array (other channels of the layer changed): the
         colours already rendered stay, and the old array is let go."""
         self.source = source
-        if self._display is None or self._display.absolute:
-            return  # true colour is not retargeted; |x| is a copy that holds no old array
-        sr, sc = self._steps
-        data = source[self.channel][::sr, ::sc]
+        if self._display is None or self._display.absolute or self._steps != (1, 1):
+            return  # true colour is not retargeted; |x| and shrunk maps are copies (no old array)
+        data = source[self.channel]
         image = self.item.image
         if image is not None and image.shape == data.shape:
             # pyqtgraph keeps the data in `image` and its rendering in `qimage`; equal values
@@ -974,7 +1067,7 @@ class _Tile(QGraphicsWidget):
             self.overlays[key] = item
         item.setRect(QRectF(*rect))
         item.setPen(pen)
-        item.setBrush(brush)
+        item.setBrush(_shown_brush(brush, self._grid.overlay_fills()))
 
     def remove_overlay(self, key: Hashable) -> None:
         item = self.overlays.pop(key, None)
@@ -1048,6 +1141,8 @@ class FeatureMapGrid(QWidget):
         self._pool: list[_Tile] = []  # every tile made so far (at most max_views)
         self._content: tuple | None = None
         self._overlay_specs: dict[Hashable, tuple] = {}
+        self._overlay_fills = True
+        self._channel_lows: dict[int, float] = {}  # finite minimum of a map (auto / contrast)
         self._last_hover: PixelInfo | None = None
         self._bar_shows: tuple[np.ndarray, tuple[float, float]] | None = None  # (lut, levels)
 
@@ -1058,6 +1153,10 @@ class FeatureMapGrid(QWidget):
         for mode in (AUTO, *DISPLAY_MODES):
             self._mode_combo.addItem(MODE_LABELS[mode], mode)
         self._mode_combo.setToolTip("How values map to colours")
+        # Narrower than its longest label when room is short (the label is then elided): two
+        # views side by side must leave the docks room on a 1280-pixel screen.
+        self._mode_combo.setMinimumWidth(
+            self._mode_combo.fontMetrics().horizontalAdvance(MODE_LABELS["diverging"]) + 40)
         self._lock_box = QCheckBox("Lock levels")
         self._lock_box.setToolTip("Keep one colour scale across layers")
         self._color_box = QCheckBox("Colour")
@@ -1152,6 +1251,11 @@ class FeatureMapGrid(QWidget):
         x = _as_chw(x)
         placement = as_placement(placement)
         old_x, old_display, old_placement = self._x, self._display, self._placement
+        if changed is not None and old_x is not None and old_x.shape == x.shape:
+            for ch in changed:
+                self._channel_lows.pop(int(ch), None)
+        else:
+            self._channel_lows.clear()
         self._x = x
         self._placement = placement
         self._title_text = title
@@ -1366,6 +1470,22 @@ class FeatureMapGrid(QWidget):
     def overlay_keys(self) -> list:
         return list(self._overlay_specs)
 
+    def set_overlay_fills(self, on: bool) -> None:
+        """Draw the solid fills of the rectangle overlays (True, the default) or only their outlines
+        and hatches (False), on every map and the enlarged one: a heat map drawn on the maps (the
+        ERF) then shows in its own colours, not tinted by a box's fill."""
+        on = bool(on)
+        if on == self._overlay_fills:
+            return
+        self._overlay_fills = on
+        for tile in self._pool:
+            for key, spec in self._overlay_specs.items():
+                tile.set_overlay(key, *spec)
+        self._focus_view.set_overlay_fills(on)
+
+    def overlay_fills(self) -> bool:
+        return self._overlay_fills
+
     # ================================================================ internals
     def _showing_rgb(self) -> bool:
         return (
@@ -1381,7 +1501,7 @@ class FeatureMapGrid(QWidget):
             if tile.source is None:
                 continue
             if tile.channel in changed:
-                tile.show_map(x, tile.channel, self._display, self._placement)
+                tile.show_map(x, tile.channel, self._map_display(tile.channel), self._placement)
             else:
                 tile.retarget(x)
         if self._focused is not None:
@@ -1395,6 +1515,22 @@ class FeatureMapGrid(QWidget):
             self._x, self._mode, shared_levels=self._shared, data_range=self._data_range
         )
 
+    def _map_display(self, channel: int) -> Display:
+        """How channel ``channel`` is drawn: the layer's display, except that in auto / contrast a
+        map without negative values is grey even when the layer is diverging (see
+        :func:`~convstudio.app.colormaps.map_display`)."""
+        d = self._display
+        if d is None or d.mode != "diverging" or self._mode not in (AUTO, "contrast"):
+            return d
+        lo = self._channel_lows.get(channel)
+        if lo is None:
+            plane = self._x[channel]
+            lo = float(np.min(plane)) if plane.size else 0.0
+            if not math.isfinite(lo):
+                lo = finite_range(plane)[0]
+            self._channel_lows[channel] = lo
+        return map_display(d, self._mode, lo)
+
     def _redisplay(self) -> None:
         """Levels / LUT changed, the data did not."""
         if self._x is None:
@@ -1403,7 +1539,8 @@ class FeatureMapGrid(QWidget):
         if not self._showing_rgb():
             for tile in self._tiles:
                 if tile.source is not None:
-                    tile.show_map(tile.source, tile.channel, self._display, self._placement)
+                    tile.show_map(tile.source, tile.channel, self._map_display(tile.channel),
+                                  self._placement)
         if self._focused is not None:
             self._show_focus()
         self._update_title_and_bar()
@@ -1441,7 +1578,7 @@ class FeatureMapGrid(QWidget):
             channels = range(first, min(c, first + self._max_views))
             self._set_tiles(len(channels), math.ceil(math.sqrt(min(c, self._max_views))))
             for tile, ch in zip(self._tiles, channels):
-                tile.show_map(x, ch, self._display, self._placement)
+                tile.show_map(x, ch, self._map_display(ch), self._placement)
                 tile.set_label(str(ch))
         if focus:
             self._show_focus()
@@ -1456,7 +1593,8 @@ class FeatureMapGrid(QWidget):
         self._channel_spin.setValue(ch)
         self._channel_spin.blockSignals(False)
         # one channel of a true-colour input gets its own scale; a layer's channel keeps the layer's
-        levels = self._shared if self._showing_rgb() else self._display.levels
+        # (grey [0, m] for a map without negative values in auto / contrast, as in the grid)
+        levels = self._shared if self._showing_rgb() else self._map_display(ch).levels
         self._focus_view.set_image(self._x, mode=self._mode, channel=ch, placement=self._placement,
                                    levels=levels)
 
@@ -1504,7 +1642,11 @@ class FeatureMapGrid(QWidget):
                 parts.append("RGB" if c == 3 else "RGBA")
             else:
                 lo, hi = self._data_range
-                parts.append(f"range [{lo:.4g}, {hi:.4g}]")
+                parts.append(f"range [{format_number(lo)}, {format_number(hi)}]")
+                if self._focused is None and self._display.mode == "diverging" and any(
+                        t._display is not None and t._display.mode != "diverging"
+                        for t in self._tiles if t.source is not None):
+                    parts.append("maps without negative values in grey")
                 if self._shared is not None:
                     parts.append("levels locked")
         self._title.setText("   ".join(parts))
@@ -1514,7 +1656,8 @@ class FeatureMapGrid(QWidget):
             if self._showing_rgb():
                 levels, lut = self._focus_view.current_levels(), self._focus_view.current_lut()
             else:
-                levels, lut = self._display.levels, self._display.lut
+                d = self._display if self._focused is None else self._map_display(self._focused)
+                levels, lut = d.levels, d.lut
             shown = self._bar_shows
             if lut is not None and levels is not None and (
                     shown is None or lut is not shown[0] or levels != shown[1]):

@@ -222,7 +222,8 @@ class PaddingEditor(QWidget):
     """
 
     changed = Signal(object)
-    KINDS = (("valid", "valid (none)"), ("same", "same (output = input size)"),
+    KINDS = (("valid", "valid (none)"),
+             ("same", "same (output = ceil(input / stride); up to 1 more in ceil mode)"),
              ("symmetric", "symmetric"), ("sides", "per side"))
 
     def __init__(self, *, allow_same: bool = True, parent: QWidget | None = None) -> None:

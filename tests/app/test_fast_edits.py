@@ -9,14 +9,15 @@ import dataclasses
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QRectF, QSettings
+from conftest import settle
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QApplication
 
 import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
 import pyqtgraph as pg
 from convstudio.app.document import Document
-from convstudio.app.feature_view import FeatureMapGrid
+from convstudio.app.feature_view import FeatureMapGrid, display_block_reduce
 from convstudio.app.kernel_model import KernelTableModel
-from convstudio.app.main_window import MainWindow
 from convstudio.app.renderer import LayerUpdate, Renderer
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
 
@@ -67,15 +68,20 @@ class Updates:
 
 
 @pytest.mark.parametrize("edited", [1, 4])
-def test_sync_edit_shows_a_delta_then_the_exact_result(renderers, edited):
+def test_an_edit_shows_a_delta_then_the_exact_result(qtbot, renderers, edited):
     doc = make_doc()
     doc.select(edited)
-    r = renderers(doc, sync=True)
+    r = renderers(doc)
     log = Updates(r)
     r.request()
+    assert r.wait_idle(60_000)
     before = list(r.outputs)
     log.clear()
+    finished: list[int] = []
+    r.finished.connect(lambda g, o, e: finished.append(g))
     edit_cell(doc, edited, (2, 1, 0, 2), 0.9)
+    assert r.busy
+    qtbot.waitUntil(lambda: finished == [r.generation], timeout=60_000)
     want = doc.pipeline.run(doc.image)
     inexact = [(i, u) for _g, i, u, _l in log.updates if not u.exact]
     exact = [(i, u) for _g, i, u, _l in log.updates if u.exact]
@@ -88,8 +94,11 @@ def test_sync_edit_shows_a_delta_then_the_exact_result(renderers, edited):
     # then the exact stage from the edited layer on, and only it reaches layerComputed
     assert [i for i, _u in exact] == list(range(edited, 5)) == log.computed
     assert exact[0][1].base is u.output and exact[0][1].changed == (2,)
+    assert all(g == latest == r.generation for g, _i, _u, latest in log.updates)
     for got, w in zip(r.outputs, want, strict=True):
         np.testing.assert_array_equal(got, w)
+    for i, u in exact:  # what the views were given is what `finished` carries
+        assert u.output is r.outputs[i - 1]
     assert not r.busy
 
 
@@ -103,7 +112,11 @@ def test_threaded_edit_delta_first_exact_last_and_never_stale(qtbot, renderers):
     for k in range(12):
         log.clear()
         edit_cell(doc, 1, (k % 8, k % 3, 2, 2), 0.1 * k - 0.5)
-        qtbot.wait(1 if k % 3 else 40)  # bursts and single edits
+        if k % 3:  # bursts: the next edit as soon as what arrived meanwhile was handled ...
+            QApplication.processEvents()
+        else:  # ... and single edits: the next one once this one's first result is on screen
+            qtbot.waitUntil(lambda: any(g == r.generation for g, _i, _u, _l in log.updates),
+                            timeout=20_000)
     assert r.wait_idle(20_000)
     assert all(g == latest for g, _i, _u, latest in log.updates)  # never a stale one
     want = doc.pipeline.run(doc.image)
@@ -129,7 +142,7 @@ def test_first_request_goes_out_at_once_later_ones_are_coalesced(qtbot, renderer
     r.request()
     assert started == [r.generation]  # leading edge: no timer to wait for
     assert r.wait_idle(20_000)
-    qtbot.wait(450)
+    qtbot.waitUntil(lambda: not r._timer.isActive(), timeout=20_000)  # the interval is over
     edit_cell(doc, 1, (0, 0, 0, 0), 1.0)
     assert started[-1] == r.generation  # an edit after a quiet spell goes out at once too
     n = len(started)
@@ -210,7 +223,7 @@ def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
     sr, sc = tile.steps()
     assert sr > 1 and sc > 1
     item = grid.tile_image_items()[1]
-    np.testing.assert_array_equal(item.image, x[1][::sr, ::sc])
+    np.testing.assert_array_equal(item.image, display_block_reduce(x[1], sr, sc))
     # each item pixel stands for an sr x sc block: the map still covers its full extent
     rect = item.mapRectToParent(item.boundingRect())
     assert rect.width() >= 1500 and rect.width() < 1500 + sc
@@ -229,19 +242,11 @@ def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
 
 
 @pytest.fixture
-def threaded_window(qtbot, tmp_path):
-    doc = Document()
-    renderer = Renderer(doc)
-    w = MainWindow(doc, renderer, settings=QSettings(str(tmp_path / "s.ini"),
-                                                     QSettings.Format.IniFormat),
-                   first_launch=False)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.resize(1300, 850)
+def threaded_window(make_window, qtbot):
+    w = make_window(first_launch=False)
     w.show()
-    yield w
-    w.shutdown()
-    assert w.renderer._thread is None
+    qtbot.waitExposed(w)
+    return w
 
 
 def test_a_cell_typed_in_the_editor_reaches_the_view_exactly(threaded_window, qtbot):
@@ -249,59 +254,61 @@ def test_a_cell_typed_in_the_editor_reaches_the_view_exactly(threaded_window, qt
     w.doc.set_image_array(np.random.default_rng(5).random((3, 90, 100), dtype=np.float32), "n")
     w.doc.new_pipeline(pipeline())
     w.doc.select(4)
-    assert w.renderer.wait_idle(20_000)
-    log = Updates(w.renderer)
+    settle(w)
+    # what the view shows right after each update was handed to it (this slot runs after the
+    # window's)
+    shown: list[tuple[int, LayerUpdate, bool]] = []
+    w.renderer.layerUpdated.connect(
+        lambda g, i, u: shown.append((i, u, w.layer_view.maps() is u.output)))
     ed = w.kernel_editor
     ed.set_current_slice(6, 3)
     assert ed.set_cell(1, 2, "0.75")
     assert w.doc.pipeline.layers[3].weight[6, 3, 1, 2] == np.float32(0.75)
-    # the view shows the quick result first (to rounding) ...
-    qtbot.waitUntil(lambda: w.layer_view.maps() is not None and any(
-        w.layer_view.maps() is u.output for _g, _i, u, _l in log.updates), timeout=20_000)
+    settle(w)
     want = w.doc.pipeline.run(w.doc.image)[3]
-    close(w.layer_view.maps(), want)
-    # ... and the exact one when the renderer is idle
-    assert w.renderer.wait_idle(20_000)
-    qtbot.wait(20)
+    on_screen = [(u, on) for i, u, on in shown if i == 4]
+    # the view showed the quick result first (to rounding) ...
+    first, first_shown = on_screen[0]
+    assert not first.exact and first_shown
+    close(first.output, want)
+    # ... and the exact one last
+    last, last_shown = on_screen[-1]
+    assert last.exact and last_shown and last.output is w.renderer.outputs[3]
+    assert [i for i, u, _on in shown if u.exact] == [4]
     assert w.layer_view.maps() is w.renderer.outputs[3]
     np.testing.assert_array_equal(w.layer_view.maps(), want)
     steps = [t.steps() for t in w.layer_view._tiles]
     for tile, item, (sr, sc) in zip(w.layer_view._tiles, w.layer_view.tile_image_items(), steps):
-        np.testing.assert_array_equal(item.image, want[tile.channel][::sr, ::sc])
+        np.testing.assert_array_equal(item.image, display_block_reduce(want[tile.channel], sr, sc))
     # undo goes back to the old values, exactly as well
     w.doc.undo_stack.undo()
-    assert w.renderer.wait_idle(20_000)
-    qtbot.wait(20)
+    settle(w)
+    assert w.layer_view.maps() is w.renderer.outputs[3]
     np.testing.assert_array_equal(w.layer_view.maps(), w.doc.pipeline.run(w.doc.image)[3])
 
 
-def test_a_weight_edit_leaves_the_layer_list_and_the_shapes_page_alone(qtbot, tmp_path):
-    doc = Document()
-    renderer = Renderer(doc, sync=True)
-    w = MainWindow(doc, renderer, settings=QSettings(str(tmp_path / "s.ini"),
-                                                     QSettings.Format.IniFormat),
-                   first_launch=False)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    try:
-        doc.set_image_array(np.random.default_rng(6).random((3, 30, 30), dtype=np.float32), "n")
-        doc.new_pipeline(pipeline())
-        doc.select(1)
-        model = w.layer_panel.model
-        changes: list[tuple[int, int]] = []
-        model.dataChanged.connect(lambda a, b, *_: changes.append((a.row(), b.row())))
-        page = w.insight.shapes.browser.toHtml()
-        edit_cell(doc, 1, (0, 0, 0, 0), 0.5)
-        # the times of the recomputed layers may change; names, shapes and states do not
-        rows = {r for a, b in changes for r in range(a, b + 1)}
-        assert rows <= {1, 2, 3, 4}
-        assert w.insight.shapes.browser.toHtml() == page
-        changes.clear()
-        doc.replace_layer(3, MaxPool2d(kernel_size=3))  # the shapes change
-        assert changes and w.insight.shapes.browser.toHtml() != page
-        assert model.data(model.index(3, 1)) == "8×10×10"  # 30 // 3
-    finally:
-        w.shutdown()
+def test_a_weight_edit_leaves_the_layer_list_and_the_shapes_page_alone(make_window):
+    w = make_window(first_launch=False)
+    doc = w.doc
+    doc.set_image_array(np.random.default_rng(6).random((3, 30, 30), dtype=np.float32), "n")
+    doc.new_pipeline(pipeline())
+    doc.select(1)
+    settle(w)
+    model = w.layer_panel.model
+    changes: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changes.append((a.row(), b.row())))
+    page = w.insight.shapes.browser.toHtml()
+    edit_cell(doc, 1, (0, 0, 0, 0), 0.5)
+    settle(w)
+    # the times of the recomputed layers may change; names, shapes and states do not
+    rows = {r for a, b in changes for r in range(a, b + 1)}
+    assert rows <= {1, 2, 3, 4}
+    assert w.insight.shapes.browser.toHtml() == page
+    changes.clear()
+    doc.replace_layer(3, MaxPool2d(kernel_size=3))  # the shapes change
+    settle(w)
+    assert changes and w.insight.shapes.browser.toHtml() != page
+    assert model.data(model.index(3, 1)) == "8×10×10"  # 30 // 3
 
 
 def test_kernel_model_repaints_only_what_changed(qtbot):
