@@ -86,6 +86,9 @@ USAGE_HINT = "Type in a cell to edit it (1/16 works). Right-click for every acti
 # looks like a spreadsheet from a children's book.
 MIN_CELL_SIDE = 30
 MAX_CELL_SIDE = 58
+# However small its dock, the grid keeps room for this many rows and columns of MIN_CELL_SIDE
+# cells (a whole 5 x 5 kernel); a larger kernel scrolls when the dock cannot give it more.
+MIN_VISIBLE_CELLS = 5
 
 # The SVD behind the rank costs about rows * cols * min(rows, cols) steps: a 96 x 96 kernel takes
 # milliseconds, a 255 x 255 one more than a second on a slow machine, on every edit.
@@ -227,6 +230,60 @@ class _FlowLayout(QLayout):
         return y + row_height - rect.y() + margins.bottom()
 
 
+class _FlowBar(QWidget):
+    """The widget holding a :class:`_FlowLayout`: its minimum height follows its width.
+
+    Layouts ask a dock for its minimum size, not for a height for its width, so a bar whose
+    buttons wrap to three rows would otherwise be squeezed to one and hide the rest.
+    """
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        layout = self.layout()
+        if layout is None:
+            return
+        height = layout.heightForWidth(max(1, self.width()))
+        if self.minimumHeight() != height:
+            self.setMinimumHeight(height)
+
+
+class _WrapLabel(QLabel):
+    """A word-wrapped label whose minimum height is what its text needs at its width.
+
+    A box layout counts one line for a wrapped label's minimum, then gives it every line it
+    needs and takes the difference from its neighbours (the grid), below their minimum.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.fit_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        # (Not heightForWidth: it never returns less than the minimum height set here.)
+        height = 0
+        if self.text():
+            margins = self.contentsMargins()
+            extra = 2 * self.margin()
+            width = max(1, self.width() - margins.left() - margins.right() - extra)
+            text = self.fontMetrics().boundingRect(QRect(0, 0, width, 1 << 20),
+                                                   Qt.TextFlag.TextWordWrap, self.text())
+            height = text.height() + margins.top() + margins.bottom() + extra
+        if self.minimumHeight() != height:
+            self.setMinimumHeight(height)
+
+
 class KernelTableView(QTableView):
     """The grid: a ``QTableView`` that keeps Copy / Paste / Delete for itself.
 
@@ -330,7 +387,7 @@ class KernelEditor(QWidget):
         self._view.setWordWrap(False)
         self._view.setCornerButtonEnabled(False)
         self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self._view.setMinimumSize(120, 120)
+        self._view.setMinimumSize(120, 120)  # until a kernel comes (_update_grid_minimum)
         self._view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         for header in (self._view.horizontalHeader(), self._view.verticalHeader()):
             # Fixed sections: sizing to contents would visit every cell of a 255 x 255 kernel.
@@ -368,16 +425,13 @@ class KernelEditor(QWidget):
         slice_layout.addWidget(self._in_spin)
         slice_layout.addStretch(1)
 
-        self._shape_label = QLabel()
+        self._shape_label = _WrapLabel()
         self._shape_label.setObjectName("kernelShapeNote")
-        self._shape_label.setWordWrap(True)
-        self._info_label = QLabel()
+        self._info_label = _WrapLabel()
         self._info_label.setObjectName("kernelInfo")
-        self._info_label.setWordWrap(True)
         self._info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._status_label = QLabel()
+        self._status_label = _WrapLabel()
         self._status_label.setObjectName("kernelStatus")
-        self._status_label.setWordWrap(True)
 
         self._actions: dict[str, QAction] = {}
         self._presets_menu = QMenu("Presets", self)
@@ -907,6 +961,7 @@ class KernelEditor(QWidget):
         self._slice_row.setVisible(self._weight.ndim == 4 and not mixing and cout * cin > 1)
         self._shape_label.setText(self._describe_shape())
         self._info_label.setText(self._describe_values(values, mixing))
+        self._update_grid_minimum()
         self._update_cell_size()
         self._update_action_states()
 
@@ -948,6 +1003,24 @@ class KernelEditor(QWidget):
         parts.append(f"max {format_cell_value(float(values.max()), 6)}")
         return " · ".join(parts)
 
+    def _update_grid_minimum(self) -> None:
+        """Room for up to MIN_VISIBLE_CELLS rows and columns of the smallest cells, headers and
+        the scroll bars that a larger kernel needs at that size."""
+        rows, cols = self._model.rowCount(), self._model.columnCount()
+        if rows == 0 or cols == 0:
+            return
+        view = self._view
+        frame = 2 * view.frameWidth()
+        bar = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
+        shown_rows, shown_cols = min(rows, MIN_VISIBLE_CELLS), min(cols, MIN_VISIBLE_CELLS)
+        width = (view.verticalHeader().sizeHint().width() + shown_cols * MIN_CELL_SIDE + frame
+                 + (bar if rows > shown_rows else 0))
+        height = (view.horizontalHeader().sizeHint().height() + shown_rows * MIN_CELL_SIDE + frame
+                  + (bar if cols > shown_cols else 0))
+        size = QSize(max(120, width), max(120, height))
+        if view.minimumSize() != size:
+            view.setMinimumSize(size)
+
     def _update_cell_size(self) -> None:
         """Square cells as large as fit (within limits); fewer digits when cells are small."""
         rows, cols = self._model.rowCount(), self._model.columnCount()
@@ -958,6 +1031,13 @@ class KernelEditor(QWidget):
         horizontal_header = self._view.horizontalHeader()
         available_width = self._view.width() - vertical_header.sizeHint().width() - frame
         available_height = self._view.height() - horizontal_header.sizeHint().height() - frame
+        # A kernel that does not fit even in the smallest cells scrolls: its scroll bar takes
+        # room from the other direction.
+        bar = self._view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self._view)
+        if rows * MIN_CELL_SIDE > available_height:
+            available_width -= bar
+        if cols * MIN_CELL_SIDE > available_width:
+            available_height -= bar
         side = min(available_width // cols, available_height // rows)
         side = max(MIN_CELL_SIDE, min(MAX_CELL_SIDE, side))
         if horizontal_header.defaultSectionSize() != side:
@@ -1061,7 +1141,7 @@ class KernelEditor(QWidget):
                 action.triggered.connect(lambda _checked=False, preset_name=name: self._on_preset_triggered(preset_name))
 
     def _build_toolbar(self) -> QWidget:
-        toolbar = QWidget(self)
+        toolbar = _FlowBar(self)
         toolbar.setObjectName("kernelActions")
         # Slim buttons: all eleven fit in two rows of a dock about 360 px wide.
         toolbar.setStyleSheet("QToolButton { padding: 2px 3px; }")

@@ -77,9 +77,13 @@ class ReceptivePanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
+        # One line per layer, every column as wide as its longest text: a narrow dock scrolls
+        # the table sideways rather than cutting "conv 3x3" down to "c...".
+        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.table.cellClicked.connect(lambda row, _col: self.layerActivated.emit(row))
         self.table.setToolTip("Output pixel i of a layer sees input rows start + i·jump … "
                               "start + i·jump + size − 1 (likewise columns). A negative start "
@@ -96,12 +100,16 @@ class ReceptivePanel(QWidget):
         self.clear_button = QPushButton("Clear pins")
         self.clear_button.setToolTip("Remove every pinned box (Esc in the views)")
         self.clear_button.clicked.connect(self.clearPinsRequested)
-        controls = QHBoxLayout()
+        # Two short rows rather than one long one: the table gets the width.
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.erf_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        controls = QVBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.boxes_box)
-        controls.addWidget(self.erf_button)
-        controls.addWidget(self.clear_button)
-        controls.addStretch(1)
+        controls.addLayout(buttons)
 
         self.pins_label = QLabel()
         self.pins_label.setObjectName("pinsText")
@@ -127,7 +135,7 @@ class ReceptivePanel(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

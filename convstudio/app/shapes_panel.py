@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
 from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
 from convstudio.core.layers import Shape
@@ -151,10 +151,11 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
     """The panel's page: one row per layer, then the fully connected comparison."""
     infos = pipeline.analyze(in_shape)
     rows = ["<tr><th>#</th><th>layer</th><th>output C × H × W</th><th>H (rows)</th>"
-            "<th>W (columns)</th><th align='right'>params</th>"
+            "<th>W (columns)</th><th align='right' style='white-space:nowrap'>params</th>"
             "<th align='right'>one fully connected layer</th></tr>"]
-    rows.append(f"<tr><td>0</td><td>input</td><td>{_shape(in_shape)}</td><td></td><td></td>"
-                "<td align='right'>0</td><td></td></tr>")
+    # Shapes and counts never break across lines ("68,719,738,88" over "0").
+    rows.append(f"<tr><td>0</td><td>input</td><td style='white-space:nowrap'>{_shape(in_shape)}"
+                "</td><td></td><td></td><td align='right'>0</td><td></td></tr>")
     shape = tuple(in_shape)
     for info, layer in zip(infos, pipeline.layers):
         i = info.index
@@ -171,10 +172,12 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
         fw = axis_formula(layer, shape[2], 1)
         prev = "the input" if i == 1 else f"layer {i - 1}'s map"
         fc = fc_params_of(shape, info.output_shape)
-        rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td><td>{_shape(info.output_shape)}</td>"
+        rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td>"
+                    f"<td style='white-space:nowrap'>{_shape(info.output_shape)}</td>"
                     f"<td>H: {html.escape(fh.text)}{_dropped_text(fh, 'row', prev)}</td>"
                     f"<td>W: {html.escape(fw.text)}{_dropped_text(fw, 'column', prev)}</td>"
-                    f"<td align='right'>{info.params:,}</td><td align='right'>{fc:,}</td></tr>")
+                    f"<td align='right' style='white-space:nowrap'>{info.params:,}</td>"
+                    f"<td align='right' style='white-space:nowrap'>{fc:,}</td></tr>")
         shape = info.output_shape
     table = ("<table cellspacing='0' cellpadding='4' border='1' "
              "style='border-collapse:collapse; border-color:#bbb'>" + "".join(rows) + "</table>")
@@ -202,6 +205,26 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
     return "".join(parts)
 
 
+#: The narrowest width the page is laid out at: below it the table would break words in the
+#: middle ("channe" over "l"); a narrower dock scrolls the page sideways instead.
+MIN_PAGE_WIDTH = 680
+
+
+class _Page(QTextBrowser):
+    """A text browser laid out at its width, but never narrower than MIN_PAGE_WIDTH."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
+        self.setLineWrapColumnOrWidth(MIN_PAGE_WIDTH)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = max(MIN_PAGE_WIDTH, self.viewport().width())
+        if self.lineWrapColumnOrWidth() != width:
+            self.setLineWrapColumnOrWidth(width)
+
+
 class ShapesPanel(QWidget):
     """The dock's content: the page and a box to highlight what the rounding drops.
 
@@ -214,7 +237,7 @@ class ShapesPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.browser = QTextBrowser()
+        self.browser = _Page()
         self.browser.setObjectName("shapesText")
         self.highlight_box = QCheckBox("Highlight the rows / columns the floor drops (selected layer)")
         self.highlight_box.setChecked(True)
