@@ -126,6 +126,7 @@ class RunResult:
     error : (1-based layer index, message) of the first layer that failed, if any.
     ranges : ``(C, 2)`` finite min / max per channel of each output (:func:`channel_ranges`).
     input_ranges : the same for the input, when the caller measured it.
+    pipeline : the pipeline these outputs belong to.
     """
 
     outputs: list[np.ndarray] = field(default_factory=list)
@@ -134,6 +135,7 @@ class RunResult:
     error: tuple[int, str] | None = None
     ranges: list[np.ndarray] = field(default_factory=list)
     input_ranges: np.ndarray | None = None
+    pipeline: Pipeline | None = None
 
 
 class CachedRunner:
@@ -272,7 +274,7 @@ class CachedRunner:
         self._input = x
         self._truncate(keep)
         self._layers = pipeline.layers[:keep]
-        result = RunResult(reused=keep)
+        result = RunResult(reused=keep, pipeline=pipeline)
         cur = self._outputs[-1] if self._outputs else x
         held = sum(o.nbytes for o in self._outputs if o is not x)
         steps = run_layers(pipeline.layers, cur, start=keep, cancelled=cancelled,

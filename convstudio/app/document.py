@@ -8,6 +8,10 @@ emit only when something really changed.
 Every pipeline edit is a :class:`PipelineCommand` on the ``QUndoStack`` holding the pipeline before
 and after, so undo and redo restore pipelines exactly. Consecutive edits carrying the same
 ``merge_key`` (dragging a spin box, retyping one kernel cell) merge into one command.
+
+"Modified" (``dirty``) means the pipeline differs from the one last saved or opened: an edit that
+brings it back (a layer switched off and on again, a value typed back) leaves it unmodified,
+wherever that happens in the undo history.
 """
 
 from __future__ import annotations
@@ -79,6 +83,10 @@ class Document(QObject):
         The pipeline has (True) or no longer has (False) changes not saved to its file.
     filePathChanged()
         The pipeline's file path changed (Save as, Open).
+    pipelineReset()
+        A new pipeline replaced the old one together with its history (New, Open): what was
+        shown about the old one (a clicked pixel, a lesson) no longer applies. Emitted after
+        ``pipelineChanged``.
     """
 
     imageChanged = Signal()
@@ -86,6 +94,7 @@ class Document(QObject):
     selectionChanged = Signal(int)
     dirtyChanged = Signal(bool)
     filePathChanged = Signal()
+    pipelineReset = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,8 +106,11 @@ class Document(QObject):
         self._selected = 0
         self._file_path: Path | None = None
         self._analysis_cache: tuple[Pipeline, tuple, list[LayerInfo]] | None = None
+        self._saved_pipeline = self._pipeline  # as last saved or opened: "unmodified"
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        # after every push, undo and redo (the stack's index is final by then)
+        self.undo_stack.indexChanged.connect(self._check_clean)
 
     # ------------------------------------------------------------------ image
     @property
@@ -198,6 +210,7 @@ class Document(QObject):
         sel_after = self._clamp(self._selected if select is None else select, len(p))
         self.undo_stack.push(PipelineCommand(self, self._pipeline, p, text, merge_key=merge_key,
                                              select_before=sel_before, select_after=sel_after))
+        self._check_clean()  # (a merge need not move the index)
 
     def replace_layer(self, i: int, layer: Layer, *, text: str | None = None,
                       merge_key: Any = None) -> None:
@@ -285,6 +298,7 @@ class Document(QObject):
         self._pipeline.save(target)
         changed = target != self._file_path
         self._file_path = target
+        self._saved_pipeline = self._pipeline
         self.undo_stack.setClean()
         if changed:
             self.filePathChanged.emit()
@@ -300,11 +314,13 @@ class Document(QObject):
             self.undo_stack.blockSignals(with_signals_blocked)
         path_changed = path != self._file_path
         self._file_path = path
+        self._saved_pipeline = pipeline
         self._apply_pipeline(pipeline, self._clamp(self._selected, len(pipeline)), force=True)
         if path_changed:
             self.filePathChanged.emit()
         if was_dirty:
             self.dirtyChanged.emit(False)
+        self.pipelineReset.emit()
 
     # ------------------------------------------------------------------ selection
     @property
@@ -357,6 +373,13 @@ class Document(QObject):
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirtyChanged.emit(not clean)
+
+    def _check_clean(self, *_args) -> None:
+        """Back at the saved pipeline by another way than undo (an edit undone by hand, a layer
+        switched off and on): make this point of the history the clean one."""
+        stack = self.undo_stack
+        if not stack.isClean() and self._pipeline == self._saved_pipeline:
+            stack.setClean()
 
     def _check_index(self, i: int) -> None:
         if not 1 <= i <= len(self._pipeline):

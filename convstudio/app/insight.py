@@ -64,12 +64,11 @@ class InsightController(QObject):
         self.window = window
         self.doc = window.doc
         self.renderer = window.renderer
-        sync = self.renderer.is_sync()
-        self.erf_task = BackgroundTask("ConvStudio ERF", self, sync=sync)
-        self.check_task = BackgroundTask("ConvStudio cross-check", self, sync=sync)
-        self.border_task = BackgroundTask("ConvStudio border modes", self, sync=sync)
-        self.combined_task = BackgroundTask("ConvStudio combined kernel", self, sync=sync)
-        self.inspect_task = BackgroundTask("ConvStudio inspector", self, sync=sync)
+        self.erf_task = BackgroundTask("ConvStudio ERF", self)
+        self.check_task = BackgroundTask("ConvStudio cross-check", self)
+        self.border_task = BackgroundTask("ConvStudio border modes", self)
+        self.combined_task = BackgroundTask("ConvStudio combined kernel", self)
+        self.inspect_task = BackgroundTask("ConvStudio inspector", self)
         self.pixel: Mark | None = None  # the clicked output pixel (inspector, ERF)
         self.erf: np.ndarray | None = None
         self._context_cache: tuple | None = None
@@ -231,6 +230,7 @@ class InsightController(QObject):
         w, d, r = self.window, self.doc, self.renderer
         d.imageChanged.connect(self._on_image_changed)
         d.pipelineChanged.connect(self._on_pipeline_changed)
+        d.pipelineReset.connect(self.forget_clicks)
         d.selectionChanged.connect(self._on_selection_changed)
         r.finished.connect(self._on_render_finished)
         w.layer_view.hovered.connect(self._on_layer_hovered)
@@ -279,15 +279,15 @@ class InsightController(QObject):
         self._arrange_docks()
         self._apply_default_sizes()
 
-    # ================================================================== sync / teardown
+    # ================================================================== tasks / teardown
     def tasks(self) -> list[BackgroundTask]:
         return [self.inspect_task, self.erf_task, self.check_task, self.border_task,
                 self.combined_task]
 
-    def set_sync(self, sync: bool) -> None:
-        """Run every background job on the calling thread (tests)."""
-        for task in self.tasks():
-            task.set_sync(sync)
+    @property
+    def busy(self) -> bool:
+        """Whether a panel's newest job has not delivered yet."""
+        return any(task.busy for task in self.tasks())
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         return all(task.wait_idle(timeout_ms) for task in self.tasks())
@@ -343,6 +343,21 @@ class InsightController(QObject):
         self._set_erf(None)
         self._update_tables()
         self._update_combined()
+        self.forget_clicks()  # a click on another image explains nothing here
+
+    def forget_clicks(self) -> None:
+        """Drop the clicked pixel, the pins and the hover box (a new image or a new pipeline):
+        the Inspector and the Receptive fields page go back to what they say before a click."""
+        self.pixel = None
+        self.inspect_task.cancel()
+        self.erf_task.cancel()
+        self._set_erf(None)
+        self.overlay.set_hover(None)
+        self.overlay.clear_pins()  # (pinsChanged rewrites the pins text)
+        self._update_inspector()
+        if self.actions["erf"].isChecked():
+            self.receptive.set_erf_text("<span style='color:gray'>ERF heat map: click a pixel "
+                                        "of the selected layer.</span>")
 
     def _on_pipeline_changed(self) -> None:
         self._update_tables()

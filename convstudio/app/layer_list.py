@@ -167,6 +167,14 @@ class LayerListModel(QAbstractItemModel):
     results for times and run-time failures. The enabled box (column 0) and drops write back
     through the Document.
 
+    The rows are the Document's pipeline, whatever order the signals come in: results are
+    reports about one pipeline (the Document's at the time they are given, unless named), and a
+    report about another pipeline than the Document's is ignored. Results may be given before
+    the model has heard ``pipelineChanged`` (a slot connected before the model's may compute
+    them); the model then catches up with the Document first. The last run's times stay on
+    screen while the pipeline is edited in place (same number of layers), until the new run
+    reports; after layers were added, removed or replaced by a new pipeline they are dropped.
+
     What a row shows is worked out once per state (pipeline, image, times, failures) and kept:
     the view asks for a dozen roles of every cell on each change, and the shape and time columns
     resize to their contents. A change emits ``dataChanged`` for the rows whose content changed
@@ -179,6 +187,7 @@ class LayerListModel(QAbstractItemModel):
         self._rows = len(document.pipeline) + 1
         self._times: dict[int, float] = {}
         self._run_errors: dict[int, str] = {}
+        self._results_for: object | None = None  # the pipeline the times and failures are about
         self._version = 0  # bumped when the times or failures change
         self._views_key: tuple | None = None
         self._views: list[tuple] = []
@@ -194,16 +203,31 @@ class LayerListModel(QAbstractItemModel):
             self._input_icon = input_icon
 
     # -- renderer results
-    def set_time(self, index: int, seconds: float) -> None:
+    def set_time(self, index: int, seconds: float, pipeline=None) -> None:
+        """Layer `index` of `pipeline` (default: the Document's) took `seconds` to compute."""
+        p = self._doc.pipeline if pipeline is None else pipeline
+        if p is not self._doc.pipeline or not 1 <= index <= len(p):
+            self._sync_rows()  # about another pipeline (or a layer it does not have)
+            return
+        if not self._results_apply(p):
+            self._times, self._run_errors = {}, {}
+        self._results_for = p
         self._times[index] = seconds
         self._version += 1
-        # In sync mode results arrive before this model has heard of the pipeline change.
         if not self._sync_rows():
             self._publish()
 
-    def set_run_result(self, times: list[float], errors: dict[int, str]) -> None:
+    def set_run_result(self, times: list[float], errors: dict[int, str], pipeline=None) -> None:
+        """A complete run of `pipeline` (default: the Document's): the times of the layers it
+        computed, and the failed layer's message."""
+        p = self._doc.pipeline if pipeline is None else pipeline
+        if p is not self._doc.pipeline or len(times) > len(p) \
+                or any(not 1 <= i <= len(p) for i in errors):
+            self._sync_rows()  # about another pipeline
+            return
         self._times = {i + 1: t for i, t in enumerate(times)}
         self._run_errors = dict(errors)
+        self._results_for = p
         self._version += 1
         if not self._sync_rows():
             self._publish()
@@ -211,7 +235,15 @@ class LayerListModel(QAbstractItemModel):
     def clear_times(self) -> None:
         self._times.clear()
         self._run_errors.clear()
+        self._results_for = None
         self._version += 1
+
+    def _results_apply(self, pipeline) -> bool:
+        """Whether the times and failures kept may be shown for `pipeline`: they are about it,
+        or about an earlier state with the same layer count (an edit in place, until the new
+        run reports)."""
+        p = self._results_for
+        return p is not None and (p is pipeline or len(p) == len(pipeline))
 
     # -- structure
     def index(self, row: int, column: int = 0, parent=QModelIndex()) -> QModelIndex:  # noqa: B008
@@ -263,6 +295,9 @@ class LayerListModel(QAbstractItemModel):
         key = (d.pipeline, d.image, d.image_name, self._version, self._rows)
         old = self._views_key
         if old is None or old[0] is not key[0] or old[1] is not key[1] or old[2:] != key[2:]:
+            if not self._results_apply(d.pipeline) and (self._times or self._run_errors):
+                # (a report about a pipeline of another length: not about these rows)
+                self._times, self._run_errors, self._results_for = {}, {}, None
             # (rows the pipeline no longer has, before the reset that removes them, show nothing)
             rows = min(self._rows, len(d.pipeline) + 1)
             self._views = [self._row_view(r) for r in range(rows)]
@@ -449,8 +484,8 @@ class LayerListModel(QAbstractItemModel):
 
     # -- following the Document
     def _on_pipeline_changed(self) -> None:
-        # Run-time failures and times stay until the renderer reports the new run (in sync mode
-        # it already has, before this handler runs).
+        # Run-time failures and times stay, while they apply, until the renderer reports the new
+        # run (which may have come already, from a slot connected before this one).
         if not self._sync_rows():
             self._publish()
 

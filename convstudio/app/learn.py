@@ -7,15 +7,22 @@ explanation in the "Lesson" dock. Tiny images get their numbers written on every
 (:class:`~convstudio.app.value_labels.ValueLabels`), so the 3 x 3 example reads like the
 tutorial's figure.
 
+A lesson opens the same way however it is reached (the menu, Next, ``--lesson``): the clicked
+pixel and the pins go with the old image, and once the renderer has computed the lesson, every
+view is fitted to show the whole input and the whole selected layer. The Lesson dock is given the
+height its text needs, until the user drags its edge. A new image or a new pipeline (New, Open)
+ends the lesson: the dock goes back to the list of lessons.
+
 The lessons themselves live in :mod:`convstudio.lessons` (no Qt); this module is only the UI.
 """
 
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -87,9 +94,8 @@ def lesson_html(lesson: Lesson, index: int, total: int) -> str:
     if look:
         parts.append("<p><b>What to look for</b></p><ul>"
                      + "".join(f"<li>{html.escape(t)}</li>" for t in look) + "</ul>")
-    parts.append("<p style='color:gray'>Hover a pixel for its value; click a layer in the Layers "
-                 "panel to see its output. Edit anything: the lesson comes back unchanged from "
-                 "the Learn menu.</p>")
+    parts.append("<p style='color:gray'>Click a pixel to see how it is computed. Edit freely: "
+                 "the Learn menu brings the lesson back.</p>")
     return "".join(parts)
 
 
@@ -108,6 +114,7 @@ class LessonPanel(QWidget):
     previousRequested = Signal()
     nextRequested = Signal()
     lessonRequested = Signal(str)
+    resized = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +159,33 @@ class LessonPanel(QWidget):
     def text(self) -> str:
         return self.browser.toPlainText()
 
+    def text_height(self) -> int:
+        """Height the text needs at the browser's width (without a vertical scroll bar)."""
+        b = self.browser
+        doc = b.document().clone(self)
+        try:
+            doc.setTextWidth(max(1, b.width() - 2 * b.frameWidth()))
+            return math.ceil(doc.size().height())
+        finally:
+            doc.deleteLater()
+
+    def missing_height(self) -> int:
+        """How much taller the browser must be to show the whole text (negative: spare room)."""
+        b = self.browser
+        return self.text_height() - (b.height() - 2 * b.frameWidth())
+
+    def drop_needless_scroll_bar(self) -> None:
+        """Hide a scroll bar left from a smaller size although the text now fits without it
+        (the text, wrapped narrower beside the bar, would keep needing it)."""
+        b = self.browser
+        if b.verticalScrollBar().isVisible() and self.missing_height() <= 0:
+            b.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            b.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self.resized.emit()
+
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() == _LINK_SCHEME:
             self.lessonRequested.emit(url.path())
@@ -172,6 +206,13 @@ class LearnController(QObject):
         super().__init__(window)
         self.window = window
         self._index = -1
+        self._opening = False  # open_lesson is replacing the image and the pipeline
+        self._fit_generation: int | None = None  # fit the views once this run has finished
+        self._keep_fitted = False  # size the dock to its text (until the user resizes it)
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.setInterval(0)
+        self._panel_timer.timeout.connect(self.fit_panel)
 
         self.panel = LessonPanel()
         self.panel.previousRequested.connect(self.previous)
@@ -186,6 +227,8 @@ class LearnController(QObject):
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         dock.hide()  # until a lesson opens (a saved layout may show it again)
         self.dock = dock
+        self.panel.resized.connect(self._on_panel_resized)
+        window.installEventFilter(self)  # a drag of a dock's edge ends the automatic height
 
         self.actions: dict[str, QAction] = {}
         self.lesson_actions: list[QAction] = []
@@ -198,6 +241,9 @@ class LearnController(QObject):
             for signal in (doc.imageChanged, doc.pipelineChanged, doc.selectionChanged,
                            renderer.finished, renderer.layerComputed):
                 signal.connect(labels.schedule)
+        doc.imageChanged.connect(self._on_document_replaced)
+        doc.pipelineReset.connect(self._on_document_replaced)
+        renderer.finished.connect(self._on_render_finished)
 
     # ------------------------------------------------------------------ building
     def _build_menu(self) -> QMenu:
@@ -258,6 +304,16 @@ class LearnController(QObject):
     def lesson(self) -> Lesson | None:
         return LESSONS[self._index] if self._index >= 0 else None
 
+    @property
+    def fit_pending(self) -> bool:
+        """Whether the views wait for the lesson's results to be fitted to them."""
+        return self._fit_generation is not None
+
+    @property
+    def panel_fit_pending(self) -> bool:
+        """Whether the Lesson dock is about to be given the height of its text."""
+        return self._panel_timer.isActive()
+
     def open_lesson(self, which: int | str | Lesson, *, ask: bool = True) -> bool:
         """Open a lesson (index, id or Lesson): image, pipeline, selected layer, explanation.
 
@@ -275,13 +331,25 @@ class LearnController(QObject):
         doc = w.doc
         if hasattr(w, "_load_token"):
             w._load_token += 1  # an image still loading in the background must not replace this
-        doc.set_image_array(lesson.make_image(), name=lesson.title)
-        doc.new_pipeline(lesson.build_pipeline())
+        # (the new image drops the clicked pixel and the pins: see the window's "seeing why")
+        self._opening = True
+        try:
+            doc.set_image_array(lesson.make_image(), name=lesson.title)
+            doc.new_pipeline(lesson.build_pipeline())
+        finally:
+            self._opening = False
         doc.select(max(0, min(lesson.select_layer, len(doc.pipeline))))
         self._index = index
         self.panel.show_lesson(index)
         self.show_panel()
-        w.zoom_fit()
+        self._keep_fitted = True
+        self._panel_timer.start()
+        # Fit the views to what this lesson shows once it is computed, not to what is on
+        # screen now (the previous lesson's maps, whose extent may differ).
+        renderer = w.renderer
+        self._fit_generation = renderer.generation
+        if not renderer.busy:
+            self._on_render_finished(renderer.generation, None, None)
         w.show_message(f"Lesson {index + 1} of {len(LESSONS)}: {lesson.title}")
         self.lessonOpened.emit(index)
         return True
@@ -299,6 +367,68 @@ class LearnController(QObject):
     def show_panel(self) -> None:
         self.dock.show()
         self.dock.raise_()
+
+    def fit_panel(self) -> None:
+        """Give the docked Lesson dock the height its text needs (as far as the window's other
+        docks allow), so that the whole lesson reads without scrolling."""
+        self._panel_timer.stop()
+        dock = self.dock
+        if dock.isHidden() or dock.isFloating() or not self.window.isVisible():
+            return
+        missing = self.panel.missing_height()
+        if missing > 0 or missing < -8:  # (a little spare room is left as it is)
+            w = self.window
+            # The docks above and below in the same column give or take the difference (with
+            # the Lesson dock alone, Qt moves its edge only half way).
+            column = [d for d in w.findChildren(QDockWidget)
+                      if d is not dock and d.parent() is w and d.isVisible() and not d.isFloating()
+                      and w.dockWidgetArea(d) == w.dockWidgetArea(dock)
+                      and d.x() == dock.x() and d.width() == dock.width()]
+            want = dock.height() + missing + 2
+            if column:
+                spare = sum(d.height() for d in column) - (want - dock.height())
+                sizes = [max(1, round(d.height() * spare / max(1, sum(c.height() for c in column))))
+                         for d in column]
+                w.resizeDocks([*column, dock], [*sizes, want], Qt.Orientation.Vertical)
+            else:
+                w.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+        else:
+            self.panel.drop_needless_scroll_bar()
+
+    def close_lesson(self) -> None:
+        """Forget the lesson (the image or the pipeline is no longer the lesson's): the dock
+        shows the list of lessons again."""
+        if self._index < 0 and self._fit_generation is None:
+            return
+        self._index = -1
+        self._fit_generation = None
+        self._keep_fitted = False
+        self._panel_timer.stop()
+        self.panel.show_contents()
+
+    # ------------------------------------------------------------------ events
+    def _on_document_replaced(self) -> None:
+        if not self._opening:
+            self.close_lesson()
+
+    def _on_render_finished(self, generation: int, _outputs, _errors) -> None:
+        g = self._fit_generation
+        if g is None or generation < g:
+            return
+        self._fit_generation = None
+        self.window.zoom_fit()
+
+    def _on_panel_resized(self) -> None:
+        if self._keep_fitted:
+            self._panel_timer.start()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if (obj is self.window and event.type() == QEvent.Type.MouseButtonPress
+                and self.window.childAt(event.position().toPoint()) is None):
+            self._keep_fitted = False  # a dock separator: the user sizes the docks now
+        elif obj is self.window and event.type() == QEvent.Type.Show and self._keep_fitted:
+            self._panel_timer.start()
+        return False
 
     def _resolve(self, which: int | str | Lesson) -> int:
         if isinstance(which, Lesson):

@@ -64,7 +64,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All
 PIPELINE_FILTER = "ConvStudio pipelines (*.json);;All files (*)"
 _MODE_NAMES = {AUTO: "Auto (diverging for signed data)", "diverging": "Diverging (0 = white)",
                "clip": "Clip to [0, 1]", "abs": "Absolute value", "minmax": "Min to max",
-               "contrast": "Contrast (brightest 0.35 % saturated)"}
+               "contrast": "Contrast (large maps: 0.35 % saturated)"}
 
 #: How the layer's maps are coloured until the user picks another way (View > Colours). Scaled to
 #: max|x|, edge maps (a few strong responses) look almost white; "contrast" ends the scale where
@@ -212,7 +212,60 @@ class MainWindow(QMainWindow):
                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self._default_layout_pending = True
 
+    #: The narrowest right-hand column and the lowest window in which the Kernel dock stays on
+    #: the right above the Layer parameters; a smaller window gets the compact layout.
+    KERNEL_COLUMN_MIN_WIDTH = 260
+    WIDE_LAYOUT_MIN_HEIGHT = 860
+
+    def _wants_compact_layout(self) -> bool:
+        """Whether the window is too small for the Kernel dock beside the views (1280 x 720).
+
+        The right-hand column gets the width that the views and the Layers dock leave, and the
+        height that the bottom docks leave; there a 5 x 5 kernel and its buttons would not fit.
+        """
+        spare = (self.width() - self.centralWidget().minimumSizeHint().width()
+                 - self.layers_dock.minimumSizeHint().width())
+        return spare < self.KERNEL_COLUMN_MIN_WIDTH or self.height() < self.WIDE_LAYOUT_MIN_HEIGHT
+
+    def _arrange_default_docks(self, compact: bool) -> None:
+        """Put the side docks where they start.
+
+        Wide: Layers on the left, Kernel above Layer parameters on the right, the bottom docks
+        across the whole width. Compact: the left column runs the full height, with the Kernel
+        under the Layers (the Lesson, when opened, is a tab beside the Layers); Layer parameters
+        on the right.
+        """
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.setCorner(Qt.Corner.BottomLeftCorner,
+                       left if compact else Qt.DockWidgetArea.BottomDockWidgetArea)
+        for dock in (self.layers_dock, self.kernel_dock, self.params_dock):
+            dock.setFloating(False)
+        self.addDockWidget(left, self.layers_dock)
+        if compact:
+            self.splitDockWidget(self.layers_dock, self.kernel_dock, Qt.Orientation.Vertical)
+        else:
+            self.addDockWidget(right, self.kernel_dock)
+        self.addDockWidget(right, self.params_dock)
+        learn = getattr(self, "learn", None)
+        lesson = getattr(learn, "dock", None)
+        if isinstance(lesson, QDockWidget):
+            lesson.setFloating(False)
+            if compact:
+                self.tabifyDockWidget(self.layers_dock, lesson)
+                self.layers_dock.raise_()
+            else:
+                self.addDockWidget(left, lesson)
+        self._compact_layout = compact
+
     def _apply_default_dock_sizes(self) -> None:
+        if getattr(self, "_compact_layout", False):
+            # The left column: the window less the menu, tool and status bars (about 80 px);
+            # the kernel gets the larger part. Each dock keeps at least its minimum.
+            column = max(300, self.height() - 80)
+            self.resizeDocks([self.layers_dock, self.params_dock], [330, 300], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.layers_dock, self.kernel_dock], [int(column * 0.4), int(column * 0.6)],
+                             Qt.Orientation.Vertical)
+            return
         self.resizeDocks([self.layers_dock, self.kernel_dock], [330, 370], Qt.Orientation.Horizontal)
         self.resizeDocks([self.kernel_dock, self.params_dock], [400, 500], Qt.Orientation.Vertical)
 
@@ -313,6 +366,10 @@ class MainWindow(QMainWindow):
         self.addAction(undo)
         self.addAction(redo)
         a["undo"], a["redo"] = undo, redo
+        # (a focused parameter field would keep these keys for its own text otherwise)
+        from .undo_keys import UndoKeys
+
+        self.undo_keys = UndoKeys(self, undo, redo)
 
         a["zoom_in"] = self._action("Zoom &in", lambda: self.zoom(1.25),
                                     shortcut=["Ctrl++", "Ctrl+="], tip="Zoom in (all views)")
@@ -544,6 +601,31 @@ class MainWindow(QMainWindow):
         self._add_recent("images", path)
         self.show_message(f"Opened {path.name}")
 
+    @property
+    def busy(self) -> bool:
+        """Whether anything is still in flight: an image load, the renderer's latest run, or a
+        job of the "seeing why" panels."""
+        return bool(self._loaders) or self.renderer.busy or self.insight.busy
+
+    def wait_idle(self, timeout_ms: int = 60_000) -> bool:
+        """Process events until nothing is in flight (True) or time ran out (False).
+
+        Idle must hold across a full turn of the event loop: results that arrive start the
+        panels' own jobs and zero-interval refresh timers, which must run too.
+        """
+        from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
+
+        deadline = QDeadlineTimer(timeout_ms)
+        quiet_turns = 0
+        while quiet_turns < 2 and not deadline.hasExpired():
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            if self.busy:
+                quiet_turns = 0
+                QThread.msleep(2)
+            else:
+                quiet_turns += 1
+        return not self.busy
+
     def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
         """Wait until background image loads are done and their results delivered."""
         from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
@@ -577,8 +659,12 @@ class MainWindow(QMainWindow):
         if img.isNull():
             self.show_message("The clipboard holds no image.")
             return False
-        self.doc.set_image_array(qimage_to_array(img), "pasted image")
-        self.show_message(f"Pasted a {img.width()}×{img.height()} image")
+        # the rule of a file opened: alpha dropped unless "keep alpha" is on
+        x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
+        self.doc.set_image_array(x, "pasted image")
+        c = x.shape[0]
+        self.show_message(f"Pasted a {img.width()}×{img.height()} image "
+                          f"({c} channel{'' if c == 1 else 's'})")
         return True
 
     def open_pipeline(self, path: str | Path, *, ask: bool = True) -> bool:
@@ -678,7 +764,10 @@ class MainWindow(QMainWindow):
             self.report_error("Export failed", str(job.error))
             return []
         names = ", ".join(p.name for p in job.paths[:3]) + (" …" if len(job.paths) > 3 else "")
-        self.show_message(f"Exported layer {options.layer}: {names}")
+        folders = sorted({str(p.parent.resolve()) for p in job.paths}) or [str(options.path.parent)]
+        files = f"{len(job.paths)} files" if len(job.paths) > 1 else "1 file"
+        self.show_message(f"Exported layer {options.layer} to {', '.join(folders)} "
+                          f"({files}: {names})", 10_000)
         return job.paths
 
     # ================================================================== view
@@ -692,7 +781,25 @@ class MainWindow(QMainWindow):
         self.linker.set_rect(QRectF(c.x() - w / 2, c.y() - h / 2, w, h))
 
     def zoom_fit(self) -> None:
-        self.input_view.auto_range()
+        """Show the whole input and the whole of the layer's maps in every (linked) view: a
+        layer's extent may be smaller than the input (no padding) or reach beyond it (padding)."""
+        from .feature_view import content_rect
+
+        rects = []
+        for view in (self.input_view, self.layer_view):
+            x = view.maps()
+            if x is None or (view is self.layer_view
+                             and self._layer_stack.currentWidget() is not self.layer_view):
+                continue
+            rects.append(content_rect(view.placement(), x.shape[-2], x.shape[-1]))
+        if not rects:
+            self.input_view.auto_range()
+            return
+        x0 = min(r[0] for r in rects)
+        y0 = min(r[1] for r in rects)
+        x1 = max(r[0] + r[2] for r in rects)
+        y1 = max(r[1] + r[3] for r in rects)
+        self.linker.set_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def set_display_mode(self, mode: str) -> None:
         self.layer_view.set_mode(mode)
@@ -726,11 +833,8 @@ class MainWindow(QMainWindow):
         self.doc.select(i)
 
     def reset_layout(self) -> None:
-        for dock, area in ((self.layers_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
-                           (self.kernel_dock, Qt.DockWidgetArea.RightDockWidgetArea),
-                           (self.params_dock, Qt.DockWidgetArea.RightDockWidgetArea)):
-            dock.setFloating(False)
-            self.addDockWidget(area, dock)
+        self._arrange_default_docks(self._wants_compact_layout())
+        for dock in (self.layers_dock, self.kernel_dock, self.params_dock):
             dock.show()
         self.toolbar.show()
         self._apply_default_dock_sizes()
@@ -919,7 +1023,11 @@ class MainWindow(QMainWindow):
             return
         outputs = self.renderer.outputs
         if self.renderer.busy:
-            if i == self._shown_index and self._layer_stack.currentWidget() is self.layer_view:
+            if not self._same_layer_as_computed(i):
+                # Layers were added, removed or moved: the last run's map i is another layer's.
+                self._layer_title.setText(title)
+                self._show_layer_message(f"Computing layer {i}…")
+            elif i == self._shown_index and self._layer_stack.currentWidget() is self.layer_view:
                 # Keep this layer's maps until the new ones arrive (no flicker while dragging).
                 self._layer_title.setText(title + "   (computing…)")
             elif i <= len(outputs) and outputs[i - 1].ndim == 3:
@@ -934,6 +1042,14 @@ class MainWindow(QMainWindow):
             self._show_layer_message(f"Layer {i} has not been computed.")
             return
         self._show_layer_output(i, outputs[i - 1])
+
+    def _same_layer_as_computed(self, i: int) -> bool:
+        """Whether the last run's output `i` belongs to layer `i` of the document (the same
+        stack, edited in place), so that it may stand in until the new one arrives."""
+        old = self.renderer.pipeline
+        new = self.doc.pipeline
+        return (old is not None and len(old) == len(new)
+                and all(a.type == b.type for a, b in zip(old.layers[:i], new.layers[:i])))
 
     def _show_layer_output(self, i: int, out: np.ndarray, *,
                            data_range: tuple[float, float] | None = None,
@@ -1056,7 +1172,8 @@ class MainWindow(QMainWindow):
         elif md.hasImage():
             img = QImage(md.imageData())
             if not img.isNull():
-                self.doc.set_image_array(qimage_to_array(img), "dropped image")
+                x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
+                self.doc.set_image_array(x, "dropped image")
                 handled = True
         if handled:
             event.acceptProposedAction()
@@ -1105,17 +1222,42 @@ class MainWindow(QMainWindow):
                                               self._update_recent_menus()))
             menu.setEnabled(bool(items))
 
+    def _screen_geometry(self):
+        """The available geometry (QRect, logical pixels) of the screen the window is on (by its
+        geometry, also before it is shown), or ``None`` without a screen."""
+        screen = (QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+                  or QGuiApplication.primaryScreen())
+        return screen.availableGeometry() if screen is not None else None
+
+    @staticmethod
+    def _screen_key(geometry) -> str:
+        return "" if geometry is None else f"{geometry.width()}x{geometry.height()}"
+
     def _restore_settings(self) -> None:
+        # A layout is only restored on a screen of the size it was saved on, and only if the
+        # window still fits: a layout from a laptop comes back squeezed on a large monitor (and
+        # one from a monitor overflows a laptop). Otherwise the default layout, sized to fit.
+        available = self._screen_geometry()
+        restored = False
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 900)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry):
+            available = self._screen_geometry()  # the screen the window was saved on, if still there
+            size = self.geometry().size()
+            restored = (self.settings.value("window/screen", "") == self._screen_key(available)
+                        and (available is None or (size.width() <= available.width()
+                                                   and size.height() <= available.height())))
+        if not restored:
+            if available is None:
+                self.resize(1440, 900)
+            else:
+                self.resize(min(1440, available.width()), min(900, available.height()))
+                if not available.contains(self.geometry()):
+                    self.move(available.topLeft())  # (a restored position that no longer fits)
         state = self.settings.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
+        if restored and isinstance(state, QByteArray) and not state.isEmpty():
             self._default_layout_pending = not self.restoreState(state)
         splitter = self.settings.value("window/splitter")
-        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+        if restored and isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
         preview = self.settings.value("view/preview", True)
         preview = preview if isinstance(preview, bool) else str(preview).lower() == "true"
@@ -1126,6 +1268,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/screen", self._screen_key(self._screen_geometry()))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("view/preview", self.renderer.preview_enabled())
@@ -1137,6 +1280,8 @@ class MainWindow(QMainWindow):
         if self._default_layout_pending:
             # Dock sizes only take once the window has its size.
             self._default_layout_pending = False
+            if self._wants_compact_layout():
+                self._arrange_default_docks(True)
             self._apply_default_dock_sizes()
 
     # ================================================================== closing
@@ -1185,18 +1330,22 @@ class _ImageLoader(QThread):
             self.loaded.emit(self._token, self._path, x, "")
 
 
-def qimage_to_array(img: QImage) -> np.ndarray:
-    """A QImage as ``(C, H, W) float32`` in [0, 1]: gray images give C = 1, others RGB
-    (C = 4 with alpha)."""
+def qimage_to_array(img: QImage, *, keep_alpha: bool = False) -> np.ndarray:
+    """A QImage as ``(C, H, W) float32`` in [0, 1], by the rule of ``load_image`` for a file:
+    gray images give C = 1, others RGB (C = 3); an alpha channel is dropped (not composited)
+    unless `keep_alpha`, which gives C = 4 (R, G, B, A; gray repeated in R, G and B)."""
+    alpha = keep_alpha and img.hasAlphaChannel()
     if img.isGrayscale() and not img.hasAlphaChannel():
         g = img.convertToFormat(QImage.Format.Format_Grayscale8)
         arr = np.frombuffer(g.constBits(), np.uint8, g.bytesPerLine() * g.height())
         arr = arr.reshape(g.height(), g.bytesPerLine())[:, :g.width()]
-        return (arr.astype(np.float32) / 255.0)[None]
-    fmt = QImage.Format.Format_RGBA8888 if img.hasAlphaChannel() else QImage.Format.Format_RGB888
-    c = 4 if img.hasAlphaChannel() else 3
-    conv = img.convertToFormat(fmt)
+        return (arr.astype(np.float32) / np.float32(255.0))[None]
+    # straight (not premultiplied) colour, as a file holds it; the alpha is then kept or dropped
+    conv = img.convertToFormat(QImage.Format.Format_RGBA8888)
     arr = np.frombuffer(conv.constBits(), np.uint8, conv.bytesPerLine() * conv.height())
-    arr = arr.reshape(conv.height(), conv.bytesPerLine())[:, :conv.width() * c]
-    arr = arr.reshape(conv.height(), conv.width(), c)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+    arr = arr.reshape(conv.height(), conv.bytesPerLine())[:, :conv.width() * 4]
+    arr = arr.reshape(conv.height(), conv.width(), 4).transpose(2, 0, 1)
+    if not alpha:
+        # gray with alpha (to Qt: R = G = B everywhere) keeps the gray value alone
+        arr = arr[:1] if img.isGrayscale() else arr[:3]
+    return np.ascontiguousarray(arr, dtype=np.float32) / np.float32(255.0)

@@ -298,6 +298,7 @@ class Renderer(QObject):
         self.ranges: list[np.ndarray] = []  # (C, 2) finite min / max per channel of each output
         self.errors: dict[int, str] = {}
         self.input: np.ndarray | None = None  # what the layers were computed from (maybe preview)
+        self.pipeline: Pipeline | None = None  # the pipeline that :attr:`outputs` belong to
         self.factor = 1
         self._input_range: tuple[float, float] | None = None
 
@@ -413,6 +414,7 @@ class Renderer(QObject):
         if image is None:
             self._done_generation = self._latest
             self.outputs, self.times, self.ranges, self.errors, self.input = [], [], [], {}, None
+            self.pipeline = None
             self._input_range = None
             self.finished.emit(self._latest, [], {})
             return
@@ -442,6 +444,7 @@ class Renderer(QObject):
         if generation != self._latest:
             return
         self.input = x
+        self.pipeline = result.pipeline
         self.outputs = result.outputs
         self.times = result.times
         self.ranges = result.ranges

@@ -20,8 +20,7 @@ from convstudio.lessons import LESSONS
 def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     doc = Document()
-    # The threaded renderer, as in the app: in sync mode a pipeline with fewer layers is reported
-    # to the layer list before the list has heard of it (a known ordering problem of sync mode).
+    # the threaded renderer, as in the app
     w = MainWindow(doc, Renderer(doc, debounce_ms=1), settings=settings)
     qtbot.addWidget(w)
     w.confirm_discard = lambda: True  # type: ignore[method-assign]

@@ -4,47 +4,23 @@ and views -> Document (edits through the widgets), plus files, prompts, errors a
 from __future__ import annotations
 
 import time
+
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from conftest import settle
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
 
 from convstudio.app import samples
 from convstudio.app.document import Document
-from convstudio.app.layer_list import LAYER_CHOICES, COL_SHAPE, new_layer
+from convstudio.app.layer_list import COL_SHAPE, COL_TIME, LAYER_CHOICES, new_layer, time_text
 from convstudio.app.layer_params import resize_kernel
 from convstudio.app.main_window import MainWindow, default_pipeline, qimage_to_array
 from convstudio.app.renderer import Renderer
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
-
-
-@pytest.fixture
-def settings(tmp_path) -> QSettings:
-    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    yield s
-    s.sync()
-
-
-def _make_window(qtbot, settings, *, sync: bool = True, first_launch: bool = True) -> MainWindow:
-    doc = Document()
-    renderer = Renderer(doc, sync=sync, debounce_ms=5)
-    w = MainWindow(doc, renderer, settings=settings, first_launch=first_launch)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.errors = []  # type: ignore[attr-defined]
-    w.report_error = lambda title, text: w.errors.append(text)  # type: ignore[method-assign]
-    return w
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    w = _make_window(qtbot, settings)
-    w.resize(1300, 850)
-    yield w
-    w.shutdown()
-    assert w.renderer._thread is None
 
 
 def shown_maps(w: MainWindow) -> np.ndarray:
@@ -83,6 +59,7 @@ def test_first_launch_is_not_empty(window):
     assert f"{wd}×{h}" in w.image_label.text()
     assert w.kernel_editor.weight() is not None
     np.testing.assert_array_equal(w.kernel_editor.weight(), SOBEL)
+    assert not w.busy and w.errors == []
 
 
 # ------------------------------------------------------------------ kernel editor <-> maps
@@ -92,19 +69,24 @@ def test_kernel_cell_edit_updates_maps_to_the_core(window):
     w = window
     assert w.kernel_editor.set_cell(1, 1, "1/2")
     assert w.doc.pipeline.layers[0].kernel[1, 1] == 0.5
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     # Typing in the same cell again merges into one undo step.
     assert w.kernel_editor.set_cell(1, 1, "3")
     assert w.doc.undo_stack.count() == 1
     w.doc.select(3)
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 3))
     w.actions_by_name["undo"].trigger()
     assert w.doc.pipeline == default_pipeline()
     assert w.doc.selected == 1  # undo shows the layer it changed
-    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     np.testing.assert_array_equal(w.kernel_editor.weight(), SOBEL)  # the editor followed undo
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     w.actions_by_name["redo"].trigger()
     assert w.kernel_editor.weight()[1, 1] == 3
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
 def test_kernel_preset_of_another_size(window):
@@ -114,6 +96,7 @@ def test_kernel_preset_of_another_size(window):
                                                            fromlist=["PRESETS"]).PRESETS)))
     k = w.doc.pipeline.layers[0].kernel
     np.testing.assert_array_equal(k, w.kernel_editor.weight())
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
@@ -124,9 +107,12 @@ def test_multichannel_weight_edit(window):
     layer = w.doc.pipeline.layers[i - 1]
     assert layer.weight.shape == (4, w.doc.image_shape[0], 3, 3)
     assert w.kernel_editor.weight().shape == layer.weight.shape
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, i))
     w.kernel_editor.set_current_slice(2, 0)
     assert w.kernel_editor.set_cell(0, 0, "7")
     assert w.doc.pipeline.layers[i - 1].weight[2, 0, 0, 0] == 7
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, i))
 
 
@@ -141,6 +127,7 @@ def test_add_reorder_disable_remove_through_the_list(window):
     assert w.doc.selected == 4 and rows(w)[4].startswith("4  avgpool 2x2")
     c, h, wd = w.doc.image_shape
     assert shape_col(w, 4) == f"{c}×{h // 4}×{wd // 4}"
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 4))
 
     # Drag row 4 before row 2 (the drop handler's arithmetic) and the move buttons.
@@ -153,6 +140,7 @@ def test_add_reorder_disable_remove_through_the_list(window):
     assert [l.type for l in w.doc.pipeline.layers] == ["conv2d", "relu", "avgpool2d", "maxpool2d"]
     panel.move_selected_up()
     assert w.doc.pipeline.layers[1].type == "avgpool2d"
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 2))
 
     # The checkbox disables: the maps become the layer's input.
@@ -161,6 +149,7 @@ def test_add_reorder_disable_remove_through_the_list(window):
     assert model.setData(ix, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
     assert not w.doc.pipeline.layers[1].enabled
     assert model.data(ix, Qt.ItemDataRole.UserRole) == "disabled"
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
     panel.duplicate_selected()
@@ -171,10 +160,15 @@ def test_add_reorder_disable_remove_through_the_list(window):
     assert [l.type for l in w.doc.pipeline.layers] == ["conv2d", "avgpool2d", "maxpool2d"]
     # The view's selection follows the Document.
     assert panel.view.currentIndex().row() == w.doc.selected
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
     # Undo everything: back to the default pipeline, exactly.
     while w.doc.undo_stack.canUndo():
         w.doc.undo_stack.undo()
     assert w.doc.pipeline == default_pipeline()
+    settle(w)
+    assert len(rows(w)) == 4 and rows(w)[3].startswith("3  maxpool")
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
 def test_drop_event_moves_a_layer(window, qtbot):
@@ -192,10 +186,12 @@ def test_drop_event_moves_a_layer(window, qtbot):
                         Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
         ev.source = lambda: view  # an internal drag  # type: ignore[method-assign]
         view.dropEvent(ev)
+        settle(w)
 
     drop(3, 1, upper=True)  # maxpool dragged above layer 1
     assert [l.type for l in w.doc.pipeline.layers] == ["maxpool2d", "conv2d", "relu"]
     assert w.doc.selected == 1
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     drop(1, 3, upper=False)  # and back below the last one
     assert [l.type for l in w.doc.pipeline.layers] == ["conv2d", "relu", "maxpool2d"]
     drop(2, 0, upper=True)  # above the input: becomes layer 1
@@ -205,6 +201,8 @@ def test_drop_event_moves_a_layer(window, qtbot):
     md = model.mimeData([model.index(3, 0)])
     assert model.dropMimeData(md, Qt.DropAction.MoveAction, 1, 0, model.index(-1, -1)) is False
     assert [l.type for l in w.doc.pipeline.layers] == ["maxpool2d", "relu", "conv2d"]
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
 def test_every_add_menu_entry_works(window):
@@ -214,6 +212,8 @@ def test_every_add_menu_entry_works(window):
         w.layer_panel.actions[f"add_{choice.key}"].trigger()
         assert w.doc.pipeline.layers[w.doc.selected - 1].type == new_layer(choice.key, 1).type
         assert w.doc.first_error() is None, choice.key
+    settle(w)
+    assert not w.renderer.errors
     np.testing.assert_array_equal(shown_maps(w), core_output(w, len(w.doc.pipeline)))
 
 
@@ -232,16 +232,21 @@ def test_parameter_edits_update_shapes(window):
     p.widgets["padding"].kind.setCurrentIndex(p.widgets["padding"].kind.findData("valid"))
     assert w.doc.pipeline.layers[0].padding == "valid"
     assert shape_col(w, 1) == f"{c}×{(h - 3) // 3 + 1}×{(wd - 3) // 3 + 1}"
+    settle(w)
+    assert shape_col(w, 1) == f"{c}×{(h - 3) // 3 + 1}×{(wd - 3) // 3 + 1}"
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     p.widgets["kernel_size"].h.setValue(5)
     k = w.doc.pipeline.layers[0].kernel
     assert k.shape == (5, 5)
     np.testing.assert_array_equal(k[1:4, 1:4], SOBEL)  # the centre kept
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     np.testing.assert_array_equal(w.kernel_editor.weight(), k)
     p.widgets["padding_mode"].setCurrentIndex(p.widgets["padding_mode"].findData("circular"))
     assert w.doc.pipeline.layers[0].padding_mode == "circular"
     p.widgets["flip"].setChecked(True)
     assert w.doc.pipeline.layers[0].flip
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
@@ -255,17 +260,20 @@ def test_even_kernel_and_per_side_padding(window):
     pad.kind.setCurrentIndex(pad.kind.findData("sides"))
     pad.sides[0].setValue(3)
     assert w.doc.pipeline.layers[0].padding[0] == 3
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
 def test_conv_form_switch_keeps_the_result(window):
     w = window
     before = core_output(w, 1)
+    np.testing.assert_array_equal(shown_maps(w), before)
     form = w.params_editor.widgets["form"]
     form.setCurrentIndex(form.findData("weight"))
     layer = w.doc.pipeline.layers[0]
     assert layer.weight is not None and layer.groups == w.doc.image_shape[0]
     np.testing.assert_array_equal(core_output(w, 1), before)
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), before)
     # Now the weight-form widgets exist; groups that do not divide Cout are refused in words.
     w.params_editor.widgets["out_channels"].setValue(w.doc.image_shape[0] + 1)
@@ -274,6 +282,8 @@ def test_conv_form_switch_keeps_the_result(window):
     form = w.params_editor.widgets["form"]
     form.setCurrentIndex(form.findData("kernel"))
     assert w.doc.pipeline.layers[0].kernel is not None
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
 def test_bias_and_scale_fields(window):
@@ -284,6 +294,8 @@ def test_bias_and_scale_fields(window):
     p.widgets["bias_edit"].setText("1/4")
     p.widgets["bias_edit"].editingFinished.emit()
     assert float(w.doc.pipeline.layers[0].bias[0]) == 0.25
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     scale = p.widgets["scale"]
     scale.setText("nonsense")
     scale.editingFinished.emit()
@@ -291,6 +303,7 @@ def test_bias_and_scale_fields(window):
     scale.setText("1/8")
     scale.editingFinished.emit()
     assert w.doc.pipeline.layers[0].scale == 0.125 and p.error_text("scale") == ""
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
@@ -303,12 +316,17 @@ def test_pool_params(window):
     p.widgets["stride"].h.setValue(1)
     layer = w.doc.pipeline.layers[2]
     assert isinstance(layer, MaxPool2d) and layer.stride == (1, 1)
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 3))
     pad = p.widgets["padding"]
     pad.kind.setCurrentIndex(pad.kind.findData("symmetric"))
     pad.sym.h.setValue(2)  # more than half the 2x2 window: the core refuses, the list says why
+    settle(w)
     m = w.layer_panel.model
     assert m.data(m.index(3, 0), Qt.ItemDataRole.UserRole) == "error"
     assert "half the window" in m.data(m.index(3, 0), Qt.ItemDataRole.UserRole + 1)
+    assert w._layer_stack.currentWidget() is w._layer_message
+    assert "does not fit" in w._layer_message.text()
 
 
 def test_resize_kernel_keeps_the_anchor():
@@ -327,6 +345,7 @@ def test_a_window_larger_than_its_input_is_marked_and_later_layers_wait(window):
     w.doc.set_image_array(np.ones((4, 4), np.float32), "tiny")
     w.doc.new_pipeline(Pipeline((ReLU(), Conv2d(kernel=np.ones((9, 9))), ReLU(),
                                  MaxPool2d(kernel_size=(2, 2)))))
+    settle(w)
     m = w.layer_panel.model
     states = [m.data(m.index(r, 0), Qt.ItemDataRole.UserRole) for r in range(5)]
     assert states == ["input", "ok", "error", "waiting", "waiting"]
@@ -348,6 +367,9 @@ def test_a_window_larger_than_its_input_is_marked_and_later_layers_wait(window):
     pad = w.params_editor.widgets["padding"]
     pad.kind.setCurrentIndex(pad.kind.findData("same"))
     assert w.doc.first_error() is None
+    settle(w)
+    assert [m.data(m.index(r, 0), Qt.ItemDataRole.UserRole) for r in range(5)] == \
+        ["input", "ok", "ok", "ok", "ok"]
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 2))
 
 
@@ -355,6 +377,7 @@ def test_three_channel_weight_on_a_gray_image(window):
     w = window
     w.doc.set_image_array(np.random.default_rng(0).random((20, 20), dtype=np.float32), "gray")
     w.doc.new_pipeline(Pipeline((Conv2d(weight=np.ones((2, 3, 3, 3), np.float32)), ReLU())))
+    settle(w)
     m = w.layer_panel.model
     reason = m.data(m.index(1, 0), Qt.ItemDataRole.UserRole + 1)
     assert "expects 3 input channels" in reason and "has 1" in reason
@@ -364,6 +387,7 @@ def test_three_channel_weight_on_a_gray_image(window):
     # "Fit input" resizes the weight to the channels that arrive.
     w.params_editor._fit_in_channels()
     assert w.doc.pipeline.layers[0].weight.shape == (2, 1, 3, 3)
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
@@ -373,6 +397,7 @@ def test_three_channel_weight_on_a_gray_image(window):
 def test_open_errors_keep_the_current_work(window, tmp_path):
     w = window
     image, pipeline = w.doc.image, w.doc.pipeline
+    shown = shown_maps(w)
     bad = tmp_path / "corrupt.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     assert not w.open_image(bad)
@@ -383,6 +408,8 @@ def test_open_errors_keep_the_current_work(window, tmp_path):
     assert not w.open_pipeline(badp)
     assert "not valid JSON" in w.errors[-1]
     assert w.doc.pipeline is pipeline
+    settle(w)
+    assert shown_maps(w) is shown  # nothing was recomputed
 
 
 def test_background_image_loading(window, tmp_path):
@@ -396,11 +423,14 @@ def test_background_image_loading(window, tmp_path):
     assert w.open_image(tmp_path / "b.png", wait=False)  # the later one wins
     assert w.wait_for_loads()
     assert w.doc.image_shape == (1, 7, 5) and w.doc.image_path == tmp_path / "b.png"
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     assert w.open_image(tmp_path / "nope.png", wait=False)
-    assert w.wait_for_loads()
+    assert w.busy  # the load is in flight
+    settle(w)  # waits for image loads too
     assert "nope.png" in w.errors[-1] and w.doc.image_shape == (1, 7, 5)
     assert image is not w.doc.image
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
 def test_pipeline_save_open_and_recent_files(window, tmp_path, settings):
@@ -412,8 +442,13 @@ def test_pipeline_save_open_and_recent_files(window, tmp_path, settings):
     assert "mine.json" in w.windowTitle()
     saved = w.doc.pipeline
     w.doc.new_pipeline(Pipeline())
+    settle(w)
+    assert rows(w) == [rows(w)[0]]
     assert w.open_pipeline(tmp_path / "mine.json")
     assert w.doc.pipeline == saved
+    w.doc.select(1)
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
     assert settings.value("recent/pipelines")[0] == str((tmp_path / "mine.json").resolve())
     assert w.recent_pipelines_menu.isEnabled()
     img = samples.shipped_samples()[0] if samples.shipped_samples() else None
@@ -421,6 +456,8 @@ def test_pipeline_save_open_and_recent_files(window, tmp_path, settings):
         assert w.open_image(img)
         assert settings.value("recent/images")[0] == str(img.resolve())
         assert w.recent_images_menu.actions()[0].text().endswith(img.name)
+        settle(w)
+        np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
 def test_opening_a_pipeline_asks_when_dirty(window, tmp_path):
@@ -431,22 +468,31 @@ def test_opening_a_pipeline_asks_when_dirty(window, tmp_path):
     w.confirm_discard = lambda: asked.append(1) or False  # type: ignore[method-assign]
     assert not w.open_pipeline(tmp_path / "p.json")
     assert asked and w.doc.dirty
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     w.confirm_discard = lambda: True  # type: ignore[method-assign]
     assert w.open_pipeline(tmp_path / "p.json")
+    assert not w.doc.dirty and w.doc.pipeline == default_pipeline()
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
-def test_close_asks_when_dirty(qtbot, settings):
-    w = _make_window(qtbot, settings)
+def test_close_asks_when_dirty(make_window, qtbot, settings):
+    w = make_window(first_launch=True)
     w.show()
     qtbot.waitExposed(w)
+    settle(w)
     w.kernel_editor.set_cell(0, 0, "5")
     asked = []
     w.confirm_discard = lambda: asked.append("no") or False  # type: ignore[method-assign]
     assert not w.close()
     assert asked == ["no"] and w.isVisible()
+    settle(w)  # refusing to close stopped nothing
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     w.confirm_discard = lambda: asked.append("yes") or True  # type: ignore[method-assign]
     assert w.close()
     assert asked == ["no", "yes"]
+    assert w.renderer._thread is None  # closing stopped the renderer
     # Closing saved the window state to the temporary settings.
     assert settings.value("window/geometry") is not None
 
@@ -465,11 +511,13 @@ def test_samples_menu_and_patterns(window):
             assert 0 <= x.min() and x.max() <= 1
     w.load_pattern("impulse")
     assert w.doc.image_shape == (1, 65, 65)
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
     # The tutorial's example: the 2x2 kernel on 0..8 gives 19, 25, 37, 43.
     w.load_pattern("tutorial_grid")
     w.doc.new_pipeline(Pipeline((Conv2d(kernel=[[0, 1], [2, 3]]),)))
     w.doc.select(1)
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w)[0], [[19, 25], [37, 43]])
 
 
@@ -488,6 +536,8 @@ def test_drop_files_onto_the_window(window, tmp_path):
     assert w.wait_for_loads()  # images are read in a worker thread
     assert w.doc.image_shape == (1, 10, 12)
     assert w.doc.file_path == tmp_path / "drop.json"
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
 def test_paste_image_from_clipboard(window):
@@ -501,20 +551,26 @@ def test_paste_image_from_clipboard(window):
     gray = QImage(5, 3, QImage.Format.Format_Grayscale8)
     gray.fill(128)
     assert qimage_to_array(gray).shape == (1, 3, 5)
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
 def test_preview_for_large_images(window):
     w = window
     w.renderer.set_preview_pixels(100_000)
     w.doc.set_image_array(np.random.default_rng(0).random((1, 500, 700), dtype=np.float32), "big")
+    settle(w)
     assert w.renderer.factor == 2
     assert w.preview_label.text() == "preview 1/2"
     out = shown_maps(w)
     assert out.shape == (1, 250, 350)
     assert w.layer_view.placement().jump == (2, 2)
     w.actions_by_name["preview"].setChecked(False)
+    settle(w)
+    assert w.renderer.factor == 1
     assert w.preview_label.text() == ""
     assert shown_maps(w).shape == (1, 500, 700)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
 def test_view_actions(window):
@@ -538,8 +594,9 @@ def test_view_actions(window):
     assert w.kernel_dock.isVisible()
 
 
-def test_layer_maps_default_to_the_contrast_scale_and_a_choice_is_remembered(qtbot, settings):
-    w = _make_window(qtbot, settings)
+def test_layer_maps_default_to_the_contrast_scale_and_a_choice_is_remembered(make_window):
+    w = make_window(first_launch=True)
+    settle(w)
     assert w.layer_view.mode() == "contrast"
     assert w.mode_actions["contrast"].isChecked()
     # The first launch shows the Sobel edges of a photo: the scale ends below max|x|.
@@ -551,42 +608,47 @@ def test_layer_maps_default_to_the_contrast_scale_and_a_choice_is_remembered(qtb
     assert hi == pytest.approx(float(np.nanmax(np.abs(shown))))
     w.save_settings()
     w.shutdown()
-    again = _make_window(qtbot, settings, first_launch=False)
+    again = make_window(first_launch=False)
     assert again.layer_view.mode() == "diverging" and again.mode_actions["diverging"].isChecked()
-    again.shutdown()
 
 
 # ------------------------------------------------------------------ the real thread
 
 
-def test_closing_during_a_long_computation_is_prompt(qtbot, settings):
-    w = _make_window(qtbot, settings, sync=False)
+def test_closing_during_a_long_computation_is_prompt(make_window, qtbot):
+    w = make_window(first_launch=True)
     w.show()
     qtbot.waitExposed(w)
-    assert w.renderer.wait_idle(20_000)
+    settle(w)
+    computed: list[int] = []
+    w.renderer.layerComputed.connect(lambda g, i, a, s: computed.append(i))
     w.doc.set_image_array(np.ones((1, 2000, 2000), np.float32), "big")
     w.doc.new_pipeline(Pipeline(tuple(Conv2d(kernel=np.ones((63, 63), np.float32), padding="same")
                                       for _ in range(8))))
     w.renderer.flush()
-    qtbot.wait(300)
+    # The worker is inside the run: its first layer is done, seven long ones are left.
+    qtbot.waitUntil(lambda: len(computed) > 0, timeout=60_000)
     thread = w.renderer._thread
     assert w.renderer.busy and thread is not None and thread.isRunning()
+    assert len(computed) < 8
     t0 = time.perf_counter()
     assert w.close()
     assert time.perf_counter() - t0 < 2.0
     assert not thread.isRunning() and w.renderer._thread is None
 
 
-def test_async_edits_end_on_the_core_result(qtbot, settings):
-    w = _make_window(qtbot, settings, sync=False)
-    assert w.renderer.wait_idle(20_000)
+def test_async_edits_end_on_the_core_result(make_window):
+    w = make_window(first_launch=True)
+    settle(w)
     for v in ("1", "2", "3", "4"):
         w.kernel_editor.set_cell(0, 0, v)
-        qtbot.wait(3)
-    assert w.renderer.wait_idle(20_000)
-    qtbot.waitUntil(lambda: w._layer_stack.currentWidget() is w.layer_view)
+        # As a user types: whatever has arrived is handled between two key presses.
+        QApplication.processEvents()
+    assert w.busy
+    settle(w)
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
-    w.close()
+    assert w.doc.pipeline.layers[0].kernel[0, 0] == 4
+    assert w.close()
 
 
 def test_the_layer_limit_is_a_message_not_a_crash(window):
@@ -599,21 +661,138 @@ def test_the_layer_limit_is_a_message_not_a_crash(window):
     w.layer_panel.duplicate_selected()
     assert len(w.doc.pipeline) == 64
     assert len(messages) == 2 and "64" in messages[0]
+    settle(w)
+    assert len(rows(w)) == 65
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 64))
 
 
-def test_layer_list_follows_a_shorter_pipeline_before_its_signal(qtbot):
-    """In sync mode the renderer reports times before the list model hears of the new pipeline;
-    the model must answer for the pipeline as it is, not for rows that no longer exist."""
-    from convstudio.app.layer_list import LayerListModel
+# ------------------------------------------------------------------ results against their rows
 
+
+def test_a_stale_run_of_a_longer_pipeline_never_reaches_the_new_rows(make_window):
+    """The worker's results for a pipeline that was just replaced may still be on their way when
+    the list already shows the new one: they must never be shown against the new rows."""
+    w = make_window(first_launch=False)
+    # (the thread starts with the first run; record what it sends)
+    w.doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
+    w.doc.set_image_array(np.random.default_rng(7).random((1, 40, 50), dtype=np.float32), "n")
+    w.doc.select(3)
+    w.renderer.flush()  # (the image came within the interval: hand it over now)
+    thread = w.renderer._thread
+    assert thread is not None
+    sent: list[tuple[str, tuple]] = []
+    thread.layerDone.connect(lambda *a: sent.append(("layer", a)))
+    thread.runDone.connect(lambda *a: sent.append(("run", a)))
+    settle(w)
+    old = w.renderer.generation
+    old_layers = [a for kind, a in sent if kind == "layer" and a[0] == old]
+    old_run = next(a for kind, a in sent if kind == "run" and a[0] == old)
+    assert [a[1] for a in old_layers][-3:] == [1, 2, 3] and len(old_run[2].outputs) == 3
+    m = w.layer_panel.model
+    assert [m.data(m.index(r, COL_TIME)) for r in range(1, 4)] == \
+        [time_text(t) for t in w.renderer.times]
+    finished: list[int] = []
+    w.renderer.finished.connect(lambda g, o, e: finished.append(g))
+    updated: list[tuple[int, int]] = []
+    w.renderer.layerUpdated.connect(lambda g, i, u: updated.append((g, i)))
+
+    # A shorter pipeline: the list hears of it at once ...
+    w.doc.new_pipeline(Pipeline([ReLU()]))
+    assert w.renderer.generation != old and w.renderer.busy
+    assert rows(w) == [rows(w)[0], "1  relu"] and w.doc.selected == 1
+    shown = w.layer_view.maps()
+    # ... and then the old run's results arrive from the worker, in the order it sent them.
+    for a in old_layers:
+        thread.layerDone.emit(*a)
+    thread.runDone.emit(*old_run)
+    assert finished == [] and updated == []  # the renderer let none through
+    assert m.rowCount() == 2 and rows(w)[1] == "1  relu"
+    assert m.data(m.index(1, COL_TIME)) == ""  # not the old conv layer's time
+    assert m.data(m.index(1, 0), Qt.ItemDataRole.UserRole) == "ok"
+    assert w.layer_view.maps() is shown
+
+    # The new run reports for the new rows only.
+    settle(w)
+    assert len(finished) == 1 and finished[0] == w.renderer.generation
+    assert len(w.renderer.times) == 1 and m.rowCount() == 2
+    assert m.data(m.index(1, COL_TIME)) == time_text(w.renderer.times[0])
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
+
+
+def test_layer_list_follows_a_shorter_pipeline_before_its_signal(qtbot, settings):
+    """Results of the new pipeline may reach the list before the list hears of the pipeline:
+    here a slot connected before the window's waits for the real renderer inside the
+    ``pipelineChanged`` emission (as a modal dialog would). The list must answer for the pipeline
+    as it is, never for rows that no longer exist, and end on the new run's times."""
     doc = Document()
-    doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
-    model = LayerListModel(doc)
-    assert model.rowCount() == 4
-    doc.pipelineChanged.disconnect(model._on_pipeline_changed)
-    doc.new_pipeline(Pipeline([ReLU()]))
-    model.set_time(3, 0.01)  # a stale report for the old third layer
-    assert model.rowCount() == 2
-    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())][1] == "1  relu"
-    model.set_run_result([0.01, 0.02, 0.03], {})
-    assert model.rowCount() == 2
+    renderer = Renderer(doc, debounce_ms=5)
+    seen: list[tuple[int, list[str], list[str]]] = []
+
+    def wait_for_the_run() -> None:  # runs after the renderer's slot, before the window's
+        assert renderer.wait_idle(60_000)
+        if w is None:
+            return
+        m = w.layer_panel.model
+        seen.append((m.rowCount(), [m.data(m.index(r, 0)) for r in range(m.rowCount())],
+                     [m.data(m.index(r, COL_TIME)) for r in range(m.rowCount())]))
+
+    w = None
+    doc.pipelineChanged.connect(wait_for_the_run)
+    w = MainWindow(doc, renderer, settings=settings, first_launch=False)
+    qtbot.addWidget(w)
+    try:
+        doc.set_image_array(np.random.default_rng(8).random((1, 30, 30), dtype=np.float32), "n")
+        doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
+        assert w.wait_idle()
+        model = w.layer_panel.model
+        assert model.rowCount() == 4
+        seen.clear()
+        doc.new_pipeline(Pipeline([ReLU()]))
+        # inside the emission, after the new run was reported to the list
+        assert len(seen) == 1
+        count, labels, times = seen[0]
+        assert count == 2 and labels[1] == "1  relu"
+        assert times[1] == time_text(renderer.times[0])
+        # and once every slot ran
+        assert w.wait_idle()
+        assert model.rowCount() == 2
+        assert [model.data(model.index(r, 0)) for r in range(2)][1] == "1  relu"
+        assert model.data(model.index(1, COL_TIME)) == time_text(renderer.times[0])
+        np.testing.assert_array_equal(shown_maps(w), doc.pipeline.run(doc.image)[0])
+    finally:
+        w.shutdown()
+        assert renderer._thread is None
+        assert all(task._thread is None for task in w.insight.tasks())
+
+
+def test_a_structural_change_never_shows_another_layers_maps(window):
+    """While a new stack computes, the view never shows the previous stack's map under the new
+    layer's title; an edit in place keeps the old maps until the new ones arrive."""
+    w = window
+    w.doc.new_pipeline(Pipeline((Conv2d(kernel=SOBEL, padding="same"), ReLU(),
+                                 MaxPool2d(kernel_size=2))))
+    w.doc.select(1)
+    settle(w)
+    seen = []
+
+    def look() -> None:  # connected after the window's own slots: what the user sees then
+        showing = w._layer_stack.currentWidget()
+        seen.append((w.renderer.busy, showing is w.layer_view,
+                     showing is w.layer_view and shown_maps(w) is w.renderer.outputs[0]))
+
+    w.doc.pipelineChanged.connect(look)
+    w.doc.new_pipeline(Pipeline((ReLU(),)))
+    assert seen[-1][0] and not seen[-1][1]  # computing, and the old conv map is not shown
+    assert "Computing layer 1" in w._layer_message.text()
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
+    # an in-place edit of the same layer keeps its maps while the new ones compute
+    w.doc.replace_layer(1, Conv2d(kernel=SOBEL.T, padding="same"))
+    settle(w)
+    before = shown_maps(w)
+    w.doc.replace_layer(1, Conv2d(kernel=-SOBEL.T, padding="same"))
+    assert seen[-1][1]
+    settle(w)
+    assert shown_maps(w) is not before
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
+    w.doc.pipelineChanged.disconnect(look)
