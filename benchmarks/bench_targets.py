@@ -36,9 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
-
 import cv2  # noqa: E402
+from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
 
 from convstudio.core import AvgPool2d, Conv2d, MaxPool2d, fastpaths, ops  # noqa: E402
 

@@ -99,9 +99,9 @@ def main() -> int:
     args = ap.parse_args()
     rounds = args.rounds or (2 if args.quick else 3)
 
-    import convstudio.app  # noqa: F401  (Qt binding and pyqtgraph options)
     from PySide6.QtWidgets import QApplication
 
+    import convstudio.app  # noqa: F401  (Qt binding and pyqtgraph options)
     from convstudio.app.document import Document
     from convstudio.app.renderer import Renderer
     from convstudio.core import Pipeline

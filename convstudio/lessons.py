@@ -7,8 +7,9 @@ app to them. Pure NumPy: the app opens a lesson, the tests check it, without Qt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -30,15 +30,11 @@ BUILD_VENV=$BUILD/venv
 # PyInstaller 6 (one-folder layout with _internal/); a newer major version gets checked first.
 PYINSTALLER_REQ=${PYINSTALLER_REQ:-"pyinstaller>=6.10,<7"}
 
-# binutils: objdump, which PyInstaller needs. The libraries: what Qt 6 loads to start (offscreen
-# for the check below, xcb for a desktop), and a font, so that the screenshot has text.
-SYSTEM_PACKAGES=(
-  binutils ca-certificates
-  libglib2.0-0 libgl1 libegl1 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0
-  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
-  libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libx11-xcb1
-  fonts-dejavu-core
-)
+# binutils: objdump, which PyInstaller needs; then what Qt 6 loads to start (offscreen for the
+# check below, xcb for a desktop) and a font, so that the screenshot has text: the list the
+# set-up script installs too.
+mapfile -t QT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/qt-system-packages.txt)
+SYSTEM_PACKAGES=(binutils ca-certificates "${QT_PACKAGES[@]}")
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"

@@ -6,8 +6,9 @@
 #   scripts/setup.sh --test   also the test tools, the [test] extra (run-tests.sh); the same as
 #                             SETUP_WITH_TESTS=1 scripts/setup.sh
 #
-# Safe to run again, and then quick: a stamp in the venv ($VENV/.convstudio-setup) holds a hash of
-# pyproject.toml and this script; while it matches and the package imports, pip is not run at all.
+# The Python packages come in the versions constraints.txt pins. Safe to run again, and then
+# quick: a stamp in the venv ($VENV/.convstudio-setup) holds a hash of pyproject.toml,
+# constraints.txt and this script; while it matches and the package imports, pip is not run.
 # Environment: PYTHON (default python3), VENV (default .venv), EXTRA_SYSTEM_PACKAGES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,13 +27,9 @@ done
 [ "$WITH_TESTS" = 1 ] && WANT=test || WANT=app
 STAMP="$VENV/.convstudio-setup"
 
-# Libraries Qt 6 loads at start (offscreen and xcb), Xvfb for the real-window test, a font for text.
-SYSTEM_PACKAGES=(
-  libglib2.0-0 libgl1 libegl1 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0
-  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
-  libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libx11-xcb1
-  xvfb xauth fonts-dejavu-core
-)
+# Libraries Qt 6 loads at start (offscreen and xcb), Xvfb for the real-window test, a font for
+# text: one list, shared with packaging/build.sh.
+mapfile -t SYSTEM_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/qt-system-packages.txt)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -80,8 +77,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   rm -f "$STAMP"
 fi
 
-# What the installed packages depend on: the project's metadata and this script.
-KEY=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+# What the installed packages depend on: the project's metadata, the pinned versions and this script.
+KEY=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 have=$(cat "$STAMP" 2>/dev/null || true)  # "<key> app" or "<key> test"
 if { [ "$have" = "$KEY test" ] || [ "$have" = "$KEY $WANT" ]; } \
     && [ -x "$VENV/bin/convstudio" ] && "$VENV/bin/python" -c "import convstudio" >/dev/null 2>&1; then
@@ -91,10 +88,10 @@ rm -f "$STAMP"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 if [ "$WANT" = test ]; then
   echo "setup: installing ConvStudio and its test tools into $VENV"
-  "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
 else
   echo "setup: installing ConvStudio into $VENV"
-  "$VENV/bin/python" -m pip install --quiet -e .
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .
 fi
 echo "$KEY $WANT" >"$STAMP"
 echo "setup: done"

@@ -25,8 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from convstudio.core import Conv2d, Layer, PipelineError
-from convstudio.core import ops
+from convstudio.core import Conv2d, Layer, PipelineError, ops
 
 __all__ = ["DELTA_SHARE", "conv_weight_delta", "propagate_delta"]
 

@@ -37,7 +37,7 @@ class PipelineCommand(QUndoCommand):
     The selection is part of the command, so undoing an edit shows the layer it touched.
     """
 
-    def __init__(self, doc: "Document", before: Pipeline, after: Pipeline, text: str, *,
+    def __init__(self, doc: Document, before: Pipeline, after: Pipeline, text: str, *,
                  merge_key: Any = None, select_before: int, select_after: int) -> None:
         super().__init__(text)
         self.doc = doc

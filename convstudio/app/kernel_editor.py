@@ -1104,7 +1104,8 @@ class KernelEditor(QWidget):
             self._actions[name] = action
             return action
 
-        add("normalize", "Normalise", "Divide by the sum so that the weights add up to 1 (GIMP's Normalise)", self.normalize)
+        add("normalize", "Normalise",
+            "Divide by the sum so that the weights add up to 1 (GIMP's Normalise)", self.normalize)
         add("scale", "Scale…", "Multiply every weight by a factor", self._on_scale_triggered)
         add("flip_horizontal", "Flip ↔", "Mirror the kernel left-right", self.flip_horizontal)
         add("flip_vertical", "Flip ↕", "Mirror the kernel top-bottom", self.flip_vertical)
@@ -1138,7 +1139,8 @@ class KernelEditor(QWidget):
                 action.setToolTip(description)
                 action.setStatusTip(description)
                 action.setData(name)
-                action.triggered.connect(lambda _checked=False, preset_name=name: self._on_preset_triggered(preset_name))
+                action.triggered.connect(
+                    lambda _checked=False, preset_name=name: self._on_preset_triggered(preset_name))
 
     def _build_toolbar(self) -> QWidget:
         toolbar = _FlowBar(self)

@@ -24,9 +24,10 @@ GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def _make_app():
-    import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
 
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     app = QApplication.instance()
@@ -66,7 +67,7 @@ def run_app(*, image: str | None = None, pipeline: str | None = None,
     import tempfile
 
     app = _make_app()
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     with contextlib.ExitStack() as cleanup:
         cleanup.enter_context(_quiet_platform_notes())
@@ -200,8 +201,9 @@ def _screenshot(app, window, renderer, path: str) -> int:
         QThread.msleep(5)
     pixmap = window.grab()
     target = Path(path)
-    from convstudio.core.imageio import atomic_write_bytes
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from convstudio.core.imageio import atomic_write_bytes
 
     data = QByteArray()
     buf = QBuffer(data)

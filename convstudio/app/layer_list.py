@@ -48,8 +48,8 @@ from convstudio.core import (
     Sigmoid,
     Stride,
     Tanh,
+    kernels,
 )
-from convstudio.core import kernels
 
 from .document import Document
 

@@ -755,7 +755,7 @@ class LayerParamsEditor(QWidget):
         try:
             new = dataclasses.replace(layer, **changes)
             if isinstance(new, (Conv2d, MaxPool2d, AvgPool2d)):
-                new.pads  # resolve the padding once: a malformed spec fails here, not later
+                new.pads  # noqa: B018 - resolves the padding once: a bad spec fails here, not later
         except (PipelineError, ValueError, TypeError) as exc:
             reason = exc.reason if isinstance(exc, PipelineError) else str(exc)
             if key in self._errors:

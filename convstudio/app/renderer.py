@@ -17,9 +17,9 @@ down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI t
 them without competing for the cores; a newer request ends the pause) and recomputes from the
 first changed or inexact layer on, exactly (:class:`~convstudio.app.compute.CachedRunner`),
 which replaces them. It polls "is my generation still the latest?" between layers and inside
-long convolutions, and sends results back through queued signals. The renderer re-checks the generation on the GUI thread, so a stale
-result never reaches a view, and ``finished`` (with :attr:`Renderer.outputs`) only ever carries
-exact outputs.
+long convolutions, and sends results back through queued signals. The renderer re-checks the
+generation on the GUI thread, so a stale result never reaches a view, and ``finished`` (with
+:attr:`Renderer.outputs`) only ever carries exact outputs.
 
 There is no synchronous mode: tests run this very thread and wait on its signals (or
 :meth:`Renderer.wait_idle`), so they see the order of events that users see. ``shutdown()``

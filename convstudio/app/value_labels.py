@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 
-import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
-
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
+
+import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
 
 from .feature_view import ALL_CHANNELS, FeatureMapGrid
 

@@ -21,8 +21,8 @@ whole ``(C, H, W)`` array. Several channel files are written all or nothing, wit
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

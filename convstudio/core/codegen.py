@@ -38,7 +38,7 @@ How the PyTorch translation handles what PyTorch does differently
 from __future__ import annotations
 
 import textwrap
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -64,13 +64,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-from .errors import PipelineError
 from .layers import Layer
 from .pipeline import Pipeline, RunCancelled, as_chw, run_layers
 

@@ -39,7 +39,7 @@ class PipelineError(ConvStudioError, ValueError):
         prefix = " ".join(where)
         return f"{prefix}: {self.reason}" if prefix else self.reason
 
-    def at_layer(self, layer: int) -> "PipelineError":
+    def at_layer(self, layer: int) -> PipelineError:
         """Return a copy of this error attributed to `layer`."""
         return PipelineError(self.reason, layer=layer, key=self.key)
 
@@ -62,7 +62,7 @@ class MemoryBudgetExceeded(PipelineError):
             f"its output needs {_gib(need)}; with the layers before it that is more than the "
             f"{_gib(budget)} set aside for feature maps", layer=layer)
 
-    def at_layer(self, layer: int) -> "MemoryBudgetExceeded":
+    def at_layer(self, layer: int) -> MemoryBudgetExceeded:
         return MemoryBudgetExceeded(self.need, self.budget, layer=layer)
 
 

@@ -33,9 +33,10 @@ import stat
 import struct
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Union
+from typing import BinaryIO, Union
 
 import cv2
 import numpy as np
@@ -853,7 +854,8 @@ def load_image(
         return _load_npy(data, name, max_pixels)
 
     def read_at(offset: int, n: int) -> bytes:
-        return data[offset : offset + n] if offset >= 0 and n > 0 else b""
+        # used only before `del data` below (ruff cannot see that)
+        return data[offset : offset + n] if offset >= 0 and n > 0 else b""  # noqa: F821
 
     header = _probe(kind, read_at)
     if header.width is None or header.height is None:

@@ -333,7 +333,7 @@ class Layer:
 
     # -- JSON
     @classmethod
-    def from_dict(cls, d: dict) -> "Layer":
+    def from_dict(cls, d: dict) -> Layer:
         _check_keys(d, set(cls._keys) | {"type", "enabled", "name"})
         common = {}
         if "enabled" in d:
@@ -345,7 +345,7 @@ class Layer:
         return cls._parse(d, **common)
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "Layer":
+    def _parse(cls, d: dict, **common: Any) -> Layer:
         return cls(**common)
 
     def to_dict(self) -> dict:
@@ -484,7 +484,7 @@ class Conv2d(Layer):
 
     # -- JSON
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "Conv2d":
+    def _parse(cls, d: dict, **common: Any) -> Conv2d:
         kw: dict[str, Any] = dict(common)
         has_w, has_k = "weight" in d, "kernel" in d
         if has_w == has_k:
@@ -750,7 +750,7 @@ class MaxPool2d(_Pool):
     dilation: tuple[int, int] = (1, 1)
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "MaxPool2d":
+    def _parse(cls, d: dict, **common: Any) -> MaxPool2d:
         kw = cls._parse_common(d)
         if "dilation" in d:
             kw["dilation"] = _pair(d["dilation"], "dilation", lo=1, hi=MAX_DILATION)
@@ -786,7 +786,7 @@ class AvgPool2d(_Pool):
     count_include_pad: bool = True
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "AvgPool2d":
+    def _parse(cls, d: dict, **common: Any) -> AvgPool2d:
         kw = cls._parse_common(d)
         if "count_include_pad" in d:
             kw["count_include_pad"] = _bool(d["count_include_pad"], "count_include_pad")
@@ -828,7 +828,7 @@ class Pad(Layer):
         _number(self.value, "value")
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "Pad":
+    def _parse(cls, d: dict, **common: Any) -> Pad:
         if "padding" not in d:
             raise PipelineError("is required", key="padding")
         p = _padding(d["padding"])
@@ -896,7 +896,7 @@ class Stride(Layer):
                     f"{self.stride[axis]}", key="offset")
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "Stride":
+    def _parse(cls, d: dict, **common: Any) -> Stride:
         kw: dict[str, Any] = {}
         if "stride" in d:
             kw["stride"] = _pair(d["stride"], "stride", lo=1, hi=MAX_STRIDE)
@@ -944,7 +944,7 @@ class LeakyReLU(Layer):
         _number(self.negative_slope, "negative_slope")
 
     @classmethod
-    def _parse(cls, d: dict, **common: Any) -> "LeakyReLU":
+    def _parse(cls, d: dict, **common: Any) -> LeakyReLU:
         kw = {}
         if "negative_slope" in d:
             kw["negative_slope"] = _number(d["negative_slope"], "negative_slope")

@@ -121,7 +121,6 @@ def correlate(
     (Cout, Ho, Wo) float32
         out[o, i, j] = bias[o] + sum_{c,a,b} weight[o, c, a, b] * xp[g*Cin_g + c, i*sh + a*dh, j*sw + b*dw]
     """
-    cin = xp.shape[0]
     cout, cin_g, kh, kw = weight.shape
     sh, sw = stride
     dh, dw = dilation

@@ -12,9 +12,10 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- JSON
     @classmethod
-    def from_dict(cls, d: Any) -> "Pipeline":
+    def from_dict(cls, d: Any) -> Pipeline:
         """Build from the parsed JSON object; PipelineError naming the layer and key if malformed."""
         if not isinstance(d, dict):
             raise PipelineError("a pipeline must be a JSON object")
@@ -179,7 +180,7 @@ class Pipeline:
         return _dump_json(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Pipeline":
+    def from_json(cls, text: str | bytes) -> Pipeline:
         if isinstance(text, bytes):
             if len(text) > MAX_FILE_BYTES:
                 raise PipelineError(f"the pipeline is larger than {MAX_FILE_BYTES // 2**20} MiB")
@@ -202,7 +203,7 @@ class Pipeline:
         return cls.from_dict(data)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Pipeline":
+    def load(cls, path: str | os.PathLike) -> Pipeline:
         """Read a pipeline file; PipelineError with a readable message on any problem."""
         p = Path(path)
         try:
@@ -227,22 +228,22 @@ class Pipeline:
         atomic_write_bytes(path, self.to_json().encode("utf-8"))
 
     # ---------------------------------------------------------------- editing
-    def replace_layer(self, index: int, layer: Layer) -> "Pipeline":
+    def replace_layer(self, index: int, layer: Layer) -> Pipeline:
         layers = list(self.layers)
         layers[index] = layer
         return Pipeline(tuple(layers), self.name)
 
-    def insert_layer(self, index: int, layer: Layer) -> "Pipeline":
+    def insert_layer(self, index: int, layer: Layer) -> Pipeline:
         layers = list(self.layers)
         layers.insert(index, layer)
         return Pipeline(tuple(layers), self.name)
 
-    def remove_layer(self, index: int) -> "Pipeline":
+    def remove_layer(self, index: int) -> Pipeline:
         layers = list(self.layers)
         del layers[index]
         return Pipeline(tuple(layers), self.name)
 
-    def move_layer(self, src: int, dst: int) -> "Pipeline":
+    def move_layer(self, src: int, dst: int) -> Pipeline:
         layers = list(self.layers)
         layer = layers.pop(src)
         layers.insert(dst, layer)

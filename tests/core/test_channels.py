@@ -6,11 +6,30 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convstudio.core import (Abs, AvgPool2d, Conv2d, ImageIOError, LeakyReLU, MaxPool2d, Pad,
-                             Pipeline, PipelineError, ReLU, Sigmoid, Stride, Tanh, load_image,
-                             save_image)
-from convstudio.core.channels import (auto_normalize, output_is_image, output_paths, save_output,
-                                      split_channels)
+from convstudio.core import (
+    Abs,
+    AvgPool2d,
+    Conv2d,
+    ImageIOError,
+    LeakyReLU,
+    MaxPool2d,
+    Pad,
+    Pipeline,
+    PipelineError,
+    ReLU,
+    Sigmoid,
+    Stride,
+    Tanh,
+    load_image,
+    save_image,
+)
+from convstudio.core.channels import (
+    auto_normalize,
+    output_is_image,
+    output_paths,
+    save_output,
+    split_channels,
+)
 
 K3 = np.ones((3, 3), np.float32) / 9
 MIX = np.random.default_rng(0).uniform(-1, 1, (4, 3, 1, 1)).astype(np.float32)

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convstudio.core import PipelineError, RunCancelled
-from convstudio.core import ops
+from convstudio.core import PipelineError, RunCancelled, ops
 from convstudio.core.crosscheck import (
     DEFAULT_TOLERANCE,
     LayerCheck,

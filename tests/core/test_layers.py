@@ -6,11 +6,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.signal import convolve2d, correlate2d
 
-import reference as ref
 from convstudio.core import LAYER_TYPES, Pipeline, PipelineError, as_chw, layer_from_dict
 from convstudio.core.layers import Conv2d
 

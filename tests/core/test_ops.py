@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import reference as ref
 from convstudio.core import ops
 
 FAST = settings(max_examples=60, deadline=None)

@@ -11,10 +11,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import reference as ref
 from convstudio.core import (
     IncrementalRunner,
     MaxPool2d,
@@ -22,9 +22,9 @@ from convstudio.core import (
     PipelineError,
     ReLU,
     RunCancelled,
+    fastpaths,
     layer_from_dict,
 )
-from convstudio.core import fastpaths
 from convstudio.core.layers import Conv2d
 
 HDR = {"format": "convstudio-pipeline", "version": 1}
@@ -382,6 +382,7 @@ def test_saved_file_is_readable_utf8_and_names_survive(tmp_path):
     assert [lay.name for lay in Pipeline.load(path).layers] == names
 
 
+@pytest.mark.perf
 def test_saving_is_fast_for_any_name():
     # a name that looks like an unterminated list of negative numbers
     p = Pipeline((ReLU(name="[" + "-1," * 24 + "x"),), name="[" + "-1," * 24)
@@ -871,7 +872,7 @@ def test_cancel_stops_inside_a_long_layer_and_changes_no_result():
     for layer in layers[:2]:
         count = [0]
 
-        def after_a_few():
+        def after_a_few(count=count):
             count[0] += 1
             return count[0] > 3  # the first ask is before the layer; 2 more inside it
 

@@ -54,7 +54,8 @@ def fake(tmp_path):
 
 
 def _key() -> str:
-    data = (REPO / "pyproject.toml").read_bytes() + (REPO / "scripts" / "setup.sh").read_bytes()
+    data = b"".join((REPO / name).read_bytes()
+                    for name in ("pyproject.toml", "constraints.txt", "scripts/setup.sh"))
     return hashlib.sha256(data).hexdigest()
 
 
@@ -64,7 +65,7 @@ def _pip(lines: list[str]) -> list[str]:
 
 def test_app_start_installs_once_and_without_test_tools(fake):
     first = fake("run-app.sh", "--help")
-    assert _pip(first)[-1] == "python -m pip install --quiet -e ."
+    assert _pip(first)[-1] == "python -m pip install --quiet -c constraints.txt -e ."
     assert first[-1] == "convstudio --help"
     assert fake.stamp.read_text().split() == [_key(), "app"]
     second = fake("run-app.sh", "--help")
@@ -75,7 +76,7 @@ def test_app_start_installs_once_and_without_test_tools(fake):
 def test_tests_ask_for_the_test_tools_once(fake):
     fake("setup.sh")
     lines = fake("run-tests.sh", "-q")
-    assert _pip(lines)[-1] == "python -m pip install --quiet -e .[test]"
+    assert _pip(lines)[-1] == "python -m pip install --quiet -c constraints.txt -e .[test]"
     assert lines[-1] == "python -m pytest -p no:cacheprovider -q"
     assert fake.stamp.read_text().split() == [_key(), "test"]
     assert _pip(fake("run-tests.sh")) == []
@@ -85,5 +86,5 @@ def test_tests_ask_for_the_test_tools_once(fake):
 def test_a_changed_stamp_installs_again(fake):
     fake("setup.sh")
     fake.stamp.write_text("0123 app\n")  # e.g. pyproject.toml changed since
-    assert _pip(fake("setup.sh"))[-1] == "python -m pip install --quiet -e ."
-    assert _pip(fake("setup.sh", "--test"))[-1] == "python -m pip install --quiet -e .[test]"
+    assert _pip(fake("setup.sh"))[-1] == "python -m pip install --quiet -c constraints.txt -e ."
+    assert _pip(fake("setup.sh", "--test"))[-1] == "python -m pip install --quiet -c constraints.txt -e .[test]"
