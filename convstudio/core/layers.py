@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import fastpaths, ops
+from . import ops
 from .errors import PipelineError
 
 __all__ = [
@@ -624,10 +624,10 @@ class Conv2d(Layer):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         c = x.shape[0]
         # = ops.correlate(ops.pad(x, ...), ...); large inputs are padded band by band
-        return fastpaths.pad_correlate(x, self.pads, mode=self.padding_mode,
-                                       weight=self.effective_weight(c), bias=self.effective_bias(c),
-                                       stride=self.stride, dilation=self.dilation,
-                                       groups=self.effective_groups(c))
+        return ops.pad_correlate(x, self.pads, mode=self.padding_mode,
+                                 weight=self.effective_weight(c), bias=self.effective_bias(c),
+                                 stride=self.stride, dilation=self.dilation,
+                                 groups=self.effective_groups(c))
 
     def describe(self) -> str:
         kh, kw = self.kernel_size

@@ -2,7 +2,8 @@
 
 Every function takes and returns ``(C, H, W) float32`` arrays and never allocates a buffer much larger
 than its output: the correlation works on row strips so that the intermediate im2col block stays in
-cache, and pooling is done as two separable 1-D passes.
+cache, and pooling is done as two separable 1-D passes. :func:`pad_correlate` pads and correlates
+a large input band by band, so that the peak memory stays near the output's size.
 
 These functions trust their arguments (the layer classes validate them); they are the engine, not the
 front door.
@@ -20,6 +21,7 @@ __all__ = [
     "output_size",
     "pool_output_size",
     "correlate",
+    "pad_correlate",
     "max_pool",
     "avg_pool",
     "subsample",
@@ -350,3 +352,86 @@ def tanh(x: np.ndarray) -> np.ndarray:
 
 def absolute(x: np.ndarray) -> np.ndarray:
     return np.abs(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Padding + correlation, band by band for large inputs
+
+
+def _source_rows(h: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Input row that each padded row copies (numpy.pad's own index arithmetic), -1 for a row of
+    the constant. Padding is separable, so rows then columns is exactly what pad does."""
+    idx = np.arange(h)
+    np_mode = PAD_MODES[mode]
+    if np_mode == "constant":
+        return np.pad(idx, (before, after), mode="constant", constant_values=-1)
+    return np.pad(idx, (before, after), mode=np_mode)
+
+
+def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, weight: np.ndarray,
+                  bias: np.ndarray | None = None, stride=(1, 1), dilation=(1, 1),
+                  groups: int = 1) -> np.ndarray:
+    """``correlate(pad(x, pads, mode=mode), weight, ...)`` with bounded memory.
+
+    An input whose padded copy is small is padded whole, as before. A larger one is padded band
+    by band (each band of rows through ``pad``, its rows taken from where ``numpy.pad`` takes
+    them), and every band is correlated into its rows of the output: the peak stays near the
+    output's size instead of output + a full padded copy of the input.
+    """
+    fp = fastpaths  # its cost model and thread pool decide how the bands run
+    c, h, w = x.shape
+    top, bottom, left, right = pads
+    hp, wp = h + top + bottom, w + left + right
+    cout, _, kh, kw = weight.shape
+    sh, sw = stride
+    dh, dw = dilation
+    ho = output_size(hp, kh, stride=sh, dilation=dh)
+    wo = output_size(wp, kw, stride=sw, dilation=dw)
+    span_h = (kh - 1) * dh + 1
+    band = max(1, ((fp._BAND_BYTES // max(1, c * wp * fp._ITEM)) - span_h) // sh + 1)
+    if (not fp.enabled or c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho or ho <= 0
+            or wo <= 0 or mode not in PAD_MODES):
+        return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
+                         dilation=dilation, groups=groups)
+    weight = np.asarray(weight, dtype=fp._F32)
+    path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
+    # The pool's own paths run band by band on its threads (the padding then runs in parallel
+    # too, and a band is still in cache when it is used); the generic code, whose GEMMs BLAS
+    # threads itself, takes the bands one after the other.
+    pooled = path in ("rowgemm", "lowrank", "fft") or (
+        path == "dense" and fp._dense_geometry(cout // groups, weight.shape[1], kh, kw, wo, sh, dh)[2]) or (
+        path == "winograd" and fp._wino_geometry(weight.shape[1], cout // groups, ho, wo)[3])
+    if pooled:
+        band = min(band, max(8, -(-ho // (4 * fp.num_threads()))))
+    if path == "fft":  # whole FFT tiles per band, or the band edges cost extra transforms
+        qh = fp._fft_geometry(ho, wo, kh, kw, stride, dilation)[4]
+        band = max(qh, band // qh * qh)
+    src = _source_rows(h, top, bottom, mode)
+    out = np.empty((cout, ho, wo), dtype=fp._F32)
+
+    def run_band(i0: int, i1: int) -> None:
+        idx = src[i0 * sh:(i1 - 1) * sh + span_h]
+        lo, hi = int(idx[0]), int(idx[-1])
+        if lo >= 0 and hi - lo + 1 == len(idx) and np.array_equal(idx, np.arange(lo, hi + 1)):
+            rows = x[:, lo:hi + 1]  # the usual case: a plain slice, no padding rows
+        else:
+            rows = x[:, np.maximum(idx, 0)]
+            rows[:, idx < 0] = 0.0
+        xb = pad(rows, (0, 0, left, right), mode=mode)
+        ob = out[:, i0:i1]
+        if path == "generic":
+            ob[...] = correlate(xb, weight, stride=stride, dilation=dilation, groups=groups)
+        else:
+            fp.correlate_into(xb, weight, ob, stride=stride, dilation=dilation, groups=groups, path=path)
+
+    tasks = [(lambda a=i0: run_band(a, min(ho, a + band))) for i0 in range(0, ho, band)]
+    if pooled:
+        fp.parallel(tasks)
+    else:
+        for task in tasks:
+            cancel.check()
+            task()
+    if bias is not None:
+        out += np.asarray(bias, dtype=fp._F32)[:, None, None]
+    return out
+

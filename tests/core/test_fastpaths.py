@@ -352,7 +352,7 @@ def test_winograd_pad_correlate_in_bands(monkeypatch, _small_winograd_blocks, mo
         want = ref_correlate(xp, w)
         for band_rows in (1, 2, 5):
             monkeypatch.setattr(fastpaths, "_BAND_BYTES", 3 * (17 + 4) * 4 * band_rows)
-            got = fastpaths.pad_correlate(x, pads, mode=mode, weight=w)
+            got = ops.pad_correlate(x, pads, mode=mode, weight=w)
             assert_close(got, xp, w)
             assert got.shape == want.shape
 
@@ -629,7 +629,7 @@ def test_pad_correlate_in_bands_equals_padding_whole(monkeypatch, mode):
         want = ref_correlate(xp, w, stride, dilation, groups) + b[:, None, None]
         for band_rows in (1, 2, 5):
             monkeypatch.setattr(fastpaths, "_BAND_BYTES", shape[0] * (shape[2] + 4) * 4 * band_rows)
-            got = fastpaths.pad_correlate(x, pads, mode=mode, weight=w, bias=b, stride=stride,
+            got = ops.pad_correlate(x, pads, mode=mode, weight=w, bias=b, stride=stride,
                                           dilation=dilation, groups=groups)
             assert got.dtype == np.float32 and got.shape == want.shape
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
@@ -667,3 +667,20 @@ def test_fft_path_keeps_non_finite_values_local():
     finite = np.ones_like(got, dtype=bool)
     finite[0, 3:6, 5:8] = False
     assert np.isfinite(got[finite]).all()
+
+
+def test_fastpaths_sits_below_ops():
+    """ops calls fastpaths, never the other way round: no import cycle between the two."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(fastpaths.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.update(f"{node.module or ''}.{a.name}".strip(".") for a in node.names)
+            imported.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    assert not any(name == "ops" or name.endswith(".ops") or name.startswith("ops.")
+                   for name in imported), imported
