@@ -90,7 +90,7 @@ MODE_LABELS = {
     "clip": "Clip to [0, 1]",
     "abs": "Absolute |x|",
     "minmax": "Min to max",
-    "contrast": "Contrast (large maps: 0.35 % saturated)",
+    "contrast": "Contrast",
 }
 
 _BACKGROUND = QColor(32, 32, 32)
@@ -535,11 +535,36 @@ class _MapImageItem(pg.ImageItem):
             self.qimage = qimage.convertToFormat(_PAINT_FORMATS[qimage.format()])
 
 
+class _RegionViewBox(pg.ViewBox):
+    """A ViewBox that announces every change of its *target* region with ``sigRangeChanged``.
+
+    pyqtgraph emits ``sigRangeChanged`` only when the visible range changes. With the aspect lock a
+    new target can leave the visible range as it was (``(0.5, 0, 7, 6)`` and then ``(0, 0, 8, 6)`` in
+    a 4:3 box both show ``(0, 0, 8, 6)``), and whoever follows the target (a grid's small views, the
+    :class:`ViewLinker`, the value labels) would keep the old region. Here such a change is
+    announced too (with ``changed = [False, False]``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # (its updateViewRange calls announce nothing)
+        self._announced = self.targetRect()
+        self.sigRangeChanged.connect(self._note_announced)
+
+    def _note_announced(self, *_args: Any) -> None:
+        self._announced = self.targetRect()
+
+    def updateViewRange(self, forceX: bool = False, forceY: bool = False) -> None:  # noqa: N802
+        super().updateViewRange(forceX, forceY)  # emits sigRangeChanged if the visible range moved
+        announced = getattr(self, "_announced", None)
+        if announced is not None and self.targetRect() != announced:
+            self.sigRangeChanged.emit(self, self.state["viewRange"], [False, False])
+
+
 class _Cell:
     """The content of an :class:`ImageView`: one ViewBox, its ImageItem and the rectangle overlays."""
 
     def __init__(self) -> None:
-        self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
+        self.vb = _RegionViewBox(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
         self.item = _MapImageItem(autoDownsample=True)  # big images are reduced to screen size first
         self.vb.addItem(self.item)
         self.overlays: dict[Hashable, QGraphicsRectItem] = {}
@@ -1152,7 +1177,9 @@ class FeatureMapGrid(QWidget):
         self._mode_combo = QComboBox()
         for mode in (AUTO, *DISPLAY_MODES):
             self._mode_combo.addItem(MODE_LABELS[mode], mode)
-        self._mode_combo.setToolTip("How values map to colours")
+        self._mode_combo.setToolTip("How values map to colours. Contrast: maps larger than 64 x 64 "
+                                    "end the scale where the brightest 0.35 % saturate; smaller "
+                                    "ones scale to their largest value")
         # Narrower than its longest label when room is short (the label is then elided): two
         # views side by side must leave the docks room on a 1280-pixel screen.
         self._mode_combo.setMinimumWidth(
@@ -1646,7 +1673,7 @@ class FeatureMapGrid(QWidget):
                 if self._focused is None and self._display.mode == "diverging" and any(
                         t._display is not None and t._display.mode != "diverging"
                         for t in self._tiles if t.source is not None):
-                    parts.append("maps without negative values in grey")
+                    parts.append("grey: maps without negatives")
                 if self._shared is not None:
                     parts.append("levels locked")
         self._title.setText("   ".join(parts))

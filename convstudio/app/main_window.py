@@ -64,7 +64,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All
 PIPELINE_FILTER = "ConvStudio pipelines (*.json);;All files (*)"
 _MODE_NAMES = {AUTO: "Auto (diverging for signed data)", "diverging": "Diverging (0 = white)",
                "clip": "Clip to [0, 1]", "abs": "Absolute value", "minmax": "Min to max",
-               "contrast": "Contrast (large maps: 0.35 % saturated)"}
+               "contrast": "Contrast (large maps: brightest 0.35 % saturate)"}
 
 #: How the layer's maps are coloured until the user picks another way (View > Colours). Scaled to
 #: max|x|, edge maps (a few strong responses) look almost white; "contrast" ends the scale where
