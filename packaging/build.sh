@@ -106,11 +106,11 @@ rm -rf "$CHECK" && mkdir -p "$CHECK"
 echo "build: checking the frozen app"
 "$APP" --version
 "$APP" info examples/tiny-cnn.json --input-shape 3,64,64 >/dev/null
-"$APP" apply examples/sobel-edges.json convstudio/resources/samples/cat.png -o "$CHECK/edges.png"
-"$APP" check examples/tiny-cnn.json convstudio/resources/samples/coffee.png >/dev/null
+"$APP" apply examples/sobel-edges.json resources/samples/cat.png -o "$CHECK/edges.png"
+"$APP" check examples/tiny-cnn.json resources/samples/coffee.png >/dev/null
 test -f "$DIST/convstudio/_internal/convstudio/resources/icons/convstudio.svg" \
-  || { echo "build: the frozen app lacks its icon (convstudio/resources)" >&2; exit 1; }
-QT_QPA_PLATFORM=offscreen "$APP" convstudio/resources/samples/cat.png \
+  || { echo "build: the frozen app lacks its icon (convstudio.resources)" >&2; exit 1; }
+QT_QPA_PLATFORM=offscreen "$APP" resources/samples/cat.png \
   --pipeline examples/tiny-cnn.json --select-layer 1 --screenshot "$CHECK/screenshot.png"
 test -s "$CHECK/screenshot.png"
 

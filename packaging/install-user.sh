@@ -21,7 +21,7 @@ DATA=${XDG_DATA_HOME:-$HOME/.local/share}
 APP_DIR=${CONVSTUDIO_APP_DIR:-$HOME/.local/opt/convstudio}
 BIN_LINK=$HOME/.local/bin/convstudio
 BUILT=${CONVSTUDIO_DIST:-$HERE/dist/convstudio}
-ICONS=$ROOT/convstudio/resources/icons
+ICONS=$ROOT/resources/icons
 
 mode=install
 for arg in "$@"; do

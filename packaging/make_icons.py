@@ -1,4 +1,4 @@
-"""Render convstudio/resources/icons/convstudio.svg to the PNG sizes desktops use (hicolor sizes).
+"""Render resources/icons/convstudio.svg to the PNG sizes desktops use (hicolor sizes).
 
     python packaging/make_icons.py
 """

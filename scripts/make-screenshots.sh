@@ -20,9 +20,9 @@ shot() {
 }
 
 # The main window: a photo through a small CNN, the four 3x3 detectors of layer 1.
-shot main convstudio/resources/samples/cat.png --pipeline examples/tiny-cnn.json --select-layer 1
+shot main resources/samples/cat.png --pipeline examples/tiny-cnn.json --select-layer 1
 # Signed feature maps in the diverging colour map (Sobel x on the cameraman).
-shot feature-maps convstudio/resources/samples/cameraman.png --pipeline examples/sobel-edges.json --select-layer 1
+shot feature-maps resources/samples/cameraman.png --pipeline examples/sobel-edges.json --select-layer 1
 # Learn: the tutorial's first example, numbers on every pixel.
 shot lesson-cross-correlation --lesson cross-correlation
 # Learn: the edge detector [1, -1] on the black/white step image.

@@ -1,5 +1,5 @@
 """Sample inputs for the Samples menu: generated test patterns and the images shipped in
-``convstudio/resources/samples``.
+``resources/samples``.
 
 The patterns are plain NumPy functions returning ``(C, H, W) float32`` in [0, 1] (gray, C = 1), so
 that they are exact and reproducible: an impulse shows a kernel's (flipped) footprint, a step edge
@@ -112,7 +112,7 @@ def make_pattern(name: str) -> np.ndarray:
 
 
 def sample_dirs() -> list[Path]:
-    """Folders that hold shipped sample images: ``convstudio/resources/samples`` when it is there
+    """Folders that hold shipped sample images: ``resources/samples`` when it is there
     (a checkout, an installed wheel and the frozen app all have it)."""
     folder = resource_path("samples")
     return [folder] if folder.is_dir() else []

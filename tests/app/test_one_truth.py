@@ -21,7 +21,7 @@ from convstudio.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
-SAMPLES = ROOT / "convstudio" / "resources" / "samples"
+SAMPLES = ROOT / "resources" / "samples"
 
 
 def window_outputs(qtbot, renderers, image: np.ndarray, pipeline: Pipeline) -> list[np.ndarray]:

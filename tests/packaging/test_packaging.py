@@ -41,8 +41,9 @@ def _desktop_entry(path: Path) -> dict[str, str]:
     return entry
 
 
-def test_resources_live_in_the_package():
-    assert RESOURCES == Path(convstudio.__file__).resolve().parent / "resources"
+def test_resources_live_beside_the_package_in_the_tree():
+    # in a checkout (the editable install maps the package convstudio.resources to resources/)
+    assert RESOURCES == Path(convstudio.__file__).resolve().parents[1] / "resources"
     assert resource_path("icons", "convstudio.svg").is_file()
     assert sorted(p.name for p in resource_path("samples").glob("*.png"))
     assert resource_path("samples", "LICENSE.md").is_file()
@@ -180,15 +181,16 @@ def test_wheel_ships_the_resources_and_finds_them(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "convstudio", src / "convstudio",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for folder in ("convstudio", "resources"):
+        shutil.copytree(REPO / folder, src / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "--no-index", "--quiet", "-w", str(wheels), str(src)],
                    check=True, capture_output=True, text=True, timeout=120)
     (wheel,) = wheels.glob("convstudio-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(REPO).as_posix() for p in RESOURCES.rglob("*")
+    shipped = {"convstudio/" + p.relative_to(REPO).as_posix() for p in RESOURCES.rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
     assert shipped <= names, sorted(shipped - names)
 
@@ -202,3 +204,16 @@ def test_wheel_ships_the_resources_and_finds_them(tmp_path):
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(site)],
                          capture_output=True, text=True, check=True, cwd=tmp_path, timeout=60)
     assert out.stdout.split() == ["True", "True", "True"], out.stdout + out.stderr
+
+
+def test_every_package_of_the_tree_is_listed_in_pyproject():
+    """pyproject.toml names its packages one by one (resources/ is mapped, which find cannot
+    see): a new folder of code must be added there, or the wheel would leave it out."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    in_tree = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "convstudio").rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert listed == in_tree | {"convstudio.resources"}
+    assert config["package-dir"] == {"convstudio.resources": "resources"}
