@@ -23,16 +23,22 @@ SCREENSHOT_TIMEOUT_S = 60.0
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
+_collector = None  # the GuiThreadGarbageCollector, once the QApplication exists
+
+
 def _make_app():
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
+    from .qtsetup import GuiThreadGarbageCollector
 
+    global _collector
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
+    if _collector is None:  # cycles are collected on this (the GUI) thread only
+        _collector = GuiThreadGarbageCollector()
     app.setApplicationName("ConvStudio")
     app.setOrganizationName("ConvStudio")
     app.setApplicationDisplayName("ConvStudio")
