@@ -18,10 +18,9 @@ after handing it to a view; the views keep a reference to read values under the 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
-
-import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
 from convstudio.app.colormaps import (
     AUTO,
     DISPLAY_MODES,
@@ -186,7 +186,7 @@ class Placement:
             raise ValueError(f"Placement jump and size must be >= 1, got {self}")
 
     @classmethod
-    def from_receptive_field(cls, rf: Any) -> "Placement":
+    def from_receptive_field(cls, rf: Any) -> Placement:
         """From anything with ``jump``, ``start`` and ``size`` (e.g. ``convstudio.core.ReceptiveField``)."""
         return cls(jump=rf.jump, start=rf.start, size=rf.size)
 
@@ -948,7 +948,7 @@ class _Tile(QGraphicsWidget):
     lowers the step, down to every pixel.
     """
 
-    def __init__(self, grid: "FeatureMapGrid") -> None:
+    def __init__(self, grid: FeatureMapGrid) -> None:
         super().__init__()
         self._grid = grid
         self._view = QRectF(0, 0, 1, 1)

@@ -40,8 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.core import ConvStudioError, Conv2d, Pipeline, PipelineError
-from convstudio.core import kernels
+from convstudio.core import Conv2d, ConvStudioError, Pipeline, PipelineError, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
 from convstudio.resources import resource_path
 
@@ -50,11 +49,11 @@ from .colormaps import AUTO, DISPLAY_MODES
 from .document import Document
 from .export import ExportDialog, ExportOptions, run_export
 from .feature_view import FeatureMapGrid, PixelInfo, Placement, ViewLinker
-from .kernel_editor import KernelEditor
 from .insight import InsightController
-from .learn import LearnController
+from .kernel_editor import KernelEditor
 from .layer_list import LayerListPanel, layer_label, shape_text, time_text
 from .layer_params import LayerParamsEditor
+from .learn import LearnController
 from .renderer import Renderer
 
 __all__ = ["MainWindow", "default_pipeline", "MAX_RECENT", "IMAGE_FILTER", "PIPELINE_FILTER"]

@@ -8,12 +8,53 @@ switching the app into another mode, so they see the order of events users see.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSettings
 
 
 def settle(w, timeout_ms: int = 60_000) -> None:
     """Wait until window `w` has computed and shown everything it was asked for."""
     assert w.wait_idle(timeout_ms), "the window did not finish its work in time"
+
+
+def grid_drawn(grid) -> bool:
+    """Whether FeatureMapGrid `grid` has laid out its small views for the size it has now: shown,
+    its graphics root as large as its GraphicsView, the grid layout applied, and every small
+    view in the root, not empty, showing the grid's region at the subsampling its size asks
+    for. Qt and pyqtgraph apply sizes on later turns of the event loop: a widget test waits on
+    this (``qtbot.waitUntil(lambda: grid_drawn(grid))``) before it reads positions or images."""
+    gv = grid.grid_graphics_view()
+    root = grid._grid_root
+    layout = root.layout()
+    if not (gv.isVisible() and root.size().toSize() == gv.size()):
+        return False
+    if layout is None or not layout.isActivated():
+        return False
+    area = QRectF(0, 0, root.size().width(), root.size().height())
+    region = grid.view_rect()
+    return all(t.isVisible() and not t.size().isEmpty() and area.contains(t.geometry())
+               and t._view == region and t.steps() == t._wanted_steps() for t in grid._tiles)
+
+
+@pytest.fixture(autouse=True)
+def _delete_closed_widgets():
+    """Delete what the test closed. pytest-qt closes a test's widgets and calls ``deleteLater()``
+    on them, but outside a running event loop Qt keeps deferring those deletions: every window
+    of the run would stay alive (thousands of hidden widgets after a few files), and Qt then
+    delivers the events of later tests late (a worker's results by a second, measured)."""
+    yield
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_thread_garbage_collection(qapp):
+    """As in the app (convstudio.app.qtsetup): cycles are collected on the GUI thread only, so
+    that no worker thread ever destroys a Qt object (a deadlock otherwise)."""
+    from convstudio.app.qtsetup import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector()
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture
@@ -24,11 +65,27 @@ def settings(tmp_path) -> QSettings:
 
 
 @pytest.fixture
-def make_window(qtbot, settings):
-    """A factory of main windows (``make_window(first_launch=False, size=(1300, 850))``; other
-    keywords go to the Renderer, e.g. ``preview_pixels``) as the
-    app builds them, with dialogs replaced by recorders: ``w.errors`` collects the error texts,
-    and discarding work is always confirmed. Every window's threads must stop at the end."""
+def make_window(qtbot, settings, tmp_path):
+    """A factory of main windows as the app builds them, with dialogs replaced by recorders:
+    ``w.errors`` collects the error texts, and discarding work is always confirmed. Every
+    window's threads must stop at the end (``shutdown`` is idempotent: a test may close a window
+    itself, e.g. before another window reads the settings it saved).
+
+    ``make_window(first_launch=False, size=(1300, 850), debounce_ms=5, settings_=None,
+    settings_file=None, show=False, document=None, renderer=None, **renderer_options)``:
+
+    - ``first_launch``: open the sample image and pipeline, as the app's first start does.
+    - ``size``: resize the window to it (``None``: the size the window chose from its settings and
+      the screen).
+    - ``settings_``: a QSettings of the test's own; by default the ``settings`` fixture.
+    - ``settings_file``: instead, a new QSettings on this INI file in ``tmp_path``, as a new launch
+      of the app reads it: windows that must not share settings (each its own file), or a second
+      window reading what an earlier one saved (``"settings.ini"`` is the ``settings`` fixture's).
+    - ``show``: show the window and wait until it is exposed.
+    - ``document``, ``renderer``: the window's Document and Renderer (on that Document), made by
+      the test, e.g. to connect a slot of its own before the window's; by default new ones.
+    - other keywords go to the Renderer made here, e.g. ``preview_pixels``.
+    """
     from convstudio.app.document import Document
     from convstudio.app.main_window import MainWindow
     from convstudio.app.renderer import Renderer
@@ -36,9 +93,16 @@ def make_window(qtbot, settings):
     made = []
 
     def make(*, first_launch: bool = False, size: tuple[int, int] | None = (1300, 850),
-             debounce_ms: int = 5, settings_=None, **renderer_options):
-        doc = Document()
-        renderer = Renderer(doc, debounce_ms=debounce_ms, **renderer_options)
+             debounce_ms: int = 5, settings_=None, settings_file: str | None = None,
+             show: bool = False, document=None, renderer=None, **renderer_options):
+        assert settings_ is None or settings_file is None, "one of settings_ and settings_file"
+        assert renderer is None or (document is not None and not renderer_options), \
+            "a Renderer given comes with its Document, and its own options"
+        if settings_file is not None:
+            settings_ = QSettings(str(tmp_path / settings_file), QSettings.Format.IniFormat)
+        doc = Document() if document is None else document
+        if renderer is None:
+            renderer = Renderer(doc, debounce_ms=debounce_ms, **renderer_options)
         w = MainWindow(doc, renderer, settings=settings if settings_ is None else settings_,
                        first_launch=first_launch)
         qtbot.addWidget(w)
@@ -48,6 +112,9 @@ def make_window(qtbot, settings):
         if size is not None:
             w.resize(*size)
         made.append(w)
+        if show:
+            w.show()
+            qtbot.waitExposed(w)
         return w
 
     yield make

@@ -28,45 +28,30 @@ from convstudio.app.autosave import (
     pid_alive,
     state_dir,
 )
-from convstudio.app.document import Document
-from convstudio.app.main_window import MainWindow
-from convstudio.app.renderer import Renderer
 from convstudio.core import Pipeline, ReLU
 from convstudio.lessons import get_lesson
 
 REPO = Path(__file__).resolve().parents[2]
-CAT = REPO / "convstudio" / "resources" / "samples" / "cat.png"
-
-
-def _window(qtbot, tmp_path, name="settings.ini", first_launch=False) -> MainWindow:
-    settings = QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
-    doc = Document()
-    w = MainWindow(doc, Renderer(doc, debounce_ms=1), settings=settings,
-                   first_launch=first_launch)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.errors = []  # type: ignore[attr-defined]
-    w.report_error = lambda title, text: w.errors.append(text)  # type: ignore[method-assign]
-    return w
+CAT = REPO / "resources" / "samples" / "cat.png"
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    made: list[tuple[MainWindow, list[AutoSaver]]] = []
+def autosaved_window(make_window):
+    """A factory of windows (conftest's, each on the settings file ``name`` in tmp_path) with an
+    AutoSaver of the state folder given: ``w, saver = autosaved_window(state)``. The savers finish
+    before the windows shut down, as when the app quits."""
+    savers: list[AutoSaver] = []
 
     def make(state: Path, *, delay_ms: int = 30, name: str = "settings.ini"):
-        w = _window(qtbot, tmp_path, name)
+        w = make_window(size=None, debounce_ms=1, settings_file=name)
         saver = AutoSaver(w, state, delay_ms=delay_ms)
         saver.ask_restore = lambda session: pytest.fail("asked unexpectedly")  # type: ignore
-        made.append((w, [saver]))
+        savers.append(saver)
         return w, saver
 
     yield make
-    for w, savers in made:
-        for s in savers:
-            s.finish()
-        w.shutdown()
-        assert w.renderer._thread is None
+    for s in savers:
+        s.finish()
 
 
 def _dead_pid() -> int:
@@ -103,7 +88,7 @@ def test_pid_alive():
 # ------------------------------------------------------------------ saving
 
 
-def test_debounced_autosave_writes_atomically(make_window, tmp_path, qtbot, monkeypatch):
+def test_debounced_autosave_writes_atomically(autosaved_window, tmp_path, qtbot, monkeypatch):
     from convstudio.core import imageio
 
     writes: list[str] = []
@@ -111,7 +96,7 @@ def test_debounced_autosave_writes_atomically(make_window, tmp_path, qtbot, monk
     monkeypatch.setattr(imageio, "atomic_write_bytes",
                         lambda path, data: (writes.append(Path(path).name), real(path, data))[1])
     state = tmp_path / "state"
-    w, saver = make_window(state, delay_ms=150)
+    w, saver = autosaved_window(state, delay_ms=150)
     assert saver.start()
     marker = json.loads((saver.folder / MARKER_FILE).read_text())
     assert marker["pid"] == os.getpid() and saver.folder.parent == state
@@ -145,9 +130,9 @@ def test_debounced_autosave_writes_atomically(make_window, tmp_path, qtbot, monk
     assert sorted(p.name for p in saver.folder.iterdir()) == [MARKER_FILE, SESSION_FILE]
 
 
-def test_large_generated_images_are_not_copied(make_window, tmp_path, qtbot, monkeypatch):
+def test_large_generated_images_are_not_copied(autosaved_window, tmp_path, qtbot, monkeypatch):
     monkeypatch.setattr(autosave, "MAX_ARRAY_BYTES", 1000)
-    w, saver = make_window(tmp_path / "state")
+    w, saver = autosaved_window(tmp_path / "state")
     saver.start()
     w.doc.set_image_array(np.zeros((1, 100, 100), np.float32), "big")
     with qtbot.waitSignal(saver.saved, timeout=3000):
@@ -156,8 +141,8 @@ def test_large_generated_images_are_not_copied(make_window, tmp_path, qtbot, mon
                                                "shape": [1, 100, 100]}
 
 
-def test_clean_finish_removes_the_marker(make_window, tmp_path, qtbot):
-    w, saver = make_window(tmp_path / "state")
+def test_clean_finish_removes_the_marker(autosaved_window, tmp_path, qtbot):
+    w, saver = autosaved_window(tmp_path / "state")
     saver.start()
     w.doc.set_image_array(np.ones((1, 4, 4), np.float32), "ones")
     with qtbot.waitSignal(saver.saved, timeout=3000):
@@ -170,10 +155,10 @@ def test_clean_finish_removes_the_marker(make_window, tmp_path, qtbot):
     assert not saver.pending()
 
 
-def test_unwritable_state_dir_is_one_message(make_window, tmp_path):
+def test_unwritable_state_dir_is_one_message(autosaved_window, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    w, saver = make_window(blocker / "state")
+    w, saver = autosaved_window(blocker / "state")
     assert not saver.start()
     assert "Autosave is off" in w.message_label.text()
     w.doc.add_layer(ReLU())
@@ -193,9 +178,9 @@ def _crash(saver: AutoSaver) -> Path:
     return folder
 
 
-def test_restore_offered_only_after_a_crash(make_window, tmp_path, qtbot):
+def test_restore_offered_only_after_a_crash(autosaved_window, tmp_path, qtbot):
     state = tmp_path / "state"
-    w1, s1 = make_window(state, name="a.ini")
+    w1, s1 = autosaved_window(state, name="a.ini")
     s1.start()
     w1.doc.set_image_array(np.arange(12, dtype=np.float32).reshape(1, 3, 4), "generated")
     w1.doc.new_pipeline(Pipeline((ReLU(),)))
@@ -203,7 +188,7 @@ def test_restore_offered_only_after_a_crash(make_window, tmp_path, qtbot):
         pass
 
     # A second instance while the first runs: nothing to offer, nothing asked.
-    w2, s2 = make_window(state, name="b.ini")
+    w2, s2 = autosaved_window(state, name="b.ini")
     s2.start()
     assert find_crashed_sessions(state) == []
     assert not s2.offer_restore()
@@ -213,15 +198,15 @@ def test_restore_offered_only_after_a_crash(make_window, tmp_path, qtbot):
     assert not s2.offer_restore()
 
     # A crash before the first change leaves nothing worth offering (and is tidied away).
-    w3, s3 = make_window(state, name="c.ini")
+    w3, s3 = autosaved_window(state, name="c.ini")
     s3.start()
     empty = _crash(s3)
     assert find_crashed_sessions(state) == [] and not empty.exists()
 
 
-def test_declining_discards_and_accepting_restores(make_window, tmp_path, qtbot):
+def test_declining_discards_and_accepting_restores(autosaved_window, tmp_path, qtbot):
     state = tmp_path / "state"
-    w1, s1 = make_window(state, name="a.ini")
+    w1, s1 = autosaved_window(state, name="a.ini")
     s1.start()
     assert w1.open_image(CAT)
     p = Pipeline.load(REPO / "examples" / "tiny-cnn.json")
@@ -235,7 +220,7 @@ def test_declining_discards_and_accepting_restores(make_window, tmp_path, qtbot)
     edited = w1.doc.pipeline
     crashed = _crash(s1)
 
-    w2, s2 = make_window(state, name="b.ini")
+    w2, s2 = autosaved_window(state, name="b.ini")
     s2.start()
     asked = []
     s2.ask_restore = lambda session: asked.append(session.describe()) or True  # type: ignore
@@ -252,26 +237,26 @@ def test_declining_discards_and_accepting_restores(make_window, tmp_path, qtbot)
     assert (s2.folder / SESSION_FILE).exists()
 
     # Declining: the crashed session is discarded, the window stays as it was.
-    w3, s3 = make_window(state, name="c.ini")
+    w3, s3 = autosaved_window(state, name="c.ini")
     s3.start()
     w3.doc.set_image_array(np.ones((1, 5, 5), np.float32), "ones")
     with qtbot.waitSignal(s3.saved, timeout=3000):
         pass
     crashed = _crash(s3)
-    w4, s4 = make_window(state, name="d.ini")
+    w4, s4 = autosaved_window(state, name="d.ini")
     before = w4.doc.pipeline
     s4.ask_restore = lambda session: False  # type: ignore
     assert not s4.offer_restore()
     assert not crashed.exists() and w4.doc.pipeline == before and w4.doc.image is None
 
 
-def test_a_missing_image_file_still_restores_the_pipeline(make_window, tmp_path, qtbot):
+def test_a_missing_image_file_still_restores_the_pipeline(autosaved_window, tmp_path, qtbot):
     import shutil
 
     state = tmp_path / "state"
     img = tmp_path / "gone.png"
     shutil.copy(CAT, img)
-    w1, s1 = make_window(state, name="a.ini")
+    w1, s1 = autosaved_window(state, name="a.ini")
     s1.start()
     assert w1.open_image(img)
     w1.doc.new_pipeline(Pipeline((ReLU(),)))
@@ -279,7 +264,7 @@ def test_a_missing_image_file_still_restores_the_pipeline(make_window, tmp_path,
         pass
     _crash(s1)
     img.unlink()
-    w2, s2 = make_window(state, name="b.ini")
+    w2, s2 = autosaved_window(state, name="b.ini")
     s2.ask_restore = lambda session: True  # type: ignore
     assert s2.offer_restore()
     assert w2.doc.pipeline == Pipeline((ReLU(),)) and not w2.doc.dirty
@@ -370,7 +355,7 @@ def _wait_saved(proc: subprocess.Popen, tmp_path: Path,
     pytest.fail(f"the app never autosaved: {(tmp_path / 'stderr.txt').read_text()}")
 
 
-def test_sigkill_mid_edit_then_restore(make_window, tmp_path, qtbot):
+def test_sigkill_mid_edit_then_restore(autosaved_window, tmp_path, qtbot):
     proc = _start_driver(tmp_path, "kill")
     try:
         folder, edited = _wait_saved(proc, tmp_path)
@@ -386,7 +371,7 @@ def test_sigkill_mid_edit_then_restore(make_window, tmp_path, qtbot):
     assert edited == expected
 
     state = tmp_path / "state"
-    w, saver = make_window(state, name="second.ini")
+    w, saver = autosaved_window(state, name="second.ini")
     saver.start()
     offered = []
     saver.ask_restore = lambda session: offered.append(session.folder) or True  # type: ignore
@@ -413,10 +398,8 @@ def test_clean_quit_leaves_nothing_to_restore(tmp_path):
 # ------------------------------------------------------------------ quitting asks
 
 
-def test_quit_from_the_menu_asks_when_dirty(qtbot, tmp_path):
-    w = _window(qtbot, tmp_path)
-    w.show()
-    qtbot.waitExposed(w)
+def test_quit_from_the_menu_asks_when_dirty(make_window):
+    w = make_window(size=None, debounce_ms=1, show=True)
     w.doc.set_image_array(np.ones((1, 4, 4), np.float32), "ones")
     w.doc.add_layer(ReLU())
     assert w.doc.dirty

@@ -5,15 +5,13 @@ the old one (lesson, clicked pixel, pins, Inspector)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from conftest import settle
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from convstudio.app.document import Document
 from convstudio.app.feature_view import PixelInfo
 from convstudio.app.main_window import MainWindow
-from convstudio.app.renderer import Renderer
 from convstudio.app.samples import PATTERNS
 from convstudio.app.undo_keys import has_pending_edit
 from convstudio.core import MaxPool2d, Pipeline, ReLU, Stride
@@ -21,33 +19,8 @@ from convstudio.lessons import LESSONS
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
+SIZE = (1400, 900)
 NEUTRAL_INSPECTOR = "Click a pixel of the selected layer's maps to see how its value was computed."
-
-
-@pytest.fixture
-def win(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    doc = Document()
-    w = MainWindow(doc, Renderer(doc, debounce_ms=5), settings=settings, first_launch=False)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.resize(1400, 900)
-    yield w
-    for labels in w.learn.value_labels:
-        labels.stop()
-    w.shutdown()
-    assert w.renderer._thread is None
-
-
-def settle(qtbot, w: MainWindow) -> None:
-    def idle() -> bool:
-        return (not w.renderer.busy and not any(t.busy for t in w.insight.tasks())
-                and not w.learn.fit_pending)
-
-    for _ in range(2):
-        qtbot.waitUntil(idle, timeout=20_000)
-        QApplication.processEvents()
-    qtbot.waitUntil(idle, timeout=20_000)
 
 
 def show_active(qtbot, w: MainWindow) -> None:
@@ -70,15 +43,15 @@ def _stride_spin(qtbot, w: MainWindow):
     w.doc.new_pipeline(Pipeline([Stride(stride=(1, 1)), ReLU()]))
     w.doc.select(1)
     show_active(qtbot, w)
-    settle(qtbot, w)
+    settle(w)
     spin = w.params_editor.widgets["stride"].h
     spin.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is spin)
     return spin
 
 
-def test_ctrl_z_in_a_focused_spin_box_undoes_the_document(qtbot, win):
-    w = win
+def test_ctrl_z_in_a_focused_spin_box_undoes_the_document(qtbot, make_window):
+    w = make_window(size=SIZE)
     spin = _stride_spin(qtbot, w)
     QTest.keyClick(spin, Qt.Key.Key_Up)  # a committed step: stride 2 x 2
     assert w.doc.pipeline.layers[0].stride == (2, 2) and w.doc.dirty
@@ -93,8 +66,8 @@ def test_ctrl_z_in_a_focused_spin_box_undoes_the_document(qtbot, win):
     assert w.doc.pipeline.layers[0].stride == (2, 2) and spin.value() == 2
 
 
-def test_a_spin_box_with_typed_text_keeps_ctrl_z_for_its_text(qtbot, win):
-    w = win
+def test_a_spin_box_with_typed_text_keeps_ctrl_z_for_its_text(qtbot, make_window):
+    w = make_window(size=SIZE)
     spin = _stride_spin(qtbot, w)
     QTest.keyClick(spin, Qt.Key.Key_Up)
     committed = w.doc.pipeline
@@ -108,8 +81,8 @@ def test_a_spin_box_with_typed_text_keeps_ctrl_z_for_its_text(qtbot, win):
     assert w.doc.pipeline.layers[0].stride == (1, 1)
 
 
-def test_ctrl_z_in_a_focused_line_edit_undoes_the_document_after_its_edit(qtbot, win):
-    w = win
+def test_ctrl_z_in_a_focused_line_edit_undoes_the_document_after_its_edit(qtbot, make_window):
+    w = make_window(size=SIZE)
     _stride_spin(qtbot, w)
     name = w.params_editor.widgets["name"]
     name.setFocus()
@@ -125,8 +98,8 @@ def test_ctrl_z_in_a_focused_line_edit_undoes_the_document_after_its_edit(qtbot,
 # ------------------------------------------------------------------------ (b) modified
 
 
-def test_a_layer_switched_off_and_on_again_is_unmodified(qtbot, win):
-    w = win
+def test_a_layer_switched_off_and_on_again_is_unmodified(qtbot, make_window):
+    w = make_window(size=SIZE)
     w.doc.set_image_array(np.zeros((1, 8, 8), np.float32), "zeros")
     w.doc.new_pipeline(Pipeline([ReLU(), MaxPool2d(kernel_size=2)]))
     w.doc.select(2)
@@ -149,8 +122,8 @@ def test_a_layer_switched_off_and_on_again_is_unmodified(qtbot, win):
     assert not w.doc.dirty
 
 
-def test_saving_moves_what_unmodified_means(qtbot, win, tmp_path):
-    w = win
+def test_saving_moves_what_unmodified_means(qtbot, make_window, tmp_path):
+    w = make_window(size=SIZE)
     w.doc.new_pipeline(Pipeline([ReLU()]))
     w.doc.set_layer_enabled(1, False)
     w.save_pipeline_to(tmp_path / "off.json")
@@ -167,9 +140,9 @@ def test_saving_moves_what_unmodified_means(qtbot, win, tmp_path):
 def _lesson_with_a_click(qtbot, w: MainWindow, index: int) -> None:
     show_active(qtbot, w)
     assert w.learn.open_lesson(index, ask=False)
-    settle(qtbot, w)
+    settle(w)
     click(w, 0, 0, 1)
-    settle(qtbot, w)
+    settle(w)
     assert f"Lesson {index + 1} of {len(LESSONS)}" in w.learn.panel.text()
     assert w.insight.pixel is not None and w.insight.overlay.pins()
     assert w.insight.inspector.text() != NEUTRAL_INSPECTOR
@@ -186,31 +159,31 @@ def _assert_nothing_stale(w: MainWindow) -> None:
     assert not [k for k in w.input_view.overlay_keys() if "pin" in repr(k)]
 
 
-def test_new_pipeline_clears_the_lesson_the_click_and_the_pins(qtbot, win):
-    w = win
+def test_new_pipeline_clears_the_lesson_the_click_and_the_pins(qtbot, make_window):
+    w = make_window(size=SIZE)
     _lesson_with_a_click(qtbot, w, len(LESSONS) - 1)
     w.actions_by_name["new_pipeline"].trigger()
-    settle(qtbot, w)
+    settle(w)
     w.doc.add_layer(ReLU())  # something to select, and click on
     w.doc.select(1)
-    settle(qtbot, w)
+    settle(w)
     _assert_nothing_stale(w)
     assert w.learn.next() and w.learn.index == 0  # Next starts the tutorial again
 
 
-def test_a_new_image_clears_the_lesson_the_click_and_the_pins(qtbot, win):
-    w = win
+def test_a_new_image_clears_the_lesson_the_click_and_the_pins(qtbot, make_window):
+    w = make_window(size=SIZE)
     _lesson_with_a_click(qtbot, w, 0)
     w.load_pattern(next(iter(PATTERNS)))
-    settle(qtbot, w)
+    settle(w)
     _assert_nothing_stale(w)
 
 
-def test_opening_a_pipeline_clears_the_click(qtbot, win, tmp_path):
-    w = win
+def test_opening_a_pipeline_clears_the_click(qtbot, make_window, tmp_path):
+    w = make_window(size=SIZE)
     _lesson_with_a_click(qtbot, w, 1)
     path = tmp_path / "p.json"
     w.doc.pipeline.save(path)
     assert w.open_pipeline(path, ask=False)
-    settle(qtbot, w)
+    settle(w)
     _assert_nothing_stale(w)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from conftest import settle
+from conftest import grid_drawn, settle
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 
 import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
-import pyqtgraph as pg
 from convstudio.app.document import Document
 from convstudio.app.feature_view import FeatureMapGrid, display_block_reduce
 from convstudio.app.kernel_model import KernelTableModel
@@ -185,7 +185,7 @@ def test_grid_redraws_only_the_changed_channels(grid, qtbot, monkeypatch):
     x = np.random.default_rng(2).standard_normal((8, 30, 40)).astype(np.float32)
     x[0, 0, 0] = 10.0  # the layer's largest |value|: the levels stay when channel 5 changes
     grid.set_maps(x)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))  # no redraw for the grid's size comes later
     levels = grid.current_levels()
     calls = count_set_image(monkeypatch)
     y = x.copy()
@@ -218,7 +218,7 @@ def test_grid_uses_the_given_data_range(grid):
 def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
     x = np.random.default_rng(4).standard_normal((4, 1200, 1500)).astype(np.float32)
     grid.set_maps(x)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     tile = grid._tiles[1]
     sr, sc = tile.steps()
     assert sr > 1 and sc > 1
@@ -232,7 +232,7 @@ def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
     assert (info.row, info.col, info.value) == (333, 701, float(x[1, 333, 701]))
     # zoomed in, every pixel is drawn
     grid.view_box().setRange(rect=QRectF(700, 330, 40, 30), padding=0)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     assert tile.steps() == (1, 1)
     np.testing.assert_array_equal(item.image, x[1])
     grid.grab()  # paints

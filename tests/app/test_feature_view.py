@@ -8,11 +8,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import grid_drawn
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
 from convstudio.app.colormaps import (
-    DIVERGING_LUT,
     DISPLAY_MODES,
+    DIVERGING_LUT,
     GREY_LUT,
     display_for,
     finite_range,
@@ -34,10 +39,6 @@ from convstudio.app.feature_view import (
     receptive_field_rect,
     scene_rect_of_pixel,
 )
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 # --------------------------------------------------------------------------------------------------
 # Placement math (pure)
@@ -278,6 +279,14 @@ def viewport_point(graphics_view, scene_pos):
     return graphics_view.mapFromScene(scene_pos)
 
 
+def view_drawn(view) -> bool:
+    """Whether ImageView `view` is shown with its ViewBox laid out over its whole GraphicsView:
+    scene positions read from it then stay where they are (see conftest's ``grid_drawn``)."""
+    gv, vb = view.graphics_view(), view.view_box()
+    return (view.isVisible() and gv.isVisible() and not gv.size().isEmpty()
+            and vb.size().toSize() == gv.size())
+
+
 def double_click(widget, pos):
     """A real double click: press, release, double-click, release (QTest.mouseDClick alone sends only
     the double-click event, and pyqtgraph reports clicks on release)."""
@@ -318,7 +327,7 @@ def test_grid_creates_one_view_per_channel_and_rebuilds(grid, qtbot):
     assert grid.tile_labels() == [str(c) for c in range(8)]
     assert grid.channels_shown() == list(range(8))
     grid.add_rect_overlay("rf", (1, 2, 3, 3))
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and all("rf" in t.overlays for t in grid._tiles))
     grid.set_maps(signed_maps(3, 10, 12), title="conv2")
     assert grid.view_count() == 3
     assert grid.grid_shape() == (2, 2)
@@ -466,7 +475,7 @@ def test_focus_one_channel(grid, qtbot):
     assert focus.current_levels() == grid.current_levels()  # the layer's scale, not the channel's
     info = focus.pixel_info_at(3.5, 4.5)
     assert (info.channel, info.row, info.col, info.value) == (2, 4, 3, float(x[2, 4, 3]))
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: view_drawn(focus))
     gv = focus.graphics_view()
     pos = viewport_point(gv, focus.view_box().mapViewToScene(QPointF(3.5, 4.5)))
     with qtbot.waitSignal(grid.clicked, timeout=2000) as blocker:  # clicks on the large map count too
@@ -486,7 +495,7 @@ def test_hover_and_click_report_the_pixel(grid, qtbot):
     x = signed_maps(4, 12, 16, seed=5)
     p = Placement(jump=2, start=-1, size=3)
     grid.set_maps(x, placement=p)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     gv = grid.grid_graphics_view()
     # the centre of pixel (row 5, col 7) of channel 2, in input coordinates
     sx, sy, sw, sh = scene_rect_of_pixel(p, 5, 7)
@@ -500,15 +509,16 @@ def test_hover_and_click_report_the_pixel(grid, qtbot):
     assert blocker.args == [expected]
 
     QTest.mouseMove(gv.viewport(), pos)
-    qtbot.wait(20)
-    assert grid.readout_text() == f"x 7  y 5  c 2  value {x[2, 5, 7]:.4f}"
+    hovered = f"x 7  y 5  c 2  value {x[2, 5, 7]:.4f}"
+    qtbot.waitUntil(lambda: grid.readout_text() == hovered)  # (the readout follows the hover)
+    assert grid.readout_text() == hovered
 
     with qtbot.waitSignal(grid.focusChanged, timeout=2000) as blocker:
         double_click(gv.viewport(), pos)
     assert blocker.args == [2]
     # a double click on the large map goes back to the grid
     focus_gv = grid.focus_view().graphics_view()
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: view_drawn(grid.focus_view()))
     focus_pos = viewport_point(focus_gv, grid.focus_view().view_box().mapViewToScene(QPointF(sx + 1, sy + 1)))
     with qtbot.waitSignal(grid.focusChanged, timeout=2000) as blocker:
         double_click(focus_gv.viewport(), focus_pos)
@@ -581,7 +591,7 @@ def test_image_view_rgb_grey_and_rgba(view):
 def test_image_view_click_hover_and_overlays(view, qtbot):
     x = signed_maps(1, 20, 30, seed=7)
     view.set_image(x)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: view_drawn(view))
     vb = view.view_box()
     gv = view.graphics_view()
     scene_pos = vb.mapViewToScene(QPointF(12.5, 8.5))
@@ -591,7 +601,7 @@ def test_image_view_click_hover_and_overlays(view, qtbot):
         QTest.mouseClick(gv.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     assert blocker.args == [expected]
     QTest.mouseMove(gv.viewport(), pos)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: view.readout_text() == expected.text())  # (follows the hover)
     assert view.readout_text() == expected.text() == f"x 12  y 8  c 0  value {x[0, 8, 12]:.4f}"
     assert view.pixel_info_at(-0.5, 3.0) is None and view.pixel_info_at(30.0, 3.0) is None
     with qtbot.waitSignal(view.hovered) as blocker:
@@ -666,7 +676,7 @@ def test_linking_survives_grid_rebuilds_and_deleted_views(qtbot):
     g.show()
     for c in (8, 3, 16, 1, 64, 5):
         g.set_maps(signed_maps(c, 16, 16), placement=Placement(jump=2, start=-1, size=3))
-        qtbot.wait(1)
+        qtbot.waitUntil(lambda: grid_drawn(g))
         source.view_box().setRange(rect=QRectF(4, 6, 10, 10), padding=0)
         assert g.view_rect() == QRectF(4, 6, 10, 10)
         # every small view follows: input point (9, 11) is at the centre of each tile
@@ -682,8 +692,8 @@ def test_linking_survives_grid_rebuilds_and_deleted_views(qtbot):
     # a linked view that is deleted is forgotten, no "already deleted" errors later
     extra = ImageView()
     linker.link(extra.view_box())
-    extra.deleteLater()
-    qtbot.wait(10)
+    with qtbot.waitSignal(extra.destroyed, timeout=2000):
+        extra.deleteLater()
     source.view_box().setRange(rect=QRectF(2, 2, 6, 6), padding=0)
     assert g.view_rect() == QRectF(2, 2, 6, 6)
     assert len(linker.views()) == 2
@@ -713,7 +723,7 @@ def test_signal_emits_do_not_leak_references_to_true(qtbot):
 
 def test_drag_pans_and_wheel_zooms_all_small_views(grid, qtbot):
     grid.set_maps(signed_maps(4, 32, 32))
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     gv = grid.grid_graphics_view()
     before = grid.view_rect()
     tile = grid._tiles[1]

@@ -16,7 +16,7 @@ in a 4:3 box, used to leave the tiles on the old region.)
 from __future__ import annotations
 
 import pytest
-from conftest import settle
+from conftest import grid_drawn, settle
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -27,11 +27,9 @@ SIZE = (1600, 1000)
 TOL = 1.0  # pixels of the grid view
 
 
-def _settled(qtbot, w) -> None:
-    for _ in range(2):
-        settle(w)
-        qtbot.waitUntil(lambda: not w.learn.fit_pending, timeout=20_000)
-    settle(w)
+def _drawn(w) -> bool:
+    """Both views have laid their tiles out for the region they show now."""
+    return grid_drawn(w.input_view) and grid_drawn(w.layer_view)
 
 
 def _tile_of(item: QGraphicsItem) -> QGraphicsItem:
@@ -129,7 +127,7 @@ def test_fit_shows_the_whole_input_and_layer_in_the_tiles(qtbot, make_window, be
     qtbot.waitExposed(w)
 
     assert w.learn.open_lesson(before, ask=False)
-    _settled(qtbot, w)
+    settle(w)
     _check_whole_fit(w, f"{before} opened")
 
     # reached with Next, as a user walks the lessons
@@ -137,32 +135,32 @@ def test_fit_shows_the_whole_input_and_layer_in_the_tiles(qtbot, make_window, be
         if w.learn.lesson.id == lesson_id:
             break
         w.learn.panel.next_button.click()
-        _settled(qtbot, w)
+        settle(w)
     assert w.learn.lesson.id == lesson_id
     _check_whole_fit(w, f"{lesson_id} reached from {before}")
 
     # the layer's own Fit (its extent only), then Fit to window (Ctrl+0)
     w.layer_view.auto_range()
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: _drawn(w))
     _check_shows(w, QRectF(*_extent(w.layer_view)), f"{lesson_id}: the layer's Fit")
     w.actions_by_name["zoom_fit"].trigger()
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: _drawn(w))
     _check_whole_fit(w, f"{lesson_id} after the layer's Fit, then Fit to window")
 
     # the region the enlarged map's box would show (the fit widened to that box's aspect: the
     # same visible range there, another target), then Fit to window
     widened = w.layer_view.view_box().viewRect()
     w.linker.set_rect(widened)
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: _drawn(w))
     _check_shows(w, widened, f"{lesson_id}: the focus box's visible range")
     w.actions_by_name["zoom_fit"].trigger()
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: _drawn(w))
     _check_whole_fit(w, f"{lesson_id} after another region, then Fit to window")
 
     # zoomed onto one pixel, then Fit to window
     w.linker.set_rect((1.0, 1.0, 0.5, 0.5))
     w.actions_by_name["zoom_fit"].trigger()
-    qtbot.wait(10)
+    qtbot.waitUntil(lambda: _drawn(w))
     _check_whole_fit(w, f"{lesson_id} zoomed in, then Fit to window")
 
 
@@ -172,7 +170,7 @@ def test_a_lesson_opened_fresh_shows_everything(qtbot, make_window):
     qtbot.waitExposed(w)
     for lesson_id in ("edge-detector", "pooling-padding-2"):
         assert w.learn.open_lesson(lesson_id, ask=False)
-        _settled(qtbot, w)
+        settle(w)
         _check_whole_fit(w, f"{lesson_id} opened")
 
 

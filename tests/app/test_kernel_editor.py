@@ -210,8 +210,10 @@ def _type_into_cell(editor: KernelEditor, qtbot, row: int, col: int, text: str) 
     if len(text) > 1:
         QTest.keyClicks(line_edit, text[1:])
     QTest.keyClick(line_edit, Qt.Key.Key_Return)
-    # The delegate commits through a queued call: let the event loop deliver it.
-    qtbot.wait(20)
+    # The delegate commits and closes its editor through a queued call: wait until the cell's
+    # editor is gone (its text was committed before).
+    index = editor.model().index(row, col)
+    qtbot.waitUntil(lambda: view.indexWidget(index) is None, timeout=2000)
 
 
 def test_typing_in_the_grid_commits_on_enter(editor, qtbot):

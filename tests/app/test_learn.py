@@ -5,32 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtCore import QUrl
 
-from convstudio.app.document import Document
 from convstudio.app.learn import contents_html, lesson_html
 from convstudio.app.main_window import MainWindow
-from convstudio.app.renderer import Renderer
 from convstudio.app.value_labels import format_value
 from convstudio.core import Pipeline
 from convstudio.lessons import LESSONS
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    doc = Document()
-    # the threaded renderer, as in the app
-    w = MainWindow(doc, Renderer(doc, debounce_ms=1), settings=settings)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.resize(1400, 900)
-    yield w
-    for labels in w.learn.value_labels:
-        labels.stop()
-    w.shutdown()
-    assert w.renderer._thread is None
-    settings.sync()
 
 
 def _menu_titles(w: MainWindow) -> list[str]:

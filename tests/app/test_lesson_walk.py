@@ -7,67 +7,31 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from conftest import settle
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsItem
 
 from convstudio.app.document import Document
 from convstudio.app.feature_view import PixelInfo, content_rect
 from convstudio.app.layer_list import LayerListModel
 from convstudio.app.main_window import MainWindow
-from convstudio.app.renderer import Renderer
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
 from convstudio.lessons import LESSONS
 
 SIZE = (1600, 1000)  # what --lesson ID --screenshot renders
 
 
-@pytest.fixture
-def make(qtbot, tmp_path):
-    """Windows built as ``convstudio --lesson ID`` builds them (fresh settings each)."""
-    made: list[MainWindow] = []
-
-    def build() -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"),
-                             QSettings.Format.IniFormat)
-        doc = Document()
-        w = MainWindow(doc, Renderer(doc, debounce_ms=5), settings=settings, first_launch=False)
-        qtbot.addWidget(w)
-        w.confirm_discard = lambda: True  # type: ignore[method-assign]
-        w.resize(*SIZE)
-        made.append(w)
-        return w
-
-    yield build
-    for w in made:
-        close(w)
+def lesson_window(make_window, name: str) -> MainWindow:
+    """A window built as ``convstudio --lesson ID`` builds it, on settings of its own."""
+    return make_window(size=SIZE, settings_file=f"{name}.ini")
 
 
-def close(w: MainWindow) -> None:
-    for labels in w.learn.value_labels:
-        labels.stop()
-    w.shutdown()
-    assert w.renderer._thread is None
-
-
-def _idle(w: MainWindow) -> bool:
-    return (not w.renderer.busy and not any(t.busy for t in w.insight.tasks())
-            and not w.learn.fit_pending and not w.learn.panel_fit_pending)
-
-
-def settle(qtbot, w: MainWindow) -> None:
-    """Wait until the window computed, explained and laid out everything asked of it."""
-    for _ in range(2):  # results start timers and jobs of their own: idle twice in a row
-        qtbot.waitUntil(lambda: _idle(w), timeout=20_000)
-        QApplication.processEvents()
-    qtbot.waitUntil(lambda: _idle(w), timeout=20_000)
-
-
-def open_fresh(qtbot, make, lesson_id: str) -> MainWindow:
-    w = make()
+def open_fresh(qtbot, make_window, lesson_id: str) -> MainWindow:
+    w = lesson_window(make_window, lesson_id)
     assert w.learn.open_lesson(lesson_id, ask=False)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     return w
 
 
@@ -114,27 +78,27 @@ def whole_text_shown(w: MainWindow) -> bool:
             and b.document().size().height() <= b.viewport().height())
 
 
-def test_a_lesson_reached_with_next_is_the_lesson_opened_fresh(qtbot, make):
-    walker = make()
+def test_a_lesson_reached_with_next_is_the_lesson_opened_fresh(qtbot, make_window):
+    walker = lesson_window(make_window, "walker")
     walker.show()
     qtbot.waitExposed(walker)
     assert walker.learn.open_lesson(0, ask=False)
-    settle(qtbot, walker)
+    settle(walker)
     click(walker, 0, 1, 1)  # the 43 of the first lesson
-    settle(qtbot, walker)
+    settle(walker)
     assert walker.insight.pixel is not None and walker.insight.overlay.pins()
     assert "43" in walker.insight.inspector.text()
 
     differences = {}
     for index in range(1, len(LESSONS)):
         walker.learn.panel.next_button.click()
-        settle(qtbot, walker)
+        settle(walker)
         assert walker.learn.index == index
         walked = state(walker)
-        fresh_window = open_fresh(qtbot, make, LESSONS[index].id)
+        fresh_window = open_fresh(qtbot, make_window, LESSONS[index].id)
         fresh = state(fresh_window)
         assert whole_text_shown(fresh_window), LESSONS[index].id
-        close(fresh_window)
+        fresh_window.shutdown()  # (its threads are checked when the test ends)
         diff = sorted(k for k in fresh if walked[k] != fresh[k])
         if diff:
             differences[LESSONS[index].id] = {k: (walked[k], fresh[k]) for k in diff}
@@ -143,15 +107,27 @@ def test_a_lesson_reached_with_next_is_the_lesson_opened_fresh(qtbot, make):
     assert differences == {}
 
 
-def test_fit_shows_the_whole_input_and_the_whole_layer(qtbot, make):
+def shown_on_screen(grid) -> QRectF:
+    """The region of input coordinates that the first small view of ``grid`` shows on screen."""
+    tile = grid.tile_image_items()[0].parentItem()
+    while not tile.flags() & QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape:
+        tile = tile.parentItem()  # up to the clipping frame of the small view
+    box = tile.sceneBoundingRect()
+    o, e = grid.tile_scene_pos(0, 0.0, 0.0), grid.tile_scene_pos(0, 1.0, 1.0)
+    sx, sy = e.x() - o.x(), e.y() - o.y()
+    return QRectF((box.left() - o.x()) / sx, (box.top() - o.y()) / sy, box.width() / sx,
+                  box.height() / sy)
+
+
+def test_fit_shows_the_whole_input_and_the_whole_layer(qtbot, make_window):
     """The edge detector's output is a column narrower than its input; a padded pooling's
     windows reach beyond the input: every fit shows both extents, whatever was shown before."""
-    w = make()
+    w = lesson_window(make_window, "lessons")
     w.show()
     qtbot.waitExposed(w)
     for lesson_id in ("receptive-field", "edge-detector", "pooling-padding-2"):
         assert w.learn.open_lesson(lesson_id, ask=False)
-        settle(qtbot, w)
+        settle(w)
         for _ in range(2):  # as the lesson opened, and again with Fit
             x = w.input_view.maps()
             y = w.layer_view.maps()
@@ -161,17 +137,22 @@ def test_fit_shows_the_whole_input_and_the_whole_layer(qtbot, make):
             assert (r.left(), r.top()) == (min(xi, xl), min(yi, yl)), lesson_id
             assert (r.right(), r.bottom()) == (max(xi + wi, xl + wl), max(yi + hi, yl + hl))
             assert w.layer_view.view_box().targetRect() == r
+            for view in (w.input_view, w.layer_view):  # and that is what the maps show on screen
+                shown = shown_on_screen(view)
+                assert shown.adjusted(-1e-3, -1e-3, 1e-3, 1e-3).contains(r), (lesson_id, shown, r)
+                assert (abs(shown.width() - r.width()) < 1e-2
+                        or abs(shown.height() - r.height()) < 1e-2), (lesson_id, shown, r)
             w.linker.set_rect((1.0, 1.0, 0.5, 0.5))  # zoomed onto one pixel
             w.actions_by_name["zoom_fit"].trigger()
 
 
-def test_the_lesson_panel_shows_the_whole_text_at_1600_by_1000(qtbot, make):
-    w = make()
+def test_the_lesson_panel_shows_the_whole_text_at_1600_by_1000(qtbot, make_window):
+    w = lesson_window(make_window, "lessons")
     w.show()
     qtbot.waitExposed(w)
     for index in [*range(len(LESSONS)), *reversed(range(len(LESSONS) - 1))]:
         assert w.learn.open_lesson(index, ask=False)
-        settle(qtbot, w)
+        settle(w)
         assert whole_text_shown(w), LESSONS[index].id
 
 

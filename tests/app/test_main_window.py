@@ -719,7 +719,7 @@ def test_a_stale_run_of_a_longer_pipeline_never_reaches_the_new_rows(make_window
     np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
-def test_layer_list_follows_a_shorter_pipeline_before_its_signal(qtbot, settings):
+def test_layer_list_follows_a_shorter_pipeline_before_its_signal(make_window):
     """Results of the new pipeline may reach the list before the list hears of the pipeline:
     here a slot connected before the window's waits for the real renderer inside the
     ``pipelineChanged`` emission (as a modal dialog would). The list must answer for the pipeline
@@ -738,31 +738,25 @@ def test_layer_list_follows_a_shorter_pipeline_before_its_signal(qtbot, settings
 
     w = None
     doc.pipelineChanged.connect(wait_for_the_run)
-    w = MainWindow(doc, renderer, settings=settings, first_launch=False)
-    qtbot.addWidget(w)
-    try:
-        doc.set_image_array(np.random.default_rng(8).random((1, 30, 30), dtype=np.float32), "n")
-        doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
-        assert w.wait_idle()
-        model = w.layer_panel.model
-        assert model.rowCount() == 4
-        seen.clear()
-        doc.new_pipeline(Pipeline([ReLU()]))
-        # inside the emission, after the new run was reported to the list
-        assert len(seen) == 1
-        count, labels, times = seen[0]
-        assert count == 2 and labels[1] == "1  relu"
-        assert times[1] == time_text(renderer.times[0])
-        # and once every slot ran
-        assert w.wait_idle()
-        assert model.rowCount() == 2
-        assert [model.data(model.index(r, 0)) for r in range(2)][1] == "1  relu"
-        assert model.data(model.index(1, COL_TIME)) == time_text(renderer.times[0])
-        np.testing.assert_array_equal(shown_maps(w), doc.pipeline.run(doc.image)[0])
-    finally:
-        w.shutdown()
-        assert renderer._thread is None
-        assert all(task._thread is None for task in w.insight.tasks())
+    w = make_window(document=doc, renderer=renderer, size=None)
+    doc.set_image_array(np.random.default_rng(8).random((1, 30, 30), dtype=np.float32), "n")
+    doc.new_pipeline(Pipeline([Conv2d(kernel=SOBEL), ReLU(), MaxPool2d(2)]))
+    assert w.wait_idle()
+    model = w.layer_panel.model
+    assert model.rowCount() == 4
+    seen.clear()
+    doc.new_pipeline(Pipeline([ReLU()]))
+    # inside the emission, after the new run was reported to the list
+    assert len(seen) == 1
+    count, labels, times = seen[0]
+    assert count == 2 and labels[1] == "1  relu"
+    assert times[1] == time_text(renderer.times[0])
+    # and once every slot ran
+    assert w.wait_idle()
+    assert model.rowCount() == 2
+    assert [model.data(model.index(r, 0)) for r in range(2)][1] == "1  relu"
+    assert model.data(model.index(1, COL_TIME)) == time_text(renderer.times[0])
+    np.testing.assert_array_equal(shown_maps(w), doc.pipeline.run(doc.image)[0])
 
 
 def test_a_structural_change_never_shows_another_layers_maps(window):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import settle
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 
 from convstudio.app.export import ExportOptions
@@ -23,10 +24,6 @@ def rgba_qimage() -> QImage:
             img.setPixelColor(x, y, QColor(r, g, b, a))
     img.setPixelColor(0, 0, QColor(255, 0, 0, 0))  # a transparent pixel keeps its colour
     return img
-
-
-def wait_rendered(qtbot, w) -> None:
-    qtbot.waitUntil(lambda: not w.renderer.busy, timeout=10000)
 
 
 def test_qimage_with_alpha_follows_the_file_rule(tmp_path):
@@ -70,7 +67,7 @@ def test_paste_rgba_gives_the_channels_of_the_opened_file(qtbot, make_window, tm
     assert img.save(str(tmp_path / "a.png"))
     QGuiApplication.clipboard().setImage(img)
     assert w.paste_image()
-    wait_rendered(qtbot, w)
+    settle(w)
     assert w.doc.image_shape == (3, 5, 7)
     np.testing.assert_array_equal(w.doc.image, load_image(tmp_path / "a.png"))
     assert w.open_image(tmp_path / "a.png")
@@ -80,7 +77,7 @@ def test_paste_rgba_gives_the_channels_of_the_opened_file(qtbot, make_window, tm
     assert w.doc.image_shape == (4, 5, 7)  # the file was read again
     QGuiApplication.clipboard().setImage(img)
     assert w.paste_image()
-    wait_rendered(qtbot, w)
+    settle(w)
     np.testing.assert_array_equal(w.doc.image, load_image(tmp_path / "a.png", keep_alpha=True))
 
 
@@ -90,7 +87,7 @@ def test_window_export_names_the_folder(qtbot, make_window, tmp_path):
     w.doc.set_image_array(x, "x")
     mix = np.random.default_rng(6).uniform(-1, 1, (4, 3, 1, 1)).astype(np.float32)
     w.doc.new_pipeline(Pipeline((Conv2d(weight=mix),)))
-    wait_rendered(qtbot, w)
+    settle(w)
     out = tmp_path / "exports" / "maps.png"
     out.parent.mkdir()
     paths = w.export_layer(ExportOptions(layer=1, path=out))

@@ -12,13 +12,13 @@ import math
 import re
 
 import numpy as np
-import pytest
-
-import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QSettings
+import pytest
+from conftest import grid_drawn, settle
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QBrush, QColor
 
+import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
 from convstudio.app.colormaps import (
     DIVERGING_LUT,
     FULL_RANGE_PIXELS,
@@ -154,7 +154,7 @@ def test_erf_on_screen_is_not_tinted_by_the_pin(grid, qtbot):
     pin = PIN_COLOURS[0]
     grid.add_rect_overlay("pin", (1, 1, 6, 6), pen=pg.mkPen(pin, width=2),
                           brush=QBrush(QColor(*pin, 38)))
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and "pin" in grid._tiles[0].overlays)
     plain = screen_colour(grid, 7.5, 7.5)  # outside the pin and the heat map
     assert plain == (128, 128, 128)
     assert screen_colour(grid, 3.5, 3.5) != plain  # the pin's fill tints the cells it covers
@@ -163,13 +163,13 @@ def test_erf_on_screen_is_not_tinted_by_the_pin(grid, qtbot):
     erf[0, 2, 2] = 1.0  # the strongest
     erf[0, 4, 5] = -0.5
     overlay.set_erf(erf)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and len(overlay.heat_items()) == 1)
     assert screen_colour(grid, 3.5, 3.5) == plain  # no influence: the image as it is
     assert screen_colour(grid, 2.5, 2.5) == ERF_POSITIVE  # the legend's strongest red
     r, _g, b = screen_colour(grid, 5.5, 4.5)
     assert b > 128 > r  # negative: blue
     overlay.set_erf(None)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and overlay.heat_items() == [])
     assert screen_colour(grid, 3.5, 3.5) != plain  # the pin's fill is back
 
 
@@ -177,12 +177,12 @@ def test_erf_covers_a_map_shrunk_for_display(grid, qtbot):
     x = np.random.default_rng(0).random((1, 900, 1000), dtype=np.float32)
     grid.set_maps(x)
     grid.auto_range()
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     tile = grid._tiles[0]
     assert tile.steps() != (1, 1)
     overlay = ErfOverlay(grid)
     overlay.set_erf(np.ones((1, 900, 1000), np.float32))
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and len(overlay.heat_items()) == 1)
     (heat,) = overlay.heat_items()
     for px, py in ((0, 0), (1000, 900), (333, 444)):
         got = heat.mapToScene(QPointF(px, py))
@@ -236,7 +236,7 @@ def test_shrunk_tile_shows_a_thin_line(grid, qtbot):
     grid.set_mode("minmax")
     grid.set_maps(x)
     grid.auto_range()
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
     sr, sc = grid._tiles[0].steps()
     assert sc >= 3
     shown = grid.tile_image_items()[0].image
@@ -331,39 +331,24 @@ def test_grid_draws_a_non_negative_channel_grey(grid, qtbot):
     assert np.array_equal(grid.tile_image_items()[0].lut, DIVERGING_LUT)
 
 
-def test_lesson_seven_draws_luma_grey(qtbot, tmp_path):
-    from convstudio.app.document import Document
-    from convstudio.app.main_window import MainWindow
-    from convstudio.app.renderer import Renderer
-
-    doc = Document()
-    renderer = Renderer(doc, debounce_ms=5)
-    w = MainWindow(doc, renderer, settings=QSettings(str(tmp_path / "s.ini"),
-                                                     QSettings.Format.IniFormat),
-                   first_launch=False)
-    qtbot.addWidget(w)
-    w.confirm_discard = lambda: True  # type: ignore[method-assign]
-    w.resize(1200, 800)
+def test_lesson_seven_draws_luma_grey(qtbot, make_window):
+    w = make_window(size=(1200, 800))
     w.show()
-    try:
-        assert w.learn.open_lesson("one-by-one")
-        assert w.renderer.wait_idle(20_000)
-        qtbot.waitUntil(lambda: not w.renderer.busy, timeout=10_000)
-        qtbot.waitUntil(lambda: w.layer_view.maps() is not None
-                        and w.layer_view.maps().shape[0] == 2, timeout=10_000)
-        luma = w.layer_view.maps()[0]
-        assert float(luma.min()) >= 0 and float(w.layer_view.maps()[1].min()) < 0
-        w.layer_view.grab()
-        items = w.layer_view.tile_image_items()
-        assert np.array_equal(items[0].lut, GREY_LUT)
-        q = items[0].qimage
-        pixels = [QColor(q.pixel(i, j)).getRgb()[:3] for i in range(0, q.width(), 7)
-                  for j in range(0, q.height(), 7)]
-        assert all(r == g == b for r, g, b in pixels)  # grey, not diverging red
-        assert len(set(pixels)) > 10
-        assert np.array_equal(items[1].lut, DIVERGING_LUT)  # red minus blue is signed
-    finally:
-        w.shutdown()
+    assert w.learn.open_lesson("one-by-one")
+    settle(w)
+    qtbot.waitUntil(lambda: w.layer_view.maps() is not None
+                    and w.layer_view.maps().shape[0] == 2, timeout=10_000)
+    luma = w.layer_view.maps()[0]
+    assert float(luma.min()) >= 0 and float(w.layer_view.maps()[1].min()) < 0
+    w.layer_view.grab()
+    items = w.layer_view.tile_image_items()
+    assert np.array_equal(items[0].lut, GREY_LUT)
+    q = items[0].qimage
+    pixels = [QColor(q.pixel(i, j)).getRgb()[:3] for i in range(0, q.width(), 7)
+              for j in range(0, q.height(), 7)]
+    assert all(r == g == b for r, g, b in pixels)  # grey, not diverging red
+    assert len(set(pixels)) > 10
+    assert np.array_equal(items[1].lut, DIVERGING_LUT)  # red minus blue is signed
 
 
 # ------------------------------------------------------------------ 7. lessons keep their word

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "convstudio" / "resources" / "samples" / "cat.png"
+SAMPLE = REPO / "resources" / "samples" / "cat.png"
 
 
 def _env(**extra: str) -> dict[str, str]:

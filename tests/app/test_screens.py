@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import settle
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QRegion
 from PySide6.QtWidgets import QTableView, QToolButton, QWidget
 
-from convstudio.app.document import Document
 from convstudio.app.main_window import MainWindow
-from convstudio.app.renderer import Renderer
 from convstudio.app.shapes_panel import ShapesPanel
 from convstudio.core import Conv2d, Pipeline, ReLU
 
@@ -27,40 +26,16 @@ RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 
 
-@pytest.fixture
-def ini(tmp_path) -> Path:
-    return tmp_path / "settings.ini"
+INI = "settings.ini"  # the `settings` fixture's file: every launch below reads it afresh
 
 
-@pytest.fixture
-def windows(qtbot, ini):
-    """A factory of main windows on the real renderer thread, all shut down at the end."""
-    made: list[MainWindow] = []
-
-    def make(*, first_launch: bool = True) -> MainWindow:
-        doc = Document()
-        w = MainWindow(doc, Renderer(doc, debounce_ms=5),
-                       settings=QSettings(str(ini), QSettings.Format.IniFormat),
-                       first_launch=first_launch)
-        qtbot.addWidget(w)
-        w.confirm_discard = lambda: True  # type: ignore[method-assign]
-        w.report_error = lambda title, text: None  # type: ignore[method-assign]
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
+def launch(make_window, *, first_launch: bool = True) -> MainWindow:
+    """The app started on the test's settings file (a new QSettings on it, as a new launch)."""
+    return make_window(first_launch=first_launch, size=None, settings_file=INI)
 
 
-def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.renderer.busy, timeout=10_000)
-    qtbot.wait(50)  # the panels follow the renderer's last signals, and layouts settle
-    qtbot.waitUntil(lambda: not w.renderer.busy, timeout=10_000)
-
-
-def five_by_five_window(qtbot, windows) -> MainWindow:
-    w = windows()
+def five_by_five_window(qtbot, make_window) -> MainWindow:
+    w = launch(make_window)
     w.doc.set_pipeline(Pipeline((
         Conv2d(kernel=np.full((5, 5), 1 / 25, np.float32), padding="same", name="blur"),
         ReLU(),
@@ -70,7 +45,7 @@ def five_by_five_window(qtbot, windows) -> MainWindow:
     w.resize(*SMALL)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     assert (w.width(), w.height()) == SMALL, "the window does not fit a 1280 x 720 screen"
     return w
 
@@ -103,25 +78,25 @@ def check_kernel_panel(w: MainWindow) -> None:
         assert wholly_visible(button, button.rect()), f"{name!r} is clipped"
 
 
-def test_a_5x5_kernel_and_every_kernel_button_fit_at_1280x720(qtbot, windows):
-    w = five_by_five_window(qtbot, windows)
+def test_a_5x5_kernel_and_every_kernel_button_fit_at_1280x720(qtbot, make_window):
+    w = five_by_five_window(qtbot, make_window)
     if os.environ.get("CONVSTUDIO_TEST_SCALED") == "1":  # the run below: really at 200 %
         assert w.devicePixelRatioF() == 2.0
     check_kernel_panel(w)
     # The other layers are there too, and a 3 x 3 one is whole as well.
     assert w.layers_dock.isVisible() and w.params_dock.isVisible()
     w.doc.select(3)
-    settle(qtbot, w)
+    settle(w)
     grid = w.kernel_editor.findChild(QTableView, "kernelGrid")
     for r in range(3):
         for c in range(3):
             assert wholly_visible(grid.viewport(), grid.visualRect(grid.model().index(r, c)))
 
 
-def test_a_lesson_opened_at_1280x720_keeps_the_window_on_screen(qtbot, windows):
-    w = five_by_five_window(qtbot, windows)
+def test_a_lesson_opened_at_1280x720_keeps_the_window_on_screen(qtbot, make_window):
+    w = five_by_five_window(qtbot, make_window)
     assert w.learn.open_lesson(0, ask=False)
-    settle(qtbot, w)
+    settle(w)
     assert w.learn.dock.isVisible()
     assert w.minimumSizeHint().height() <= SMALL[1] and w.minimumSizeHint().width() <= SMALL[0]
     assert (w.width(), w.height()) == SMALL
@@ -132,11 +107,11 @@ def test_a_lesson_opened_at_1280x720_keeps_the_window_on_screen(qtbot, windows):
             assert wholly_visible(grid.viewport(), grid.visualRect(model.index(r, c)))
 
 
-def test_reset_layout_at_1280x720_gives_the_layout_that_fits(qtbot, windows):
-    w = five_by_five_window(qtbot, windows)
+def test_reset_layout_at_1280x720_gives_the_layout_that_fits(qtbot, make_window):
+    w = five_by_five_window(qtbot, make_window)
     w.addDockWidget(RIGHT, w.kernel_dock)  # where it sits on a large screen: 170 px wide here
     w.reset_layout()
-    settle(qtbot, w)
+    settle(w)
     check_kernel_panel(w)
 
 
@@ -155,10 +130,10 @@ def test_the_same_at_2560x1440_and_200_percent(tmp_path):
     assert "2 passed" in done.stdout, done.stdout[-2000:]
 
 
-def test_layer_names_are_whole_in_the_receptive_field_table(qtbot, windows):
-    w = five_by_five_window(qtbot, windows)
+def test_layer_names_are_whole_in_the_receptive_field_table(qtbot, make_window):
+    w = five_by_five_window(qtbot, make_window)
     w.insight.show_page("receptive")
-    settle(qtbot, w)
+    settle(w)
     table = w.insight.receptive.table
     assert table.isVisible()
     names = [table.item(r, 1).text() for r in range(table.rowCount())]
@@ -178,11 +153,17 @@ def test_shapes_page_never_breaks_a_number_or_a_word(qtbot):
     panel.show()
     pipeline = Pipeline((Conv2d(kernel=np.ones((5, 5), np.float32), padding="same"), ReLU()))
     panel.update_for(pipeline, (1, 512, 512), 1)
-    qtbot.wait(20)
+    qtbot.waitExposed(panel)
     doc = panel.browser.document()
-    seen = set()
+    blocks = []
     block = doc.firstBlock()
     while block.isValid():
+        blocks.append(block)
+        block = block.next()
+    # read once the page is laid out: every paragraph broken into its lines
+    qtbot.waitUntil(lambda: all(b.layout().lineCount() > 0 for b in blocks))
+    seen = set()
+    for block in blocks:
         text, layout = block.text(), block.layout()
         if text.strip():
             seen.add(text)
@@ -192,7 +173,6 @@ def test_shapes_page_never_breaks_a_number_or_a_word(qtbot):
                 start = layout.lineAt(i).textStart()
                 assert text[start - 1].isspace() or not text[start - 1].isalnum() \
                     or not text[start].isalnum(), f"{text!r} broken inside a word at {start}"
-        block = block.next()
     assert "68,719,738,880" in seen and "conv 5x5 per channel pad same" in seen
 
 
@@ -207,87 +187,90 @@ def screen(monkeypatch):
     return size
 
 
-def save_a_custom_layout(qtbot, windows) -> MainWindow:
-    w = windows()
+def save_a_custom_layout(qtbot, make_window) -> MainWindow:
+    w = launch(make_window)
     w.resize(*SMALL)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     # Something no default layout does: the Kernel at the bottom, the parameters closed.
     w.addDockWidget(BOTTOM, w.kernel_dock)
     w.params_dock.close()
-    qtbot.wait(20)
+    settle(w)
+    # saved once the main window has laid the docks out anew: the Kernel below the centre
+    qtbot.waitUntil(lambda: w.kernel_dock.isVisible() and not w.params_dock.isVisible()
+                    and w.kernel_dock.y() >= w.centralWidget().geometry().bottom())
     w.save_settings()
     w.shutdown()
     return w
 
 
-def test_a_layout_saved_on_a_small_screen_is_not_restored_on_a_large_one(qtbot, windows, screen, ini):
-    save_a_custom_layout(qtbot, windows)
-    assert QSettings(str(ini), QSettings.Format.IniFormat).value("window/screen") == "1280x720"
+def test_a_layout_saved_on_a_small_screen_is_not_restored_on_a_large_one(qtbot, make_window, screen, tmp_path):
+    save_a_custom_layout(qtbot, make_window)
+    assert QSettings(str(tmp_path / INI), QSettings.Format.IniFormat).value("window/screen") == "1280x720"
     screen[0] = QRect(0, 0, 2560, 1440)
-    w = windows(first_launch=False)
+    w = launch(make_window, first_launch=False)
     # The default size for that screen, not the small one saved.
     assert (w.width(), w.height()) == (1440, 900)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     assert w.dockWidgetArea(w.kernel_dock) == RIGHT and w.dockWidgetArea(w.params_dock) == RIGHT
     assert w.kernel_dock.isVisible() and w.params_dock.isVisible()
     assert w.kernel_dock.width() > 250  # the default sizes, not a column squeezed by the centre
     assert w.corner(Qt.Corner.BottomLeftCorner) == BOTTOM
 
 
-def test_a_layout_saved_on_a_screen_of_the_same_size_is_restored(qtbot, windows, screen):
-    save_a_custom_layout(qtbot, windows)
-    w = windows(first_launch=False)
+def test_a_layout_saved_on_a_screen_of_the_same_size_is_restored(qtbot, make_window, screen):
+    save_a_custom_layout(qtbot, make_window)
+    w = launch(make_window, first_launch=False)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     assert w.dockWidgetArea(w.kernel_dock) == BOTTOM
     assert not w.params_dock.isVisible()
 
 
-def test_a_saved_window_larger_than_the_screen_gives_the_default_layout(qtbot, windows, screen, ini):
-    save_a_custom_layout(qtbot, windows)
+def test_a_saved_window_larger_than_the_screen_gives_the_default_layout(qtbot, make_window, screen, tmp_path):
+    save_a_custom_layout(qtbot, make_window)
     # The same key but a smaller available area (a taskbar grew, the resolution was lowered and
     # raised...): the saved window no longer fits.
-    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    settings = QSettings(str(tmp_path / INI), QSettings.Format.IniFormat)
     screen[0] = QRect(0, 0, 640, 480)
     settings.setValue("window/screen", "640x480")
     settings.sync()
-    w = windows(first_launch=False)
+    w = launch(make_window, first_launch=False)
     assert w.width() <= 640 or w.width() == w.minimumSizeHint().width()
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     assert w.dockWidgetArea(w.kernel_dock) != BOTTOM and w.params_dock.isVisible()
 
 
-def test_settings_without_a_screen_size_give_the_default_layout(qtbot, windows, screen, ini):
-    save_a_custom_layout(qtbot, windows)
-    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+def test_settings_without_a_screen_size_give_the_default_layout(qtbot, make_window, screen, tmp_path):
+    save_a_custom_layout(qtbot, make_window)
+    settings = QSettings(str(tmp_path / INI), QSettings.Format.IniFormat)
     settings.remove("window/screen")  # saved by an earlier version
     settings.sync()
-    w = windows(first_launch=False)
+    w = launch(make_window, first_launch=False)
     w.show()
     qtbot.waitExposed(w)
-    settle(qtbot, w)
+    settle(w)
     assert w.dockWidgetArea(w.kernel_dock) != BOTTOM and w.params_dock.isVisible()
 
 
-def test_the_compact_layout_comes_back_whole(qtbot, windows, screen):
-    w = five_by_five_window(qtbot, windows)
+def test_the_compact_layout_comes_back_whole(qtbot, make_window, screen):
+    w = five_by_five_window(qtbot, make_window)
     assert w.corner(Qt.Corner.BottomLeftCorner) == LEFT
     w.save_settings()
     w.shutdown()
-    again = windows(first_launch=False)
+    again = launch(make_window, first_launch=False)
     again.resize(*SMALL)
     again.show()
     qtbot.waitExposed(again)
     again.doc.set_pipeline(w.doc.pipeline)
     again.doc.select(1)
-    settle(qtbot, again)
+    settle(again)
     assert again.corner(Qt.Corner.BottomLeftCorner) == LEFT
     assert again.dockWidgetArea(again.kernel_dock) == LEFT
     check_kernel_panel(again)

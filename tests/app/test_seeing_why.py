@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import settle
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
 from convstudio.app.border_compare import MODES, border_interior
@@ -37,7 +38,6 @@ from convstudio.core import (
 from convstudio.core import crosscheck as crosscheck_module
 from convstudio.core.codegen import to_numpy_opencv, to_pytorch
 from convstudio.core.explain import combined_kernel, effective_receptive_field, float32_sum_bound
-from conftest import settle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

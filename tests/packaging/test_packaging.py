@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from convstudio.resources import RESOURCES, resource_path
 
 import convstudio
-from convstudio.resources import RESOURCES, resource_path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGING = REPO / "packaging"
