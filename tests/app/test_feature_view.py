@@ -438,18 +438,25 @@ def best_time(fn, repeat=3):
     return best
 
 
-def test_many_channels_are_capped_and_paged(grid, qtbot):
+@pytest.mark.perf
+def test_many_channels_draw_fast(grid):
     x = signed_maps(256, 24, 24)
     t0 = time.perf_counter()
     grid.set_maps(x)  # creates the 64 small views
     grid.grab()
     first = time.perf_counter() - t0
-    assert grid.view_count() == MAX_VIEWS == 64
-    assert grid.grid_shape() == (8, 8)
-    assert grid.page_count() == 4
     assert first < 3.0, f"256 channels took {first:.2f} s"  # typically ~0.1 s
     again = best_time(lambda: (grid.set_maps(x * 1.0), grid.grab()))
     assert again < 0.5, f"256 channels again took {again:.2f} s"  # typically ~0.06 s
+
+
+def test_many_channels_are_capped_and_paged(grid, qtbot):
+    x = signed_maps(256, 24, 24)
+    grid.set_maps(x)  # creates the 64 small views
+    grid.grab()
+    assert grid.view_count() == MAX_VIEWS == 64
+    assert grid.grid_shape() == (8, 8)
+    assert grid.page_count() == 4
     grid.set_page(3)
     assert grid.channels_shown() == list(range(192, 256))
     assert grid.tile_labels()[0] == "192"

@@ -621,10 +621,12 @@ def test_closing_during_a_long_computation_is_prompt(make_window, qtbot):
     qtbot.waitExposed(w)
     settle(w)
     computed: list[int] = []
-    w.renderer.layerComputed.connect(lambda g, i, a, s: computed.append(i))
+    seconds: list[float] = []
+    w.renderer.layerComputed.connect(lambda g, i, a, s: (computed.append(i), seconds.append(s)))
     w.doc.set_image_array(np.ones((1, 2000, 2000), np.float32), "big")
-    w.doc.new_pipeline(Pipeline(tuple(Conv2d(kernel=np.ones((63, 63), np.float32), padding="same")
-                                      for _ in range(8))))
+    # not separable (no cheap path): each layer is a long computation
+    kernel = np.random.default_rng(0).random((63, 63), dtype=np.float32) / 3969
+    w.doc.new_pipeline(Pipeline(tuple(Conv2d(kernel=kernel, padding="same") for _ in range(8))))
     w.renderer.flush()
     # The worker is inside the run: its first layer is done, seven long ones are left.
     qtbot.waitUntil(lambda: len(computed) > 0, timeout=60_000)
@@ -633,7 +635,9 @@ def test_closing_during_a_long_computation_is_prompt(make_window, qtbot):
     assert len(computed) < 8
     t0 = time.perf_counter()
     assert w.close()
-    assert time.perf_counter() - t0 < 2.0
+    # the layer in progress is dropped from inside: closing takes less than one such layer did
+    # (a bound measured on this machine, under its present load)
+    assert time.perf_counter() - t0 < seconds[0]
     assert not thread.isRunning() and w.renderer._thread is None
 
 

@@ -130,11 +130,13 @@ def test_rapid_edits_emit_only_the_latest_generation(qtbot, renderers):
 
 def test_shutdown_during_a_long_layer_returns_promptly(qtbot, renderers):
     # Several heavy layers, so that the run is still going however fast the core gets.
-    big = Pipeline(tuple(Conv2d(kernel=np.ones((63, 63), np.float32), padding="same")
-                         for _ in range(8)))
+    kernel = np.random.default_rng(0).random((63, 63), dtype=np.float32) / 3969  # no cheap path
+    big = Pipeline(tuple(Conv2d(kernel=kernel, padding="same") for _ in range(8)))
     doc = make_doc(shape=(1, 2000, 2000), pipeline=big)
     r = renderers(doc, debounce_ms=1)
     log = Log(r)
+    seconds: list[float] = []
+    r.layerComputed.connect(lambda g, i, a, s: seconds.append(s))
     r.request()
     r.flush()
     # one layer done: the worker is now inside the next 63 x 63 convolution (seconds of work)
@@ -145,7 +147,9 @@ def test_shutdown_during_a_long_layer_returns_promptly(qtbot, renderers):
     t0 = time.perf_counter()
     assert r.shutdown()
     elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"shutdown took {elapsed:.2f} s"
+    # the layer in progress is dropped from inside: less than one such layer took, on this
+    # machine under its present load
+    assert elapsed < seconds[0], f"shutdown took {elapsed:.2f} s, a layer {seconds[0]:.2f} s"
     assert not thread.isRunning()
     r.request()  # after shutdown: ignored, no new thread
     assert r._thread is None
