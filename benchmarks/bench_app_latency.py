@@ -49,15 +49,15 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pyqtgraph as pg  # noqa: E402
 from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
 from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
 
-from convstudio.app.autosave import AutoSaver  # noqa: E402
-from convstudio.app.document import Document  # noqa: E402
 from convstudio.app.launch import _make_app, _quiet_platform_notes  # noqa: E402
-from convstudio.app.main_window import MainWindow  # noqa: E402
-from convstudio.app.renderer import Renderer  # noqa: E402
+from convstudio.app.model.autosave import AutoSaver  # noqa: E402
+from convstudio.app.model.document import Document  # noqa: E402
+from convstudio.app.model.renderer import Renderer  # noqa: E402
+from convstudio.app.qtsetup import pg  # noqa: E402
+from convstudio.app.window.main_window import MainWindow  # noqa: E402
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU, fastpaths  # noqa: E402
 
 RESULTS: list[tuple[str, str]] = []

@@ -101,9 +101,9 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    import convstudio.app  # noqa: F401  (Qt binding and pyqtgraph options)
-    from convstudio.app.document import Document
-    from convstudio.app.renderer import Renderer
+    import convstudio.app.qtsetup  # noqa: F401  (Qt binding and pyqtgraph options)
+    from convstudio.app.model.document import Document
+    from convstudio.app.model.renderer import Renderer
     from convstudio.core import Pipeline
     from convstudio.core.fastpaths import num_threads
 

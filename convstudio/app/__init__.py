@@ -1,11 +1,8 @@
-"""The ConvStudio desktop application (PySide6 + pyqtgraph). Everything Qt lives under here."""
+"""The ConvStudio desktop application (PySide6 + pyqtgraph). Everything Qt lives under here.
 
-import os
-
-# pyqtgraph picks the first Qt binding it finds; make sure it is ours.
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import PySide6  # noqa: E402,F401,I001  (imported before pyqtgraph on purpose)
-import pyqtgraph as pg  # noqa: E402
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+The rooms: ``model/`` (the Document, the renderer and its worker, autosave), ``window/`` (the
+main window and the controllers that wire it), ``views/`` (the image and feature-map views and
+their overlays), ``panels/`` (the docks' contents), ``editing/`` (the kernel editor and its
+model), ``dialogs/``. Qt-free logic lives in :mod:`convstudio.session`; Qt start-up in
+:mod:`convstudio.app.qtsetup`. See docs/developing.md.
+"""

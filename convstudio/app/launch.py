@@ -67,7 +67,7 @@ def run_app(*, image: str | None = None, pipeline: str | None = None,
     lesson : str, optional
         Open this lesson of the Learn menu (an id of ``convstudio.lessons.LESSONS``).
 
-    Without `screenshot` the session is autosaved (``convstudio.app.autosave``), and a start
+    Without `screenshot` the session is autosaved (``convstudio.app.model.autosave``), and a start
     without files or a lesson offers to restore a session that crashed or was killed.
     """
     import tempfile
@@ -115,9 +115,9 @@ def _quiet_platform_notes():
 def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=None) -> int:
     from PySide6.QtCore import QTimer
 
-    from .document import Document
-    from .main_window import MainWindow, default_pipeline
-    from .renderer import Renderer
+    from convstudio.app.model.document import Document
+    from convstudio.app.model.renderer import Renderer
+    from convstudio.app.window.main_window import MainWindow, default_pipeline
 
     doc = Document()
     renderer = Renderer(doc)
@@ -168,7 +168,7 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
             window.deleteLater()
             settings.sync()
 
-    from .autosave import AutoSaver
+    from convstudio.app.model.autosave import AutoSaver
 
     saver = AutoSaver(window, settings=settings)
     saver.start()

@@ -86,9 +86,9 @@ def make_window(qtbot, settings, tmp_path):
       the test, e.g. to connect a slot of its own before the window's; by default new ones.
     - other keywords go to the Renderer made here, e.g. ``preview_pixels``.
     """
-    from convstudio.app.document import Document
-    from convstudio.app.main_window import MainWindow
-    from convstudio.app.renderer import Renderer
+    from convstudio.app.model.document import Document
+    from convstudio.app.model.renderer import Renderer
+    from convstudio.app.window.main_window import MainWindow
 
     made = []
 
@@ -143,7 +143,7 @@ def plain_window(make_window):
 def renderers(qapp):
     """A factory of Renderers (``renderers(doc, **kw)``) whose worker threads are all shut down,
     and must stop, when the test ends."""
-    from convstudio.app.renderer import Renderer
+    from convstudio.app.model.renderer import Renderer
 
     made: list = []
 

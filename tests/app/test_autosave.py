@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from convstudio.app import autosave
-from convstudio.app.autosave import (
+from convstudio.app.model import autosave
+from convstudio.app.model.autosave import (
     ENV_STATE_DIR,
     MARKER_FILE,
     SESSION_FILE,
@@ -275,7 +275,8 @@ def test_a_missing_image_file_still_restores_the_pipeline(autosaved_window, tmp_
 
 DRIVER = textwrap.dedent('''
     import sys
-    from convstudio.app import autosave, launch
+    from convstudio.app import launch
+    from convstudio.app.model import autosave
     autosave.DEFAULT_DELAY_MS = 50
     app = launch._make_app()
     from PySide6.QtCore import QTimer

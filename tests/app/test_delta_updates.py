@@ -1,4 +1,4 @@
-"""Delta updates after a weight edit (convstudio.app.delta) and the runner's two stages: the quick
+"""Delta updates after a weight edit (convstudio.session.delta) and the runner's two stages: the quick
 result equals the core to float32 rounding, the exact recompute that follows equals
 ``Pipeline.run`` bit for bit."""
 
@@ -11,9 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convstudio.app.colormaps import finite_range
-from convstudio.app.compute import CachedRunner, changed_channels, channel_ranges, combined_range
-from convstudio.app.delta import DELTA_SHARE, conv_weight_delta, propagate_delta
+from convstudio.app.views.colormaps import finite_range
 from convstudio.core import (
     Abs,
     AvgPool2d,
@@ -27,6 +25,8 @@ from convstudio.core import (
     Stride,
     Tanh,
 )
+from convstudio.session.compute import CachedRunner, changed_channels, channel_ranges, combined_range
+from convstudio.session.delta import DELTA_SHARE, conv_weight_delta, propagate_delta
 
 RNG = np.random.default_rng(11)
 

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from convstudio.app.document import Document
+from convstudio.app.model.document import Document
 from convstudio.core import (
     Conv2d,
     ImageIOError,

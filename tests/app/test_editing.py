@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from convstudio.app.feature_view import PixelInfo
-from convstudio.app.main_window import MainWindow
-from convstudio.app.samples import PATTERNS
-from convstudio.app.undo_keys import has_pending_edit
+from convstudio.app.views.feature_view import PixelInfo
+from convstudio.app.window.main_window import MainWindow
+from convstudio.app.window.undo_keys import has_pending_edit
 from convstudio.core import MaxPool2d, Pipeline, ReLU, Stride
 from convstudio.lessons import LESSONS
+from convstudio.session.samples import PATTERNS
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier

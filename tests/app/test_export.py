@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convstudio.app.export import ExportDialog, ExportOptions, run_export
-from convstudio.app.layer_export import export_layer
+from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, PipelineError, ReLU, save_image
+from convstudio.session.layer_export import export_layer
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
@@ -100,7 +100,7 @@ def test_threaded_export_flow(qtbot, tmp_path, image):
 
 
 def test_threaded_export_can_be_cancelled(qtbot, tmp_path):
-    from convstudio.app.export import ExportJob
+    from convstudio.app.dialogs.export import ExportJob
 
     # Many layers: an export stops at the next layer boundary after Cancel.
     slow = Pipeline(tuple(Conv2d(kernel=np.ones((15, 15), np.float32) / 225, padding="same")

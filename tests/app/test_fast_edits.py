@@ -8,17 +8,16 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from conftest import grid_drawn, settle
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 
-import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
-from convstudio.app.document import Document
-from convstudio.app.feature_view import FeatureMapGrid, display_block_reduce
-from convstudio.app.kernel_model import KernelTableModel
-from convstudio.app.renderer import LayerUpdate, Renderer
+from convstudio.app.editing.kernel_model import KernelTableModel
+from convstudio.app.model.document import Document
+from convstudio.app.model.renderer import LayerUpdate, Renderer
+from convstudio.app.qtsetup import pg
+from convstudio.app.views.feature_view import FeatureMapGrid, display_block_reduce
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
 
 
@@ -331,6 +330,6 @@ def test_kernel_model_repaints_only_what_changed(qtbot):
     changes.clear()
     assert m.setData(m.index(0, 0), "-4")  # a new max |value|: every colour changes
     assert changes == [((0, 0), (1, 1))]
-    from convstudio.app.kernel_model import diverging_colour
+    from convstudio.app.editing.kernel_model import diverging_colour
     assert m.data(m.index(0, 1), pg.QtCore.Qt.ItemDataRole.BackgroundRole) == \
         diverging_colour(-2.0, 4.0)

@@ -14,8 +14,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
-from convstudio.app.colormaps import (
+import convstudio.app.qtsetup  # noqa: F401  (Qt binding and pyqtgraph options)
+from convstudio.app.views.colormaps import (
     DISPLAY_MODES,
     DIVERGING_LUT,
     GREY_LUT,
@@ -23,7 +23,7 @@ from convstudio.app.colormaps import (
     finite_range,
     lut_index,
 )
-from convstudio.app.feature_view import (
+from convstudio.app.views.feature_view import (
     ALL_CHANNELS,
     INPUT_PLACEMENT,
     MAX_VIEWS,
@@ -216,7 +216,7 @@ def test_contrast_mode_saturates_the_brightest_few_values():
 def test_contrast_sample_does_not_line_up_with_the_columns():
     # Every 4th column is large: an evenly strided sample whose step divided the width would
     # see only one kind of column.
-    from convstudio.app.colormaps import saturated_level
+    from convstudio.app.views.colormaps import saturated_level
 
     x = np.ones((16, 256, 256), np.float32)  # 2**20 values: sampled with a step of 4 or more
     x[..., ::4] = 100.0
@@ -763,7 +763,7 @@ def test_drag_pans_and_wheel_zooms_all_small_views(grid, qtbot):
 
 
 def test_contrast_level_of_large_and_strided_layers_is_close_to_the_exact_quantile():
-    from convstudio.app.colormaps import SATURATED, saturated_level
+    from convstudio.app.views.colormaps import SATURATED, saturated_level
 
     x = np.random.default_rng(5).standard_t(3, (6, 700, 900)).astype(np.float32)
     for a in (x, x[:, ::2, 1::3], x.transpose(1, 2, 0), x[2]):

@@ -20,7 +20,7 @@ from conftest import grid_drawn, settle
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QGraphicsItem
 
-from convstudio.app.feature_view import content_rect
+from convstudio.app.views.feature_view import content_rect
 from convstudio.lessons import LESSONS
 
 SIZE = (1600, 1000)
@@ -179,7 +179,7 @@ def test_a_new_target_with_the_same_visible_range_reaches_the_tiles_and_linked_v
     old target to what the new one is): the tiles and the linked grid still follow the target."""
     import numpy as np
 
-    from convstudio.app.feature_view import FeatureMapGrid, ViewLinker
+    from convstudio.app.views.feature_view import FeatureMapGrid, ViewLinker
 
     linker = ViewLinker()
     grids = [FeatureMapGrid(linker=linker), FeatureMapGrid(linker=linker)]
@@ -188,7 +188,9 @@ def test_a_new_target_with_the_same_visible_range_reaches_the_tiles_and_linked_v
         g.resize(500, 400)
         g.set_maps(np.zeros((2, 2, 40), np.float32))
         g.show()
-    qtbot.waitExposed(grids[0])
+    for g in grids:
+        qtbot.waitExposed(g)
+    qtbot.waitUntil(lambda: all(grid_drawn(g) for g in grids))
     grids[0].view_box().setRange(rect=QRectF(0, 0, 40, 2), padding=0)  # very wide: y is widened
     vb = grids[0].view_box()
     widened = vb.viewRect()
@@ -196,6 +198,7 @@ def test_a_new_target_with_the_same_visible_range_reaches_the_tiles_and_linked_v
     vb.setRange(rect=widened, padding=0)  # same visible range, another target
     assert vb.viewRect() == widened
     assert linker.target_rect() == widened
+    qtbot.waitUntil(lambda: all(grid_drawn(g) for g in grids))
     for g in grids:
         assert g.view_rect() == widened
         for k in range(len(g.tile_image_items())):

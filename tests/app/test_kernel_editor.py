@@ -12,8 +12,8 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QStyleOptionViewItem, QWidget
 
-from convstudio.app.kernel_editor import NO_KERNEL_HINT, KernelEditor
-from convstudio.app.kernel_model import (
+from convstudio.app.editing.kernel_editor import NO_KERNEL_HINT, KernelEditor
+from convstudio.app.editing.kernel_model import (
     CellValueError,
     KernelTableModel,
     compact_cell_texts,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QUrl
 
-from convstudio.app.learn import contents_html, lesson_html
-from convstudio.app.main_window import MainWindow
-from convstudio.app.value_labels import format_value
+from convstudio.app.views.value_labels import format_value
+from convstudio.app.window.learn import contents_html, lesson_html
+from convstudio.app.window.main_window import MainWindow
 from convstudio.core import Pipeline
 from convstudio.lessons import LESSONS
 

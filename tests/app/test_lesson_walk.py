@@ -11,10 +11,10 @@ from conftest import settle
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsItem
 
-from convstudio.app.document import Document
-from convstudio.app.feature_view import PixelInfo, content_rect
-from convstudio.app.layer_list import LayerListModel
-from convstudio.app.main_window import MainWindow
+from convstudio.app.model.document import Document
+from convstudio.app.panels.layer_list import LayerListModel
+from convstudio.app.views.feature_view import PixelInfo, content_rect
+from convstudio.app.window.main_window import MainWindow
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
 from convstudio.lessons import LESSONS
 

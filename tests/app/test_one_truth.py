@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from convstudio import cli
-from convstudio.app.document import Document
+from convstudio.app.model.document import Document
 from convstudio.core import Pipeline, load_image
 from convstudio.lessons import LESSONS
 

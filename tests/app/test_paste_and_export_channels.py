@@ -10,8 +10,8 @@ import numpy as np
 from conftest import settle
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 
-from convstudio.app.export import ExportOptions
-from convstudio.app.main_window import qimage_to_array
+from convstudio.app.dialogs.export import ExportOptions
+from convstudio.app.window.main_window import qimage_to_array
 from convstudio.core import Conv2d, Pipeline, load_image
 
 

@@ -12,14 +12,14 @@ import math
 import re
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from conftest import grid_drawn, settle
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QBrush, QColor
 
-import convstudio.app  # noqa: F401  (binding and pyqtgraph options first)
-from convstudio.app.colormaps import (
+from convstudio.app.panels.layer_params import PaddingEditor
+from convstudio.app.qtsetup import pg
+from convstudio.app.views.colormaps import (
     DIVERGING_LUT,
     FULL_RANGE_PIXELS,
     GREY_LUT,
@@ -27,17 +27,16 @@ from convstudio.app.colormaps import (
     lut_index,
     map_display,
 )
-from convstudio.app.erf_overlay import ERF_NEGATIVE, ERF_POSITIVE, ErfOverlay, erf_rgba
-from convstudio.app.feature_view import (
+from convstudio.app.views.erf_overlay import ERF_NEGATIVE, ERF_POSITIVE, ErfOverlay, erf_rgba
+from convstudio.app.views.feature_view import (
     FeatureMapGrid,
     ImageView,
     PixelInfo,
     display_block_reduce,
     format_number,
 )
-from convstudio.app.layer_params import PaddingEditor
-from convstudio.app.receptive_overlay import PIN_COLOURS
-from convstudio.app.value_labels import format_value
+from convstudio.app.views.receptive_overlay import PIN_COLOURS
+from convstudio.app.views.value_labels import format_value
 from convstudio.core import AvgPool2d, Conv2d, MaxPool2d
 from convstudio.lessons import LESSONS, get_lesson
 

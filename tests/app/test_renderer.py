@@ -10,9 +10,8 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QApplication
 
-from convstudio.app.compute import CachedRunner, downscale, preview_factor
-from convstudio.app.document import Document
-from convstudio.app.renderer import Renderer
+from convstudio.app.model.document import Document
+from convstudio.app.model.renderer import Renderer
 from convstudio.core import (
     AvgPool2d,
     Conv2d,
@@ -21,6 +20,7 @@ from convstudio.core import (
     ReLU,
     Stride,
 )
+from convstudio.session.compute import CachedRunner, downscale, preview_factor
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 

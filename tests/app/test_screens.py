@@ -16,8 +16,8 @@ from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QRegion
 from PySide6.QtWidgets import QTableView, QToolButton, QWidget
 
-from convstudio.app.main_window import MainWindow
-from convstudio.app.shapes_panel import ShapesPanel
+from convstudio.app.panels.shapes_panel import ShapesPanel
+from convstudio.app.window.main_window import MainWindow
 from convstudio.core import Conv2d, Pipeline, ReLU
 
 SMALL = (1280, 720)

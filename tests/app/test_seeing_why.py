@@ -12,11 +12,11 @@ import pytest
 from conftest import settle
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
-from convstudio.app.border_compare import MODES, border_interior
-from convstudio.app.feature_view import PixelInfo, receptive_field_rect
-from convstudio.app.inspector import MAX_CELLS, fmt
-from convstudio.app.main_window import MainWindow
-from convstudio.app.receptive_overlay import (
+from convstudio.app.dialogs.border_compare import MODES, border_interior
+from convstudio.app.panels.inspector import MAX_CELLS, fmt
+from convstudio.app.panels.shapes_panel import axis_formula, dropped_cells, fc_params_of
+from convstudio.app.views.feature_view import PixelInfo, receptive_field_rect
+from convstudio.app.views.receptive_overlay import (
     Mark,
     cells_rect,
     layer_placement,
@@ -24,7 +24,7 @@ from convstudio.app.receptive_overlay import (
     split_window,
     window_on_layer,
 )
-from convstudio.app.shapes_panel import axis_formula, dropped_cells, fc_params_of
+from convstudio.app.window.main_window import MainWindow
 from convstudio.core import (
     AvgPool2d,
     Conv2d,
@@ -312,7 +312,7 @@ def test_inspector_shows_one_number_where_the_terms_cancel(plain_window):
 
 def test_inspector_says_when_the_map_is_not_the_arithmetic():
     """A map value beyond the bound (here: a doctored one) is named in words with the exact sum."""
-    from convstudio.app.inspector import explanation_html
+    from convstudio.app.panels.inspector import explanation_html
     from convstudio.core.explain import explain_pixel
 
     x = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
@@ -445,7 +445,7 @@ def test_axis_formula_agrees_with_the_core(layer, n):
 
 
 def test_ratio_words():
-    from convstudio.app.shapes_panel import ratio_text
+    from convstudio.app.panels.shapes_panel import ratio_text
 
     assert ratio_text(6_880_021_950, 120) == " (57 million times as many)"
     assert ratio_text(4200, 10) == " (420 times as many)"

@@ -1,9 +1,8 @@
-"""The core must import (and work) without Qt: checked in a fresh interpreter, where nothing else
-has imported Qt yet."""
+"""The core and the session logic must import (and work) without Qt, and importing the app's
+package changes nothing: checked in a fresh interpreter, where nothing else has imported Qt yet."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,10 +13,10 @@ import pytest
 
 QT_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6", "PySide2", "shiboken2", "sip")
 
-# Every module of the core, whoever wrote it, plus those the brief names even if not written yet.
-CORE_DIR = Path(__file__).resolve().parents[2] / "convstudio" / "core"
-OPTIONAL = sorted({f"convstudio.core.{p.stem}" for p in CORE_DIR.glob("*.py") if p.stem != "__init__"}
-                  | {"convstudio.core.imageio", "convstudio.core.kernels", "convstudio.core.crosscheck"})
+# Every module of the core and of the session logic.
+PACKAGE = Path(__file__).resolve().parents[2] / "convstudio"
+QT_FREE = sorted(f"convstudio.{folder}.{p.stem}" for folder in ("core", "session")
+                 for p in (PACKAGE / folder).glob("*.py") if p.stem != "__init__")
 
 PROBE = r"""
 import importlib, json, sys
@@ -47,10 +46,6 @@ def loaded_roots(modules: list[str], *extra: str, env: dict | None = None) -> se
     return set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def present(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
 def test_importing_and_running_the_core_loads_no_qt():
     roots = loaded_roots(["convstudio.core", "convstudio.core.pipeline", "convstudio.core.layers",
                           "convstudio.core.ops", "convstudio.core.errors"], "run")
@@ -58,12 +53,24 @@ def test_importing_and_running_the_core_loads_no_qt():
     assert not roots & set(QT_PACKAGES), sorted(roots & set(QT_PACKAGES))
 
 
-@pytest.mark.parametrize("name", OPTIONAL)
-def test_optional_core_modules_load_no_qt(name):
-    if not present(name):
-        pytest.skip(f"{name} does not exist (yet)")
+@pytest.mark.parametrize("name", QT_FREE)
+def test_core_and_session_modules_load_no_qt(name):
     roots = loaded_roots(["convstudio.core", name])
     assert not roots & set(QT_PACKAGES), sorted(roots & set(QT_PACKAGES))
+
+
+def test_importing_the_app_package_has_no_side_effects():
+    """Qt start-up lives in convstudio.app.qtsetup alone: the package itself loads no Qt and
+    sets nothing (the launcher and the views import qtsetup)."""
+    before = dict(os.environ)
+    env = {k: v for k, v in before.items() if k != "PYQTGRAPH_QT_LIB"}
+    probe = ("import json, os, sys; import convstudio.app; "
+             "print(json.dumps([sorted({m.split('.')[0] for m in sys.modules}), "
+             "os.environ.get('PYQTGRAPH_QT_LIB')]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, env=env, check=True)
+    roots, binding = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not set(roots) & set(QT_PACKAGES) and binding is None
 
 
 def test_the_probe_would_notice_qt(tmp_path):

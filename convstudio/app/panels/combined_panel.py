@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.views.feature_view import ImageView
 from convstudio.core import Pipeline
 from convstudio.core.explain import LINEAR_TYPES, CombinedKernel
 from convstudio.core.kernels import kernel_rank, separable_factors
-
-from .feature_view import ImageView
 
 __all__ = ["CombinedKernelPanel", "linear_run", "MAX_COMBINED_SIZE", "MAX_TABLE"]
 

@@ -66,9 +66,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.core import kernels
-
-from .kernel_model import (
+from convstudio.app.editing.kernel_model import (
     VALUE_ROLE,
     CellValueError,
     KernelTableModel,
@@ -76,6 +74,7 @@ from .kernel_model import (
     format_cell_value,
     parse_cell_value,
 )
+from convstudio.core import kernels
 
 __all__ = ["KernelEditor", "KernelTableView", "NO_KERNEL_HINT"]
 

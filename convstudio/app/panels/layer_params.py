@@ -34,6 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
+from convstudio.app.model.document import Document
+from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import (
     AvgPool2d,
     Conv2d,
@@ -53,10 +56,6 @@ from convstudio.core.layers import (
     MAX_STRIDE,
     PAD_LAYER_MODES,
 )
-
-from .document import Document
-from .kernel_model import CellValueError, format_cell_value, parse_cell_value
-from .layer_list import shape_text
 
 __all__ = ["LayerParamsEditor", "PairSpin", "PaddingEditor", "resize_kernel", "resize_weight",
            "parse_number_list"]

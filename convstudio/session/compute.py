@@ -11,7 +11,7 @@ big convolution to finish.
 :class:`CachedRunner` adds the app's caching rule (recompute from the first changed layer; the
 input by identity) and a memory budget for the cached outputs. After a small weight edit its
 :meth:`~CachedRunner.update` first derives the new outputs from the cached ones
-(:mod:`~convstudio.app.delta`: equal to float32 rounding, marked inexact in the cache); the next
+(:mod:`~convstudio.session.delta`: equal to float32 rounding, marked inexact in the cache); the next
 :meth:`~CachedRunner.run` recomputes every inexact output exactly. The runner also keeps the
 finite range of every channel of every cached output, so that the views need not scan a layer
 on the GUI thread to find its colour levels.
@@ -36,8 +36,7 @@ from convstudio.core import (
     run_layers,
 )
 from convstudio.core.pipeline import first_changed_layer
-
-from .delta import conv_weight_delta, propagate_delta
+from convstudio.session.delta import conv_weight_delta, propagate_delta
 
 __all__ = [
     "CachedRunner",
@@ -107,7 +106,7 @@ def changed_channels(old: np.ndarray, new: np.ndarray) -> tuple[int, ...] | None
 
 def combined_range(ranges: np.ndarray) -> tuple[float, float]:
     """The finite range of a whole layer from :func:`channel_ranges` (``(0, 0)`` if none),
-    as :func:`convstudio.app.colormaps.finite_range` computes it from the data."""
+    as :func:`convstudio.app.views.colormaps.finite_range` computes it from the data."""
     if len(ranges) == 0:
         return 0.0, 0.0
     lo, hi = float(ranges[:, 0].min()), float(ranges[:, 1].max())
@@ -195,7 +194,7 @@ class CachedRunner:
 
         When `pipeline` differs from the cached run (same input `x`, every layer computed) in the
         weights of one conv layer only, derive that layer's new output and the following ones
-        from the cached outputs (:mod:`~convstudio.app.delta`) and cache them as inexact.
+        from the cached outputs (:mod:`~convstudio.session.delta`) and cache them as inexact.
         `on_layer(index, output, changed_channels, old_output)` is called for each (1-based
         index; `changed_channels` are those that differ from `old_output`). Stops after layer
         `upto` (1-based; the one on screen: the exact stage recomputes the rest anyway) or at

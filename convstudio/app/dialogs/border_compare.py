@@ -29,13 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.model.worker import BackgroundTask
+from convstudio.app.views.colormaps import AUTO, display_for
+from convstudio.app.views.feature_view import ImageView, Placement, ViewLinker
+from convstudio.app.views.receptive_overlay import cells_rect
 from convstudio.core import Conv2d, Pipeline
 from convstudio.core.layers import CONV_PAD_MODES
-
-from .background import BackgroundTask
-from .colormaps import AUTO, display_for
-from .feature_view import ImageView, Placement, ViewLinker
-from .receptive_overlay import cells_rect
 
 __all__ = ["BorderCompareDialog", "MODES", "border_interior", "compare_layer", "comparison_layer"]
 

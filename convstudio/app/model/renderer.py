@@ -10,12 +10,12 @@ newest request (older ones waiting are replaced).
 
 The worker runs a request in two stages. After a small weight or bias edit of a conv layer it
 first derives the new outputs from the cached ones (:meth:`CachedRunner.update
-<convstudio.app.compute.CachedRunner.update>`, a few milliseconds: equal to the exact result to
+<convstudio.session.compute.CachedRunner.update>`, a few milliseconds: equal to the exact result to
 float32 rounding) and sends them as inexact :class:`LayerUpdate` values (the GUI thread waits up
 to ``HANDOVER_WAIT_S`` for this stage of an idle worker, so that the two do not slow each other
 down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints
 them without competing for the cores; a newer request ends the pause) and recomputes from the
-first changed or inexact layer on, exactly (:class:`~convstudio.app.compute.CachedRunner`),
+first changed or inexact layer on, exactly (:class:`~convstudio.session.compute.CachedRunner`),
 which replaces them. It polls "is my generation still the latest?" between layers and inside
 long convolutions, and sends results back through queued signals. The renderer re-checks the
 generation on the GUI thread, so a stale result never reaches a view, and ``finished`` (with
@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
+from convstudio.app.model.document import Document
 from convstudio.core import Pipeline, RunCancelled
-
-from .compute import (
+from convstudio.session.compute import (
     DEFAULT_PREVIEW_PIXELS,
     CachedRunner,
     RunResult,
@@ -46,7 +46,6 @@ from .compute import (
     downscale,
     preview_factor,
 )
-from .document import Document
 
 __all__ = ["Renderer", "RenderRequest", "LayerUpdate", "DEBOUNCE_MS", "EXACT_DELAY_MS",
            "HANDOVER_WAIT_S"]
@@ -79,7 +78,7 @@ class LayerUpdate:
     exact : False for a delta update (equal to the exact output to float32 rounding); the exact
         output of the same generation follows unless a newer edit makes it stale.
     ranges : ``(C, 2) float64`` finite min / max of every channel
-        (:func:`~convstudio.app.compute.channel_ranges`).
+        (:func:`~convstudio.session.compute.channel_ranges`).
     base : the output of this layer that the worker sent before (None: none, or another
         shape), and changed: the channels in which `output` differs from it. A view that shows
         `base` needs to redraw only those.

@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.views.feature_view import FeatureMapGrid, Placement, ViewLinker
 from convstudio.core.crosscheck import LayerCheck
-
-from .feature_view import FeatureMapGrid, Placement, ViewLinker
 
 __all__ = ["CrossCheckPanel", "PASS_COLOUR", "FAIL_COLOUR"]
 

@@ -4,7 +4,7 @@ Choosing a lesson (Learn menu, the dock's contents page, Previous / Next, or ``c
 ID``) asks first if the pipeline has unsaved changes (the window's ``confirm_discard``), then
 loads the lesson's image, its pipeline (untitled, not dirty) and its selected layer, and shows its
 explanation in the "Lesson" dock. Tiny images get their numbers written on every pixel
-(:class:`~convstudio.app.value_labels.ValueLabels`), so the 3 x 3 example reads like the
+(:class:`~convstudio.app.views.value_labels.ValueLabels`), so the 3 x 3 example reads like the
 tutorial's figure.
 
 A lesson opens the same way however it is reached (the menu, Next, ``--lesson``): the clicked
@@ -37,9 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.views.value_labels import ValueLabels
 from convstudio.lessons import LESSONS, Lesson, get_lesson
-
-from .value_labels import ValueLabels
 
 __all__ = ["LearnController", "LessonPanel", "lesson_html", "contents_html"]
 

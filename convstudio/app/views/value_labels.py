@@ -2,7 +2,7 @@
 
 A 3 x 3 input zoomed to fill a view is nine coloured squares; the tutorial is about the numbers in
 them. :class:`ValueLabels` puts one ``pg.TextItem`` on every pixel of each map a
-:class:`~convstudio.app.feature_view.FeatureMapGrid` shows, as long as the map has at most
+:class:`~convstudio.app.views.feature_view.FeatureMapGrid` shows, as long as the map has at most
 :data:`MAX_LABELLED_PIXELS` pixels, and hides them while a pixel is too small on screen for its
 number. It only uses the grid's public API (``maps``, ``tile_image_items``, ``channels_shown``,
 ``focus_view``): the labels are children of the grid's ``ImageItem`` objects, whose item coordinates
@@ -14,14 +14,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
 
-import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
-
-from .feature_view import ALL_CHANNELS, FeatureMapGrid
+from convstudio.app.qtsetup import pg
+from convstudio.app.views.feature_view import ALL_CHANNELS, FeatureMapGrid
 
 __all__ = ["ValueLabels", "format_value", "MAX_LABELLED_PIXELS", "MAX_LABELS"]
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.model.document import Document
 from convstudio.core import (
     Abs,
     AvgPool2d,
@@ -50,8 +51,6 @@ from convstudio.core import (
     Tanh,
     kernels,
 )
-
-from .document import Document
 
 __all__ = ["LAYER_CHOICES", "LayerChoice", "new_layer", "LayerListModel", "LayerListView",
            "LayerListPanel", "shape_text", "time_text"]

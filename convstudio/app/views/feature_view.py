@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPen, QTransform
@@ -45,8 +44,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import convstudio.app  # noqa: F401  (binding choice and pyqtgraph options before pyqtgraph loads)
-from convstudio.app.colormaps import (
+from convstudio.app.qtsetup import pg
+from convstudio.app.views.colormaps import (
     AUTO,
     DISPLAY_MODES,
     DIVERGING_LUT,
@@ -752,7 +751,7 @@ class ImageView(QWidget):
             ``(H, W)`` or ``(C, H, W)`` float32. True colour (RGB, levels [0, 1]; C = 4 composites the
             alpha over a checkerboard) unless ``channel`` is given; any other C shows channel 0.
         mode : str
-            ``"auto"`` or one of :data:`~convstudio.app.colormaps.DISPLAY_MODES` (maps only).
+            ``"auto"`` or one of :data:`~convstudio.app.views.colormaps.DISPLAY_MODES` (maps only).
         levels : (lo, hi), optional
             Explicit levels (e.g. a whole layer's, or locked shared ones) instead of this map's own.
         placement : Placement, optional
@@ -1324,7 +1323,7 @@ class FeatureMapGrid(QWidget):
         return self._placement
 
     def set_mode(self, mode: str) -> None:
-        """``"auto"`` or one of :data:`~convstudio.app.colormaps.DISPLAY_MODES`; emits ``modeChanged``."""
+        """``"auto"`` or one of :data:`~convstudio.app.views.colormaps.DISPLAY_MODES`; emits ``modeChanged``."""
         if mode != AUTO and mode not in DISPLAY_MODES:
             raise ValueError(f"unknown display mode {mode!r}; expected 'auto' or one of {DISPLAY_MODES}")
         if mode == self._mode:
@@ -1545,7 +1544,7 @@ class FeatureMapGrid(QWidget):
     def _map_display(self, channel: int) -> Display:
         """How channel ``channel`` is drawn: the layer's display, except that in auto / contrast a
         map without negative values is grey even when the layer is diverging (see
-        :func:`~convstudio.app.colormaps.map_display`)."""
+        :func:`~convstudio.app.views.colormaps.map_display`)."""
         d = self._display
         if d is None or d.mode != "diverging" or self._mode not in (AUTO, "contrast"):
             return d

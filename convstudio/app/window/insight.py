@@ -2,7 +2,7 @@
 formula, the OpenCV cross-check, border modes side by side, the combined kernel and code export,
 wired into the main window.
 
-:class:`InsightController` adds to a :class:`~convstudio.app.main_window.MainWindow`:
+:class:`InsightController` adds to a :class:`~convstudio.app.window.main_window.MainWindow`:
 
 * hover a pixel of the selected layer: its receptive field on the input (padding part hatched red);
   click: pinned (Esc or "Clear pins" removes the pins), explained in the Inspector, and, with
@@ -13,12 +13,12 @@ wired into the main window.
   NumPy/OpenCV.
 
 Everything slow (ERF, cross-check, border modes, combined kernel) runs in
-:class:`~convstudio.app.background.BackgroundTask` workers; they run synchronously when the
+:class:`~convstudio.app.model.worker.BackgroundTask` workers; they run synchronously when the
 renderer does (tests). :meth:`shutdown` stops them (the window calls it when it closes).
 
 Coordinates: the layers may be computed on a preview copy of a large image (the renderer's
 ``factor``); every pixel index here is in that computed grid, and drawing maps it to
-full-resolution input coordinates through :func:`~convstudio.app.receptive_overlay.layer_placement`.
+full-resolution input coordinates through :func:`~convstudio.app.views.receptive_overlay.layer_placement`.
 """
 
 from __future__ import annotations
@@ -30,20 +30,19 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QTabWidget
 
+from convstudio.app.dialogs.border_compare import BorderCompareDialog
+from convstudio.app.model.worker import BackgroundTask
+from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, CombinedKernelPanel, linear_run
+from convstudio.app.panels.crosscheck_panel import CrossCheckPanel
+from convstudio.app.panels.inspector import InspectorPanel, explanation_html
+from convstudio.app.panels.receptive_panel import ReceptivePanel
+from convstudio.app.panels.shapes_panel import ShapesPanel, dropped_cells
+from convstudio.app.views.erf_overlay import ErfOverlay, erf_rgba, erf_summary
+from convstudio.app.views.receptive_overlay import Mark, ReceptiveOverlay, cells_rect, layer_placement, window_on_layer
+from convstudio.app.window.code_export import KINDS, copy_code, default_in_channels
 from convstudio.core import Conv2d, Pipeline, PipelineError
 from convstudio.core.crosscheck import crosscheck
 from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
-
-from .background import BackgroundTask
-from .border_compare import BorderCompareDialog
-from .code_export import KINDS, copy_code, default_in_channels
-from .combined_panel import MAX_COMBINED_SIZE, CombinedKernelPanel, linear_run
-from .crosscheck_panel import CrossCheckPanel
-from .erf_overlay import ErfOverlay, erf_rgba, erf_summary
-from .inspector import InspectorPanel, explanation_html
-from .receptive_overlay import Mark, ReceptiveOverlay, cells_rect, layer_placement, window_on_layer
-from .receptive_panel import ReceptivePanel
-from .shapes_panel import ShapesPanel, dropped_cells
 
 __all__ = ["InsightController"]
 

@@ -2,7 +2,7 @@
 
 :func:`convstudio.core.explain.effective_receptive_field` gives the exact gradient of one output
 value with respect to every input value, ``(C, H, W)``. :class:`ErfOverlay` draws it on a
-:class:`~convstudio.app.feature_view.FeatureMapGrid` (the input view) as an image in the input's
+:class:`~convstudio.app.views.feature_view.FeatureMapGrid` (the input view) as an image in the input's
 own pixel grid that reads as its legend ("red positive, blue negative, transparent: no
 influence"): one red (:data:`ERF_POSITIVE`) and one blue (:data:`ERF_NEGATIVE`), the opacity
 growing with |gradient|. A pixel with no influence is fully transparent, so the image shows
@@ -12,7 +12,7 @@ While the heat map shows, the solid fills of the grid's boxes (a pinned receptiv
 are left out, so they do not tint it either. A true-colour view shows the sum over the channels;
 a channel view shows that channel's gradient.
 
-Like :class:`~convstudio.app.value_labels.ValueLabels`, the heat images are children of the grid's
+Like :class:`~convstudio.app.views.value_labels.ValueLabels`, the heat images are children of the grid's
 ``ImageItem`` objects, so they follow zoom, pan and placement without any bookkeeping; a map
 shrunk for display (its item then holds one pixel per block of the map) gets the heat image scaled
 back to the map's own pixels.
@@ -21,12 +21,12 @@ back to the map's own pixels.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QTransform
 
-from .feature_view import ALL_CHANNELS, FeatureMapGrid
+from convstudio.app.qtsetup import pg
+from convstudio.app.views.feature_view import ALL_CHANNELS, FeatureMapGrid
 
 __all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
 

@@ -12,7 +12,7 @@ gets a dashed red outline, so a border pixel shows at a glance how much of its w
 All numbers come from the core: the window of pixel (i, j) of layer L on layer k is
 ``Pipeline(layers[k:L]).receptive_fields()[-1].window(i, j)`` (for k = 0 that is exactly
 ``pipeline.receptive_fields()[L].window(i, j)``, what ``convstudio info`` prints), mapped to input
-coordinates through layer k's :class:`~convstudio.app.feature_view.Placement`.
+coordinates through layer k's :class:`~convstudio.app.views.feature_view.Placement`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 
+from convstudio.app.views.feature_view import Placement, scene_rect_of_pixel
 from convstudio.core import Pipeline
-
-from .feature_view import Placement, scene_rect_of_pixel
 
 __all__ = [
     "HOVER_COLOUR",

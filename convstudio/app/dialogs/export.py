@@ -1,6 +1,6 @@
 """File ▸ Export feature maps: the dialog and the background job.
 
-The numbers come from :func:`convstudio.app.layer_export.export_layer` (the core's ``Pipeline``
+The numbers come from :func:`convstudio.session.layer_export.export_layer` (the core's ``Pipeline``
 arithmetic and ``save_image``, at full resolution), run in a worker thread behind a progress
 dialog so that the window stays responsive and the export can be cancelled.
 """
@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import Pipeline, RunCancelled
-
-from .layer_export import EXPORT_FORMATS, export_layer
-from .layer_list import shape_text
+from convstudio.session.layer_export import EXPORT_FORMATS, export_layer
 
 __all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
 

@@ -40,21 +40,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
+from convstudio.app.editing.kernel_editor import KernelEditor
+from convstudio.app.model.document import Document
+from convstudio.app.model.renderer import Renderer
+from convstudio.app.panels.layer_list import LayerListPanel, layer_label, shape_text, time_text
+from convstudio.app.panels.layer_params import LayerParamsEditor
+from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES
+from convstudio.app.views.feature_view import FeatureMapGrid, PixelInfo, Placement, ViewLinker
+from convstudio.app.window.insight import InsightController
+from convstudio.app.window.learn import LearnController
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, PipelineError, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
 from convstudio.resources import resource_path
-
-from . import samples
-from .colormaps import AUTO, DISPLAY_MODES
-from .document import Document
-from .export import ExportDialog, ExportOptions, run_export
-from .feature_view import FeatureMapGrid, PixelInfo, Placement, ViewLinker
-from .insight import InsightController
-from .kernel_editor import KernelEditor
-from .layer_list import LayerListPanel, layer_label, shape_text, time_text
-from .layer_params import LayerParamsEditor
-from .learn import LearnController
-from .renderer import Renderer
+from convstudio.session import samples
 
 __all__ = ["MainWindow", "default_pipeline", "MAX_RECENT", "IMAGE_FILTER", "PIPELINE_FILTER"]
 
@@ -366,7 +365,7 @@ class MainWindow(QMainWindow):
         self.addAction(redo)
         a["undo"], a["redo"] = undo, redo
         # (a focused parameter field would keep these keys for its own text otherwise)
-        from .undo_keys import UndoKeys
+        from convstudio.app.window.undo_keys import UndoKeys
 
         self.undo_keys = UndoKeys(self, undo, redo)
 
@@ -782,7 +781,7 @@ class MainWindow(QMainWindow):
     def zoom_fit(self) -> None:
         """Show the whole input and the whole of the layer's maps in every (linked) view: a
         layer's extent may be smaller than the input (no padding) or reach beyond it (padding)."""
-        from .feature_view import content_rect
+        from convstudio.app.views.feature_view import content_rect
 
         rects = []
         for view in (self.input_view, self.layer_view):

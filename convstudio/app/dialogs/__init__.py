@@ -1,0 +1,1 @@
+"""Dialogs: exporting feature maps, border modes side by side."""

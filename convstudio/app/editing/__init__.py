@@ -1,0 +1,1 @@
+"""The kernel editor: its table model and its widget."""
