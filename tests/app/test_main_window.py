@@ -12,13 +12,13 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from convstudio.session import samples
 from convstudio.app.model.document import Document
 from convstudio.app.model.renderer import Renderer
 from convstudio.app.panels.layer_list import COL_SHAPE, COL_TIME, LAYER_CHOICES, new_layer, time_text
 from convstudio.app.panels.layer_params import resize_kernel
 from convstudio.app.window.main_window import MainWindow, default_pipeline, qimage_to_array
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
+from convstudio.session import samples
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
