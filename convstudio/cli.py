@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("apply", "info", "check")
 NORMALIZE_MODES = ("clip", "minmax", "abs", "signed")
 # Formats that can hold 16 bits per channel (the others are 8-bit only).
 SIXTEEN_BIT_FORMATS = {"png", "tif", "tiff"}
@@ -30,7 +29,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors in one line and exits with 2, as the contract wants."""
+    """argparse that reports errors in one line and exits with 2 (see docs/cli.md)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")

@@ -54,7 +54,7 @@ For image data in [0, 1] and kernels with sum|w| <= 1 (blurs, most edge detector
 of the core (a 31 x 31 kernel typically differs by ~1e-6 relative, the worst case of sequential
 accumulation over K taps is ~K * 6e-8), and far below anything visible (1/255 = 3.9e-3 is one
 8-bit grey level), so any real indexing, padding or divisor bug (errors of the size of the data)
-fails. ``max_abs_diff`` is always the plain absolute difference, as the contract prints it.
+fails. ``max_abs_diff`` is always the plain absolute difference, as docs/cli.md documents it.
 
 Non-finite values: positions where both sides hold the same infinity or both hold NaN count as
 equal; any other non-finite mismatch makes ``max_abs_diff`` infinite (a failure).

@@ -8,8 +8,8 @@ current image (the first maximum in scan order on ties, as PyTorch does); activa
 derivative at the current values; pad and stride layers by routing each value back to where it came
 from (reflect, replicate and circular padding fold their gradient back onto the cells they copied).
 
-At the kinks the contract is silent, so the one-sided choices are PyTorch's autograd: ReLU'(0) = 0,
-leaky ReLU'(0) = negative_slope, abs'(0) = sign(0) = 0. The result equals
+At the kinks the derivative is one-sided; the choices are PyTorch's autograd (docs/semantics.md,
+"Activations"): ReLU'(0) = 0, leaky ReLU'(0) = negative_slope, abs'(0) = sign(0) = 0. The result equals
 ``torch.autograd.grad(y[layer][channel, row, col], x)`` for the same stack evaluated on the same
 values (checked against it on random stacks with ties and exact zeros).
 """

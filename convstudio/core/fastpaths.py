@@ -1,6 +1,6 @@
 """Fast paths behind :func:`ops.correlate` and the pooling functions.
 
-Everything here computes exactly what the plain loops of the contract compute (to float32
+Everything here computes exactly what the plain loops of docs/semantics.md compute (to float32
 rounding): the 'valid' cross-correlation of an input that :func:`ops.pad` has already padded, with
 stride, dilation and groups. Padding modes never reach this module. The paths differ only in how
 they move the numbers:
@@ -50,6 +50,10 @@ use, ``os.cpu_count()`` threads including the caller; ``CONVSTUDIO_NUM_THREADS``
 :func:`set_num_threads` override it): NumPy releases the GIL in ufunc loops, in ``matmul`` and in
 the FFT. Every GEMM a pool thread issues is kept below OpenBLAS' threshold for going
 multi-threaded itself (M*N*K <= 2**18), so that two levels of threads never fight over the cores.
+
+The module is kept whole although it is long: its paths share one cost model (``_costs``), the
+scratch sizes it budgets and the one thread pool, and splitting them apart would spread those
+shared numbers over several files.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def test_pixel_square_is_centred_on_receptive_field(p):
         assert (w, h) == (p.jump[1], p.jump[0])
         assert x + w / 2 == pytest.approx(rx + rw / 2)
         assert y + h / 2 == pytest.approx(ry + rh / 2)
-        # the brief's formula: column centre = start + j*jump + (size - 1)/2 + 0.5
+        # the documented formula: column centre = start + j*jump + (size - 1)/2 + 0.5
         assert x + w / 2 == pytest.approx(p.start[1] + j * p.jump[1] + (p.size[1] - 1) / 2 + 0.5)
         # neighbours tile without gaps or overlaps
         assert scene_rect_of_pixel(p, i, j + 1)[0] == pytest.approx(x + w)

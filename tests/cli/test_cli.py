@@ -17,10 +17,10 @@ from convstudio.core import Pipeline, load_image, save_image
 
 REPO = Path(__file__).resolve().parents[2]
 
-CONTRACT_EXAMPLE = {
+EVERY_TYPE_EXAMPLE = {
     "format": "convstudio-pipeline",
     "version": 1,
-    "name": "contract example",
+    "name": "every layer type",
     "layers": [
         {"type": "conv2d", "weight": [[[[0, 1], [2, 3]]]], "bias": [0.5], "stride": 1,
          "padding": "same", "padding_mode": "zeros", "dilation": 1, "groups": 1, "flip": False},
@@ -64,15 +64,15 @@ def rgb_image(tmp_path) -> Path:
 
 
 @pytest.fixture
-def contract_pipeline(tmp_path) -> Path:
-    return write_json(tmp_path / "contract.json", CONTRACT_EXAMPLE)
+def every_type_pipeline(tmp_path) -> Path:
+    return write_json(tmp_path / "every_type.json", EVERY_TYPE_EXAMPLE)
 
 
 # ------------------------------------------------------------------------------------------ info
 
 
-def test_info_json_matches_contract_layout(contract_pipeline, capsys):
-    assert run_cli("info", contract_pipeline, "--input-shape", "1,40,50", "--json") == 0
+def test_info_json_matches_documented_layout(every_type_pipeline, capsys):
+    assert run_cli("info", every_type_pipeline, "--input-shape", "1,40,50", "--json") == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"input_shape", "layers", "params", "fc_params"}
     assert out["input_shape"] == [1, 40, 50]
@@ -93,11 +93,11 @@ def test_info_json_matches_contract_layout(contract_pipeline, capsys):
     # receptive field after conv 2x2 'same' (top pad 1): size 2, start -1
     assert out["layers"][0]["receptive_field"] == [2, 2]
     assert out["layers"][0]["start"] == [-1, -1]
-    assert out == Pipeline.from_dict(CONTRACT_EXAMPLE).info((1, 40, 50))
+    assert out == Pipeline.from_dict(EVERY_TYPE_EXAMPLE).info((1, 40, 50))
 
 
-def test_info_from_image_and_text_table(contract_pipeline, rgb_image, capsys):
-    assert run_cli("info", contract_pipeline, "--image", rgb_image) == 2  # 1-channel weight, RGB
+def test_info_from_image_and_text_table(every_type_pipeline, rgb_image, capsys):
+    assert run_cli("info", every_type_pipeline, "--image", rgb_image) == 2  # 1-channel weight, RGB
     err = capsys.readouterr().err
     assert "layer 1" in err and err.count("\n") == 1
     edges = write_json(rgb_image.parent / "edges.json", RGB_EDGES)
@@ -107,14 +107,14 @@ def test_info_from_image_and_text_table(contract_pipeline, rgb_image, capsys):
 
 
 @pytest.mark.parametrize("shape", ["3,x,4", "0,4,4", "1,2,3,4"])
-def test_info_bad_shape_is_usage_error(contract_pipeline, shape, capsys):
-    assert run_cli("info", contract_pipeline, "--input-shape", shape) == 2
+def test_info_bad_shape_is_usage_error(every_type_pipeline, shape, capsys):
+    assert run_cli("info", every_type_pipeline, "--input-shape", shape) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_info_input_shape_needs_three_numbers(contract_pipeline, capsys):
+def test_info_input_shape_needs_three_numbers(every_type_pipeline, capsys):
     # "3,300" is neither taken as 1x3x300 nor guessed: C,H,W is asked for, in one line
-    assert run_cli("info", contract_pipeline, "--input-shape", "3,300") == 2
+    assert run_cli("info", every_type_pipeline, "--input-shape", "3,300") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "C,H,W" in captured.err and "3,300" in captured.err
@@ -290,9 +290,9 @@ def test_check_unreadable_input_exit_1(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------ process
 
 
-def test_console_entry_point_runs_as_a_process(tmp_path, contract_pipeline):
+def test_console_entry_point_runs_as_a_process(tmp_path, every_type_pipeline):
     res = subprocess.run(
-        [sys.executable, "-m", "convstudio.cli", "info", str(contract_pipeline), "--input-shape",
+        [sys.executable, "-m", "convstudio.cli", "info", str(every_type_pipeline), "--input-shape",
          "1,8,8", "--json"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["input_shape"] == [1, 8, 8]

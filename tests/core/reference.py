@@ -1,4 +1,4 @@
-"""A slow, obvious reference for the core's numbers, written from the contract's formulas.
+"""A slow, obvious reference for the core's numbers, written from docs/semantics.md's formulas.
 
 Everything here is explicit Python loops over output channels, pixels and kernel taps with float64
 accumulation (Python floats). Nothing from ``convstudio.core.ops`` is used: padding is an index
@@ -248,7 +248,7 @@ def tanh(x):
 
 
 # --------------------------------------------------------------------------------------------
-# Receptive fields: the contract's recurrence over a list of per-axis steps
+# Receptive fields: the recurrence of docs/semantics.md over a list of per-axis steps
 
 
 def receptive_field(steps):

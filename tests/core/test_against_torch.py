@@ -4,8 +4,8 @@ does not have it: every rule checked here also has a torch-free test elsewhere).
 * Pipeline.run on random pipelines, layer by layer (each torch layer gets the core's input of that
   layer, so a difference is pinned to one layer): conv2d in both forms with groups, multipliers,
   stride, dilation, every padding form and mode ("same" through an explicit F.pad with the extra
-  row on top/left, as the contract splits it), pooling with padding, ceil_mode and
-  count_include_pad (asymmetric padding through an explicit pad and the contract's drop rule),
+  row on top/left, as docs/semantics.md splits it), pooling with padding, ceil_mode and
+  count_include_pad (asymmetric padding through an explicit pad and the drop rule of docs/semantics.md),
   pad and stride layers, activations, disabled layers.
 * The effective receptive field against torch.autograd on the same values, ties and zeros included.
 * Which padded max-pooling layers are accepted, and the pad layer's `value` without a `mode`.
@@ -36,7 +36,7 @@ def pair(v):
 def resolve(padding, k, d):
     if padding == "valid":
         return (0, 0, 0, 0)
-    if padding == "same":  # the contract: ceil(total / 2) on top / left
+    if padding == "same":  # docs/semantics.md: ceil(total / 2) on top / left
         th, tw = d[0] * (k[0] - 1), d[1] * (k[1] - 1)
         return (th - th // 2, th // 2, tw - tw // 2, tw // 2)
     if isinstance(padding, int):
@@ -85,7 +85,7 @@ def torch_layer(ld: dict, x):
             if t == "maxpool2d":
                 return F.max_pool2d(xb, k, s, (top, left), d, ceil_mode=ceil)[0]
             return F.avg_pool2d(xb, k, s, (top, left), ceil_mode=ceil, count_include_pad=cip)[0]
-        # asymmetric: pad explicitly, pool without padding, keep the contract's output size
+        # asymmetric: pad explicitly, pool without padding, keep the output size of docs/semantics.md
         h, w = x.shape[1:]
 
         def n_out(n, kk, ss, pb, pa, dd):

@@ -41,7 +41,7 @@ def pipe(*layers: dict) -> Pipeline:
 
 
 # ------------------------------------------------------------------------------------------------
-# Plain-loop definitions, straight from the contract (slow, tiny inputs only)
+# Plain-loop definitions, straight from docs/semantics.md (slow, tiny inputs only)
 
 
 def loop_pad(x, pads, mode="zeros", value=0.0):

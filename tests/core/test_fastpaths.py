@@ -1,6 +1,6 @@
 """Every fast path of ``convstudio.core.fastpaths``, forced explicitly, against a plain float64 loop.
 
-The reference below is the contract's formula written out: one multiply-add of whole (strided)
+The reference below is the formula of docs/semantics.md written out: one multiply-add of whole (strided)
 pixel planes per (output channel, input channel, kernel tap), accumulated in float64. Results must
 agree to float32 tolerance: |fast - ref| <= 1e-5 * (the same sum with |w| and |x|) + 1e-6 * its
 maximum, whatever path runs.

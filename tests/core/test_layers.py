@@ -33,7 +33,7 @@ def pair(v):
 
 
 def resolve_pads(spec, k, d):
-    """The contract's padding rules, written out again."""
+    """The padding rules of docs/semantics.md, written out again."""
     if spec == "valid":
         return (0, 0, 0, 0)
     if spec == "same":
@@ -144,7 +144,7 @@ def test_conv2d_same_keeps_the_shape_with_extra_row_on_top(k, mode):
                                           ("reflect", cv2.BORDER_REFLECT_101),
                                           ("replicate", cv2.BORDER_REPLICATE)])
 def test_conv2d_same_matches_opencv_filter2d_default_anchor(k, mode, border):
-    """The contract: 'same' agrees with OpenCV's default anchor k//2, even kernels included."""
+    """docs/semantics.md: 'same' agrees with OpenCV's default anchor k//2, even kernels included."""
     x = random(11, (1, 9, 10), 0, 1)
     kernel = random(12, k)
     layer = layer_from_dict({"type": "conv2d", "kernel": kernel.tolist(), "padding": "same",

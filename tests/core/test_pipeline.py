@@ -29,8 +29,8 @@ from convstudio.core.layers import Conv2d
 
 HDR = {"format": "convstudio-pipeline", "version": 1}
 
-# The example of the contract, section 2, verbatim.
-CONTRACT_EXAMPLE = {
+# Every layer type once, most keys written out (docs/pipeline-format.md).
+EVERY_TYPE_EXAMPLE = {
     "format": "convstudio-pipeline",
     "version": 1,
     "name": "optional",
@@ -171,7 +171,7 @@ def test_alexnet_receptive_fields_match_published_values():
 @st.composite
 def rf_stacks(draw):
     """Small stacks of per-channel layers (kernel-form convs with positive kernels, pools, pad,
-    stride, relu) with zero padding, plus the contract's recurrence computed independently."""
+    stride, relu) with zero padding, plus the receptive-field recurrence of docs/semantics.md computed independently."""
     layers, steps = [], []
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["conv", "conv", "maxpool2d", "avgpool2d", "pad", "stride", "relu",
@@ -306,8 +306,8 @@ def check_influence(layers, steps, h, w) -> bool:
 # ================================================================================ JSON
 
 
-def test_contract_example_parses_and_runs_like_the_reference():
-    p = Pipeline.from_dict(copy.deepcopy(CONTRACT_EXAMPLE))
+def test_every_type_example_parses_and_runs_like_the_reference():
+    p = Pipeline.from_dict(copy.deepcopy(EVERY_TYPE_EXAMPLE))
     assert p.name == "optional" and len(p) == 11
     x = random(1, (1, 32, 32), 0, 1)
     outs = p.run(x)
@@ -329,7 +329,7 @@ def test_contract_example_parses_and_runs_like_the_reference():
         np.testing.assert_allclose(o, e, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(e).max())))
 
 
-@pytest.mark.parametrize("doc", [CONTRACT_EXAMPLE, KITCHEN_SINK], ids=["contract", "kitchen_sink"])
+@pytest.mark.parametrize("doc", [EVERY_TYPE_EXAMPLE, KITCHEN_SINK], ids=["every_type", "kitchen_sink"])
 def test_round_trip_preserves_everything(doc, tmp_path):
     p = Pipeline.from_dict(copy.deepcopy(doc))
     d = p.to_dict()
@@ -661,7 +661,7 @@ def test_load_errors_are_pipeline_errors(tmp_path):
 
 def test_load_accepts_a_byte_order_mark(tmp_path):
     path = tmp_path / "bom.json"
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(CONTRACT_EXAMPLE).encode())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(EVERY_TYPE_EXAMPLE).encode())
     assert len(Pipeline.load(path)) == 11
 
 

@@ -214,7 +214,7 @@ def contrast_text_colour(background: QColor) -> QColor:
 def anchor_of(rows: int, cols: int) -> tuple[int, int]:
     """The anchor (centre) cell of a ``rows x cols`` kernel: ``(rows // 2, cols // 2)``.
 
-    This is OpenCV's default anchor and what "same" padding in the contract implies (the extra
+    This is OpenCV's default anchor and what "same" padding implies (docs/semantics.md; the extra
     padding row of an even kernel goes on top, so output pixel i lines up with kernel row k // 2).
     """
     return rows // 2, cols // 2

@@ -2,7 +2,7 @@
 the numbers of the user's own image filled in, and the parameter count beside a fully connected
 layer's.
 
-Output size per axis (the contract's formula): floor((n + p - d×(k - 1) - 1) / s) + 1, which for
+Output size per axis (docs/semantics.md, "Output size"): floor((n + p - d×(k - 1) - 1) / s) + 1, which for
 dilation 1 is the tutorial's floor((n + p - k + s) / s); pooling with ``ceil_mode`` rounds up and
 drops a last window that would start in the padding. When the division is not exact the floor
 leaves the last rows or columns of the previous map out of every window: the panel says which, and

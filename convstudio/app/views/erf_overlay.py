@@ -2,7 +2,7 @@
 
 :func:`convstudio.core.explain.effective_receptive_field` gives the exact gradient of one output
 value with respect to every input value, ``(C, H, W)``. :class:`ErfOverlay` draws it on a
-:class:`~convstudio.app.views.feature_view.FeatureMapGrid` (the input view) as an image in the input's
+:class:`~convstudio.app.views.map_grid.FeatureMapGrid` (the input view) as an image in the input's
 own pixel grid that reads as its legend ("red positive, blue negative, transparent: no
 influence"): one red (:data:`ERF_POSITIVE`) and one blue (:data:`ERF_NEGATIVE`), the opacity
 growing with |gradient|. A pixel with no influence is fully transparent, so the image shows
@@ -26,7 +26,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QTransform
 
 from convstudio.app.qtsetup import pg
-from convstudio.app.views.feature_view import ALL_CHANNELS, FeatureMapGrid
+from convstudio.app.views.display import ALL_CHANNELS
+from convstudio.app.views.map_grid import FeatureMapGrid
 
 __all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
 

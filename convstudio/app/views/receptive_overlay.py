@@ -167,10 +167,6 @@ class ReceptiveOverlay(QObject):
         self._drawn[id(view)] = {}
 
     # ---------------------------------------------------------------- state
-    @property
-    def hover(self) -> Mark | None:
-        return self._hover
-
     def pins(self) -> list[Mark]:
         return [m for _, m in self._pins]
 

@@ -2,7 +2,7 @@
 
 A 3 x 3 input zoomed to fill a view is nine coloured squares; the tutorial is about the numbers in
 them. :class:`ValueLabels` puts one ``pg.TextItem`` on every pixel of each map a
-:class:`~convstudio.app.views.feature_view.FeatureMapGrid` shows, as long as the map has at most
+:class:`~convstudio.app.views.map_grid.FeatureMapGrid` shows, as long as the map has at most
 :data:`MAX_LABELLED_PIXELS` pixels, and hides them while a pixel is too small on screen for its
 number. It only uses the grid's public API (``maps``, ``tile_image_items``, ``channels_shown``,
 ``focus_view``): the labels are children of the grid's ``ImageItem`` objects, whose item coordinates
@@ -19,7 +19,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
 
 from convstudio.app.qtsetup import pg
-from convstudio.app.views.feature_view import ALL_CHANNELS, FeatureMapGrid
+from convstudio.app.views.display import ALL_CHANNELS
+from convstudio.app.views.map_grid import FeatureMapGrid
 
 __all__ = ["ValueLabels", "format_value", "MAX_LABELLED_PIXELS", "MAX_LABELS"]
 

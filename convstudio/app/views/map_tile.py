@@ -1,0 +1,210 @@
+"""The small views of a :class:`~convstudio.app.views.map_grid.FeatureMapGrid`: :class:`MapTile`, a
+clipped frame that shows one map (or the true-colour image) over a region of input coordinates set
+by the grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
+
+from convstudio.app.views.colormaps import Display
+from convstudio.app.views.display import ALL_CHANNELS, PixelInfo, display_block_reduce, pixel_info, rgb_for_display
+from convstudio.app.views.image_view import MapImageItem
+from convstudio.app.views.overlay import OverlayRect, shown_brush
+from convstudio.app.views.placement import INPUT_PLACEMENT, Placement, placement_transform
+
+if TYPE_CHECKING:
+    from convstudio.app.views.map_grid import FeatureMapGrid
+
+__all__ = ["MapTile"]
+
+
+def _screen_steps(item: QGraphicsItem, scale: float, placement: Placement) -> tuple[int, int]:
+    """(rows, cols) subsampling that leaves at least one map pixel per device pixel.
+
+    `scale` is device-independent pixels per input unit; a map pixel covers ``jump`` input units.
+    """
+    scene = item.scene()
+    views = scene.views() if scene is not None else []
+    dpr = views[0].devicePixelRatioF() if views else 1.0
+    steps = []
+    for jump in placement.jump:
+        px = scale * jump * dpr  # device pixels per map pixel
+        steps.append(max(1, int(1.0 / px)) if 0 < px < 1 else 1)
+    return steps[0], steps[1]
+
+
+class MapTile(QGraphicsWidget):
+    """One small map of a grid: a clipped frame that shows a region of input coordinates.
+
+    Lighter than a ViewBox (the grid may hold 64 of them and zoom them all on every wheel step): the
+    region comes from the grid, wheel and left-drag ask the grid to zoom / pan, and the grid moves all
+    tiles at once.
+
+    A map larger than the tile on screen is handed to its ImageItem shrunk to about one map pixel
+    per device pixel (each ``s x s`` block shown as its value of largest magnitude,
+    :func:`display_block_reduce`, the item scaled by ``s``): a thin strong edge stays visible where
+    taking every ``s``-th pixel would drop it, and pyqtgraph converts a tile-sized image to colours
+    instead of the whole map (8 MP for a layer of eight 1 MP maps) on every new result. Zooming in
+    lowers the step, down to every pixel.
+    """
+
+    def __init__(self, grid: FeatureMapGrid) -> None:
+        super().__init__()
+        self._grid = grid
+        self._view = QRectF(0, 0, 1, 1)
+        self.group: QGraphicsRectItem | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(16, 16)
+        self.setPreferredSize(120, 120)
+        # content: input coordinates -> tile coordinates through one transform
+        self.group = QGraphicsRectItem(self)
+        self.group.setPen(Qt.PenStyle.NoPen)
+        self.item = MapImageItem()
+        self.item.setParentItem(self.group)
+        self._label_back = QGraphicsRectItem(self)
+        self._label_back.setPen(Qt.PenStyle.NoPen)
+        self._label_back.setBrush(QColor(0, 0, 0, 170))
+        self._label_back.setZValue(1000)
+        self._label = QGraphicsSimpleTextItem(self._label_back)
+        self._label.setBrush(QColor(235, 235, 235))
+        self._label.setPos(3, 1)
+        self.overlays: dict[Hashable, QGraphicsRectItem] = {}
+        self.source: np.ndarray | None = None
+        self.channel = 0
+        self.placement = INPUT_PLACEMENT
+        self._display: Display | None = None  # None: true colour
+        self._steps = (1, 1)
+
+    # ---- content
+    def show_map(self, source: np.ndarray, channel: int, display: Display, placement: Placement) -> None:
+        self.source, self.channel, self.placement, self._display = source, channel, placement, display
+        self._steps = self._wanted_steps()
+        self._put_image()
+
+    def show_rgb(self, source: np.ndarray, placement: Placement) -> None:
+        self.source, self.channel, self.placement, self._display = source, ALL_CHANNELS, placement, None
+        self._steps = self._wanted_steps()
+        self._put_image()
+
+    def steps(self) -> tuple[int, int]:
+        """(rows, cols) subsampling of the map in the ImageItem now (1: every pixel)."""
+        return self._steps
+
+    def _wanted_steps(self) -> tuple[int, int]:
+        return _screen_steps(self.item, self.group.transform().m11(), self.placement)
+
+    def _put_image(self) -> None:
+        sr, sc = self._steps
+        sub = (slice(None, None, sr), slice(None, None, sc))
+        self.item.setTransform(placement_transform(self.placement, self._steps))
+        if self._display is None:
+            x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
+            self.item.setImage(rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
+        else:
+            d = self._display
+            data = display_block_reduce(self.source[self.channel], sr, sc)
+            self.item.setImage(d.prepare(data), autoLevels=False, levels=d.levels, lut=d.lut)
+
+    def retarget(self, source: np.ndarray) -> None:
+        """Show the same values from another array (other channels of the layer changed): the
+        colours already rendered stay, and the old array is let go."""
+        self.source = source
+        if self._display is None or self._display.absolute or self._steps != (1, 1):
+            return  # true colour is not retargeted; |x| and shrunk maps are copies (no old array)
+        data = source[self.channel]
+        image = self.item.image
+        if image is not None and image.shape == data.shape:
+            # pyqtgraph keeps the data in `image` and its rendering in `qimage`; equal values
+            # need no new rendering (setImage would convert the map to colours again).
+            self.item.image = data
+
+    def hide_and_forget(self) -> None:
+        """Out of the grid: hidden, and no reference to the layer kept."""
+        self.setVisible(False)
+        self.source = None
+        self._display = None
+        self.item.clear()
+
+    def set_label(self, text: str) -> None:
+        self._label.setText(text)
+        r = self._label.boundingRect()
+        self._label_back.setRect(0, 0, r.width() + 6, r.height() + 2)
+
+    def label_text(self) -> str:
+        return self._label.text()
+
+    def info_at_scene_pos(self, pos, view_id: str) -> PixelInfo | None:
+        p = self.group.mapFromScene(pos)
+        return pixel_info(self.source, self.channel, self.placement, p.x(), p.y(), view_id)
+
+    def scene_pos_of(self, x: float, y: float):
+        """Scene position of input coordinates ``(x, y)`` in this tile."""
+        return self.group.mapToScene(QPointF(x, y))
+
+    # ---- region shown
+    def set_view_rect(self, rect: QRectF) -> None:
+        self._view = QRectF(rect)
+        self._update_transform()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(ev)
+        self._update_transform()
+
+    def _update_transform(self) -> None:
+        w, h = self.size().width(), self.size().height()
+        r = self._view
+        if self.group is None or w <= 0 or h <= 0 or r.width() <= 0 or r.height() <= 0:
+            return
+        s = min(w / r.width(), h / r.height())
+        dx = (w - r.width() * s) / 2 - r.x() * s
+        dy = (h - r.height() * s) / 2 - r.y() * s
+        self.group.setTransform(QTransform(s, 0.0, 0.0, s, dx, dy))
+        if self.source is not None:
+            steps = self._wanted_steps()
+            if steps != self._steps:
+                self._steps = steps
+                self._put_image()
+
+    # ---- look and mouse
+    def paint(self, painter, option, widget=None) -> None:
+        painter.fillRect(self.rect(), QColor(18, 18, 18))
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        ev.accept()
+        centre = self.group.mapFromParent(ev.pos())
+        self._grid._zoom_about(centre, 1.02 ** (-ev.delta() / 8))
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's drag protocol)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        a = self.group.mapFromParent(ev.lastPos())
+        b = self.group.mapFromParent(ev.pos())
+        self._grid._pan_by(a.x() - b.x(), a.y() - b.y())
+
+    def set_overlay(self, key: Hashable, rect, pen, brush) -> None:
+        item = self.overlays.get(key)
+        if item is None:
+            item = OverlayRect(self.group)
+            item.setZValue(10)
+            self.overlays[key] = item
+        item.setRect(QRectF(*rect))
+        item.setPen(pen)
+        item.setBrush(shown_brush(brush, self._grid.overlay_fills()))
+
+    def remove_overlay(self, key: Hashable) -> None:
+        item = self.overlays.pop(key, None)
+        if item is not None:
+            item.setParentItem(None)
+            scene = item.scene()
+            if scene is not None:
+                scene.removeItem(item)

@@ -1,0 +1,361 @@
+"""The main window's files: opening and saving images and pipelines, recent files, samples and
+test patterns, drag-and-drop, pasting, export, and reading images in the background.
+
+:class:`WindowFiles` is mixed into :class:`~convstudio.app.window.main_window.MainWindow` and
+works on its attributes (``doc``, ``settings``, the recent-file menus, ``_loaders`` and
+``_load_token``). What a pipeline file holds is described in docs/pipeline-format.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
+from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
+from convstudio.core.layers import MaxPool2d, ReLU
+from convstudio.session import samples
+
+__all__ = ["WindowFiles", "default_pipeline", "qimage_to_array", "MAX_RECENT", "IMAGE_FILTER",
+           "PIPELINE_FILTER"]
+
+MAX_RECENT = 10
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)"
+PIPELINE_FILTER = "ConvStudio pipelines (*.json);;All files (*)"
+
+
+def default_pipeline() -> Pipeline:
+    """What a first launch shows: an edge detector, its rectification and a pooling step."""
+    return Pipeline((
+        Conv2d(kernel=kernels.SOBEL_X, padding="same", padding_mode="reflect", name="Sobel x"),
+        ReLU(),
+        MaxPool2d(kernel_size=(2, 2)),
+    ), name="Edges, rectified and pooled")
+
+
+class WindowFiles:
+    """Files in and out of the window (a mixin of ``MainWindow``)."""
+
+    # ================================================================== images
+    def load_default(self) -> None:
+        """The first-launch state: a shipped photo (or a test pattern) and a small pipeline."""
+        shipped = {p.stem: p for p in samples.shipped_samples()}
+        path = shipped.get(samples.DEFAULT_SAMPLE)
+        try:
+            if path is not None:
+                self.doc.load_image(path)
+            else:
+                self.doc.set_image_array(samples.make_pattern(samples.DEFAULT_PATTERN),
+                                         samples.PATTERNS[samples.DEFAULT_PATTERN].label)
+        except ConvStudioError:
+            self.doc.set_image_array(samples.make_pattern(samples.DEFAULT_PATTERN),
+                                     samples.PATTERNS[samples.DEFAULT_PATTERN].label)
+        self.doc.new_pipeline(default_pipeline())
+        self.doc.select(1)
+
+    def open_image(self, path: str | Path, *, wait: bool = True) -> bool:
+        """Load an image file; on error one message, and the current image stays.
+
+        With ``wait=False`` (what the menus, drops and recent files use) the file is read in a
+        worker thread so that a large photo never freezes the window; the result arrives later
+        and the return value only says that loading started.
+        """
+        if not wait:
+            self._load_image_async(Path(path))
+            return True
+        self._load_token += 1  # a pending background load must not overwrite this image
+        try:
+            self.doc.load_image(path)
+        except ConvStudioError as exc:
+            self.report_error("Cannot open image", str(exc))
+            return False
+        except MemoryError:
+            self.report_error("Cannot open image", f"'{Path(path).name}' is too large for the "
+                              "memory available")
+            return False
+        self._add_recent("images", Path(path))
+        self.show_message(f"Opened {Path(path).name}")
+        return True
+
+    def _load_image_async(self, path: Path) -> None:
+        self._load_token += 1
+        loader = _ImageLoader(self._load_token, path, self.doc.keep_alpha, self)
+        loader.loaded.connect(self._on_image_loaded)
+        loader.finished.connect(lambda l=loader: self._loaders.discard(l))
+        self._loaders.add(loader)
+        self.busy_label.setText(f"loading {path.name}…")
+        loader.start()
+
+    def _on_image_loaded(self, token: int, path: Path, x: np.ndarray | None, error: str) -> None:
+        if token != self._load_token or self._closing:
+            return  # a newer load (or a close) came after this one
+        self.busy_label.setText("")
+        if x is None:
+            self.report_error("Cannot open image", error)
+            return
+        self.doc.set_loaded_image(x, path)
+        self._add_recent("images", path)
+        self.show_message(f"Opened {path.name}")
+
+    def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
+        """Wait until background image loads are done and their results delivered."""
+        from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
+
+        deadline = QDeadlineTimer(timeout_ms)
+        while self._loaders and not deadline.hasExpired():
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            QThread.msleep(2)
+        QApplication.processEvents()
+        return not self._loaders
+
+    def load_pattern(self, name: str) -> None:
+        self.doc.set_image_array(samples.make_pattern(name), samples.PATTERNS[name].label)
+        self.show_message(f"Test pattern: {samples.PATTERNS[name].label}")
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_folder("images"),
+                                              IMAGE_FILTER)
+        if path:
+            self.open_image(path, wait=False)
+
+    def paste_image(self) -> bool:
+        """Use the clipboard's image (an image, or a copied image file) as the input."""
+        clip = QGuiApplication.clipboard()
+        md = clip.mimeData()
+        if md is not None and md.hasUrls():
+            for url in md.urls():
+                if url.isLocalFile():
+                    return self.open_image(url.toLocalFile(), wait=False)
+        img = clip.image()
+        if img.isNull():
+            self.show_message("The clipboard holds no image.")
+            return False
+        # the rule of a file opened: alpha dropped unless "keep alpha" is on
+        x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
+        self.doc.set_image_array(x, "pasted image")
+        c = x.shape[0]
+        self.show_message(f"Pasted a {img.width()}×{img.height()} image "
+                          f"({c} channel{'' if c == 1 else 's'})")
+        return True
+
+    # ================================================================== pipelines
+    def open_pipeline(self, path: str | Path, *, ask: bool = True) -> bool:
+        """Open a pipeline file (asking first if the current one has unsaved changes)."""
+        if ask and self.doc.dirty and not self.confirm_discard():
+            return False
+        try:
+            self.doc.open_pipeline(path)
+        except ConvStudioError as exc:
+            self.report_error("Cannot open pipeline", str(exc))
+            return False
+        self._add_recent("pipelines", Path(path))
+        if self.doc.selected == 0 and len(self.doc.pipeline):
+            self.doc.select(len(self.doc.pipeline))
+        self.show_message(f"Opened pipeline {Path(path).name}")
+        return True
+
+    def open_pipeline_dialog(self) -> None:
+        if self.doc.dirty and not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open pipeline", self._last_folder("pipelines"),
+                                              PIPELINE_FILTER)
+        if path:
+            self.open_pipeline(path, ask=False)
+
+    def new_pipeline(self) -> None:
+        if self.doc.dirty and not self.confirm_discard():
+            return
+        self.doc.new_pipeline(Pipeline())
+        self.show_message("New empty pipeline: add layers with Layer ▸ Add")
+
+    def save_pipeline(self) -> bool:
+        if self.doc.file_path is None:
+            return self.save_pipeline_as()
+        return self.save_pipeline_to(self.doc.file_path)
+
+    def save_pipeline_as(self) -> bool:
+        start = str(self.doc.file_path) if self.doc.file_path else \
+            str(Path(self._last_folder("pipelines")) / "pipeline.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save pipeline", start, PIPELINE_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".json"
+        return self.save_pipeline_to(path)
+
+    def save_pipeline_to(self, path: str | Path) -> bool:
+        try:
+            target = self.doc.save_pipeline(path)
+        except (ConvStudioError, OSError, ValueError) as exc:
+            self.report_error("Cannot save pipeline", str(exc))
+            return False
+        self._add_recent("pipelines", target)
+        self.show_message(f"Saved {target.name}")
+        return True
+
+    def confirm_discard(self) -> bool:
+        """The pipeline has unsaved changes: Save / Discard / Cancel. True means go on.
+
+        Tests replace this method to answer without a dialog.
+        """
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          "The pipeline has changes that are not saved.",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setInformativeText("Save them first?")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_pipeline()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # ================================================================== export
+    def export_dialog(self) -> None:
+        if self.doc.image is None:
+            self.show_message("Open an image first.")
+            return
+        infos = self.doc.analysis()
+        shapes = [self.doc.image_shape] + [i.output_shape for i in infos]
+        stem = Path(self.doc.image_name or "image").stem
+        folder = Path(self.settings.value("export/folder", str(Path.home())))
+        dlg = ExportDialog(self.doc.pipeline, shapes, layer=self.doc.selected, folder=folder,
+                           stem=stem, parent=self)
+        if dlg.exec() != dlg.DialogCode.Accepted:
+            return
+        opts = dlg.options()
+        self.settings.setValue("export/folder", str(opts.path.parent))
+        self.export_layer(opts)
+
+    def export_layer(self, options: ExportOptions) -> list[Path]:
+        """Export with a progress dialog; the maps are computed at full resolution in a worker."""
+        job = run_export(self.doc.pipeline, self.doc.image, options, parent=self)
+        if job.was_cancelled:
+            self.show_message("Export cancelled; nothing was written.")
+            return []
+        if job.error is not None:
+            self.report_error("Export failed", str(job.error))
+            return []
+        names = ", ".join(p.name for p in job.paths[:3]) + (" …" if len(job.paths) > 3 else "")
+        folders = sorted({str(p.parent.resolve()) for p in job.paths}) or [str(options.path.parent)]
+        files = f"{len(job.paths)} files" if len(job.paths) > 1 else "1 file"
+        self.show_message(f"Exported layer {options.layer} to {', '.join(folders)} "
+                          f"({files}: {names})", 10_000)
+        return job.paths
+
+    # ================================================================== drag and drop
+    def _drag_enter(self, event: QDragEnterEvent) -> None:
+        md = event.mimeData()
+        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
+            event.acceptProposedAction()
+        elif md.hasImage():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def _drop(self, event: QDropEvent) -> None:
+        md = event.mimeData()
+        handled = False
+        if md.hasUrls():
+            for url in md.urls():
+                if url.isLocalFile():
+                    handled = self.open_path(url.toLocalFile()) or handled
+        elif md.hasImage():
+            img = QImage(md.imageData())
+            if not img.isNull():
+                x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
+                self.doc.set_image_array(x, "dropped image")
+                handled = True
+        if handled:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def open_path(self, path: str | Path, *, wait: bool = False) -> bool:
+        """Open a dropped file: .json as a pipeline, anything else as an image (read in the
+        background unless `wait`)."""
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            return self.open_pipeline(p)
+        return self.open_image(p, wait=wait)
+
+    # ================================================================== recent files
+    def _recent(self, kind: str) -> list[str]:
+        value = self.settings.value(f"recent/{kind}", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, kind: str, path: Path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [x for x in self._recent(kind) if x != p]
+        self.settings.setValue(f"recent/{kind}", items[:MAX_RECENT])
+        self._update_recent_menus()
+
+    def _last_folder(self, kind: str) -> str:
+        items = self._recent(kind)
+        return str(Path(items[0]).parent) if items else str(Path.home())
+
+    def _update_recent_menus(self) -> None:
+        for kind, menu, opener in (("images", self.recent_images_menu,
+                                    lambda p: self.open_image(p, wait=False)),
+                                   ("pipelines", self.recent_pipelines_menu, self.open_pipeline)):
+            menu.clear()
+            items = self._recent(kind)
+            for i, p in enumerate(items):
+                act = menu.addAction(f"&{(i + 1) % 10} {Path(p).name}")
+                act.setToolTip(p)
+                act.triggered.connect(lambda _c=False, path=p, fn=opener: fn(path))
+            if items:
+                menu.addSeparator()
+                menu.addAction("Clear list").triggered.connect(
+                    lambda _c=False, k=kind: (self.settings.setValue(f"recent/{k}", []),
+                                              self._update_recent_menus()))
+            menu.setEnabled(bool(items))
+
+
+class _ImageLoader(QThread):
+    """Reads one image file off the GUI thread."""
+
+    loaded = Signal(int, object, object, str)  # token, path, array or None, error message
+
+    def __init__(self, token: int, path: Path, keep_alpha: bool, parent=None) -> None:
+        super().__init__(parent)
+        self._token, self._path, self._keep_alpha = token, path, keep_alpha
+
+    def run(self) -> None:  # worker thread
+        from convstudio.core.imageio import load_image
+
+        try:
+            x = load_image(self._path, keep_alpha=self._keep_alpha)
+        except ConvStudioError as exc:
+            self.loaded.emit(self._token, self._path, None, str(exc))
+        except MemoryError:
+            self.loaded.emit(self._token, self._path, None,
+                             f"'{self._path.name}' is too large for the memory available")
+        else:
+            self.loaded.emit(self._token, self._path, x, "")
+
+
+def qimage_to_array(img: QImage, *, keep_alpha: bool = False) -> np.ndarray:
+    """A QImage as ``(C, H, W) float32`` in [0, 1], by the rule of ``load_image`` for a file:
+    gray images give C = 1, others RGB (C = 3); an alpha channel is dropped (not composited)
+    unless `keep_alpha`, which gives C = 4 (R, G, B, A; gray repeated in R, G and B)."""
+    alpha = keep_alpha and img.hasAlphaChannel()
+    if img.isGrayscale() and not img.hasAlphaChannel():
+        g = img.convertToFormat(QImage.Format.Format_Grayscale8)
+        arr = np.frombuffer(g.constBits(), np.uint8, g.bytesPerLine() * g.height())
+        arr = arr.reshape(g.height(), g.bytesPerLine())[:, :g.width()]
+        return (arr.astype(np.float32) / np.float32(255.0))[None]
+    # straight (not premultiplied) colour, as a file holds it; the alpha is then kept or dropped
+    conv = img.convertToFormat(QImage.Format.Format_RGBA8888)
+    arr = np.frombuffer(conv.constBits(), np.uint8, conv.bytesPerLine() * conv.height())
+    arr = arr.reshape(conv.height(), conv.bytesPerLine())[:, :conv.width() * 4]
+    arr = arr.reshape(conv.height(), conv.width(), 4).transpose(2, 0, 1)
+    if not alpha:
+        # gray with alpha (to Qt: R = G = B everywhere) keeps the gray value alone
+        arr = arr[:1] if img.isGrayscale() else arr[:3]
+    return np.ascontiguousarray(arr, dtype=np.float32) / np.float32(255.0)

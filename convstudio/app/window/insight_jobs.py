@@ -1,0 +1,306 @@
+"""The slow parts of "seeing why", run in background workers: the computation inspector, the
+effective receptive field (ERF), the OpenCV cross-check, border modes side by side and the combined
+kernel.
+
+A mixin of :class:`~convstudio.app.window.insight.InsightController` (see that module); it uses the
+controller's ``window``, ``doc``, ``renderer``, panels and :class:`BackgroundTask` s.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from convstudio.app.dialogs.border_compare import BorderCompareDialog
+from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
+from convstudio.app.panels.inspector import explanation_html
+from convstudio.app.views.erf_overlay import erf_rgba, erf_summary
+from convstudio.app.views.receptive_overlay import layer_placement
+from convstudio.app.window.code_export import default_in_channels
+from convstudio.core import Conv2d, Pipeline
+from convstudio.core.crosscheck import crosscheck
+from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
+
+__all__ = ["InsightJobsMixin"]
+
+
+def _span(a: int, b: int) -> str:
+    return f"{a}" if b - a == 1 else f"{a} to {b - 1}"
+
+
+class InsightJobsMixin:
+    """Inspector, ERF, cross-check, border modes and combined kernel of :class:`InsightController`."""
+
+    # ================================================================== inspector
+    def _update_inspector(self) -> None:
+        m = self.pixel
+        if m is None:
+            self.inspect_task.cancel()
+            sel = self.doc.selected
+            self.inspector.set_message(
+                "Click a pixel of the selected layer's maps to see how its value was computed."
+                if sel >= 1 else "The input is not computed by anything: select a layer and "
+                                 "click one of its pixels.")
+            return
+        if self.renderer.busy:
+            # keep what is shown (no flicker while a value is dragged); the result follows
+            self.inspector.set_status(f"updating layer {m.layer}…")
+            return
+        ctx = self._context()
+        if ctx is None or not self._computed(m.layer):
+            self.inspect_task.cancel()
+            self.inspector.set_message(f"Layer {m.layer} has no output to explain (it does not "
+                                       "fit its input, or an earlier layer does not).")
+            return
+        _, shapes, factor = ctx
+        c, h, w = shapes[m.layer]
+        if not (0 <= m.channel < c and 0 <= m.row < h and 0 <= m.col < w):
+            self.pixel = None
+            self.inspect_task.cancel()
+            self.inspector.set_message("The clicked pixel is no longer in the layer's map.")
+            return
+        note = (f"Computed on the preview copy (1/{factor} of the image; View ▸ Preview large "
+                "images switches it off)." if factor > 1 else "")
+        pipeline, x = self.doc.pipeline, self.renderer.input
+        outputs = list(self.renderer.outputs[:m.layer])
+
+        def job(_cancelled, p=pipeline, xx=x, outs=outputs, mark=m, nt=note):
+            # In the worker: a huge kernel's window lists and their page take a while to build.
+            info = explain_pixel(p, xx, mark.layer, mark.channel, mark.row, mark.col, outputs=outs)
+            return mark, p, info, explanation_html(info, mode_note=nt)
+
+        self.inspector.set_status("computing…")
+        self.inspect_task.submit(job)
+
+    def _on_inspect_done(self, _token: int, result) -> None:
+        mark, pipeline, info, page = result
+        if mark != self.pixel or pipeline is not self.doc.pipeline:
+            return
+        self.inspector.set_explanation(info, page=page)
+
+    def _on_inspect_failed(self, _token: int, message: str) -> None:
+        self.inspector.set_message(message)
+
+    # ================================================================== ERF
+    def _on_erf_toggled(self, on: bool) -> None:
+        if not on:
+            self.erf_task.cancel()
+            self._set_erf(None)
+            self.receptive.set_erf_text("")
+            return
+        if not self.insight_dock.isHidden():
+            self.show_page("receptive")  # where the ERF's numbers are written
+        if self.pixel is None:
+            self.receptive.set_erf_text("<span style='color:gray'>ERF heat map: click a pixel of "
+                                        "the selected layer.</span>")
+            return
+        self._request_erf()
+
+    def _request_erf(self) -> None:
+        m = self.pixel
+        if m is None or not self._computed(m.layer):
+            return
+        pipeline, x = self.doc.pipeline, self.renderer.input
+        outputs = list(self.renderer.outputs[:m.layer])
+        self.receptive.set_erf_text(f"<span style='color:gray'>Computing the effective receptive "
+                                    f"field of layer {m.layer} (row {m.row}, col {m.col})…</span>")
+
+        def job(cancelled, p=pipeline, xx=x, outs=outputs, mark=m):
+            g = effective_receptive_field(p, xx, mark.layer, mark.channel, mark.row, mark.col,
+                                          outputs=outs)
+            if cancelled():
+                from convstudio.core import RunCancelled
+
+                raise RunCancelled()
+            total = g.sum(axis=0)
+            scale = float(np.abs(total).max()) if total.size else 0.0
+            return {"mark": mark, "pipeline": p, "input": xx, "erf": g,
+                    "rgba": erf_rgba(total, scale), "summary": erf_summary(g)}
+
+        self.erf_task.submit(job)
+
+    def _on_erf_done(self, _token: int, result: dict) -> None:
+        if (result["mark"] != self.pixel or result["pipeline"] is not self.doc.pipeline
+                or result["input"] is not self.renderer.input
+                or not self.actions["erf"].isChecked()):
+            return
+        self._set_erf(result["erf"], result["rgba"])
+        m, s = result["mark"], result["summary"]
+        ctx = self._context()
+        rf = self.doc.pipeline.receptive_fields()[m.layer]
+        parts = [f"<b>ERF</b> of layer {m.layer}, channel {m.channel}, row {m.row}, col {m.col}: "
+                 "how much each input pixel moves this value (∂y/∂x; red positive, blue "
+                 "negative, transparent: no influence)."]
+        if s["extent"] is not None:
+            r0, r1, c0, c1 = s["extent"]
+            parts.append(f"Nonzero over rows {_span(r0, r1)}, cols {_span(c0, c1)} "
+                         f"({r1 - r0} × {c1 - c0}; the theoretical field is {rf.size[0]} × "
+                         f"{rf.size[1]}); {s['nonzero']:,} pixels influence it.")
+            pr, pc = s["peak"]
+            parts.append(f"Sum of all gradients {s['sum']:.4g}; strongest at row {pr}, col {pc}.")
+        else:
+            parts.append("Every gradient is 0 here: no input pixel changes this value (a ReLU "
+                         "that is off, or a max pool whose winner lies elsewhere).")
+        if ctx is not None and ctx[2] > 1:
+            parts.append(f"(Preview pixels: 1/{ctx[2]} of the image.)")
+        self.receptive.set_erf_text(" ".join(parts))
+
+    def _on_erf_failed(self, _token: int, message: str) -> None:
+        self._set_erf(None)
+        self.receptive.set_erf_text(f"<span style='color:#c62828'>ERF: {html.escape(message)}</span>")
+
+    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None) -> None:
+        self.erf = g
+        self.erf_overlay.set_erf(g, rgba)
+
+    # ================================================================== cross-check
+    def _on_crosscheck_toggled(self, on: bool) -> None:
+        if on:
+            self._run_crosscheck()
+        else:
+            self.check_task.cancel()
+            self.crosscheck.clear()
+            self.crosscheck.set_status("Off: tick the box to compare the NumPy core with OpenCV, "
+                                       "layer by layer.")
+
+    def _run_crosscheck(self) -> None:
+        r = self.renderer
+        n = len(self.doc.pipeline)
+        if r.busy:
+            self.crosscheck.set_status("Waiting for the layers to be computed…")
+            return
+        if r.input is None:
+            self.crosscheck.set_status("Open an image first.")
+            return
+        if r.errors or len(r.outputs) < n:
+            first = min(r.errors) if r.errors else len(r.outputs) + 1
+            self.crosscheck.clear()
+            self.crosscheck.set_status(f"Layer {first} does not fit its input: nothing to check "
+                                       "from there on.", error=True)
+            return
+        pipeline, x, outputs = self.doc.pipeline, r.input, list(r.outputs)
+        self.crosscheck.set_status(f"Checking {n} layers against OpenCV…")
+
+        def job(cancelled, p=pipeline, xx=x, outs=outputs):
+            return p, outs, crosscheck(p, xx, outputs=outs, keep_reference=True,
+                                       cancelled=cancelled)
+
+        self.check_task.submit(job)
+
+    def _on_check_done(self, _token: int, result) -> None:
+        pipeline, outputs, checks = result
+        if pipeline is not self.doc.pipeline or not self.crosscheck.is_on():
+            return
+        factor = self.renderer.factor
+        placements = [layer_placement(pipeline, c.index, factor) for c in checks]
+        labels = [pipeline.layers[c.index - 1].describe() for c in checks]
+        self.crosscheck.set_results(checks, outputs, placements, labels, prefer=self.doc.selected)
+        if factor > 1:
+            self.crosscheck.status.setText(self.crosscheck.status.text()
+                                           + f" (On the preview copy, 1/{factor} of the image.)")
+
+    def _on_check_failed(self, _token: int, message: str) -> None:
+        self.crosscheck.set_status(f"Cross-check failed: {message}", error=True)
+
+    # ================================================================== border modes
+    def compare_border_modes(self) -> BorderCompareDialog | None:
+        i = self.doc.selected
+        layer = self.doc.selected_layer
+        if not isinstance(layer, Conv2d):
+            self.window.show_message("Select a conv layer to compare its border modes.")
+            return None
+        if not self._computed(i):
+            self.window.show_message(f"Layer {i} is not computed yet (or does not fit its input).")
+            return None
+        if self._border_dialog is None:
+            self._border_dialog = BorderCompareDialog(self.border_task, self.window)
+        dlg = self._border_dialog
+        self._border_layer = i
+        self._show_border(dlg, i, layer)
+        dlg.show()
+        dlg.raise_()
+        return dlg
+
+    def _show_border(self, dlg: BorderCompareDialog, i: int, layer: Conv2d) -> None:
+        r = self.renderer
+        x = r.input if i == 1 else r.outputs[i - 2]
+        dlg.show_layer(i, layer, x, self.doc.pipeline, r.factor, mode=self.window.layer_view.mode())
+
+    def _refresh_border_dialog(self) -> None:
+        dlg, i = self._border_dialog, self._border_layer
+        if dlg is None or i is None or not dlg.isVisible():
+            return
+        layers = self.doc.pipeline.layers
+        if i <= len(layers) and isinstance(layers[i - 1], Conv2d) and self._computed(i):
+            self._show_border(dlg, i, layers[i - 1])
+
+    @property
+    def border_dialog(self) -> BorderCompareDialog | None:
+        return self._border_dialog
+
+    # ================================================================== combined kernel
+    def show_combined(self) -> None:
+        self.show_page("combined")
+        self._update_combined()
+
+    def _combined_shown(self) -> bool:
+        return (self.tabs.currentWidget() is self.combined
+                and not self.insight_dock.isHidden())
+
+    def _update_combined(self) -> None:
+        """Compose the kernel of the run ending at the selected layer, when the page is shown
+        (otherwise when it next is: composing costs one backward pass per output channel)."""
+        if not self._combined_shown():
+            return
+        sel = self.doc.selected
+        pipeline = self.doc.pipeline
+        shape = self.doc.image_shape
+        key = (pipeline, sel, shape)
+        if key == self._combined_key:
+            return
+        self._combined_key = key
+        first, note = linear_run(pipeline, sel)
+        if first is None:
+            self.combined_task.cancel()
+            self.combined.set_message(note)
+            return
+        infos = self.doc.analysis()
+        if shape is None:
+            in_channels = default_in_channels(pipeline)
+        elif first == 1:
+            in_channels = shape[0]
+        else:
+            prev = infos[first - 2].output_shape if first - 2 < len(infos) else None
+            if prev is None:
+                self.combined_task.cancel()
+                self.combined.set_message(f"Layer {first - 1} does not fit its input, so the run "
+                                          f"from layer {first} has no input.")
+                return
+            in_channels = prev[0]
+        layers = pipeline.layers[first - 1:sel]
+        rf = Pipeline(layers).receptive_fields()[-1]
+        if max(rf.size) > MAX_COMBINED_SIZE:
+            self.combined_task.cancel()
+            self.combined.set_message(f"Layers {first}–{sel} are linear, but their combined "
+                                      f"kernel is {rf.size[0]} × {rf.size[1]}: too large to show "
+                                      f"(the limit is {MAX_COMBINED_SIZE}).")
+            return
+        labels = [lay.describe() for lay in layers]
+
+        def job(_cancelled, lays=layers, c=in_channels):
+            return key, combined_kernel(lays, c)
+
+        self._combined_meta = (first, sel, labels, note)
+        self.combined.set_message(f"Composing layers {first}–{sel}…")
+        self.combined_task.submit(job)
+
+    def _on_combined_done(self, _token: int, result) -> None:
+        key, ck = result
+        if key != self._combined_key:
+            return
+        first, last, labels, note = self._combined_meta
+        self.combined.set_result(ck, first, last, labels, note)
+
+    def _on_combined_failed(self, _token: int, message: str) -> None:
+        self.combined.set_message(f"No combined kernel: {message}")
