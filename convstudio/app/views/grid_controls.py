@@ -27,7 +27,7 @@ from convstudio.app.qtsetup import pg
 from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES, DIVERGING_LUT, GREY_LUT
 from convstudio.app.views.display import ALL_CHANNELS, MODE_LABELS, PixelInfo, color_map
 from convstudio.app.views.image_view import BACKGROUND, ImageView, LeaveFilter, graphics_view
-from convstudio.app.views.linker import ViewLinker
+from convstudio.app.views.linker import ViewLinker, while_alive
 
 if TYPE_CHECKING:
     from convstudio.app.views.map_tile import MapTile
@@ -115,14 +115,16 @@ class GridControlsMixin:
         self._channel_spin.valueChanged.connect(self._on_channel_spin_changed)
         self._grid_button.clicked.connect(self._on_grid_button_clicked)
         self._fit_button.clicked.connect(self.auto_range)
+        # Signals of the grid's own children reach it through while_alive: a child that emits
+        # while the grid is being destroyed (a ViewBox resized as the views go) finds no slot.
         scene = self._grid_view.scene()
-        scene.sigMouseMoved.connect(self._on_grid_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_grid_mouse_clicked)
+        scene.sigMouseMoved.connect(while_alive(self, "_on_grid_mouse_moved"))
+        scene.sigMouseClicked.connect(while_alive(self, "_on_grid_mouse_clicked"))
         self._grid_view.viewport().installEventFilter(LeaveFilter(self._on_grid_mouse_left, self))
-        self._focus_view.hovered.connect(self._set_hover)
+        self._focus_view.hovered.connect(while_alive(self, "_set_hover"))
         self._focus_view.clicked.connect(self.clicked)
-        self._focus_view.doubleClicked.connect(self._on_focus_double_clicked)
-        self.view_box().sigRangeChanged.connect(self._on_region_changed)
+        self._focus_view.doubleClicked.connect(while_alive(self, "_on_focus_double_clicked"))
+        self.view_box().sigRangeChanged.connect(while_alive(self, "_on_region_changed"))
         self._linker = linker if linker is not None else ViewLinker(self)
         self._linker.link(self.view_box())
 

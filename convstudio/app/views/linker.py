@@ -13,7 +13,29 @@ from PySide6.QtCore import QObject, QRectF, Signal
 
 from convstudio.app.qtsetup import pg
 
-__all__ = ["ViewLinker"]
+__all__ = ["ViewLinker", "while_alive"]
+
+
+def while_alive(owner: QObject, method: str):
+    """A slot that calls ``owner.<method>(*args)`` while `owner`'s C++ object exists, and does
+    nothing once it is gone or going.
+
+    Connect a child's signal to this instead of to the bound method when the child may emit
+    while `owner` is being destroyed (Qt deletes the children from the owner's destructor, after
+    the Python wrapper was invalidated): a bound method's slot is then looked up on a dead
+    object ("Slot 'FeatureMapGrid::' not found").
+    """
+    import weakref
+
+    ref = weakref.ref(owner)
+
+    def slot(*args):
+        target = ref()
+        if target is not None and shiboken6.isValid(target):
+            return getattr(target, method)(*args)
+        return None
+
+    return slot
 
 
 class ViewLinker(QObject):
