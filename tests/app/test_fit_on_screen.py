@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import grid_drawn, settle
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
 from convstudio.app.views.feature_view import content_rect
@@ -178,13 +178,18 @@ def test_a_new_target_with_the_same_visible_range_reaches_the_tiles_and_linked_v
     """The focus ViewBox's target changes, its visible range does not (the aspect lock widened the
     old target to what the new one is): the tiles and the linked grid still follow the target."""
     import numpy as np
+    from PySide6.QtWidgets import QWidget
 
     from convstudio.app.views.feature_view import FeatureMapGrid, ViewLinker
 
-    linker = ViewLinker()
-    grids = [FeatureMapGrid(linker=linker), FeatureMapGrid(linker=linker)]
+    # As in the window: the grids and their linker belong to a parent widget, which Qt deletes
+    # with them (left to Python's collector, parentless views die in no defined order).
+    host = QWidget()
+    qtbot.addWidget(host)
+    linker = ViewLinker(host)
+    grids = [FeatureMapGrid(linker=linker, parent=host), FeatureMapGrid(linker=linker, parent=host)]
     for g in grids:
-        qtbot.addWidget(g)
+        g.setWindowFlag(Qt.WindowType.Window)  # each its own top-level window, owned by host
         g.resize(500, 400)
         g.set_maps(np.zeros((2, 2, 40), np.float32))
         g.show()
