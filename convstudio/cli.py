@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.normalization import NORMALIZE_MODES
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-NORMALIZE_MODES = ("clip", "minmax", "abs", "signed")
 # Formats that can hold 16 bits per channel (the others are 8-bit only).
 SIXTEEN_BIT_FORMATS = {"png", "tif", "tiff"}
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from convstudio.core.errors import ImageIOError
 from convstudio.core.imageheaders import PathArg, _cv_reason, _display_name, _os_reason
+from convstudio.core.normalization import NORMALIZE_MODES
 
-NORMALIZE_MODES = ("clip", "minmax", "abs", "signed")
 SUPPORTED_WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".npy")
 
 

@@ -30,17 +30,22 @@ from PySide6.QtWidgets import (
 
 from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import Pipeline, RunCancelled
+from convstudio.core.normalization import NORMALIZE_MODES
 from convstudio.session.layer_export import EXPORT_FORMATS, export_layer
 
 __all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
 
-NORMALIZE_TIPS = {
-    "auto": "auto: signed for feature maps that hold negative values, clip otherwise "
-            "(what convstudio apply does without --normalize)",
+_MODE_TIPS = {
     "clip": "clip: values below 0 are black, above 1 white",
     "minmax": "min-max: the smallest value is black, the largest white",
     "abs": "abs: |x|, then clip to [0, 1]",
     "signed": "signed: 0 is mid-grey, ±max|x| black / white",
+}
+#: The dialog's choices: "auto", then the modes every writer knows (one list, in the core).
+NORMALIZE_TIPS = {
+    "auto": "auto: signed for feature maps that hold negative values, clip otherwise "
+            "(convstudio apply clips unless --normalize says otherwise)",
+    **{mode: _MODE_TIPS[mode] for mode in NORMALIZE_MODES},
 }
 
 
