@@ -35,6 +35,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
 from convstudio.app.model.document import Document
+from convstudio.app.model.worker import process_events_until
 from convstudio.core import Pipeline, RunCancelled
 from convstudio.session.compute import (
     DEFAULT_PREVIEW_PIXELS,
@@ -390,15 +391,7 @@ class Renderer(QObject):
 
     def wait_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until the latest generation finished (True) or time ran out."""
-        from PySide6.QtCore import QDeadlineTimer, QEventLoop
-
-        deadline = QDeadlineTimer(timeout_ms)
-        app = QCoreApplication.instance()
-        while self.busy and not deadline.hasExpired():
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.busy:
-                QThread.msleep(2)
-        return not self.busy
+        return process_events_until(lambda: not self.busy, timeout_ms)
 
     def _on_image_changed(self) -> None:
         self.request()

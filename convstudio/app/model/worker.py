@@ -22,7 +22,27 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from convstudio.core import ConvStudioError, RunCancelled
 
-__all__ = ["BackgroundTask", "Job"]
+__all__ = ["BackgroundTask", "Job", "process_events_until"]
+
+
+def process_events_until(done: Callable[[], bool], timeout_ms: int, *, quiet_turns: int = 1) -> bool:
+    """Run the GUI thread's event loop until ``done()`` has held for `quiet_turns` turns in a row
+    (True) or `timeout_ms` ran out (False). Between turns it sleeps 2 ms, so a worker that needs
+    the GIL gets it. The one wait of the app: the renderer, the background tasks, image loads and
+    the window's ``wait_idle`` all use it."""
+    from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
+
+    deadline = QDeadlineTimer(timeout_ms)
+    app = QCoreApplication.instance()
+    quiet = 0
+    while quiet < quiet_turns and not deadline.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        if done():
+            quiet += 1
+        else:
+            quiet = 0
+            QThread.msleep(2)
+    return done()
 
 Job = Callable[[Callable[[], bool]], Any]
 """A job: called with ``cancelled`` (a no-argument callable), returns the result."""
@@ -133,15 +153,7 @@ class BackgroundTask(QObject):
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Process events until the newest job delivered (True) or time ran out."""
-        from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
-
-        deadline = QDeadlineTimer(timeout_ms)
-        app = QCoreApplication.instance()
-        while self.busy and not deadline.hasExpired():
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.busy:
-                QThread.msleep(2)
-        return not self.busy
+        return process_events_until(lambda: not self.busy, timeout_ms)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the worker and wait for it (True if it stopped). Safe to call twice."""

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
+from convstudio.app.model.worker import process_events_until
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
 from convstudio.session import samples
@@ -103,14 +104,7 @@ class WindowFiles:
 
     def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
         """Wait until background image loads are done and their results delivered."""
-        from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
-
-        deadline = QDeadlineTimer(timeout_ms)
-        while self._loaders and not deadline.hasExpired():
-            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            QThread.msleep(2)
-        QApplication.processEvents()
-        return not self._loaders
+        return process_events_until(lambda: not self._loaders, timeout_ms)
 
     def load_pattern(self, name: str) -> None:
         self.doc.set_image_array(samples.make_pattern(name), samples.PATTERNS[name].label)

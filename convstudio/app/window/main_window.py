@@ -16,10 +16,11 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from convstudio.app.model.document import Document
 from convstudio.app.model.renderer import Renderer
+from convstudio.app.model.worker import process_events_until
 from convstudio.app.views.feature_view import Placement
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE, WindowActions
 from convstudio.app.window.files import (
@@ -140,18 +141,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         Idle must hold across a full turn of the event loop: results that arrive start the
         panels' own jobs and zero-interval refresh timers, which must run too.
         """
-        from PySide6.QtCore import QDeadlineTimer, QEventLoop, QThread
-
-        deadline = QDeadlineTimer(timeout_ms)
-        quiet_turns = 0
-        while quiet_turns < 2 and not deadline.hasExpired():
-            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.busy:
-                quiet_turns = 0
-                QThread.msleep(2)
-            else:
-                quiet_turns += 1
-        return not self.busy
+        return process_events_until(lambda: not self.busy, timeout_ms, quiet_turns=2)
 
     # ================================================================== kernel editor <-> Document
     def _sync_kernel_editor(self) -> None:
