@@ -12,13 +12,27 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .cliguard import (
+    EXIT_TERMINATED,
+    OutputError,
+    Terminated,
+    compute_layer,
+    flush_stdout,
+    handle_sigterm,
+    make_folder,
+    os_error_line,
+    say,
+    write_stdout,
+)
+from .core.formatting import format_bytes, format_number, format_ratio, format_shape
 from .core.normalization import NORMALIZE_MODES
+from .core.quiet import STDERR_LOCK
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Formats that can hold 16 bits per channel (the others are 8-bit only).
@@ -38,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _fail(message: str) -> None:
     line = " ".join(message.split())  # one line, whatever the message held
-    print(line if line.startswith("convstudio") else f"convstudio: {line}", file=sys.stderr)
+    say(line if line.startswith("convstudio") else f"convstudio: {line}")
 
 
 # ------------------------------------------------------------------------------------------ parsers
@@ -85,6 +99,14 @@ def _apply_parser() -> _Parser:
                    help="bits per channel for PNG/TIFF-integer outputs (default 8)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="inputs processed in parallel")
     p.add_argument("--keep-alpha", action="store_true", help="keep an alpha channel as channel 4")
+    p.add_argument("--tile", type=int, metavar="N",
+                   help="compute the output in N x N tiles of the layer, reading only the input "
+                   "each tile needs (automatic when a whole run would not fit in memory); the "
+                   "result is the whole run's (docs/scale.md)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the tiles of an image, or the files of a batch, on a Dask cluster "
+                   "(scheduler ADDRESS, or 'local' for one on this machine; needs "
+                   "convstudio[scale])")
     return p
 
 
@@ -171,7 +193,8 @@ def _plan_outputs(args, inputs: list[Path]) -> list[_Job]:
             raise UsageError("--format goes with --out-dir; with -o the extension of OUT decides")
         return [_Job(inputs[0], Path(args.output))]
     out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
+    # os.path: Path.exists() raises on a name too long; making the folder reports that later
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UsageError(f"--out-dir '{out_dir}' exists and is not a folder")
     jobs = []
     for src in inputs:
@@ -184,6 +207,8 @@ def _check_format(target: Path, depth: int) -> None:
     from .core.imageio import SUPPORTED_WRITE_EXTENSIONS
 
     ext = target.suffix.lower()
+    if ext == ".zarr":  # written tile by tile (docs/scale.md)
+        return
     if ext not in SUPPORTED_WRITE_EXTENSIONS:
         raise UsageError(f"cannot write '{target.name}': unknown format '{ext or '(none)'}' "
                          f"(supported: {', '.join(SUPPORTED_WRITE_EXTENSIONS)})")
@@ -192,10 +217,11 @@ def _check_format(target: Path, depth: int) -> None:
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+    """Kept for the subcommands' modules; the one check is convstudio.core.safeio (same_file,
+    check_not_input), which follows symlinks and hard links."""
+    from .core.safeio import same_file
+
+    return same_file(a, b)
 
 
 class _Progress:
@@ -208,7 +234,8 @@ class _Progress:
         self._lock = threading.Lock()
 
     def step(self, name: str) -> None:
-        with self._lock:
+        # STDERR_LOCK: never while another thread's decoder has stderr captured
+        with self._lock, STDERR_LOCK:
             self.done += 1
             if not self.enabled:
                 return
@@ -224,15 +251,20 @@ class _Progress:
         with self._lock:
             if self.enabled:
                 sys.stderr.write("\r" + " " * 80 + "\r")
-            print(f"convstudio: {text}", file=sys.stderr)
+            say(f"convstudio: {' '.join(text.split())}")
 
 
 def _cmd_apply(args) -> int:
-    from .core import ConvStudioError, load_image
+    from . import cli_tiled
+    from .core import ConvStudioError, RunCancelled, load_image
     from .core.channels import output_paths, save_output, split_channels
+    from .core.safeio import check_not_input
+    from .session.compute import memory_budget
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.tile is not None and args.tile < 1:
+        raise UsageError("--tile must be at least 1")
     pipeline = _load_pipeline(args.pipeline)
     layer = len(pipeline) if args.layer is None else args.layer
     if not 0 <= layer <= len(pipeline):
@@ -242,31 +274,56 @@ def _cmd_apply(args) -> int:
     for job in jobs:
         _check_format(job.target, args.depth)
     if args.out_dir is not None:
-        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            make_folder(args.out_dir)
+        except OutputError as exc:
+            raise UsageError(str(exc)) from None
     # one file per channel for feature maps (or always, with --channels split)
     split = split_channels(pipeline, layer, args.channels)
 
     progress = _Progress(len(jobs))
     claimed: dict[Path, Path] = {}
     claim_lock = threading.Lock()
+    # Inputs are never overwritten, the pipeline file included (docs/security.md).
+    read_files = [Path(args.pipeline), *inputs]
+    # Each job keeps only the layer it computes; the jobs running at once share the budget.
+    budget = memory_budget() // min(args.jobs, len(jobs))
+    stop = threading.Event()  # set on Ctrl+C / SIGTERM: the other jobs stop at their next check
+
+    def claim(job: _Job, channels: int) -> None:
+        with claim_lock:
+            for out in output_paths(job.target, channels, split=split):
+                check_not_input(out, read_files)
+                key = out.resolve()
+                if key in claimed:
+                    raise ConvStudioError(f"'{out}' is also the output of '{claimed[key]}'")
+                claimed[key] = job.source
+
+    # tiles (docs/scale.md): asked for, on a cluster, into Zarr, or when a whole run won't fit
+    tiled = cli_tiled.TiledOptions(layer, split, args.normalize, args.depth, args.keep_alpha,
+                                   args.tile, budget, progress=len(jobs) == 1)
+    client = cli_tiled.connect(args.dask) if args.dask is not None else None
 
     def run(job: _Job) -> bool:
+        if stop.is_set():
+            return False
         try:
-            x = load_image(job.source, keep_alpha=args.keep_alpha)
-            y = x if layer == 0 else pipeline.run(x, upto=layer)[layer - 1]
-            outs = output_paths(job.target, y.shape[0], split=split)
-            with claim_lock:
-                for out in outs:
-                    if any(_same_file(out, src) for src in inputs):
-                        raise ConvStudioError(f"'{out}' is an input; inputs are never overwritten")
-                    key = out.resolve()
-                    if key in claimed:
-                        raise ConvStudioError(f"'{out}' is also the output of '{claimed[key]}'")
-                    claimed[key] = job.source
+            done = cli_tiled.apply_file(pipeline, job.source, job.target, tiled, client=client,
+                                        claim=lambda c: claim(job, c), note=progress.message,
+                                        cancelled=stop.is_set)
+            if done is True:
+                return True
+            box = [done if done is not False else load_image(job.source, keep_alpha=args.keep_alpha)]
+            del done  # the box is the input's only holder: compute_layer frees it after layer 1
+            y = compute_layer(pipeline, layer, box, budget=budget, cancelled=stop.is_set)
+            claim(job, y.shape[0])
             save_output(job.target, y, split=split, normalize=args.normalize, depth=args.depth)
             return True
-        except ConvStudioError as exc:
-            progress.message(f"{job.source}: {exc}" if str(job.source) not in str(exc) else str(exc))
+        except RunCancelled:
+            return False
+        except (ConvStudioError, OSError) as exc:
+            text = str(exc) if isinstance(exc, ConvStudioError) else os_error_line(exc)
+            progress.message(f"{job.source}: {text}" if str(job.source) not in text else text)
             return False
         except MemoryError:
             progress.message(f"{job.source}: not enough memory")
@@ -274,11 +331,32 @@ def _cmd_apply(args) -> int:
         finally:
             progress.step(job.source.name)
 
-    if args.jobs == 1 or len(jobs) == 1:
-        results = [run(job) for job in jobs]
-    else:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(run, jobs))
+    try:
+        if client is not None and len(jobs) > 1:
+            for job in jobs:
+                claim(job, cli_tiled.output_channels(pipeline, layer, job.source, args.keep_alpha))
+            results = cli_tiled.apply_batch_on_dask(client, pipeline, [(j.source, j.target) for j in jobs],
+                                                    tiled, progress.message)
+        elif args.jobs == 1 or len(jobs) == 1:
+            results = [run(job) for job in jobs]
+        else:
+            pool = ThreadPoolExecutor(max_workers=args.jobs)
+            try:
+                futures = [pool.submit(run, job) for job in jobs]
+                # Short waits: a signal may land on a worker thread, and the main thread must wake
+                # to run its handler (Ctrl+C, SIGTERM) instead of waiting for a whole job.
+                while wait(futures, timeout=0.1).not_done:
+                    pass
+                results = [f.result() for f in futures]
+            finally:
+                stop.set()  # after an interrupt: the running jobs cancel, the queued never start
+                pool.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        if client is not None:
+            client.close()
     return EXIT_OK if all(results) else EXIT_FAILED
 
 
@@ -297,6 +375,8 @@ def _parse_at(text: str) -> tuple[int, int, int, int]:
 
 
 def _cmd_info(args) -> int:
+    from .core.safeio import check_not_input
+
     pipeline = _load_pipeline(args.pipeline)
     if args.erf is not None and args.at is None:
         raise UsageError("--erf goes with --at L,C,I,J")
@@ -319,7 +399,9 @@ def _cmd_info(args) -> int:
         from .core.explain import effective_receptive_field, explain_pixel
 
         layer, c, i, j = at
-        outputs = pipeline.run(x, upto=layer) if layer else []
+        if args.erf is not None:  # inputs are never overwritten (docs/security.md)
+            check_not_input(args.erf, [args.pipeline, args.image])
+        outputs = _outputs_upto(pipeline, x, layer)
         if layer >= 1:
             explained = explain_pixel(pipeline, x, layer, c, i, j, outputs=outputs)
         if args.erf is not None:
@@ -330,26 +412,38 @@ def _cmd_info(args) -> int:
     if args.json:
         if explained is not None:
             info["at"] = explained
-        print(json.dumps(info))
+        write_stdout(json.dumps(info))
         return EXIT_OK
-    print(_info_table(pipeline, info))
+    write_stdout(_info_table(pipeline, info))
     if explained is not None:
-        print()
-        print(_explain_text(explained))
+        write_stdout("")
+        write_stdout(_explain_text(explained))
     return EXIT_OK
+
+
+def _outputs_upto(pipeline, x, layer: int) -> list:
+    """Every output up to `layer` (what --at explains needs), within the memory budget: a layer
+    that would exceed it is refused, naming it, before anything is allocated."""
+    from .core import run_layers
+    from .session.compute import memory_budget
+
+    if not layer:
+        return []
+    pipeline.output_shapes(x.shape)
+    return [r.output for r in run_layers(pipeline.layers[:layer], x, memory_budget=memory_budget())]
 
 
 def _explain_text(e: dict) -> str:
     head = f"layer {e['layer']} ({e['type']}), channel {e['channel']}, row {e['row']}, " \
-           f"col {e['col']}: {e['output']:.6g}"
+           f"col {e['col']}: {format_number(e['output'], '.6g')}"
     lines = [head]
-    if e.get("kind") == "conv":
+    if e.get("kind") in ("conv", "conv_transpose"):
         for part in e["inputs"]:
             lines.append(f"  input channel {part['input_channel']}: {part['expression']}")
         lines.append(f"  total: {e['expression']}")
     elif e.get("kind") == "max":
         lines.append(f"  max of the window at input row {e['winner'][0]}, col {e['winner'][1]}")
-    elif e.get("kind") == "avg":
+    elif e.get("kind") in ("avg", "upsample"):
         lines.append(f"  {e['expression']}")
     elif "input" in e:
         lines.append(f"  from input value {e['input']}")
@@ -359,14 +453,14 @@ def _explain_text(e: dict) -> str:
 def _info_table(pipeline, info: dict) -> str:
     rows = [("#", "layer", "output C x H x W", "receptive field", "jump", "start", "params")]
     c, h, w = info["input_shape"]
-    rows.append(("0", "input", f"{c} x {h} x {w}", "1 x 1", "1 x 1", "0, 0", "0"))
-    for layer, li in zip(pipeline.layers, info["layers"]):
-        oc, oh, ow = li["output_shape"]
+    rows.append(("0", "input", format_shape((c, h, w)), "1 x 1", "1 x 1", "0, 0", "0"))
+    # exact values (fractions such as 1/2 after upsampling), not the JSON's floats
+    for layer, li, rf in zip(pipeline.layers, info["layers"], pipeline.receptive_fields()[1:]):
         label = layer.describe() + ("" if layer.enabled else " (disabled)")
         rows.append((
-            str(li["index"]), label, f"{oc} x {oh} x {ow}",
-            "{} x {}".format(*li["receptive_field"]), "{} x {}".format(*li["jump"]),
-            "{}, {}".format(*li["start"]), f"{li['params']:,}"))
+            str(li["index"]), label, format_shape(li["output_shape"]),
+            "{} x {}".format(*rf.size), "{} x {}".format(*rf.jump),
+            "{}, {}".format(*rf.start), f"{li['params']:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i])
                        for i, cell in enumerate(r)) for r in rows]
@@ -375,7 +469,9 @@ def _info_table(pipeline, info: dict) -> str:
     lines.append("")
     lines.append(f"parameters: {params:,}")
     lines.append(f"one fully connected layer doing the same mapping: {fc:,} parameters"
-                 + (f" ({fc / params:,.0f} times as many)" if params else ""))
+                 + format_ratio(fc, params))
+    if "peak_bytes" in info:
+        lines.append(f"peak memory of a whole-image apply: {format_bytes(info['peak_bytes'])}")
     return "\n".join(lines)
 
 
@@ -394,14 +490,14 @@ def _cmd_check(args) -> int:
     checks = crosscheck(pipeline, x, tolerance=tol)
     passed = all(c.passed for c in checks)
     if args.json:
-        print(json.dumps({"tolerance": tol, "passed": passed,
+        write_stdout(json.dumps({"tolerance": tol, "passed": passed,
                           "layers": [c.to_json() for c in checks]}))
     else:
         for layer, c in zip(pipeline.layers, checks):
             status = "ok" if c.passed else "FAIL"
-            print(f"{c.index:>3}  {layer.describe():<32} max |core - opencv| = {c.max_abs_diff:.3g}"
+            write_stdout(f"{c.index:>3}  {layer.describe():<32} max |core - opencv| = {c.max_abs_diff:.3g}"
                   f"  {status}")
-        print(f"{'all layers agree' if passed else 'some layers differ'} (tolerance {tol:g})")
+        write_stdout(f"{'all layers agree' if passed else 'some layers differ'} (tolerance {tol:g})")
     return EXIT_OK if passed else EXIT_FAILED
 
 
@@ -447,6 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"apply": (_apply_parser, _cmd_apply), "info": (_info_parser, _cmd_info),
                 "check": (_check_parser, _cmd_check)}
+    from .cli_fit import cmd_fit, fit_parser  # `convstudio fit` lives in its own module
+    commands["fit"] = (fit_parser, cmd_fit)
+    from .cli_import import cmd_import, import_parser  # `convstudio import` (an ONNX model's trunk)
+    commands["import"] = (import_parser, cmd_import)
     try:
         if argv and argv[0] in commands:
             make, run = commands[argv[0]]
@@ -454,7 +554,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             args = _app_parser().parse_args(argv)
             run = _cmd_app
-        return run(args)
+        # SIGTERM is handled like Ctrl+C; float overflow gives inf, never a warning line (docs/cli.md)
+        with handle_sigterm(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            code = run(args)
+        flush_stdout()  # a full disk or closed pipe is reported here, not at interpreter exit
+        return code
     except UsageError as exc:
         _fail(str(exc))
         return EXIT_USAGE
@@ -466,14 +570,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a pipeline that cannot be read, or does not fit its input
         _fail(str(exc))
         return EXIT_USAGE
+    except OSError as exc:
+        # stdout on a full disk or a closed pipe, a file the OS refuses: one line naming it
+        _fail(os_error_line(exc))
+        return EXIT_FAILED
     except MemoryError:
         _fail("not enough memory for this pipeline and input")
         return EXIT_FAILED
+    except Terminated:
+        _fail("terminated")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,6 +237,16 @@ LESSONS: tuple[Lesson, ...] = (
                   {"type": "stride", "stride": [40, 25]}, name="parameters"),
         select_layer=2,
         expected={"fc_params": 10**9 + 10**3, "params": 10, "shapes": {2: (1, 25, 40)}}),
+    Lesson(
+        "kernels-are-learned", "12. Kernels are learned",
+        "The edge detector of lesson 2 was written by hand. A network finds its kernels itself: "
+        "start from a wrong 1 x 2 kernel [0.3, 0.7] and let gradient descent change it until the "
+        "output matches the edge image Y = corr2d(X, [1, -1]) (mean squared error). Open "
+        "Learn ▸ Learn a kernel..., keep the target 'Edge detector [1, -1]' and press Start: the "
+        "loss falls on a log scale and the kernel becomes [1, -1] within a few dozen steps. "
+        "On the command line: <code>convstudio fit</code>.",
+        _step_image, _pipeline({"type": "conv2d", "kernel": [[0.3, 0.7]]}, name="kernels are learned"),
+        expected={"shapes": {1: (1, 6, 7)}}),
 )
 
 

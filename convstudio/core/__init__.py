@@ -15,6 +15,7 @@ from .layers import (
     Abs,
     AvgPool2d,
     Conv2d,
+    ConvTranspose2d,
     Layer,
     LeakyReLU,
     MaxPool2d,
@@ -23,6 +24,7 @@ from .layers import (
     Sigmoid,
     Stride,
     Tanh,
+    Upsample,
     layer_from_dict,
 )
 from .pipeline import (
@@ -69,6 +71,8 @@ __all__ = [
     "Abs",
     "Sigmoid",
     "Tanh",
+    "ConvTranspose2d",
+    "Upsample",
     "layer_from_dict",
     "Pipeline",
     "IncrementalRunner",

@@ -20,9 +20,11 @@ How the PyTorch translation handles what PyTorch does differently
   asymmetric padding is therefore an explicit ``nn.ZeroPad2d((left, right, top, bottom))`` before
   a ``padding=0`` convolution; symmetric zero padding stays ``nn.Conv2d(padding=(ph, pw))``.
 * Non-zero padding modes: ``nn.ReflectionPad2d`` / ``nn.ReplicationPad2d`` / ``nn.CircularPad2d``
-  (torch >= 2.1) before the convolution. PyTorch refuses a reflect pad that is not smaller than the
-  input side and a circular pad larger than it, where NumPy (and so ConvStudio) mirrors or wraps
-  repeatedly; the generated code says so in a comment naming the smallest input that works.
+  (torch >= 2.1) before the convolution; "symmetric", which PyTorch lacks, becomes a small
+  ``SymmetricPad2d`` module defined in the generated code (an index gather, any pad size).
+  PyTorch refuses a reflect pad that is not smaller than the input side and a circular pad larger
+  than it, where NumPy (and so ConvStudio) mirrors or wraps repeatedly; the generated code says so
+  in a comment naming the smallest input that works.
 * Pooling: ``nn.MaxPool2d`` / ``nn.AvgPool2d`` take one padding per axis (at most half the
   kernel, not counting dilation) and decide ceil_mode's "drop a window that starts in the padding"
   by that padding. Symmetric padding within that limit maps straight onto them. Otherwise, without
@@ -32,6 +34,8 @@ How the PyTorch translation handles what PyTorch does differently
   module defined in the generated code: it pads explicitly, pools with ``padding=0``, divides
   window sums (``divisor_override=1``) by the count of real pixels where needed, and crops the
   ceil_mode result to ConvStudio's size. Nothing is approximated.
+* ``conv_transpose2d`` is ``nn.ConvTranspose2d`` (the same weight layout), ``upsample`` is
+  ``nn.Upsample(scale_factor=..., mode=...)`` with ``align_corners=False`` for bilinear.
 * On a GPU, PyTorch may run float32 convolutions in TF32; the header says how to turn that off.
 
 The generators live in :mod:`convstudio.core.codegen_torch` and :mod:`convstudio.core.codegen_numpy`

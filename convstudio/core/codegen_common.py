@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .errors import PipelineError
-from .layers import Conv2d, Layer
+from .layers import Conv2d, ConvTranspose2d, Layer
 from .pipeline import Pipeline
 
 _MAX_COMMENT = 100
@@ -68,6 +68,11 @@ def _layers(pipeline: Pipeline, in_channels: int) -> Iterator[tuple[int, Layer, 
                 raise PipelineError(
                     f"has {layer.bias.shape[0]} numbers but the input has {c} channels",
                     layer=i, key="bias")
+        if layer.enabled and isinstance(layer, ConvTranspose2d):
+            cin, cout = layer.channels(c)
+            if cin != c:
+                raise PipelineError(f"expects {cin} input channels (the first axis of the weight) "
+                                    f"but its input has {c}", layer=i, key="weight")
         yield i, layer, c
         c = cout
 

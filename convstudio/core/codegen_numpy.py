@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .codegen_common import (
@@ -18,7 +20,7 @@ from .codegen_common import (
     _tuple,
 )
 from .errors import PipelineError
-from .layers import AvgPool2d, Conv2d, Layer, LeakyReLU, MaxPool2d, Pad, Stride
+from .layers import AvgPool2d, Conv2d, ConvTranspose2d, Layer, MaxPool2d, Pad
 from .pipeline import Pipeline
 
 __all__ = ["to_numpy_opencv"]
@@ -31,11 +33,12 @@ BORDERS = {
     "reflect": cv2.BORDER_REFLECT_101,  # mirror without repeating the edge
     "replicate": cv2.BORDER_REPLICATE,
     "circular": cv2.BORDER_WRAP,
+    "symmetric": cv2.BORDER_REFLECT,  # mirror repeating the edge
 }
 
 
 NUMPY_PAD_MODES = {"zeros": "constant", "constant": "constant", "reflect": "reflect",
-                   "replicate": "edge", "circular": "wrap"}
+                   "replicate": "edge", "circular": "wrap", "symmetric": "symmetric"}
 
 
 def pad(x, pads, mode="zeros", value=0.0):
@@ -82,6 +85,41 @@ def conv2d(x, weight, bias, stride, pads, padding_mode, dilation, groups):
         if bias is not None:
             out[o] += bias[o]
     return out
+''',
+    "conv_transpose2d": '''
+def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """PyTorch's ConvTranspose2d: input value x[c, i, j] adds x * weight[c, o, a, b] to output
+    (o in c's group, i*sh + a*dh - ph, j*sw + b*dw - pw). Scattered tap by tap into the full
+    output, which the padding then crops (output_padding adds rows / columns at the end)."""
+    cin, h, w = x.shape
+    _, cout_g, kh, kw = weight.shape
+    cin_g = cin // groups
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    full = np.zeros((cout_g * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (w - 1) * sw + dw * (kw - 1) + 1 + opw), dtype=np.float32)
+    for g in range(groups):
+        xg = x[g * cin_g:(g + 1) * cin_g].reshape(cin_g, h * w)
+        dst = full[g * cout_g:(g + 1) * cout_g]
+        for a in range(kh):
+            for b in range(kw):
+                tap = weight[g * cin_g:(g + 1) * cin_g, :, a, b].T @ xg  # (cout_g, h*w)
+                dst[:, a * dh:a * dh + (h - 1) * sh + 1:sh,
+                    b * dw:b * dw + (w - 1) * sw + 1:sw] += tap.reshape(cout_g, h, w)
+    out = full[:, ph:full.shape[1] - ph, pw:full.shape[2] - pw]
+    if bias is not None:
+        out = out + bias[:, None, None]
+    return np.ascontiguousarray(out, dtype=np.float32)
+''',
+    "upsample": '''
+def upsample(x, scale_factor, mode):
+    """PyTorch's F.interpolate(scale_factor=..., align_corners=False) for integer factors:
+    cv2.INTER_NEAREST takes x[floor(i / s)] (PyTorch's nearest), cv2.INTER_LINEAR interpolates at
+    (i + 0.5) / s - 0.5 clamped to the border (PyTorch's bilinear)."""
+    c, h, w = x.shape
+    sh, sw = scale_factor
+    interp = cv2.INTER_NEAREST if mode == "nearest" else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(plane, (w * sw, h * sh), interpolation=interp).reshape(h * sh, w * sw)
+                     for plane in x])
 ''',
     "pool_output_size": '''
 def pool_output_size(n, k, stride, before, after, dilation=1, ceil_mode=False):
@@ -183,8 +221,8 @@ def tanh(x):
 ''',
 }
 
-_NP_ORDER = ("pad", "conv2d", "pool_output_size", "maxpool2d", "avgpool2d", "subsample", "relu",
-             "leaky_relu", "absolute", "sigmoid", "tanh")
+_NP_ORDER = ("pad", "conv2d", "conv_transpose2d", "upsample", "pool_output_size", "maxpool2d",
+             "avgpool2d", "subsample", "relu", "leaky_relu", "absolute", "sigmoid", "tanh")
 
 _NP_MAIN = '''
 
@@ -223,53 +261,96 @@ if __name__ == "__main__":
 '''
 
 
+def _weights(i: int, w: np.ndarray, bias: np.ndarray | None, shape_note: str,
+             weights: list[tuple[str, str, np.ndarray]]) -> tuple[str, str]:
+    """Names of layer i's weight and bias constants (bias "None" if it has none)."""
+    wname, bname = f"LAYER{i}_WEIGHT", "None"
+    weights.append((wname, f"{shape_note} = {tuple(w.shape)}", w))
+    if bias is not None:
+        bname = f"LAYER{i}_BIAS"
+        weights.append((bname, f"({len(bias)},)", np.asarray(bias, dtype=np.float32)))
+    return wname, bname
+
+
+def _conv2d(i: int, layer: Conv2d, c: int, weights) -> tuple[str, list[str]]:
+    wname, bname = _weights(i, layer.effective_weight(c), layer.effective_bias(c),
+                            "(out, in/groups, kh, kw)", weights)
+    return "conv2d", [
+        "x", wname, bname, f"stride={_tuple(layer.stride)}", f"pads={_tuple(layer.pads)}",
+        f"padding_mode={layer.padding_mode!r}", f"dilation={_tuple(layer.dilation)}",
+        f"groups={layer.effective_groups(c)}"]
+
+
+def _conv_transpose2d(i: int, layer: ConvTranspose2d, c: int, weights) -> tuple[str, list[str]]:
+    wname, bname = _weights(i, np.asarray(layer.weight, dtype=np.float32), layer.bias,
+                            "(in, out/groups, kh, kw)", weights)
+    return "conv_transpose2d", [
+        "x", wname, bname, f"stride={_tuple(layer.stride)}", f"padding={_tuple(layer.padding)}",
+        f"output_padding={_tuple(layer.output_padding)}", f"dilation={_tuple(layer.dilation)}",
+        f"groups={layer.groups}"]
+
+
+def _maxpool2d(i: int, layer: MaxPool2d, c: int, weights) -> tuple[str, list[str]]:
+    return "maxpool2d", [
+        "x", _tuple(layer.kernel_size), _tuple(layer.strides), f"pads={_tuple(layer.pads)}",
+        f"dilation={_tuple(layer.dilation)}", f"ceil_mode={bool(layer.ceil_mode)}"]
+
+
+def _avgpool2d(i: int, layer: AvgPool2d, c: int, weights) -> tuple[str, list[str]]:
+    return "avgpool2d", [
+        "x", _tuple(layer.kernel_size), _tuple(layer.strides), f"pads={_tuple(layer.pads)}",
+        f"ceil_mode={bool(layer.ceil_mode)}", f"count_include_pad={bool(layer.count_include_pad)}"]
+
+
+def _pad(i: int, layer: Pad, c: int, weights) -> tuple[str, list[str]]:
+    args = ["x", _tuple(layer.pads), repr(layer.mode)]
+    if layer.mode == "constant":
+        args.append(f"value={_num(layer.value)}")
+    return "pad", args
+
+
+def _literal(v) -> str:
+    """A pair, a string or a number as Python source."""
+    if isinstance(v, tuple):
+        return _tuple(v)
+    return repr(v) if isinstance(v, str) else _num(v)
+
+
+def _plain(fn: str, *params: str):
+    """A layer computed by helper `fn` from x and the named layer attributes, in order."""
+    def call(i: int, layer: Layer, c: int, weights) -> tuple[str, list[str]]:
+        return fn, ["x"] + [_literal(getattr(layer, p)) for p in params]
+    return call
+
+
+#: Layer type -> (the helpers its code needs, call(i, layer, in_channels, weights) -> (helper
+#: function, its arguments)); a call adds the layer's weight arrays to `weights`.
+_CALLS: dict[str, tuple[tuple[str, ...], Callable]] = {
+    "conv2d": (("pad", "conv2d"), _conv2d),
+    "conv_transpose2d": (("conv_transpose2d",), _conv_transpose2d),
+    "maxpool2d": (("pool_output_size", "maxpool2d"), _maxpool2d),
+    "avgpool2d": (("pool_output_size", "avgpool2d"), _avgpool2d),
+    "pad": (("pad",), _pad),
+    "stride": (("subsample",), _plain("subsample", "stride", "offset")),
+    "upsample": (("upsample",), _plain("upsample", "scale_factor", "mode")),
+    "relu": (("relu",), _plain("relu")),
+    "leaky_relu": (("leaky_relu",), _plain("leaky_relu", "negative_slope")),
+    "abs": (("absolute",), _plain("absolute")),
+    "sigmoid": (("sigmoid",), _plain("sigmoid")),
+    "tanh": (("tanh",), _plain("tanh")),
+}
+
+
 def _layer_call(i: int, layer: Layer, c: int, used: set[str],
                 weights: list[tuple[str, str, np.ndarray]]) -> tuple[str, list[str]]:
     """(helper function name, its arguments) computing enabled layer `i` (input channels `c`);
     adds the helpers it needs to `used` and its weight arrays to `weights`."""
-    if isinstance(layer, Conv2d):
-        used |= {"pad", "conv2d"}
-        w = layer.effective_weight(c)
-        bias = layer.effective_bias(c)
-        wname, bname = f"LAYER{i}_WEIGHT", "None"
-        weights.append((wname, f"(out, in/groups, kh, kw) = {tuple(w.shape)}", w))
-        if bias is not None:
-            bname = f"LAYER{i}_BIAS"
-            weights.append((bname, f"({w.shape[0]},)", np.asarray(bias, dtype=np.float32)))
-        fn, args = "conv2d", [
-            "x", wname, bname, f"stride={_tuple(layer.stride)}", f"pads={_tuple(layer.pads)}",
-            f"padding_mode={layer.padding_mode!r}", f"dilation={_tuple(layer.dilation)}",
-            f"groups={layer.effective_groups(c)}"]
-    elif isinstance(layer, MaxPool2d):
-        used |= {"pool_output_size", "maxpool2d"}
-        fn, args = "maxpool2d", [
-            "x", _tuple(layer.kernel_size), _tuple(layer.strides), f"pads={_tuple(layer.pads)}",
-            f"dilation={_tuple(layer.dilation)}", f"ceil_mode={bool(layer.ceil_mode)}"]
-    elif isinstance(layer, AvgPool2d):
-        used |= {"pool_output_size", "avgpool2d"}
-        fn, args = "avgpool2d", [
-            "x", _tuple(layer.kernel_size), _tuple(layer.strides), f"pads={_tuple(layer.pads)}",
-            f"ceil_mode={bool(layer.ceil_mode)}",
-            f"count_include_pad={bool(layer.count_include_pad)}"]
-    elif isinstance(layer, Pad):
-        used.add("pad")
-        fn, args = "pad", ["x", _tuple(layer.pads), repr(layer.mode)]
-        if layer.mode == "constant":
-            args.append(f"value={_num(layer.value)}")
-    elif isinstance(layer, Stride):
-        used.add("subsample")
-        fn, args = "subsample", ["x", _tuple(layer.stride), _tuple(layer.offset)]
-    elif isinstance(layer, LeakyReLU):
-        used.add("leaky_relu")
-        fn, args = "leaky_relu", ["x", _num(layer.negative_slope)]
-    elif layer.type in ("relu", "sigmoid", "tanh", "abs"):
-        fn = "absolute" if layer.type == "abs" else layer.type
-        used.add(fn)
-        args = ["x"]
-    else:
-        raise PipelineError(f"layer type {layer.type!r} has no NumPy/OpenCV translation",
-                            layer=i)
-    return fn, args
+    entry = _CALLS.get(layer.type)
+    if entry is None:
+        raise PipelineError(f"layer type {layer.type!r} has no NumPy/OpenCV translation", layer=i)
+    helpers, call = entry
+    used.update(helpers)
+    return call(i, layer, c, weights)
 
 
 def to_numpy_opencv(pipeline: Pipeline, *, in_channels: int) -> str:

@@ -20,15 +20,15 @@ from .codegen_common import (
     _tuple,
 )
 from .errors import PipelineError
-from .layers import AvgPool2d, Conv2d, Layer, LeakyReLU, MaxPool2d, Pad, Stride
+from .layers import AvgPool2d, Conv2d, ConvTranspose2d, Layer, LeakyReLU, MaxPool2d, Pad, Stride, Upsample
 from .pipeline import Pipeline
 
 __all__ = ["to_pytorch"]
 
 _TORCH_HELPERS = {
     "load_weights": '''
-def load_weights(conv: nn.Conv2d, weight, bias=None) -> nn.Conv2d:
-    """Copy embedded float32 values (nested lists) into a convolution."""
+def load_weights(conv: nn.Module, weight, bias=None) -> nn.Module:
+    """Copy embedded float32 values (nested lists) into a (transposed) convolution."""
     with torch.no_grad():
         conv.weight.copy_(torch.tensor(weight, dtype=torch.float32))
         if bias is not None:
@@ -41,6 +41,29 @@ class Abs(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.abs(x)
+''',
+    "SymmetricPad2d": '''
+class SymmetricPad2d(nn.Module):
+    """Mirror padding that repeats the edge sample (numpy's 'symmetric', OpenCV's BORDER_REFLECT,
+    ConvStudio's "symmetric"), which F.pad lacks; pads of any size mirror repeatedly."""
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = tuple(padding)  # left, right, top, bottom, as F.pad takes them
+
+    @staticmethod
+    def source(n, before, after, device):
+        i = torch.arange(-before, n + after, device=device) % (2 * n)
+        return torch.where(i < n, i, 2 * n - 1 - i)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        left, right, top, bottom = self.padding
+        h, w = x.shape[-2:]
+        x = x.index_select(-2, self.source(h, top, bottom, x.device))
+        return x.index_select(-1, self.source(w, left, right, x.device))
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}"
 ''',
     "Subsample": '''
 class Subsample(nn.Module):
@@ -128,6 +151,7 @@ _TORCH_PAD_MODULES = {
     "reflect": "nn.ReflectionPad2d",
     "replicate": "nn.ReplicationPad2d",
     "circular": "nn.CircularPad2d",
+    "symmetric": "SymmetricPad2d",  # defined in the generated file
 }
 
 
@@ -145,6 +169,8 @@ class _TorchEmitter:
         lrtb = _tuple((l, r, t, b))
         if mode == "constant":
             return f"nn.ConstantPad2d({lrtb}, {_num(value)})"
+        if mode == "symmetric":
+            self.helpers.add("SymmetricPad2d")
         return f"{_TORCH_PAD_MODULES[mode]}({lrtb})"
 
     def emit(self) -> str:
@@ -220,6 +246,29 @@ class _TorchEmitter:
             self.add(i, f"nn.Sequential({self.pad_module(layer.pads, layer.padding_mode)}, conv)")
         else:
             self.add(i, "conv")
+
+    def _conv_transpose2d(self, i: int, layer: ConvTranspose2d, c: int) -> None:
+        w = np.asarray(layer.weight, dtype=np.float32)
+        cin, cout_g, kh, kw = w.shape
+        wname, bname = f"LAYER{i}_WEIGHT", "None"
+        self.weights.append((wname, f"(in, out/groups, kh, kw) = {tuple(w.shape)}", w))
+        if layer.bias is not None:
+            bname = f"LAYER{i}_BIAS"
+            self.weights.append((bname, f"({cout_g * layer.groups},)", layer.bias))
+        self.helpers.add("load_weights")
+        self.body.extend(_call("conv = nn.ConvTranspose2d", [
+            str(cin), str(cout_g * layer.groups), f"kernel_size={_tuple((kh, kw))}",
+            f"stride={_tuple(layer.stride)}", f"padding={_tuple(layer.padding)}",
+            f"output_padding={_tuple(layer.output_padding)}", f"groups={layer.groups}",
+            f"bias={layer.bias is not None}", f"dilation={_tuple(layer.dilation)}"], 4))
+        self.body.append(f"    load_weights(conv, {wname}, {bname})")
+        self.add(i, "conv")
+
+    def _upsample(self, i: int, layer: Upsample, c: int) -> None:
+        args = [f"scale_factor={_tuple(layer.scale_factor)}", f"mode={layer.mode!r}"]
+        if layer.mode == "bilinear":
+            args.append("align_corners=False")
+        self.add(i, ("nn.Upsample", args))
 
     def _pool(self, i: int, layer, kind: str) -> None:
         (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
@@ -343,7 +392,7 @@ class _TorchEmitter:
         if "Pool2d" in self.helpers:
             lines.append("import torch.nn.functional as F")
         lines += ["from torch import nn", ""]
-        for name in ("load_weights", "Abs", "Subsample", "Pool2d"):
+        for name in ("load_weights", "Abs", "SymmetricPad2d", "Subsample", "Pool2d"):
             if name in self.helpers:
                 lines.append(_TORCH_HELPERS[name].rstrip("\n"))
                 lines.append("")

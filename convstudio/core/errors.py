@@ -6,6 +6,8 @@ message meant to be shown as is: one line, naming what is wrong and where.
 
 from __future__ import annotations
 
+from .formatting import format_bytes
+
 
 class ConvStudioError(Exception):
     """Base class of every error the core raises on bad input."""
@@ -50,24 +52,29 @@ class MemoryBudgetExceeded(PipelineError):
     Parameters
     ----------
     need : int
-        Bytes the layer's output needs.
+        Bytes the layer's output needs (with `running`: what the layer holds while it runs, its
+        input, output and working space).
     budget : int
-        Bytes set aside for all the outputs of the run.
+        Bytes set aside for all the outputs of the run (with `running`: for one layer at a time,
+        as ``convstudio apply`` keeps only the latest output).
+    running : bool
+        Which of the two the budget bounds (see :func:`convstudio.core.run_layers`).
     """
 
-    def __init__(self, need: int, budget: int, *, layer: int | None = None):
+    def __init__(self, need: int, budget: int, *, layer: int | None = None, running: bool = False):
         self.need = int(need)
         self.budget = int(budget)
-        super().__init__(
-            f"its output needs {_gib(need)}; with the layers before it that is more than the "
-            f"{_gib(budget)} set aside for feature maps", layer=layer)
+        self.running = bool(running)
+        if running:
+            text = (f"running it needs {format_bytes(need)} (its input, output and working space), "
+                    f"more than the memory budget of {format_bytes(budget)}")
+        else:
+            text = (f"its output needs {format_bytes(need)}; with the layers before it that is more "
+                    f"than the {format_bytes(budget)} set aside for feature maps")
+        super().__init__(text, layer=layer)
 
     def at_layer(self, layer: int) -> MemoryBudgetExceeded:
-        return MemoryBudgetExceeded(self.need, self.budget, layer=layer)
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"
+        return MemoryBudgetExceeded(self.need, self.budget, layer=layer, running=self.running)
 
 
 class ImageIOError(ConvStudioError, OSError):

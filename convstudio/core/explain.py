@@ -1,199 +1,33 @@
 """Seeing why: the effective receptive field (exact gradients of one output value with respect to
 the input) and the arithmetic behind one output value, written out as the tutorial does.
 
-The effective receptive field back-propagates a one-hot through the stack: a conv layer by
-transposed correlation with the same stride, dilation, groups and padding mode; average pooling by
-spreading over its window with the same divisor; max pooling through the winning cell of the
-current image (the first maximum in scan order on ties, as PyTorch does); activations through their
-derivative at the current values; pad and stride layers by routing each value back to where it came
-from (reflect, replicate and circular padding fold their gradient back onto the cells they copied).
+The effective receptive field back-propagates a one-hot through the stack with
+:func:`convstudio.core.gradients.layer_backward` (one backward per layer type, PyTorch's choices at
+the kinks). The result equals ``torch.autograd.grad(y[layer][channel, row, col], x)`` for the same
+stack evaluated on the same values (checked against it on random stacks with ties and exact zeros).
 
-At the kinks the derivative is one-sided; the choices are PyTorch's autograd (docs/semantics.md,
-"Activations"): ReLU'(0) = 0, leaky ReLU'(0) = negative_slope, abs'(0) = sign(0) = 0. The result equals
-``torch.autograd.grad(y[layer][channel, row, col], x)`` for the same stack evaluated on the same
-values (checked against it on random stacks with ties and exact zeros).
+The inspector (:func:`explain_pixel`) has one entry per layer type in ``INSPECTORS``; each fills
+the plain-JSON dict that ``convstudio info --explain`` prints and the app's inspector shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from . import ops
 from .errors import PipelineError
-from .layers import (
-    Abs,
-    AvgPool2d,
-    Conv2d,
-    Layer,
-    LeakyReLU,
-    MaxPool2d,
-    Pad,
-    ReLU,
-    Sigmoid,
-    Stride,
-    Tanh,
-)
+from .gradients import avg_divisors, layer_backward, pad_source_index, pool_geometry
+from .layers import AvgPool2d, Conv2d, Layer, Pad, Stride
 from .pipeline import Pipeline, as_chw
 
 __all__ = ["effective_receptive_field", "explain_pixel", "pad_source_index", "format_expression",
-           "float32_sum_bound", "FLOAT32_UNIT_ROUNDOFF"]
+           "float32_sum_bound", "FLOAT32_UNIT_ROUNDOFF", "INSPECTORS"]
 
-
-def pad_source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
-    """For each position of a padded axis, the index of the input it copies (-1: a constant)."""
-    idx = np.arange(n)
-    np_mode = ops.PAD_MODES[mode]
-    if np_mode == "constant":
-        return np.pad(idx, (before, after), mode="constant", constant_values=-1)
-    return np.pad(idx, (before, after), mode=np_mode)
-
-
-def _unpad_grad(g: np.ndarray, shape: tuple[int, int, int], pads, mode: str) -> np.ndarray:
-    """Gradient w.r.t. the unpadded input from the gradient w.r.t. the padded one: every padded
-    cell hands its gradient to the input cell it copied (nothing for constants)."""
-    c, h, w = shape
-    top, bottom, left, right = pads
-    hp, wp = g.shape[1], g.shape[2]
-    # a ceil-mode pooling window may reach past the padding: those cells copy nothing
-    rows = pad_source_index(h, top, bottom, mode)
-    cols = pad_source_index(w, left, right, mode)
-    rows = np.concatenate([rows, -np.ones(hp - rows.size, int)])
-    cols = np.concatenate([cols, -np.ones(wp - cols.size, int)])
-    rmask, cmask = rows >= 0, cols >= 0
-    tmp = np.zeros((c, h, wp), dtype=g.dtype)
-    np.add.at(tmp, (slice(None), rows[rmask]), g[:, rmask])
-    out = np.zeros((c, h, w), dtype=g.dtype)
-    np.add.at(out, (slice(None), slice(None), cols[cmask]), tmp[:, :, cmask])
-    return out
-
-
-def _tap(start: int, count: int, step: int) -> slice:
-    return slice(start, start + (count - 1) * step + 1, step)
-
-
-def _conv_backward(layer: Conv2d, x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    c = x.shape[0]
-    w = layer.effective_weight(c).astype(np.float64)
-    groups = layer.effective_groups(c)
-    cout, cin_g, kh, kw = w.shape
-    cout_g = cout // groups
-    (sh, sw), (dh, dw) = layer.stride, layer.dilation
-    pads = layer.pads
-    hp, wp = x.shape[1] + pads[0] + pads[1], x.shape[2] + pads[2] + pads[3]
-    ho, wo = g.shape[1], g.shape[2]
-    gp = np.zeros((c, hp, wp))
-    for grp in range(groups):
-        go = g[grp * cout_g:(grp + 1) * cout_g]           # (cout_g, ho, wo)
-        wg = w[grp * cout_g:(grp + 1) * cout_g]           # (cout_g, cin_g, kh, kw)
-        dst = gp[grp * cin_g:(grp + 1) * cin_g]
-        for a in range(kh):
-            for b in range(kw):
-                dst[:, _tap(a * dh, ho, sh), _tap(b * dw, wo, sw)] += np.tensordot(
-                    wg[:, :, a, b], go, axes=(0, 0))
-    return _unpad_grad(gp, x.shape, pads, layer.padding_mode)
-
-
-def _pool_geometry(layer, x):
-    (kh, kw), (sh, sw), (dh, dw) = layer.kernel_size, layer.strides, layer.dilation_pair
-    return kh, kw, sh, sw, dh, dw, layer.pads
-
-
-def _maxpool_winners(layer: MaxPool2d, x: np.ndarray, ho: int, wo: int):
-    """Row and column (in padded coordinates) of the winning cell of every window."""
-    kh, kw, sh, sw, dh, dw, pads = _pool_geometry(layer, x)
-    need_h, need_w = (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1
-    top, bottom, left, right = pads
-    xp = np.pad(x, ((0, 0), (top, max(bottom, need_h - x.shape[1] - top)),
-                    (left, max(right, need_w - x.shape[2] - left))),
-                constant_values=-np.inf)
-    best = np.full((x.shape[0], ho, wo), -np.inf)
-    br = np.zeros(best.shape, int)
-    bc = np.zeros(best.shape, int)
-    base_r = (np.arange(ho) * sh)[None, :, None]
-    base_c = (np.arange(wo) * sw)[None, None, :]
-    first = True
-    for a in range(kh):
-        for b in range(kw):
-            v = xp[:, _tap(a * dh, ho, sh), _tap(b * dw, wo, sw)]
-            # strictly greater: the first maximum in scan order wins ties, as in PyTorch
-            better = (v > best) | first
-            first = False
-            best = np.where(better, v, best)
-            br = np.where(better, base_r + a * dh, br)
-            bc = np.where(better, base_c + b * dw, bc)
-    return br, bc, xp.shape
-
-
-def _maxpool_backward(layer: MaxPool2d, x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    ho, wo = g.shape[1:]
-    br, bc, pshape = _maxpool_winners(layer, x, ho, wo)
-    gp = np.zeros(pshape)
-    ch = np.broadcast_to(np.arange(x.shape[0])[:, None, None], g.shape)
-    np.add.at(gp, (ch, br, bc), g)
-    return _unpad_grad(gp, x.shape, layer.pads, "zeros")
-
-
-def _avg_divisors(layer: AvgPool2d, x: np.ndarray, ho: int, wo: int) -> np.ndarray:
-    kh, kw, sh, sw, _, _, (top, bottom, left, right) = _pool_geometry(layer, x)
-    h, w = x.shape[1:]
-
-    def axis(n, k, s, pb, pa, count):
-        start = np.arange(count) * s - pb
-        end = np.minimum(start + k, n + pa)
-        if layer.count_include_pad:
-            return end - start
-        return np.minimum(end, n) - np.maximum(start, 0)
-
-    return np.outer(axis(h, kh, sh, top, bottom, ho), axis(w, kw, sw, left, right, wo)).astype(float)
-
-
-def _avgpool_backward(layer: AvgPool2d, x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    kh, kw, sh, sw, _, _, pads = _pool_geometry(layer, x)
-    ho, wo = g.shape[1:]
-    top, bottom, left, right = pads
-    h, w = x.shape[1:]
-    # each window covers at most its part inside the padded input: cells past it are dropped
-    hp = max(h + top + bottom, (ho - 1) * sh + kh)
-    wp = max(w + left + right, (wo - 1) * sw + kw)
-    gs = g / _avg_divisors(layer, x, ho, wo)[None]
-    gp = np.zeros((x.shape[0], hp, wp))
-    for a in range(kh):
-        for b in range(kw):
-            gp[:, _tap(a, ho, sh), _tap(b, wo, sw)] += gs
-    return _unpad_grad(gp, x.shape, pads, "zeros")
-
-
-def _layer_backward(layer: Layer, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Gradient w.r.t. the layer input x, given the gradient g w.r.t. its output y."""
-    if not layer.enabled:
-        return g
-    if isinstance(layer, Conv2d):
-        return _conv_backward(layer, x, g)
-    if isinstance(layer, MaxPool2d):
-        return _maxpool_backward(layer, x, g)
-    if isinstance(layer, AvgPool2d):
-        return _avgpool_backward(layer, x, g)
-    if isinstance(layer, Pad):
-        return _unpad_grad(g, x.shape, layer.pads, layer.mode)
-    if isinstance(layer, Stride):
-        out = np.zeros(x.shape)
-        out[:, layer.offset[0]::layer.stride[0], layer.offset[1]::layer.stride[1]] = g
-        return out
-    if isinstance(layer, ReLU):
-        return g * (x > 0)
-    if isinstance(layer, LeakyReLU):
-        return g * np.where(x > 0, 1.0, layer.negative_slope)
-    if isinstance(layer, Abs):
-        return g * np.sign(x)
-    if isinstance(layer, Sigmoid):
-        y64 = y.astype(np.float64)
-        return g * y64 * (1.0 - y64)
-    if isinstance(layer, Tanh):
-        y64 = y.astype(np.float64)
-        return g * (1.0 - y64 * y64)
-    raise PipelineError(f"no gradient for layer type {layer.type}")  # pragma: no cover
+#: The backward pass of one layer (kept under this name for :mod:`convstudio.core.fit`).
+_layer_backward = layer_backward
 
 
 def _check_position(shapes, layer: int, channel: int, row: int, col: int) -> None:
@@ -312,9 +146,11 @@ def explain_pixel(
 
     For conv2d: per input channel the window (padding cells filled with what the padding mode
     put there and flagged in ``padding``), the kernel actually applied (scaled, flipped), the
-    products and their sum, then the bias and the total. For pooling: the window, the padding
-    flags, the winner (max) or the divisor (avg). For pad / stride layers: where the value came
-    from. For activations: input and output. Rows/cols are input-of-layer coordinates.
+    products and their sum, then the bias and the total. For conv_transpose2d: per input channel
+    the input values that reach the pixel, the kernel taps they meet, products and sums. For
+    pooling: the window, the padding flags, the winner (max) or the divisor (avg). For upsample:
+    the source values and their weights. For pad / stride layers: where the value came from. For
+    activations: input and output. Rows/cols are input-of-layer coordinates.
     """
     x = as_chw(image)
     shapes = pipeline.output_shapes(x.shape)
@@ -331,88 +167,185 @@ def explain_pixel(
     if not lyr.enabled:
         info.update(kind="identity", input=float(inp[channel, row, col]))
         return info
-    h, w = inp.shape[1:]
-    if isinstance(lyr, Conv2d):
-        c_in = inp.shape[0]
-        wt = lyr.effective_weight(c_in)
-        groups = lyr.effective_groups(c_in)
-        cout, cin_g, kh, kw = wt.shape
-        grp = channel // (cout // groups)
-        top, bottom, left, right = lyr.pads
-        (sh, sw), (dh, dw) = lyr.stride, lyr.dilation
-        rows_p = row * sh + np.arange(kh) * dh
-        cols_p = col * sw + np.arange(kw) * dw
-        src_r = pad_source_index(h, top, bottom, lyr.padding_mode)[rows_p]
-        src_c = pad_source_index(w, left, right, lyr.padding_mode)[cols_p]
-        per_channel = []
-        total = 0.0
-        for c in range(cin_g):
-            ci = grp * cin_g + c
-            vals, _ = _window(src_r, src_c, inp[ci])
-            in_pad = (rows_p[:, None] < top) | (rows_p[:, None] >= top + h) | \
-                     (cols_p[None, :] < left) | (cols_p[None, :] >= left + w)
-            k = wt[channel, c].astype(np.float64)
-            prod = vals * k
-            s = float(prod.sum())
-            total += s
-            per_channel.append({
-                "input_channel": int(ci), "rows": (rows_p - top).tolist(),
-                "cols": (cols_p - left).tolist(), "window": vals.tolist(), "kernel": k.tolist(),
-                "products": prod.tolist(), "padding": in_pad.tolist(), "sum": s,
-                "expression": format_expression(vals, k, s)})
-        b = lyr.effective_bias(c_in)
-        bias = float(b[channel]) if b is not None else 0.0
-        abs_sum = sum(float(np.abs(p["products"]).sum()) for p in per_channel) + abs(bias)
-        _rounding(info, total + bias, float32_sum_bound(abs_sum, cin_g * kh * kw, total + bias))
-        info.update(kind="conv", inputs=per_channel, bias=bias, total=total + bias,
-                    expression=" + ".join(_fmt(p["sum"]) for p in per_channel)
-                    + (f" + {_fmt(bias)}" if bias else "") + f" = {_fmt(total + bias)}")
-        return info
-    if isinstance(lyr, (MaxPool2d, AvgPool2d)):
-        kh, kw, sh, sw, dh, dw, (top, bottom, left, right) = _pool_geometry(lyr, inp)
-        rows_p = row * sh + np.arange(kh) * dh
-        cols_p = col * sw + np.arange(kw) * dw
-        r_in, c_in = rows_p - top, cols_p - left
-        inside = ((r_in >= 0) & (r_in < h))[:, None] & ((c_in >= 0) & (c_in < w))[None, :]
-        vals = np.full((kh, kw), -np.inf if isinstance(lyr, MaxPool2d) else 0.0)
-        rr, cc = np.clip(r_in, 0, h - 1), np.clip(c_in, 0, w - 1)
-        vals[inside] = inp[channel][np.ix_(rr, cc)][inside]
-        # cells beyond bottom/right padding (ceil mode) count neither as value nor in the divisor
-        beyond = (rows_p >= h + top + bottom)[:, None] | (cols_p >= w + left + right)[None, :]
-        info.update(rows=r_in.tolist(), cols=c_in.tolist(),
-                    window=[[None if not np.isfinite(v) else float(v) for v in rv] for rv in vals],
-                    padding=(~inside).tolist(), beyond=beyond.tolist())
-        if isinstance(lyr, MaxPool2d):
-            flat = np.where(inside, vals, -np.inf).ravel()
-            k = int(np.argmax(flat))  # first maximum in scan order, as PyTorch
-            info.update(kind="max", winner=[int(r_in[k // kw]), int(c_in[k % kw])],
-                        winner_index=[k // kw, k % kw], total=float(flat[k]))
-        else:
-            div = float(_avg_divisors(lyr, inp, shapes[layer][1], shapes[layer][2])[row, col])
-            s = float(vals[inside].sum())
-            n_in = int(inside.sum())
-            # the core sums n values, then divides: one more rounding of a value <= the sum
-            bound = float32_sum_bound(float(np.abs(vals[inside]).sum()), n_in + 1, s) / div
-            _rounding(info, s / div, bound)
-            info.update(kind="avg", sum=s, divisor=div, total=s / div,
-                        expression=f"({' + '.join(_fmt(v) for v in vals[inside])}) / {_fmt(div)}"
-                                   f" = {_fmt(s / div)}")
-        return info
-    if isinstance(lyr, Pad):
-        top, bottom, left, right = lyr.pads
-        sr = int(pad_source_index(h, top, bottom, lyr.mode)[row])
-        sc = int(pad_source_index(w, left, right, lyr.mode)[col])
-        src = None if sr < 0 or sc < 0 else [sr, sc]
-        info.update(kind="pad", source=src,
-                    input=float(inp[channel, sr, sc]) if src else None, total=out_value)
-        return info
-    if isinstance(lyr, Stride):
-        sr, sc = lyr.offset[0] + row * lyr.stride[0], lyr.offset[1] + col * lyr.stride[1]
-        info.update(kind="stride", source=[sr, sc], input=float(inp[channel, sr, sc]),
-                    total=out_value)
-        return info
-    info.update(kind="activation", input=float(inp[channel, row, col]), total=out_value)
+    inspect = INSPECTORS.get(lyr.type)
+    if inspect is None:  # pragma: no cover - every registered type has an entry (tested)
+        raise PipelineError(f"no explanation for layer type {lyr.type}")
+    inspect(lyr, inp, info, shapes[layer])
     return info
+
+
+def _inspect_conv(lyr: Conv2d, inp: np.ndarray, info: dict, out_shape) -> None:
+    channel, row, col = info["channel"], info["row"], info["col"]
+    h, w = inp.shape[1:]
+    c_in = inp.shape[0]
+    wt = lyr.effective_weight(c_in)
+    groups = lyr.effective_groups(c_in)
+    cout, cin_g, kh, kw = wt.shape
+    grp = channel // (cout // groups)
+    top, bottom, left, right = lyr.pads
+    (sh, sw), (dh, dw) = lyr.stride, lyr.dilation
+    rows_p = row * sh + np.arange(kh) * dh
+    cols_p = col * sw + np.arange(kw) * dw
+    src_r = pad_source_index(h, top, bottom, lyr.padding_mode)[rows_p]
+    src_c = pad_source_index(w, left, right, lyr.padding_mode)[cols_p]
+    in_pad = (rows_p[:, None] < top) | (rows_p[:, None] >= top + h) | \
+             (cols_p[None, :] < left) | (cols_p[None, :] >= left + w)
+    per_channel = []
+    for c in range(cin_g):
+        ci = grp * cin_g + c
+        vals, _ = _window(src_r, src_c, inp[ci])
+        k = wt[channel, c].astype(np.float64)
+        prod = vals * k
+        s = float(prod.sum())
+        per_channel.append({
+            "input_channel": int(ci), "rows": (rows_p - top).tolist(),
+            "cols": (cols_p - left).tolist(), "window": vals.tolist(), "kernel": k.tolist(),
+            "products": prod.tolist(), "padding": in_pad.tolist(), "sum": s,
+            "expression": format_expression(vals, k, s)})
+    b = lyr.effective_bias(c_in)
+    _sum_of_channels(info, "conv", per_channel, float(b[channel]) if b is not None else 0.0,
+                     cin_g * kh * kw)
+
+
+def _sum_of_channels(info: dict, kind: str, per_channel: list[dict], bias: float, terms: int) -> None:
+    """The per-channel sums plus the bias, with float32's rounding bound for the whole sum."""
+    total = sum(p["sum"] for p in per_channel) + bias
+    abs_sum = sum(float(np.abs(p["products"]).sum()) for p in per_channel) + abs(bias)
+    _rounding(info, total, float32_sum_bound(abs_sum, terms, total))
+    info.update(kind=kind, inputs=per_channel, bias=bias, total=total,
+                expression=" + ".join(_fmt(p["sum"]) for p in per_channel)
+                + (f" + {_fmt(bias)}" if bias else "") + f" = {_fmt(total)}")
+
+
+def _transpose_taps(pos: int, n: int, k: int, s: int, p: int, d: int) -> list[tuple[int, int]]:
+    """(kernel tap, input index) pairs that scatter into output index `pos` along one axis:
+    pos = i*s + a*d - p with 0 <= i < n."""
+    return [(a, (pos + p - a * d) // s) for a in range(k)
+            if (pos + p - a * d) % s == 0 and 0 <= (pos + p - a * d) // s < n]
+
+
+def _inspect_conv_transpose(lyr, inp: np.ndarray, info: dict, out_shape) -> None:
+    channel, row, col = info["channel"], info["row"], info["col"]
+    wt = np.asarray(lyr.weight, dtype=np.float64)
+    cin, cout_g, kh, kw = wt.shape
+    cin_g = cin // lyr.groups
+    grp, o = divmod(channel, cout_g)
+    (sh, sw), (ph, pw), (dh, dw) = lyr.stride, lyr.padding, lyr.dilation
+    rt = _transpose_taps(row, inp.shape[1], kh, sh, ph, dh)
+    ct = _transpose_taps(col, inp.shape[2], kw, sw, pw, dw)
+    ri, ci_ = [i for _, i in rt], [j for _, j in ct]
+    ra, cb = [a for a, _ in rt], [b for b, _ in ct]
+    per_channel = []
+    for c in range(cin_g):
+        ci = grp * cin_g + c
+        vals = inp[ci].astype(np.float64)[np.ix_(ri, ci_)]
+        k = wt[ci, o][np.ix_(ra, cb)]
+        prod = vals * k
+        s = float(prod.sum())
+        per_channel.append({
+            "input_channel": int(ci), "rows": ri, "cols": ci_, "kernel_rows": ra, "kernel_cols": cb,
+            "window": vals.tolist(), "kernel": k.tolist(), "products": prod.tolist(), "sum": s,
+            "expression": format_expression(vals, k, s) if prod.size else "no input value lands here = 0"})
+    bias = float(lyr.bias[channel]) if lyr.bias is not None else 0.0
+    _sum_of_channels(info, "conv_transpose", per_channel, bias, cin_g * len(rt) * len(ct))
+
+
+def _bilinear_source(dst: int, n: int, s: int) -> list[tuple[int, Fraction]]:
+    """(input index, weight) pairs of output index `dst` along one axis, exactly: PyTorch's
+    src = (dst + 1/2)/s - 1/2 clamped at 0, between floor(src) and the next index (clamped)."""
+    src = max(Fraction(2 * dst + 1, 2 * s) - Fraction(1, 2), Fraction(0))
+    i0 = min(int(src), n - 1)
+    lam = src - i0
+    i1 = min(i0 + 1, n - 1)
+    return [(i0, 1 - lam)] + ([(i1, lam)] if lam else [])
+
+
+def _inspect_upsample(lyr, inp: np.ndarray, info: dict, out_shape) -> None:
+    channel, row, col = info["channel"], info["row"], info["col"]
+    (sh, sw), h, w = lyr.scale_factor, inp.shape[1], inp.shape[2]
+    if lyr.mode == "nearest":
+        # PyTorch's floor(dst * in / out), in exact integers
+        rows, cols = [(row * h // (h * sh), Fraction(1))], [(col * w // (w * sw), Fraction(1))]
+    else:
+        rows, cols = _bilinear_source(row, h, sh), _bilinear_source(col, w, sw)
+    sources = [{"row": i, "col": j, "weight": float(a * b), "value": float(inp[channel, i, j])}
+               for i, a in rows for j, b in cols]
+    total = sum(t["weight"] * t["value"] for t in sources)
+    abs_sum = sum(abs(t["weight"] * t["value"]) for t in sources)
+    # nearest copies a value; bilinear rounds its float32 weights, two products and a sum per
+    # axis: well inside gamma(8)
+    _rounding(info, total, 0.0 if lyr.mode == "nearest" else float32_sum_bound(abs_sum, 8, total))
+    info.update(kind="upsample", mode=lyr.mode, sources=sources, total=total,
+                expression=format_expression([t["value"] for t in sources],
+                                             [t["weight"] for t in sources], total))
+
+
+def _inspect_pool(lyr, inp: np.ndarray, info: dict, out_shape) -> None:
+    row, col, channel = info["row"], info["col"], info["channel"]
+    h, w = inp.shape[1:]
+    is_max = lyr.type == "maxpool2d"
+    kh, kw, sh, sw, dh, dw, (top, bottom, left, right) = pool_geometry(lyr, inp)
+    rows_p = row * sh + np.arange(kh) * dh
+    cols_p = col * sw + np.arange(kw) * dw
+    r_in, c_in = rows_p - top, cols_p - left
+    inside = ((r_in >= 0) & (r_in < h))[:, None] & ((c_in >= 0) & (c_in < w))[None, :]
+    vals = np.full((kh, kw), -np.inf if is_max else 0.0)
+    rr, cc = np.clip(r_in, 0, h - 1), np.clip(c_in, 0, w - 1)
+    vals[inside] = inp[channel][np.ix_(rr, cc)][inside]
+    # cells beyond bottom/right padding (ceil mode) count neither as value nor in the divisor
+    beyond = (rows_p >= h + top + bottom)[:, None] | (cols_p >= w + left + right)[None, :]
+    info.update(rows=r_in.tolist(), cols=c_in.tolist(),
+                window=[[None if not np.isfinite(v) else float(v) for v in rv] for rv in vals],
+                padding=(~inside).tolist(), beyond=beyond.tolist())
+    if is_max:
+        flat = np.where(inside, vals, -np.inf).ravel()
+        k = int(np.argmax(flat))  # first maximum in scan order, as PyTorch
+        info.update(kind="max", winner=[int(r_in[k // kw]), int(c_in[k % kw])],
+                    winner_index=[k // kw, k % kw], total=float(flat[k]))
+        return
+    div = float(avg_divisors(lyr, inp, out_shape[1], out_shape[2])[row, col])
+    s = float(vals[inside].sum())
+    n_in = int(inside.sum())
+    # the core sums n values, then divides: one more rounding of a value <= the sum
+    bound = float32_sum_bound(float(np.abs(vals[inside]).sum()), n_in + 1, s) / div
+    _rounding(info, s / div, bound)
+    info.update(kind="avg", sum=s, divisor=div, total=s / div,
+                expression=f"({' + '.join(_fmt(v) for v in vals[inside])}) / {_fmt(div)}"
+                           f" = {_fmt(s / div)}")
+
+
+def _inspect_pad(lyr: Pad, inp: np.ndarray, info: dict, out_shape) -> None:
+    h, w = inp.shape[1:]
+    top, bottom, left, right = lyr.pads
+    sr = int(pad_source_index(h, top, bottom, lyr.mode)[info["row"]])
+    sc = int(pad_source_index(w, left, right, lyr.mode)[info["col"]])
+    src = None if sr < 0 or sc < 0 else [sr, sc]
+    info.update(kind="pad", source=src,
+                input=float(inp[info["channel"], sr, sc]) if src else None, total=info["output"])
+
+
+def _inspect_stride(lyr: Stride, inp: np.ndarray, info: dict, out_shape) -> None:
+    sr, sc = lyr.offset[0] + info["row"] * lyr.stride[0], lyr.offset[1] + info["col"] * lyr.stride[1]
+    info.update(kind="stride", source=[sr, sc], input=float(inp[info["channel"], sr, sc]),
+                total=info["output"])
+
+
+def _inspect_activation(lyr: Layer, inp: np.ndarray, info: dict, out_shape) -> None:
+    info.update(kind="activation", input=float(inp[info["channel"], info["row"], info["col"]]),
+                total=info["output"])
+
+
+#: Layer type -> inspector(layer, layer input, info dict to fill, output shape).
+INSPECTORS: dict[str, Callable[[Any, np.ndarray, dict, tuple], None]] = {
+    "conv2d": _inspect_conv,
+    "conv_transpose2d": _inspect_conv_transpose,
+    "maxpool2d": _inspect_pool,
+    "avgpool2d": _inspect_pool,
+    "pad": _inspect_pad,
+    "stride": _inspect_stride,
+    "upsample": _inspect_upsample,
+    **{t: _inspect_activation for t in ("relu", "leaky_relu", "abs", "sigmoid", "tanh")},
+}
 
 
 # ---------------------------------------------------------------------------------- combined kernel
@@ -442,6 +375,8 @@ class CombinedKernel:
 
 
 LINEAR_TYPES = (Conv2d, AvgPool2d, Pad, Stride)
+# Linear too, but their output steps by a fraction of an input pixel: no single strided kernel.
+_GRID_CHANGING_TYPES = frozenset({"conv_transpose2d", "upsample"})
 
 
 def combined_kernel(layers: list[Layer] | tuple[Layer, ...], in_channels: int) -> CombinedKernel:
@@ -454,6 +389,9 @@ def combined_kernel(layers: list[Layer] | tuple[Layer, ...], in_channels: int) -
     active = [l for l in layers if l.enabled]
     for l in active:
         if not isinstance(l, LINEAR_TYPES):
+            if l.type in _GRID_CHANGING_TYPES:
+                raise PipelineError(f"{l.type} is linear but makes several output pixels per input "
+                                    "pixel: a run with it has no single kernel")
             raise PipelineError(f"{l.type} is not linear: a run with it has no single kernel")
     sub = Pipeline(tuple(layers))
     rf = sub.receptive_fields()[-1]

@@ -177,11 +177,12 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     lock = threading.Lock()
     errors: list[BaseException] = []
     question = cancel.current()  # the pool's threads ask the caller's question between tasks
+    fp_errors = np.geterr()  # and treat float overflow as the caller does (run_layers: silently)
 
     def runner() -> None:
         _tls.inside = True
         try:
-            with cancel.cancellable(question):
+            with cancel.cancellable(question), np.errstate(**fp_errors):
                 while True:
                     with lock:
                         task = next(it, None) if not errors else None

@@ -15,13 +15,14 @@ import os
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Union
 
 import cv2
 import numpy as np
 
 from convstudio.core.errors import ImageIOError
+from convstudio.core.formatting import format_pixels
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -66,6 +67,8 @@ class _Header:
     gray: bool = False  # the file says it is gray, whatever the decoder returns
     bit_depth: int = 8
     gray_trns: int | None = None  # PNG colour type 0 with tRNS: the sample value that is transparent
+    # Every other size the decoder may allocate for (TIFF: each page and tile), checked as well.
+    sizes: list[tuple[int, int]] = field(default_factory=list)
 
     def loaded_size(self) -> tuple[int, int] | None:
         """(width, height) as :func:`load_image` returns it, i.e. after orientation."""
@@ -88,28 +91,13 @@ def _display_name(path: PathArg) -> str:
     return os.fsdecode(name) if isinstance(name, bytes) else name
 
 
-def _fmt_count(n: int) -> str:
-    if n >= 1_000_000:
-        mp = n / 1e6
-        text = f"{mp:.0f}" if mp >= 100 else f"{mp:.1f}".rstrip("0").rstrip(".")
-        return f"{text} megapixels"
-    return f"{n} pixels"
-
-
 def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     n = width * height
     if n > max_pixels:
-        have, limit = _fmt_count(n), _fmt_count(max_pixels)
+        have, limit = format_pixels(n), format_pixels(max_pixels)
         if have == limit:  # rounding made them look equal: show the exact counts
             have, limit = f"{n} pixels", f"{max_pixels} pixels"
         raise ImageIOError(f"'{name}' is {width} x {height} = {have}, above the limit of {limit}")
-
-
-def _fmt_bytes(n: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
-    return f"{n} bytes"
 
 
 def _os_reason(exc: OSError) -> str:
@@ -245,7 +233,62 @@ def _probe_jpeg(read_at: _ReadAt) -> _Header:
     return h
 
 
+# Tag numbers and the field types a size may be given in (TIFF 6.0 section 2; BigTIFF adds LONG8).
+_TIFF_WIDTH, _TIFF_HEIGHT, _TIFF_BITS, _TIFF_SAMPLES = 256, 257, 258, 277
+_TIFF_PHOTOMETRIC, _TIFF_ORIENTATION, _TIFF_TILE_W, _TIFF_TILE_H = 262, 274, 322, 323
+_TIFF_SIZE_TAGS = {_TIFF_WIDTH: "ImageWidth", _TIFF_HEIGHT: "ImageLength",
+                   _TIFF_TILE_W: "TileWidth", _TIFF_TILE_H: "TileLength"}
+# field type -> struct format: SHORT, LONG, SSHORT, SLONG, LONG8, SLONG8
+_TIFF_INT_TYPES = {3: "H", 4: "I", 8: "h", 9: "i", 16: "Q", 17: "q"}
+_MAX_TIFF_IFDS = 1024
+_MAX_TIFF_SAMPLES = 4  # OpenCV decodes gray, gray + alpha, RGB and RGBA
+_MAX_TIFF_BITS = 64
+
+
+def _tiff_ifd(read_at: _ReadAt, e: str, ifd: int, big: bool,
+              budget: int) -> tuple[dict[int, int], int, int]:
+    """The single-valued integer tags of the IFD at `ifd`, the offset of the next IFD (0: none)
+    and the entry budget left (all directories together read at most _MAX_TIFF_ENTRIES).
+
+    Raises _Corrupt on a directory that cannot be read whole, a tag given twice, or a size tag
+    that is not one integer."""
+    count_fmt, count_size, entry_size, entry_fmt, value_at = (
+        ("Q", 8, 20, "HHQ", 12) if big else ("H", 2, 12, "HHI", 8))
+    raw = read_at(ifd, count_size)
+    if len(raw) < count_size:
+        raise _Corrupt(f"not a valid TIFF (the directory at byte {ifd} is missing)")
+    (n,) = struct.unpack(e + count_fmt, raw)
+    if not 0 < n <= budget:
+        raise _Corrupt(f"not a valid TIFF (a directory of {n} entries)" if n == 0 or n > _MAX_TIFF_ENTRIES
+                       else "not a valid TIFF (more directory entries than any image needs)")
+    size = n * entry_size + (8 if big else 4)
+    block = read_at(ifd + count_size, size)
+    if len(block) < size:
+        raise _Corrupt("not a valid TIFF (truncated: a directory ends past the end of the file)")
+    tags: dict[int, int] = {}
+    seen: set[int] = set()
+    for i in range(n):
+        p = i * entry_size
+        tag, typ, count = struct.unpack(e + entry_fmt, block[p : p + value_at])
+        if tag in seen:
+            # Decoders disagree on which of the two counts; a size given twice is refused.
+            raise _Corrupt(f"not a valid TIFF (tag {tag} appears twice in one directory)")
+        seen.add(tag)
+        fmt = _TIFF_INT_TYPES.get(typ)
+        if tag in _TIFF_SIZE_TAGS and (fmt is None or count != 1):
+            raise _Corrupt(f"not a valid TIFF ({_TIFF_SIZE_TAGS[tag]} is not one integer)")
+        nbytes = struct.calcsize(fmt) if fmt is not None else 0
+        # The first value of a tag whose values fit in the entry (BitsPerSample holds one per
+        # sample, all equal in the files OpenCV reads); values stored elsewhere are not needed.
+        if fmt is not None and count >= 1 and nbytes * count <= entry_size - value_at:
+            (tags[tag],) = struct.unpack(e + fmt, block[p + value_at : p + value_at + nbytes])
+    (next_ifd,) = struct.unpack(e + ("Q" if big else "I"), block[n * entry_size :])
+    return tags, next_ifd, budget - n
+
+
 def _probe_tiff(read_at: _ReadAt) -> _Header:
+    """Every IFD of the file is read and its sizes checked: libtiff reads the directories before
+    OpenCV asks for the first page, and a size the probe cannot read is not decoded blind."""
     # OpenCV's TIFF decoder applies the Orientation tag itself, even with IMREAD_UNCHANGED.
     h = _Header("tiff", decoder_orients=True)
     head = read_at(0, 16)
@@ -255,42 +298,40 @@ def _probe_tiff(read_at: _ReadAt) -> _Header:
     (magic,) = struct.unpack(e + "H", head[2:4])
     if magic == 42:
         (ifd,) = struct.unpack(e + "I", head[4:8])
-        count_fmt, entry_size, count_size = "H", 12, 2
-        entry_fmt, short_at = "HHI", 8
+        big = False
     elif magic == 43 and len(head) == 16 and struct.unpack(e + "HH", head[4:8]) == (8, 0):
         (ifd,) = struct.unpack(e + "Q", head[8:16])
-        count_fmt, entry_size, count_size = "Q", 20, 8
-        entry_fmt, short_at = "HHQ", 12
+        big = True
     else:
         return h
-    raw = read_at(ifd, count_size)
-    if len(raw) < count_size:
-        return h
-    (n,) = struct.unpack(e + count_fmt, raw)
-    if not 0 < n <= _MAX_TIFF_ENTRIES:
-        return h
-    entries = read_at(ifd + count_size, n * entry_size)
-    if len(entries) < n * entry_size:
-        return h
-    tags: dict[int, int] = {}
-    for i in range(n):
-        p = i * entry_size
-        tag, typ, count = struct.unpack(e + entry_fmt, entries[p : p + short_at])
-        if count != 1:
-            continue
-        field = entries[p + short_at : p + entry_size]
-        if typ == 3:
-            (tags[tag],) = struct.unpack(e + "H", field[:2])
-        elif typ == 4:
-            (tags[tag],) = struct.unpack(e + "I", field[:4])
-        elif typ == 16 and magic == 43:
-            (tags[tag],) = struct.unpack(e + "Q", field[:8])
-    width, height = tags.get(256, 0), tags.get(257, 0)
-    if width > 0 and height > 0:
-        h.width, h.height = width, height
-    h.gray = tags.get(262) in (0, 1)  # PhotometricInterpretation WhiteIsZero / BlackIsZero
-    orientation = tags.get(274, 1)
-    h.orientation = orientation if 1 <= orientation <= 8 else 1
+    seen: set[int] = set()
+    first = True
+    budget = _MAX_TIFF_ENTRIES
+    while ifd:
+        if ifd in seen or len(seen) >= _MAX_TIFF_IFDS:
+            raise _Corrupt("not a valid TIFF (its directories loop or never end)")
+        seen.add(ifd)
+        tags, ifd, budget = _tiff_ifd(read_at, e, ifd, big, budget)
+        width, height = tags.get(_TIFF_WIDTH, 0), tags.get(_TIFF_HEIGHT, 0)
+        if width <= 0 or height <= 0:
+            raise _Corrupt(f"not a valid TIFF (image size {width} x {height})")
+        if not 1 <= tags.get(_TIFF_SAMPLES, 1) <= _MAX_TIFF_SAMPLES:
+            raise _Corrupt(f"unsupported TIFF ({tags[_TIFF_SAMPLES]} samples per pixel; at most "
+                           f"{_MAX_TIFF_SAMPLES} are read)")
+        if not 1 <= tags.get(_TIFF_BITS, 1) <= _MAX_TIFF_BITS:
+            raise _Corrupt(f"unsupported TIFF ({tags[_TIFF_BITS]} bits per sample)")
+        tile = (tags.get(_TIFF_TILE_W, 0), tags.get(_TIFF_TILE_H, 0))
+        h.sizes.append((width, height))
+        if tile != (0, 0):
+            h.sizes.append(tile)
+        if first:
+            h.width, h.height = width, height
+            h.gray = tags.get(_TIFF_PHOTOMETRIC) in (0, 1)  # WhiteIsZero / BlackIsZero
+            orientation = tags.get(_TIFF_ORIENTATION, 1)
+            h.orientation = orientation if 1 <= orientation <= 8 else 1
+            first = False
+    if first:
+        raise _Corrupt("not a valid TIFF (no image directory)")
     return h
 
 
@@ -402,7 +443,8 @@ def _verify_png(data: bytes) -> None:
     mv = memoryview(data)
     size = len(mv)
     pos = 8
-    seen_idat = False
+    idat: list[memoryview] = []
+    ihdr: tuple[int, ...] = ()
     first = True
     for _ in range(size // 12 + 1):
         if pos + 8 > size:
@@ -434,14 +476,71 @@ def _verify_png(data: bytes) -> None:
                 raise _Corrupt(f"not a valid PNG (invalid colour type {colour} with bit depth {depth})")
             if comp != 0 or filt != 0 or interlace not in (0, 1):
                 raise _Corrupt("not a valid PNG (unknown compression, filter or interlace method)")
+            ihdr = (width, height, depth, colour, interlace)
             first = False
         elif ctype == b"IHDR":
             raise _Corrupt("not a valid PNG (more than one IHDR chunk)")
-        seen_idat = seen_idat or ctype == b"IDAT"
+        if ctype == b"IDAT":
+            idat.append(mv[pos + 8 : pos + 8 + length])
         pos = end
         if ctype == b"IEND":
             break
     else:  # pragma: no cover - every chunk is at least 12 bytes, so the loop ends before this
         raise _Corrupt("not a valid PNG (too many chunks)")
-    if not seen_idat:
+    if not idat:
         raise _Corrupt("not a valid PNG (no image data)")
+    _check_png_image_data(idat, _png_raw_size(*ihdr))
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7 passes: (row start, row step, column start, column step)
+_ADAM7 = ((0, 8, 0, 8), (0, 8, 4, 8), (4, 8, 0, 4), (0, 4, 2, 4), (2, 4, 0, 2), (0, 2, 1, 2), (1, 2, 0, 1))
+_INFLATE_STEP = 1 << 20
+
+
+def _png_raw_size(width: int, height: int, depth: int, colour: int, interlace: int) -> int:
+    """Bytes of filtered scanlines (a filter byte per row) a PNG of this header inflates to."""
+    bits = depth * _PNG_CHANNELS[colour]
+    if not interlace:
+        return height * (1 + (width * bits + 7) // 8)
+    total = 0
+    for r0, dr, c0, dc in _ADAM7:
+        w, h = (width - c0 + dc - 1) // dc, (height - r0 + dr - 1) // dr
+        if w > 0 and h > 0:
+            total += h * (1 + (w * bits + 7) // 8)
+    return total
+
+
+def _check_png_image_data(idat: list[memoryview], need: int) -> None:
+    """Inflate the IDAT stream in bounded steps and stop at the first byte past what the image
+    needs: surplus data (a 16 x 16 image with gigabytes of deflated data after it), a short or
+    corrupt stream, or data after its end are refused before libpng spends time on them.
+
+    The compressed size is bounded first, without inflating: deflate stores incompressible data
+    with 5 bytes per 64 KiB block, and even fixed Huffman codes take at most 9 bits a byte, so no
+    encoder needs more than ``need * 9/8`` plus block and zlib overhead.
+    """
+    compressed = sum(len(part) for part in idat)
+    bound = need + need // 8 + 5 * (need // 16_384 + 1) + 1024
+    if compressed > bound:
+        raise _Corrupt(f"not a valid PNG ({compressed} bytes of image data where its size needs at "
+                       f"most {bound})")
+    d = zlib.decompressobj()
+    produced = 0
+    try:
+        for k, part in enumerate(idat):
+            buf: bytes | memoryview = part
+            while buf and not d.eof:
+                produced += len(d.decompress(buf, _INFLATE_STEP))
+                if produced > need:
+                    raise _Corrupt(f"not a valid PNG (more image data than its size needs: over "
+                                   f"{need} bytes)")
+                buf = d.unconsumed_tail
+            if d.eof:
+                if d.unused_data or any(len(rest) for rest in idat[k + 1 :]):
+                    raise _Corrupt("not a valid PNG (data after the end of the image data)")
+                break
+    except zlib.error as exc:
+        raise _Corrupt(f"not a valid PNG (corrupt image data: {exc})") from None
+    if produced < need or not d.eof:
+        raise _Corrupt(f"not a valid PNG (truncated image data: {produced} of {need} bytes)")

@@ -13,12 +13,16 @@ Limits (module constants, read at call time, so a caller or a test may change th
 ``DEFAULT_MAX_PIXELS`` = 200_000_000 (200 megapixels)
     The default of ``max_pixels``. The dimensions are read from the header with a small, bounded
     parser *before* decoding, so a small file that claims to be huge (a decompression bomb) is
-    refused without allocating anything.
+    refused without allocating anything. Every size the decoder may allocate for is checked (each
+    TIFF page and tile); a file whose size cannot be read from its header is refused, never
+    decoded blind. A PNG's image data is inflated in bounded steps first and refused if it holds
+    more (or less) than its size needs.
 ``MAX_FILE_BYTES`` = 1 GiB
-    Larger files are refused before they are read.
-``MAX_UNPARSED_BYTES`` = 64 MiB
-    When the header cannot be parsed (dimensions unknown), decoding is attempted only for files up
-    to this size.
+    Larger files are refused; only regular files are read, and never more than this
+    (:func:`convstudio.core.safeio.read_bounded`).
+
+What a decoder warns about (libpng, libjpeg, libtiff) is refused with its reason in the message;
+it never reaches the terminal (:mod:`convstudio.core.quiet`). docs/security.md lists every limit.
 
 Every failure a user can cause (missing, unreadable, corrupt, unsupported or too large file) raises
 :class:`~convstudio.core.errors.ImageIOError` with a one-line message naming the file. Invalid
@@ -43,7 +47,6 @@ from convstudio.core.imageheaders import (
     _Corrupt,
     _cv_reason,
     _display_name,
-    _fmt_bytes,
     _Header,
     _npy_header,
     _os_reason,
@@ -65,11 +68,12 @@ from convstudio.core.imagesave import (  # noqa: F401
     normalize_for_display,
     save_image,
 )
+from convstudio.core.quiet import captured_stderr, decoder_reason
+from convstudio.core.safeio import read_bounded
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "MAX_FILE_BYTES",
-    "MAX_UNPARSED_BYTES",
     "JPEG_QUALITY",
     "NORMALIZE_MODES",
     "SUPPORTED_READ_EXTENSIONS",
@@ -86,8 +90,6 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 200_000_000
 #: Files larger than this (1 GiB) are refused before being read.
 MAX_FILE_BYTES = 1 << 30
-#: A file whose dimensions cannot be read from its header is decoded only up to this size (64 MiB).
-MAX_UNPARSED_BYTES = 64 << 20
 #: Quality used when saving JPEG (0-100).
 JPEG_QUALITY = 95
 
@@ -100,31 +102,8 @@ SUPPORTED_READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", "
 
 
 def _read_file(path: PathArg, name: str) -> bytes:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise ImageIOError(f"cannot read '{name}': {_os_reason(exc)}") from exc
-    if stat.S_ISDIR(st.st_mode):
-        raise ImageIOError(f"cannot read '{name}': it is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        # Reading a FIFO or device could block forever or never end.
-        raise ImageIOError(f"cannot read '{name}': not a regular file")
-    limit = MAX_FILE_BYTES
-    if st.st_size > limit:
-        raise ImageIOError(
-            f"cannot read '{name}': the file is {_fmt_bytes(st.st_size)}, "
-            f"above the limit of {_fmt_bytes(limit)}"
-        )
-    try:
-        with open(path, "rb") as f:
-            # Bounded even if the file grew since stat().
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise ImageIOError(f"cannot read '{name}': {_os_reason(exc)}") from exc
-    except MemoryError as exc:
-        raise ImageIOError(f"cannot read '{name}': not enough memory") from exc
-    if len(data) > limit:
-        raise ImageIOError(f"cannot read '{name}': the file is above the limit of {_fmt_bytes(limit)}")
+    # MAX_FILE_BYTES is read at call time: a caller (or a test) may change it.
+    data = read_bounded(path, MAX_FILE_BYTES, error=ImageIOError)
     if not data:
         raise ImageIOError(f"cannot read '{name}': the file is empty")
     return data
@@ -152,10 +131,11 @@ def image_size(path: PathArg) -> tuple[int, int] | None:
     """
     name = _display_name(path)
     try:
-        # stat() before open(): opening a FIFO for reading would block.
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ImageIOError(f"cannot read '{name}': not a regular file")
-        with open(path, "rb") as f:
+        # Opened without blocking and checked on the descriptor: a FIFO would block a plain open().
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ImageIOError(f"cannot read '{name}': not a regular file")
             kind = _sniff(f.read(16))
             if kind is None:
                 return None
@@ -175,7 +155,10 @@ def image_size(path: PathArg) -> tuple[int, int] | None:
                 f.seek(offset)
                 return f.read(n)
 
-            return _probe(kind, read_at).loaded_size()
+            try:
+                return _probe(kind, read_at).loaded_size()
+            except _Corrupt:
+                return None
     except OSError as exc:
         if isinstance(exc, ImageIOError):
             raise
@@ -251,19 +234,26 @@ def _load_npy(data: bytes, name: str, max_pixels: int) -> np.ndarray:
 
 def _decode(data: bytes, kind: str, name: str) -> np.ndarray:
     try:
-        # IMREAD_UNCHANGED keeps alpha and 16-bit samples; it ignores EXIF orientation, which is
-        # applied afterwards. (IMREAD_ANYDEPTH | IMREAD_ANYCOLOR would drop alpha.)
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        # The decoders' own warnings are kept off the terminal; a warning means the pixels may not
+        # be what the file should hold (truncated data, bad markers), so the file is refused.
+        with captured_stderr() as chatter:
+            # IMREAD_UNCHANGED keeps alpha and 16-bit samples; it ignores EXIF orientation, which
+            # is applied afterwards. (IMREAD_ANYDEPTH | IMREAD_ANYCOLOR would drop alpha.)
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         raise ImageIOError(
             f"cannot read '{name}': the {_FORMAT_NAMES[kind]} decoder failed ({_cv_reason(exc)})"
         ) from None
     except MemoryError:
         raise ImageIOError(f"cannot read '{name}': not enough memory to decode it") from None
+    reason = decoder_reason(chatter)
     if img is None or img.size == 0:
         raise ImageIOError(
-            f"cannot read '{name}': not a valid {_FORMAT_NAMES[kind]} file (the decoder rejected its data)"
+            f"cannot read '{name}': not a valid {_FORMAT_NAMES[kind]} file "
+            f"({reason or 'the decoder rejected its data'})"
         )
+    if reason is not None:
+        raise ImageIOError(f"cannot read '{name}': the {_FORMAT_NAMES[kind]} decoder reported: {reason}")
     return img
 
 
@@ -376,15 +366,18 @@ def load_image(
         # used only before `del data` below (ruff cannot see that)
         return data[offset : offset + n] if offset >= 0 and n > 0 else b""  # noqa: F821
 
-    header = _probe(kind, read_at)
+    try:
+        header = _probe(kind, read_at)
+    except _Corrupt as exc:
+        raise ImageIOError(f"cannot read '{name}': {exc}") from None
     if header.width is None or header.height is None:
-        if len(data) > MAX_UNPARSED_BYTES:
-            raise ImageIOError(
-                f"cannot read '{name}': its size cannot be read from the {_FORMAT_NAMES[kind]} header "
-                f"and the file is above {_fmt_bytes(MAX_UNPARSED_BYTES)}, too large to decode blindly"
-            )
-    else:
-        _check_pixels(name, header.width, header.height, max_pixels)
+        # Decoding blind would let the decoder allocate whatever the file claims further on.
+        raise ImageIOError(
+            f"cannot read '{name}': not a valid {_FORMAT_NAMES[kind]} file (its size cannot be read "
+            "from its header)"
+        )
+    for width, height in [(header.width, header.height), *header.sizes]:
+        _check_pixels(name, width, height, max_pixels)
     if kind == "png":
         try:
             _verify_png(data)

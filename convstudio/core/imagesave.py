@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -136,10 +139,75 @@ def _file_mode_for(target: Path) -> int:
     return 0o666 & ~mask
 
 
+#: The temporary files of the atomic writer: ``.<name>.cs<pid>.<8 random>.tmp`` (mkstemp's random
+#: part). Only files of exactly this form are ever swept.
+TEMP_PATTERN = re.compile(r"^\..{1,80}\.cs(?P<pid>[0-9]{1,10})\.[a-z0-9_]{8}\.tmp$")
+#: A temporary file older than this (seconds) is stale even if a process of its pid runs.
+STALE_SECONDS = 600
+_swept: set[str] = set()
+_swept_lock = threading.Lock()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process, or unknown: keep the file
+    return True
+
+
+def sweep_stale_temporaries(folder: PathArg, *, now: float | None = None) -> list[Path]:
+    """Remove the atomic writer's temporary files that a killed run left in `folder`.
+
+    A run stopped by SIGKILL (or a power cut) cannot remove its temporaries. A file is removed
+    only when its name has exactly the writer's form (:data:`TEMP_PATTERN`, never a user's file)
+    and its writer is gone: the pid in its name runs no process on this machine, or the file is
+    older than :data:`STALE_SECONDS`. Errors are ignored (it is housekeeping). Returns the files
+    removed.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = TEMP_PATTERN.match(entry.name)
+        if m is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if _pid_alive(int(m["pid"])) and now - st.st_mtime < STALE_SECONDS:
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """Sweep each output folder once per process, before the first write into it."""
+    key = os.path.abspath(folder)
+    with _swept_lock:
+        if key in _swept:
+            return
+        _swept.add(key)
+    sweep_stale_temporaries(folder)
+
+
 def _write_temp(target: Path, data: bytes | bytearray | memoryview) -> str:
     folder = target.parent
-    # Short prefix: mkstemp adds random characters and the name must stay within NAME_MAX.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:80]}.", suffix=".tmp", dir=folder)
+    # Short prefix: mkstemp adds random characters and the name must stay within NAME_MAX. The
+    # pid lets a later run tell a dead writer's leftovers (sweep_stale_temporaries).
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:80]}.cs{os.getpid()}.", suffix=".tmp",
+                               dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -176,6 +244,8 @@ def _atomic_write_many(items: list[tuple[Path, bytes | bytearray | memoryview]])
     """Write every file or none: all temporaries are written and synced before any rename."""
     temps: list[tuple[str, Path]] = []
     current = items[0][0] if items else Path()
+    for folder in {target.parent for target, _ in items}:
+        _sweep_once(folder)
     try:
         for target, data in items:
             current = target

@@ -3,8 +3,9 @@ receptive-field arithmetic and the forward pass.
 
 This module is the public face of the layers: it holds the convolution, padding, stride and
 activation layers and the ``LAYER_TYPES`` registry, and re-exports the base class
-(:mod:`convstudio.core.layerbase`), the pooling layers (:mod:`convstudio.core.pooling`) and the
-limits and validation helpers (:mod:`convstudio.core.layerspec`).
+(:mod:`convstudio.core.layerbase`), the pooling layers (:mod:`convstudio.core.pooling`), the
+transposed convolution and upsampling (:mod:`convstudio.core.upsampling`) and the limits and
+validation helpers (:mod:`convstudio.core.layerspec`).
 
 A layer never holds mutable state: editing a layer means building a new one
 (``dataclasses.replace``), which is what lets the app cache outputs and keep undo history cheaply.
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import ops
+from . import ops, regions
 from .errors import PipelineError
 from .layerbase import Layer
 from .layerspec import (
@@ -38,6 +39,7 @@ from .layerspec import (
     Pads,
     Shape,
     _bool,
+    _check_scaled,
     _choice,
     _describe,
     _int,
@@ -52,6 +54,7 @@ from .layerspec import (
     _resolve_padding,
 )
 from .pooling import AvgPool2d, MaxPool2d
+from .upsampling import UPSAMPLE_MODES, ConvTranspose2d, Upsample
 
 __all__ = [
     "Layer",
@@ -65,6 +68,9 @@ __all__ = [
     "Abs",
     "Sigmoid",
     "Tanh",
+    "ConvTranspose2d",
+    "Upsample",
+    "UPSAMPLE_MODES",
     "LAYER_TYPES",
     "layer_from_dict",
     "Shape",
@@ -126,6 +132,7 @@ class Conv2d(Layer):
             if v is not None and not (isinstance(v, np.ndarray) and v.dtype == np.float32
                                       and v.ndim == nd and not v.flags.writeable):
                 object.__setattr__(self, name, _numeric_array(v, name, nd, max_side=MAX_KERNEL))
+        _check_scaled(self.weight if self.weight is not None else self.kernel, self.scale)
         if self.bias is not None and not (isinstance(self.bias, np.ndarray)
                                           and not self.bias.flags.writeable):
             b = np.array(self.bias, dtype=np.float32).reshape(-1)
@@ -254,6 +261,26 @@ class Conv2d(Layer):
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
         return (AxisStep(dh * (kh - 1) + 1, sh, -t), AxisStep(dw * (kw - 1) + 1, sw, -l))
 
+    # -- tiles (core/regions.py, docs/scale.md)
+    def _windows(self, in_shape: Shape) -> tuple[regions.AxisWindow, regions.AxisWindow]:
+        t, b, l, r = self.pads
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
+        return (regions.window(in_shape[1], dh * (kh - 1) + 1, sh, 0, t, b, self.padding_mode),
+                regions.window(in_shape[2], dw * (kw - 1) + 1, sw, 0, l, r, self.padding_mode))
+
+    def input_region(self, out_region: regions.Region, in_shape: Shape) -> regions.Region:
+        return regions.window_input_region(self._windows(in_shape), out_region)
+
+    def forward_region(self, x: np.ndarray, in_region: regions.Region, out_region: regions.Region,
+                       in_shape: Shape) -> np.ndarray:
+        c = in_shape[0]
+        w, b, g = self.effective_weight(c), self.effective_bias(c), self.effective_groups(c)
+
+        def compute(block, stride, _indices):
+            return ops.correlate(block, w, bias=b, stride=stride, dilation=self.dilation, groups=g)
+
+        return regions.window_forward_region(self._windows(in_shape), x, in_region, out_region, compute)
+
     def _params(self, in_shape: Shape) -> int:
         if self.weight is not None:
             n = self.weight.size
@@ -375,6 +402,21 @@ class Pad(Layer):
         t, _, l, _ = self.pads
         return (AxisStep(1, 1, -t), AxisStep(1, 1, -l))
 
+    # -- tiles (core/regions.py, docs/scale.md)
+    def _windows(self, in_shape: Shape) -> tuple[regions.AxisWindow, regions.AxisWindow]:
+        t, b, l, r = self.pads
+        return (regions.window(in_shape[1], 1, 1, 0, t, b, self.mode),
+                regions.window(in_shape[2], 1, 1, 0, l, r, self.mode))
+
+    def input_region(self, out_region: regions.Region, in_shape: Shape) -> regions.Region:
+        return regions.window_input_region(self._windows(in_shape), out_region)
+
+    def forward_region(self, x: np.ndarray, in_region: regions.Region, out_region: regions.Region,
+                       in_shape: Shape) -> np.ndarray:
+        fill = self.value if self.mode == "constant" else 0.0
+        return regions.window_forward_region(self._windows(in_shape), x, in_region, out_region,
+                                             lambda block, _stride, _indices: block, fill=fill)
+
     @property
     def is_linear(self) -> bool:
         return self.mode != "constant" or self.value == 0.0
@@ -426,6 +468,19 @@ class Stride(Layer):
     def _axis_steps(self) -> tuple[AxisStep, AxisStep]:
         return (AxisStep(1, self.stride[0], self.offset[0]), AxisStep(1, self.stride[1], self.offset[1]))
 
+    # -- tiles (core/regions.py): each output reads one cell, so the gathered block is the output
+    def _windows(self, in_shape: Shape) -> tuple[regions.AxisWindow, regions.AxisWindow]:
+        return (regions.window(in_shape[1], 1, self.stride[0], self.offset[0]),
+                regions.window(in_shape[2], 1, self.stride[1], self.offset[1]))
+
+    def input_region(self, out_region: regions.Region, in_shape: Shape) -> regions.Region:
+        return regions.window_input_region(self._windows(in_shape), out_region)
+
+    def forward_region(self, x: np.ndarray, in_region: regions.Region, out_region: regions.Region,
+                       in_shape: Shape) -> np.ndarray:
+        return regions.window_forward_region(self._windows(in_shape), x, in_region, out_region,
+                                             lambda block, _stride, _indices: block)
+
     @property
     def is_linear(self) -> bool:
         return True
@@ -440,6 +495,8 @@ class Stride(Layer):
 @dataclass(frozen=True, eq=False)
 class ReLU(Layer):
     type: ClassVar[str] = "relu"
+    input_region = regions.pointwise_input_region  # tiles: element-wise (core/regions.py)
+    forward_region = regions.pointwise_forward_region
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return ops.relu(x)
@@ -448,6 +505,8 @@ class ReLU(Layer):
 @dataclass(frozen=True, eq=False)
 class LeakyReLU(Layer):
     type: ClassVar[str] = "leaky_relu"
+    input_region = regions.pointwise_input_region  # tiles: element-wise (core/regions.py)
+    forward_region = regions.pointwise_forward_region
     _keys: ClassVar[frozenset[str]] = frozenset({"negative_slope"})
     negative_slope: float = 0.01
 
@@ -474,6 +533,8 @@ class LeakyReLU(Layer):
 @dataclass(frozen=True, eq=False)
 class Abs(Layer):
     type: ClassVar[str] = "abs"
+    input_region = regions.pointwise_input_region  # tiles: element-wise (core/regions.py)
+    forward_region = regions.pointwise_forward_region
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return ops.absolute(x)
@@ -482,6 +543,8 @@ class Abs(Layer):
 @dataclass(frozen=True, eq=False)
 class Sigmoid(Layer):
     type: ClassVar[str] = "sigmoid"
+    input_region = regions.pointwise_input_region  # tiles: element-wise (core/regions.py)
+    forward_region = regions.pointwise_forward_region
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return ops.sigmoid(x)
@@ -490,6 +553,8 @@ class Sigmoid(Layer):
 @dataclass(frozen=True, eq=False)
 class Tanh(Layer):
     type: ClassVar[str] = "tanh"
+    input_region = regions.pointwise_input_region  # tiles: element-wise (core/regions.py)
+    forward_region = regions.pointwise_forward_region
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return ops.tanh(x)
@@ -497,7 +562,8 @@ class Tanh(Layer):
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.type: cls
-    for cls in (Conv2d, MaxPool2d, AvgPool2d, Pad, Stride, ReLU, LeakyReLU, Abs, Sigmoid, Tanh)
+    for cls in (Conv2d, MaxPool2d, AvgPool2d, Pad, Stride, ReLU, LeakyReLU, Abs, Sigmoid, Tanh,
+                ConvTranspose2d, Upsample)
 }
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .arraycodec import decode_array
 from .errors import PipelineError
 
 MAX_KERNEL = 255
@@ -32,7 +34,7 @@ MAX_DILATION = 255
 MAX_PADDING = 4096
 MAX_OUTPUT_ELEMENTS = 1 << 29
 
-CONV_PAD_MODES = ("zeros", "reflect", "replicate", "circular")
+CONV_PAD_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
 PAD_LAYER_MODES = CONV_PAD_MODES + ("constant",)
 
 Shape = tuple[int, int, int]
@@ -45,11 +47,15 @@ class AxisStep:
     """How one layer transforms (receptive field, jump, start) along one axis.
 
     r_L = r + (kernel - 1) * j;  s_L = s + shift * j;  j_L = j * stride.
+
+    Layers that enlarge their input (transposed convolution, upsampling) step by fractions of an
+    input pixel: their values are then exact ``fractions.Fraction`` (docs/semantics.md,
+    "Receptive field").
     """
 
-    kernel: int = 1
-    stride: int = 1
-    shift: int = 0
+    kernel: int | Fraction = 1
+    stride: int | Fraction = 1
+    shift: int | Fraction = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,6 +107,25 @@ def _number(v: Any, key: str) -> float:
     return float(v)
 
 
+def _check_scaled(weights: np.ndarray, scale: float, key: str = "scale") -> None:
+    """Refuse weights whose effective value, ``w * scale`` in float32, is not finite.
+
+    Each number is within float32 on its own, but their product may not be (a kernel of 2s with
+    ``"scale": 3e38``): such a layer is refused when the pipeline is read, not when it runs.
+    float32 multiplication is monotonic in ``|w|``, so the largest weight decides.
+    """
+    if scale == 1.0 or weights.size == 0:
+        return
+    peak = np.float32(np.max(np.abs(weights)))
+    with np.errstate(over="ignore"):
+        effective = peak * np.float32(scale)
+    if not np.isfinite(effective):
+        raise PipelineError(
+            f"the weights times the scale leave the float32 range: {float(peak):.4g} x "
+            f"{float(scale):.4g} = {float(peak) * float(scale):.4g} (float32 holds at most "
+            f"{_FLOAT32_MAX:.4g})", key=key)
+
+
 def _bool(v: Any, key: str) -> bool:
     if not isinstance(v, (bool, np.bool_)):
         raise PipelineError(f"must be true or false, got {_describe(v)}", key=key)
@@ -133,7 +158,10 @@ def _describe(v: Any) -> str:
 
 
 def _numeric_array(v: Any, key: str, ndim: int, *, max_side: int | None = None) -> np.ndarray:
-    """A rectangular nested list of finite numbers with exactly `ndim` levels -> float32 array."""
+    """A rectangular nested list of finite numbers with exactly `ndim` levels -> float32 array.
+
+    A compact array object (:mod:`convstudio.core.arraycodec`, docs/pipeline-format.md) is accepted
+    too: it is decoded, sizes checked first, and then checked as an array is."""
     shape: list[int] = []
 
     def walk(node: Any, depth: int, path: str) -> None:
@@ -162,6 +190,8 @@ def _numeric_array(v: Any, key: str, ndim: int, *, max_side: int | None = None) 
         for i, child in enumerate(node):
             walk(child, depth + 1, f"{path}[{i}]")
 
+    if isinstance(v, dict):
+        v = decode_array(v, key, ndim, max_elements=MAX_WEIGHTS)
     if isinstance(v, np.ndarray):
         if v.ndim != ndim or v.size == 0:
             raise PipelineError(f"must be a non-empty {ndim}-D array, got shape {v.shape}", key=key)

@@ -25,6 +25,10 @@ __all__ = [
     "max_pool",
     "avg_pool",
     "subsample",
+    "conv_transpose_size",
+    "conv_transpose",
+    "upsample_nearest",
+    "upsample_bilinear",
     "relu",
     "leaky_relu",
     "sigmoid",
@@ -39,6 +43,7 @@ PAD_MODES = {
     "reflect": "reflect",
     "replicate": "edge",
     "circular": "wrap",
+    "symmetric": "symmetric",  # mirror repeating the edge sample (OpenCV BORDER_REFLECT)
 }
 
 # Elements of one im2col strip (floats). 1 Mi floats = 4 MiB: large enough for an efficient GEMM,
@@ -79,7 +84,8 @@ def pad(
     """Pad the two spatial axes of ``(C, H, W)`` x by (top, bottom, left, right).
 
     Modes follow PyTorch's names: zeros, reflect (mirror without repeating the edge, numpy's
-    'reflect'), replicate (numpy's 'edge'), circular (numpy's 'wrap'), constant (with `value`).
+    'reflect'), replicate (numpy's 'edge'), circular (numpy's 'wrap'), constant (with `value`);
+    and symmetric (mirror repeating the edge, numpy's 'symmetric'), which PyTorch lacks.
     """
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -435,3 +441,130 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         out += np.asarray(bias, dtype=fp._F32)[:, None, None]
     return out
 
+
+
+# --------------------------------------------------------------------------------------------
+# Transposed convolution and upsampling (docs/semantics.md, "Transposed convolution", "Upsample")
+
+
+def conv_transpose_size(n: int, k: int, *, stride: int = 1, padding: int = 0,
+                        output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length along one axis: (n - 1)*s - 2p + d*(k - 1) + output_padding + 1."""
+    return (n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+
+
+def _crop_or_pad(x: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """Zero-pad by (top, bottom, left, right); a negative amount crops that side instead."""
+    top, bottom, left, right = pads
+    xp = pad(x, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
+    if min(pads) >= 0:
+        return xp
+    hp, wp = xp.shape[1:]
+    return np.ascontiguousarray(xp[:, max(0, -top):hp - max(0, -bottom), max(0, -left):wp - max(0, -right)])
+
+
+def conv_transpose(
+    x: np.ndarray,
+    weight: np.ndarray,
+    *,
+    bias: np.ndarray | None = None,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    output_padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+    groups: int = 1,
+) -> np.ndarray:
+    """PyTorch's ``conv_transpose2d``: every input value scatters its kernel into the output.
+
+    Parameters
+    ----------
+    x : (Cin, H, W) float32
+    weight : (Cin, Cout // groups, kh, kw) float32
+    bias : (Cout,) float32, optional
+    stride, padding, output_padding, dilation : (int, int)
+    groups : int
+
+    Returns
+    -------
+    (Cout, Ho, Wo) float32, Ho = :func:`conv_transpose_size`
+        out[g*Cout_g + o, i*sh + a*dh - ph, j*sw + b*dw - pw] += x[g*Cin_g + c, i, j] * weight[g*Cin_g + c, o, a, b]
+
+    Computed phase by phase (the sub-pixel decomposition): the output rows with o % s_h = r and
+    columns with o % s_w = q receive only the taps a with a*d_h = r + p_h (mod s_h) (likewise
+    columns), and those rows are a plain stride-1 correlation of the input, shifted, with these
+    taps in reverse order. So s_h * s_w calls of :func:`correlate` (with its fast paths: FFT,
+    Winograd, threads) do exactly the multiply-adds that count. A correlation of the zero-stuffed
+    input would do s_h * s_w times as many (most of them on inserted zeros); a scatter of per-tap
+    GEMMs does the same count but adds every tap's block into a strided view of the output, which
+    is memory-bound: measured 1.8 to 4 times slower (docs/performance.md, "Transposed convolution").
+    """
+    cin, h, w = x.shape
+    _, cout_g, kh, kw = weight.shape
+    cin_g, cout = cin // groups, cout_g * groups
+    (sh, sw), (oph, opw) = stride, output_padding
+    ho = conv_transpose_size(h, kh, stride=sh, padding=padding[0], output_padding=oph, dilation=dilation[0])
+    wo = conv_transpose_size(w, kw, stride=sw, padding=padding[1], output_padding=opw, dilation=dilation[1])
+    # (Cin, Cout_g, kh, kw) -> (Cout, Cin_g, kh, kw): the weight as the correlations read it
+    wc = weight.reshape(groups, cin_g, cout_g, kh, kw).transpose(0, 2, 1, 3, 4).reshape(cout, cin_g, kh, kw)
+    out = np.empty((cout, ho, wo), dtype=np.float32)
+    for r in range(min(sh, ho)):
+        rows = _phase(h, kh, sh, padding[0], dilation[0], r, ho)
+        for q in range(min(sw, wo)):
+            cols = _phase(w, kw, sw, padding[1], dilation[1], q, wo)
+            dst = out[:, r::sh, q::sw]
+            if rows is None or cols is None:
+                dst.fill(0.0)
+                continue
+            (ta, pad_h, dil_h), (tb, pad_w, dil_w) = rows, cols
+            sub = np.ascontiguousarray(wc[:, :, ta][:, :, :, tb], dtype=np.float32)
+            xp = _crop_or_pad(x, pad_h + pad_w)
+            dst[...] = correlate(xp, sub, dilation=(dil_h, dil_w), groups=groups)
+    if bias is not None:
+        out += bias.astype(np.float32, copy=False)[:, None, None]
+    return out
+
+
+def _phase(n: int, k: int, s: int, p: int, d: int, r: int, n_out: int):
+    """One output phase of a transposed convolution along one axis.
+
+    Output index o = r + m*s (m = 0, 1, ...) receives x[m + e_a] * w[a] for the taps a with
+    (r + p - a*d) divisible by s, e_a = (r + p - a*d) / s. Returns (those taps in reverse order,
+    i.e. by increasing e_a; the (before, after) zero padding (negative: cropping) of x that makes
+    m + e_a a plain correlation index; the spacing of consecutive e_a: the correlation's
+    dilation), or None if no tap reaches this phase.
+    """
+    taps = [a for a in range(k - 1, -1, -1) if (r + p - a * d) % s == 0]
+    if not taps:
+        return None
+    e0 = (r + p - taps[0] * d) // s
+    dil = (taps[0] - taps[1]) * d // s if len(taps) > 1 else 1
+    count = -(-(n_out - r) // s)  # outputs of this phase
+    last = count - 1 + e0 + dil * (len(taps) - 1)  # the last input index read
+    return taps, (-e0, last - (n - 1)), dil
+
+
+def upsample_nearest(x: np.ndarray, scale: tuple[int, int]) -> np.ndarray:
+    """PyTorch's nearest upsampling by integer factors: out[i, j] = x[floor(i*H/Ho), floor(j*W/Wo)],
+    which for Ho = s*H is x[i // s]: every value repeated s times."""
+    return np.ascontiguousarray(np.repeat(np.repeat(x, scale[0], axis=1), scale[1], axis=2))
+
+
+def bilinear_taps(n: int, scale: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i0, i1, lambda) per output index for bilinear upsampling of n samples by `scale`, with
+    PyTorch's half-pixel rule (align_corners=False): src = (dst + 0.5)/scale - 0.5, clamped at 0;
+    out = (1 - lambda)*x[i0] + lambda*x[i1] with i1 = min(i0 + 1, n - 1)."""
+    dst = np.arange(n * scale, dtype=np.float64)
+    src = np.maximum((dst + 0.5) / scale - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.intp), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    return i0, i1, (src - i0).astype(np.float32)
+
+
+def upsample_bilinear(x: np.ndarray, scale: tuple[int, int]) -> np.ndarray:
+    """PyTorch's bilinear upsampling (align_corners=False) by integer factors, rows then columns
+    (the interpolation is separable)."""
+    i0, i1, lam = bilinear_taps(x.shape[1], scale[0])
+    lam = lam[None, :, None]
+    rows = x[:, i0] * (np.float32(1) - lam) + x[:, i1] * lam
+    j0, j1, mu = bilinear_taps(x.shape[2], scale[1])
+    return rows[:, :, j0] * (np.float32(1) - mu) + rows[:, :, j1] * mu

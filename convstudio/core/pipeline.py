@@ -8,12 +8,12 @@ most ``MAX_FILE_BYTES`` (64 MiB), and the per-layer limits of :mod:`convstudio.c
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ import numpy as np
 from .cancel import RunCancelled, cancellable
 from .errors import MemoryBudgetExceeded, PipelineError
 from .layers import Layer, Shape, layer_from_dict
+from .memory import array_bytes, layer_peak_bytes, save_peak_bytes
+from .safeio import read_bounded
 
 __all__ = [
     "FORMAT",
@@ -54,15 +56,25 @@ class ReceptiveField:
     """Receptive field of one layer's output pixels, per axis (rows, columns).
 
     Output pixel i of the layer sees input rows ``start + i*jump ... start + i*jump + size - 1``.
-    `start` is negative where the window reaches into padding.
+    `start` is negative where the window reaches into padding. After a transposed convolution or
+    an upsampling layer the values may be exact fractions (``fractions.Fraction``; jump 1/2: two
+    output pixels per input pixel); whole values are always plain ints.
     """
 
-    size: tuple[int, int] = (1, 1)
-    jump: tuple[int, int] = (1, 1)
-    start: tuple[int, int] = (0, 0)
+    size: tuple[int | Fraction, int | Fraction] = (1, 1)
+    jump: tuple[int | Fraction, int | Fraction] = (1, 1)
+    start: tuple[int | Fraction, int | Fraction] = (0, 0)
+
+    @property
+    def is_integral(self) -> bool:
+        """True when every value is a whole number (no layer that enlarges its input, or one
+        whose steps add up to whole pixels again)."""
+        return all(isinstance(v, int) for v in self.size + self.jump + self.start)
 
     def window(self, i: int, j: int) -> tuple[int, int, int, int]:
-        """(row0, row1, col0, col1), end-exclusive, of the input window of output pixel (i, j)."""
+        """(row0, row1, col0, col1), end-exclusive, of the input window of output pixel (i, j)
+        (fractions where the field has them: the input pixels in it are the whole numbers in
+        [row0, row1 - 1])."""
         r0 = self.start[0] + i * self.jump[0]
         c0 = self.start[1] + j * self.jump[1]
         return (r0, r0 + self.size[0], c0, c0 + self.size[1])
@@ -86,11 +98,21 @@ class LayerInfo:
             "index": self.index,
             "type": self.type,
             "output_shape": list(self.output_shape) if self.output_shape else None,
-            "receptive_field": list(rf.size),
-            "jump": list(rf.jump),
-            "start": list(rf.start),
+            "receptive_field": [_json_number(v) for v in rf.size],
+            "jump": [_json_number(v) for v in rf.jump],
+            "start": [_json_number(v) for v in rf.start],
             "params": self.params,
         }
+
+
+def _exact(v: int | Fraction) -> int | Fraction:
+    """A whole Fraction as a plain int, so that integral fields stay ints."""
+    return int(v) if isinstance(v, Fraction) and v.denominator == 1 else v
+
+
+def _json_number(v: int | Fraction) -> int | float:
+    """A receptive-field value as a JSON number (a fraction as the nearest float)."""
+    return v if isinstance(v, int) else float(v)
 
 
 def as_chw(x: Any) -> np.ndarray:
@@ -206,16 +228,8 @@ class Pipeline:
     def load(cls, path: str | os.PathLike) -> Pipeline:
         """Read a pipeline file; PipelineError with a readable message on any problem."""
         p = Path(path)
-        try:
-            size = p.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise PipelineError(f"'{p}' is {size / 2**20:.0f} MiB; pipeline files are limited "
-                                    f"to {MAX_FILE_BYTES // 2**20} MiB")
-            data = p.read_bytes()
-        except PipelineError:
-            raise
-        except OSError as exc:
-            raise PipelineError(f"cannot read '{p}': {exc.strerror or exc}") from None
+        # Regular files only, never more than MAX_FILE_BYTES (a FIFO or /dev/urandom is refused).
+        data = read_bounded(p, MAX_FILE_BYTES, error=PipelineError)
         try:
             return cls.from_json(data)
         except PipelineError as exc:
@@ -251,16 +265,19 @@ class Pipeline:
 
     # ---------------------------------------------------------------- arithmetic
     def receptive_fields(self) -> list[ReceptiveField]:
-        """Receptive field of every layer's output, index 0 being the input itself."""
+        """Receptive field of every layer's output, index 0 being the input itself.
+
+        Exact arithmetic throughout: ints, or Fractions after a layer that enlarges its input
+        (docs/semantics.md, "Receptive field")."""
         rf = [ReceptiveField()]
         r, j, s = [1, 1], [1, 1], [0, 0]
         for layer in self.layers:
             steps = layer.axis_steps()
             for ax in (0, 1):
                 st = steps[ax]
-                r[ax] = r[ax] + (st.kernel - 1) * j[ax]
-                s[ax] = s[ax] + st.shift * j[ax]
-                j[ax] = j[ax] * st.stride
+                r[ax] = _exact(r[ax] + (st.kernel - 1) * j[ax])
+                s[ax] = _exact(s[ax] + st.shift * j[ax])
+                j[ax] = _exact(j[ax] * st.stride)
             rf.append(ReceptiveField(tuple(r), tuple(j), tuple(s)))  # type: ignore[arg-type]
         return rf
 
@@ -316,7 +333,25 @@ class Pipeline:
             "layers": [info.to_json() for info in self.analyze(shapes[0])],
             "params": self.params(shapes[0]),
             "fc_params": self.fc_params(shapes[0]),
+            "peak_bytes": self.peak_bytes(shapes[0]),
         }
+
+    def peak_bytes(self, in_shape: Iterable[int], *, upto: int | None = None) -> int:
+        """The most memory, in bytes, a whole-image ``convstudio apply`` of an input of `in_shape`
+        holds at once: from the loaded ``(C, H, W) float32`` input to the written output of layer
+        `upto` (default: the last).
+
+        apply keeps only the layer being computed (:func:`run_layers` with
+        ``keep_outputs=False``), so this is the largest of each layer's input + output + working
+        space (:mod:`convstudio.core.memory`), and of writing the output. An upper bound, within
+        a small factor of what is allocated (see docs/security.md).
+        """
+        shapes = self.output_shapes(in_shape)
+        n = len(self.layers) if upto is None else upto
+        peak = array_bytes(shapes[0])
+        for i, layer in enumerate(self.layers[:n]):
+            peak = max(peak, layer_peak_bytes(layer, shapes[i]))
+        return max(peak, save_peak_bytes(shapes[n]))
 
     # ---------------------------------------------------------------- running
     def run(
@@ -335,6 +370,14 @@ class Pipeline:
         cur = as_chw(x)
         self.output_shapes(cur.shape)  # fail fast, before any work, naming the layer
         return [r.output for r in run_layers(self.layers[:upto], cur, cancelled=cancelled)]
+
+    def to_dask(self, array: Any, *, layer: int = -1, tile: int | tuple[int, int] = 512) -> Any:
+        """Layer `layer`'s output (-1: the last, 0: the input) as a lazy ``dask.array`` with one
+        chunk per output tile, equal to ``run(array)[layer - 1]`` (docs/scale.md). `array` is a
+        NumPy, Dask or Zarr array of shape (C, H, W) or (H, W). Needs ``convstudio[scale]``."""
+        from .tiledask import to_dask
+
+        return to_dask(self, array, layer=layer, tile=tile)
 
 
 @dataclass(frozen=True)
@@ -357,6 +400,7 @@ def run_layers(
     cancelled: Callable[[], bool] | None = None,
     memory_budget: int | None = None,
     held: int = 0,
+    keep_outputs: bool = True,
 ) -> Iterator[LayerRun]:
     """The one loop that runs layers, used by ``Pipeline.run``, the command line, the app's
     renderer, the cross-check and layer export, so that all of them compute the same bits.
@@ -376,6 +420,13 @@ def run_layers(
         Bytes the outputs may take together, `held` bytes being taken already. A layer whose
         output would exceed it raises MemoryBudgetExceeded (a PipelineError naming the layer)
         before anything is allocated.
+    keep_outputs : bool
+        False when the caller keeps only the latest output (``convstudio apply``): the budget
+        then bounds what one layer holds while it runs, its input, output and working space
+        (:func:`convstudio.core.memory.layer_peak_bytes`), instead of the sum of the outputs.
+
+    Overflow in float32 is not an error: a value beyond the float32 range becomes +-inf and
+    ``inf - inf`` NaN, as IEEE 754 defines them (docs/semantics.md), without a warning.
 
     Yields
     ------
@@ -384,25 +435,39 @@ def run_layers(
         attributed to it (1-based); the outputs yielded before stay valid.
     """
     cur = x
+    del x  # a caller that keeps only the latest output frees the input after the first layer
     for i in range(start, len(layers)):
         if cancelled is not None and cancelled():
             raise RunCancelled()
         layer = layers[i]
         if memory_budget is not None and layer.enabled:
-            try:
-                need = 4 * math.prod(layer.output_shape(cur.shape))
-            except PipelineError as exc:
-                raise exc.at_layer(i + 1) from None
-            if held + need > memory_budget:
-                raise MemoryBudgetExceeded(need, memory_budget, layer=i + 1)
-            held += need
+            held = _check_budget(layer, i + 1, cur.shape, memory_budget, held, keep_outputs)
         t0 = time.perf_counter()
         try:
-            with cancellable(cancelled):
+            with cancellable(cancelled), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 cur = layer.forward(cur)
         except PipelineError as exc:
             raise exc.at_layer(i + 1) from None
         yield LayerRun(i + 1, cur, time.perf_counter() - t0)
+
+
+def _check_budget(layer: Layer, index: int, in_shape: Shape, budget: int, held: int,
+                  keep_outputs: bool) -> int:
+    """Raise MemoryBudgetExceeded if running `layer` would go over `budget`; the bytes held after."""
+    try:
+        if keep_outputs:
+            need = array_bytes(layer.output_shape(in_shape))
+        else:
+            need = layer_peak_bytes(layer, in_shape)
+    except PipelineError as exc:
+        raise exc.at_layer(index) from None
+    if keep_outputs:
+        if held + need > budget:
+            raise MemoryBudgetExceeded(need, budget, layer=index)
+        return held + need
+    if need > budget:
+        raise MemoryBudgetExceeded(need, budget, layer=index, running=True)
+    return held
 
 
 def _dump_json(d: dict) -> str:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import ops
+from . import ops, regions
 from .errors import PipelineError
 from .layerbase import Layer
 from .layerspec import (
@@ -106,6 +106,17 @@ class _Pool(Layer):
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_pair
         return (AxisStep(dh * (kh - 1) + 1, sh, -t), AxisStep(dw * (kw - 1) + 1, sw, -l))
 
+    # -- tiles (core/regions.py, docs/scale.md): the padding is a constant (-inf or 0), and
+    #    ceil-mode windows may hang past it
+    def _windows(self, in_shape: Shape) -> tuple[regions.AxisWindow, regions.AxisWindow]:
+        t, b, l, r = self.pads
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_pair
+        return (regions.window(in_shape[1], dh * (kh - 1) + 1, sh, 0, t, b, "zeros", self.ceil_mode),
+                regions.window(in_shape[2], dw * (kw - 1) + 1, sw, 0, l, r, "zeros", self.ceil_mode))
+
+    def input_region(self, out_region: regions.Region, in_shape: Shape) -> regions.Region:
+        return regions.window_input_region(self._windows(in_shape), out_region)
+
     def describe(self) -> str:
         kh, kw = self.kernel_size
         s = f"{self.type[:3]}pool {kh}x{kw}"
@@ -157,6 +168,14 @@ class MaxPool2d(_Pool):
         return ops.max_pool(x, self.kernel_size, stride=self.strides, pads=self.pads,
                             dilation=self.dilation, ceil_mode=self.ceil_mode)
 
+    def forward_region(self, x: np.ndarray, in_region: regions.Region, out_region: regions.Region,
+                       in_shape: Shape) -> np.ndarray:
+        def compute(block, stride, _indices):
+            return ops.max_pool(block, self.kernel_size, stride=stride, dilation=self.dilation)
+
+        return regions.window_forward_region(self._windows(in_shape), x, in_region, out_region, compute,
+                                             fill=-np.inf)
+
 
 @dataclass(frozen=True, eq=False)
 class AvgPool2d(_Pool):
@@ -185,4 +204,19 @@ class AvgPool2d(_Pool):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return ops.avg_pool(x, self.kernel_size, stride=self.strides, pads=self.pads,
                             ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
+
+    def forward_region(self, x: np.ndarray, in_region: regions.Region, out_region: regions.Region,
+                       in_shape: Shape) -> np.ndarray:
+        wr, wc = self._windows(in_shape)
+        (kh, kw), include = self.kernel_size, self.count_include_pad
+
+        def compute(block, stride, indices):
+            rows, cols = indices
+            total = regions.window_sum(block, (kh, kw), stride, (len(rows), len(cols)))
+            # the whole image's divisors for these outputs (ops.avg_pool's rule)
+            total /= (regions.avg_pool_divisor(wr, kh, rows, include)[:, None]
+                      * regions.avg_pool_divisor(wc, kw, cols, include)[None, :])
+            return total
+
+        return regions.window_forward_region((wr, wc), x, in_region, out_region, compute)
 

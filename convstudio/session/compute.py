@@ -56,12 +56,31 @@ DEFAULT_PREVIEW_PIXELS = 4_000_000
 
 def memory_budget() -> int:
     """Bytes the cached layer outputs of one run may take: half the physical memory, at most
-    8 GiB. Past it a layer is refused with a message instead of letting the system kill the app."""
+    8 GiB, and no more than the address space a limit (``ulimit -v``, RLIMIT_AS) leaves this
+    process. Past it a layer is refused with a message instead of letting the system kill the
+    app (docs/security.md)."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 8 << 30
-    return int(min(8 << 30, max(1 << 30, total // 2)))
+    budget = min(8 << 30, max(1 << 30, total // 2))
+    left = _address_space_left()
+    return int(budget if left is None else max(0, min(budget, left)))
+
+
+def _address_space_left() -> int | None:
+    """Bytes of address space this process may still map under RLIMIT_AS; None without a limit."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm", encoding="ascii") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
+    return soft - used
 
 
 def _never() -> bool:

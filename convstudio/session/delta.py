@@ -8,11 +8,14 @@ channel ``o``, by ``d`` times a strided slice of the padded input channel that `
 layer. A changed bias adds a constant to its channel. After such an edit only a few channels of a
 layer differ from the cached output; the layers after it then need only:
 
-* channel-wise layers (activations, pooling, pad, stride: every layer type except conv2d):
-  recompute the changed channels;
+* channel-wise layers (``convstudio.core.channels.PER_CHANNEL_LAYER_TYPES``: activations, pooling,
+  pad, stride, ...): recompute the changed channels;
 * a later convolution whose input changed in channels ``S`` only: add
   ``correlate(pad(x_new[S] - x_old[S]), W[:, S])`` (padding is a linear selection of input values
-  in every conv padding mode, and the bias cancels).
+  in every conv padding mode, and the bias cancels); a later transposed convolution likewise adds
+  ``conv_transpose(x_new[S] - x_old[S], W[S])``;
+* any other type (one that mixes channels and has no entry in :data:`CHANNEL_PROPAGATORS`): a
+  full recompute.
 
 The sums are taken in another order than a full recompute takes them, so a delta result equals
 ``layer.forward`` only to float32 rounding (and an inf or NaN in the input can spread differently).
@@ -22,12 +25,14 @@ The renderer therefore shows it at once and replaces it with an exact recompute 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
 from convstudio.core import Conv2d, Layer, PipelineError, ops
+from convstudio.core.channels import PER_CHANNEL_LAYER_TYPES
 
-__all__ = ["DELTA_SHARE", "conv_weight_delta", "propagate_delta"]
+__all__ = ["CHANNEL_PROPAGATORS", "DELTA_SHARE", "conv_weight_delta", "propagate_delta"]
 
 #: A delta update is taken while its multiply-adds are at most this share of the layer's; a
 #: larger edit (a preset, a scaled kernel) is recomputed exactly straight away.
@@ -139,12 +144,20 @@ def propagate_delta(layer: Layer, x_old: np.ndarray, x_new: np.ndarray,
         return None
     if tuple(out_shape) != tuple(old_out.shape):
         return None
-    idx = list(changed)
-    if not isinstance(layer, Conv2d):
-        # Channel k of every other layer type depends on input channel k only.
+    if layer.type in PER_CHANNEL_LAYER_TYPES:
+        # Channel k of the output depends on input channel k only.
+        idx = list(changed)
         out = old_out.copy()
         out[idx] = layer.forward(x_new[idx])
         return out, changed
+    propagate = CHANNEL_PROPAGATORS.get(layer.type)
+    return None if propagate is None else propagate(layer, x_old, x_new, changed, old_out, out_shape)
+
+
+def _propagate_conv(layer: Conv2d, x_old: np.ndarray, x_new: np.ndarray, changed: tuple[int, ...],
+                    old_out: np.ndarray, out_shape: tuple[int, ...]
+                    ) -> tuple[np.ndarray, tuple[int, ...]] | None:
+    """A convolution whose input changed in channels `changed`: add the correlation of the change."""
     c = x_new.shape[0]
     w = layer.effective_weight(c)
     groups = layer.effective_groups(c)
@@ -169,3 +182,34 @@ def propagate_delta(layer: Layer, x_old: np.ndarray, x_new: np.ndarray,
                                     stride=layer.stride, dilation=layer.dilation)
         outs.extend(range(block.start, block.stop))
     return out, tuple(outs)
+
+
+def _propagate_conv_transpose(layer, x_old: np.ndarray, x_new: np.ndarray, changed: tuple[int, ...],
+                              old_out: np.ndarray, out_shape: tuple[int, ...]
+                              ) -> tuple[np.ndarray, tuple[int, ...]] | None:
+    """A transposed convolution is linear in its input too: add the scatter of the change of each
+    changed input channel (no bias) into the output channels of its group."""
+    cin = x_new.shape[0]
+    if len(changed) > DELTA_SHARE * cin:
+        return None
+    cout_g = layer.weight.shape[1]
+    cin_g = cin // layer.groups
+    out = old_out.copy()
+    outs: set[int] = set()
+    for ch in changed:
+        block = slice(ch // cin_g * cout_g, (ch // cin_g + 1) * cout_g)
+        out[block] += ops.conv_transpose(
+            x_new[ch:ch + 1] - x_old[ch:ch + 1], np.ascontiguousarray(layer.weight[ch:ch + 1]),
+            stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding,
+            dilation=layer.dilation)
+        outs.update(range(block.start, block.stop))
+    return out, tuple(sorted(outs))
+
+
+#: How a change in some input channels reaches the output of a layer type that mixes channels,
+#: ``f(layer, x_old, x_new, changed, old_out, out_shape)`` as :func:`propagate_delta` (None: a full
+#: recompute is cheaper). Per-channel types need no entry; a mixing type without one is recomputed.
+CHANNEL_PROPAGATORS: dict[str, Callable[..., tuple[np.ndarray, tuple[int, ...]] | None]] = {
+    "conv2d": _propagate_conv,
+    "conv_transpose2d": _propagate_conv_transpose,
+}

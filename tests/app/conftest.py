@@ -120,8 +120,8 @@ def make_window(qtbot, settings, tmp_path):
     yield make
     for w in made:
         w.shutdown()
-        assert w.renderer._thread is None, "the renderer thread did not stop"
-        assert all(task._thread is None for task in w.insight.tasks()), \
+        assert not w.renderer.worker.running, "the renderer thread did not stop"
+        assert not any(task.running for task in w.insight.tasks()), \
             "a background task did not stop"
 
 

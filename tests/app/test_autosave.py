@@ -1,5 +1,6 @@
 """Nothing lost: debounced atomic autosave, the marker of a running session, restore offered only
-after a crash, a real SIGKILL mid-edit followed by a restore, and quitting with unsaved changes."""
+after a crash, a real SIGKILL mid-edit followed by a restore, and quitting with unsaved changes.
+Damaged sessions: test_autosave_damaged.py; the recovery dialog: test_autosave_dialog.py."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from convstudio.app.model.autosave import (
     pid_alive,
     state_dir,
 )
+from convstudio.app.model.autosave_store import CLAIM_FILE
 from convstudio.core import Pipeline, ReLU
 from convstudio.lessons import get_lesson
 
@@ -45,7 +47,7 @@ def autosaved_window(make_window):
     def make(state: Path, *, delay_ms: int = 30, name: str = "settings.ini"):
         w = make_window(size=None, debounce_ms=1, settings_file=name)
         saver = AutoSaver(w, state, delay_ms=delay_ms)
-        saver.ask_restore = lambda session: pytest.fail("asked unexpectedly")  # type: ignore
+        saver.choose_session = lambda sessions, notes=(): pytest.fail("asked unexpectedly")  # type: ignore
         savers.append(saver)
         return w, saver
 
@@ -197,14 +199,16 @@ def test_restore_offered_only_after_a_crash(autosaved_window, tmp_path, qtbot):
     s1.finish()
     assert not s2.offer_restore()
 
-    # A crash before the first change leaves nothing worth offering (and is tidied away).
+    # A crash before the first change leaves nothing worth offering: reading leaves it alone,
+    # offering tidies it away.
     w3, s3 = autosaved_window(state, name="c.ini")
     s3.start()
     empty = _crash(s3)
-    assert find_crashed_sessions(state) == [] and not empty.exists()
+    assert find_crashed_sessions(state) == [] and empty.exists()
+    assert not s2.offer_restore() and not empty.exists()
 
 
-def test_declining_discards_and_accepting_restores(autosaved_window, tmp_path, qtbot):
+def test_choosing_restores_and_closing_keeps(autosaved_window, tmp_path, qtbot):
     state = tmp_path / "state"
     w1, s1 = autosaved_window(state, name="a.ini")
     s1.start()
@@ -220,34 +224,33 @@ def test_declining_discards_and_accepting_restores(autosaved_window, tmp_path, q
     edited = w1.doc.pipeline
     crashed = _crash(s1)
 
+    # Closing the dialog: nothing restored, nothing deleted, and offered again next time.
     w2, s2 = autosaved_window(state, name="b.ini")
     s2.start()
+    offered = []
+    s2.choose_session = lambda sessions, notes=(): offered.append(list(sessions)) or None  # type: ignore
+    before = w2.doc.pipeline
+    assert not s2.offer_restore()
+    assert [s.folder for s in offered[0]] == [crashed] and crashed.exists()
+    assert not (crashed / CLAIM_FILE).exists()  # no longer offered by this instance
+    assert w2.doc.pipeline == before and w2.doc.image is None
+
+    w3, s3 = autosaved_window(state, name="c.ini")
+    s3.start()
     asked = []
-    s2.ask_restore = lambda session: asked.append(session.describe()) or True  # type: ignore
-    assert s2.offer_restore()
+    s3.choose_session = lambda sessions, notes=(): asked.append(sessions[0].describe()) or sessions[0]  # type: ignore
+    assert s3.offer_restore()
     assert "cnn.json" in asked[0] and "unsaved changes" in asked[0] and "cat.png" in asked[0]
-    d = w2.doc
+    d = w3.doc
     assert d.pipeline == edited and d.selected == 3
     assert d.file_path == saved_file.resolve() and d.dirty  # saving goes back to its file
     d.undo_stack.undo()
     assert d.pipeline == p and not d.dirty  # undo gives the saved version
     assert d.image_path == CAT.resolve()
     np.testing.assert_array_equal(d.image, w1.doc.image)
-    assert not crashed.exists()  # dealt with; the new session has its own copy
-    assert (s2.folder / SESSION_FILE).exists()
-
-    # Declining: the crashed session is discarded, the window stays as it was.
-    w3, s3 = autosaved_window(state, name="c.ini")
-    s3.start()
-    w3.doc.set_image_array(np.ones((1, 5, 5), np.float32), "ones")
-    with qtbot.waitSignal(s3.saved, timeout=3000):
-        pass
-    crashed = _crash(s3)
-    w4, s4 = autosaved_window(state, name="d.ini")
-    before = w4.doc.pipeline
-    s4.ask_restore = lambda session: False  # type: ignore
-    assert not s4.offer_restore()
-    assert not crashed.exists() and w4.doc.pipeline == before and w4.doc.image is None
+    assert not crashed.exists()  # restored in full: the new session has its own copy
+    assert (s3.folder / SESSION_FILE).exists()
+    assert find_crashed_sessions(state) == []
 
 
 def test_a_missing_image_file_still_restores_the_pipeline(autosaved_window, tmp_path, qtbot):
@@ -265,7 +268,7 @@ def test_a_missing_image_file_still_restores_the_pipeline(autosaved_window, tmp_
     _crash(s1)
     img.unlink()
     w2, s2 = autosaved_window(state, name="b.ini")
-    s2.ask_restore = lambda session: True  # type: ignore
+    s2.choose_session = lambda sessions, notes=(): sessions[0]  # type: ignore
     assert s2.offer_restore()
     assert w2.doc.pipeline == Pipeline((ReLU(),)) and not w2.doc.dirty
     assert "could not be opened" in w2.message_label.text()
@@ -375,7 +378,7 @@ def test_sigkill_mid_edit_then_restore(autosaved_window, tmp_path, qtbot):
     w, saver = autosaved_window(state, name="second.ini")
     saver.start()
     offered = []
-    saver.ask_restore = lambda session: offered.append(session.folder) or True  # type: ignore
+    saver.choose_session = lambda sessions, notes=(): offered.extend(s.folder for s in sessions) or sessions[0]  # type: ignore
     assert saver.offer_restore()
     assert offered == [folder]
     d = w.doc
@@ -411,4 +414,4 @@ def test_quit_from_the_menu_asks_when_dirty(make_window):
     w.confirm_discard = lambda: asked.append("discard") or True  # type: ignore[method-assign]
     w.actions_by_name["quit"].trigger()
     assert asked == ["cancel", "discard"] and not w.isVisible()
-    assert w.renderer._thread is None  # closing shut the renderer down
+    assert not w.renderer.worker.running  # closing shut the renderer down

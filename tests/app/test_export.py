@@ -93,7 +93,7 @@ def test_threaded_export_flow(qtbot, tmp_path, image):
     p = pipeline()
     opts = ExportOptions(layer=4, path=tmp_path / "t.npy")
     job = run_export(p, image, opts)
-    assert not job.isRunning() and job.error is None and not job.was_cancelled
+    assert not job.running and job.error is None and not job.was_cancelled
     np.testing.assert_array_equal(np.load(job.paths[0]), p.run(image)[3])
     bad = run_export(p, image, ExportOptions(layer=1, path=tmp_path / "x.unknown"))
     assert bad.error is not None and "unsupported extension" in str(bad.error)
@@ -113,7 +113,8 @@ def test_threaded_export_can_be_cancelled(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(steps) >= 1, timeout=20_000)
     job.cancel()
     assert job.wait(20_000)
-    assert job.was_cancelled and job.error is None
+    assert job.was_cancelled and job.error is None and not job.running
+    assert steps[-1] < 40  # it stopped before the last layer
     assert not (tmp_path / "big.npy").exists()
 
 

@@ -141,7 +141,7 @@ def test_first_request_goes_out_at_once_later_ones_are_coalesced(qtbot, renderer
     r.request()
     assert started == [r.generation]  # leading edge: no timer to wait for
     assert r.wait_idle(20_000)
-    qtbot.waitUntil(lambda: not r._timer.isActive(), timeout=20_000)  # the interval is over
+    qtbot.waitUntil(lambda: not r.throttle.active, timeout=20_000)  # the interval is over
     edit_cell(doc, 1, (0, 0, 0, 0), 1.0)
     assert started[-1] == r.generation  # an edit after a quiet spell goes out at once too
     n = len(started)

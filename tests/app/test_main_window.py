@@ -492,7 +492,7 @@ def test_close_asks_when_dirty(make_window, qtbot, settings):
     w.confirm_discard = lambda: asked.append("yes") or True  # type: ignore[method-assign]
     assert w.close()
     assert asked == ["no", "yes"]
-    assert w.renderer._thread is None  # closing stopped the renderer
+    assert not w.renderer.worker.running  # closing stopped the renderer
     # Closing saved the window state to the temporary settings.
     assert settings.value("window/geometry") is not None
 
@@ -630,15 +630,14 @@ def test_closing_during_a_long_computation_is_prompt(make_window, qtbot):
     w.renderer.flush()
     # The worker is inside the run: its first layer is done, seven long ones are left.
     qtbot.waitUntil(lambda: len(computed) > 0, timeout=60_000)
-    thread = w.renderer._thread
-    assert w.renderer.busy and thread is not None and thread.isRunning()
+    assert w.renderer.busy and w.renderer.worker.running
     assert len(computed) < 8
     t0 = time.perf_counter()
     assert w.close()
     # the layer in progress is dropped from inside: closing takes less than one such layer did
     # (a bound measured on this machine, under its present load)
     assert time.perf_counter() - t0 < seconds[0]
-    assert not thread.isRunning() and w.renderer._thread is None
+    assert not w.renderer.worker.running
 
 
 def test_async_edits_end_on_the_core_result(make_window):
@@ -682,16 +681,16 @@ def test_a_stale_run_of_a_longer_pipeline_never_reaches_the_new_rows(make_window
     w.doc.set_image_array(np.random.default_rng(7).random((1, 40, 50), dtype=np.float32), "n")
     w.doc.select(3)
     w.renderer.flush()  # (the image came within the interval: hand it over now)
-    thread = w.renderer._thread
-    assert thread is not None
-    sent: list[tuple[str, tuple]] = []
-    thread.layerDone.connect(lambda *a: sent.append(("layer", a)))
-    thread.runDone.connect(lambda *a: sent.append(("run", a)))
+    worker = w.renderer.worker
+    assert worker.running
+    sent: list[tuple[str, tuple]] = []  # (kind, (token, payload)); payload[0]: the generation
+    worker.progressed.connect(lambda *a: sent.append(("layer", a)))
+    worker.done.connect(lambda *a: sent.append(("run", a)))
     settle(w)
     old = w.renderer.generation
-    old_layers = [a for kind, a in sent if kind == "layer" and a[0] == old]
-    old_run = next(a for kind, a in sent if kind == "run" and a[0] == old)
-    assert [a[1] for a in old_layers][-3:] == [1, 2, 3] and len(old_run[2].outputs) == 3
+    old_layers = [a for kind, a in sent if kind == "layer" and a[1][0] == old]
+    old_run = next(a for kind, a in sent if kind == "run" and a[1][0] == old)
+    assert [a[1][1] for a in old_layers][-3:] == [1, 2, 3] and len(old_run[1][2].outputs) == 3
     m = w.layer_panel.model
     assert [m.data(m.index(r, COL_TIME)) for r in range(1, 4)] == \
         [time_text(t) for t in w.renderer.times]
@@ -705,10 +704,11 @@ def test_a_stale_run_of_a_longer_pipeline_never_reaches_the_new_rows(make_window
     assert w.renderer.generation != old and w.renderer.busy
     assert rows(w) == [rows(w)[0], "1  relu"] and w.doc.selected == 1
     shown = w.layer_view.maps()
-    # ... and then the old run's results arrive from the worker, in the order it sent them.
+    # ... and then the old run's results arrive from the worker, in the order it sent them
+    # (past the worker's own check of its token: the renderer checks the generation again).
     for a in old_layers:
-        thread.layerDone.emit(*a)
-    thread.runDone.emit(*old_run)
+        worker.progressed.emit(*a)
+    worker.done.emit(*old_run)
     assert finished == [] and updated == []  # the renderer let none through
     assert m.rowCount() == 2 and rows(w)[1] == "1  relu"
     assert m.data(m.index(1, COL_TIME)) == ""  # not the old conv layer's time

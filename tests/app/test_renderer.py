@@ -142,17 +142,16 @@ def test_shutdown_during_a_long_layer_returns_promptly(qtbot, renderers):
     # one layer done: the worker is now inside the next 63 x 63 convolution (seconds of work)
     qtbot.waitUntil(lambda: len(log.layers) >= 1, timeout=60_000)
     assert r.busy
-    thread = r._thread
-    assert thread is not None and thread.isRunning()
+    assert r.worker.running
     t0 = time.perf_counter()
     assert r.shutdown()
     elapsed = time.perf_counter() - t0
     # the layer in progress is dropped from inside: less than one such layer took, on this
     # machine under its present load
     assert elapsed < seconds[0], f"shutdown took {elapsed:.2f} s, a layer {seconds[0]:.2f} s"
-    assert not thread.isRunning()
+    assert not r.worker.running
     r.request()  # after shutdown: ignored, no new thread
-    assert r._thread is None
+    assert not r.worker.running
 
 
 def test_preview_scale_for_large_images(qtbot, renderers):

@@ -74,7 +74,7 @@ def every_type_pipeline(tmp_path) -> Path:
 def test_info_json_matches_documented_layout(every_type_pipeline, capsys):
     assert run_cli("info", every_type_pipeline, "--input-shape", "1,40,50", "--json") == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"input_shape", "layers", "params", "fc_params"}
+    assert set(out) == {"input_shape", "layers", "params", "fc_params", "peak_bytes"}
     assert out["input_shape"] == [1, 40, 50]
     assert [layer["index"] for layer in out["layers"]] == list(range(1, 12))
     for layer in out["layers"]:

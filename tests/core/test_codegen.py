@@ -109,6 +109,19 @@ CASES = [
         {"type": "conv2d", "weight": _w(8, 2, 2, 3, 3), "groups": 2, "stride": 2, "padding": 1},
         {"type": "avgpool2d", "kernel_size": 2, "stride": 1},
         {"type": "sigmoid"}), 3, (17, 15)),
+    ("conv_transpose_every_option", pipe(
+        {"type": "conv_transpose2d", "weight": _w(9, 4, 3, 3, 2), "bias": [0.5, -1, 0.25, 0, 1, 2],
+         "stride": [2, 3], "padding": [1, 0], "output_padding": [1, 2], "dilation": [1, 2], "groups": 2},
+        {"type": "conv_transpose2d", "weight": _w(10, 6, 1, 4, 4), "stride": 1, "padding": 2},
+        {"type": "relu"}), 4, (5, 6)),
+    ("upsample_and_symmetric_border", pipe(
+        {"type": "upsample", "scale_factor": [2, 3], "mode": "bilinear"},
+        {"type": "conv2d", "kernel": [[1, -2, 1], [0, 1, 0]], "padding": "same",
+         "padding_mode": "symmetric"},
+        {"type": "upsample", "scale_factor": 2},
+        {"type": "pad", "padding": [3, 1, 0, 9], "mode": "symmetric"},
+        {"type": "conv2d", "weight": _w(11, 2, 3, 2, 2), "padding": [1, 0, 2, 1],
+         "padding_mode": "symmetric"}), 3, (4, 3)),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -128,6 +141,8 @@ def _allowed(layer, prev: np.ndarray, out: np.ndarray) -> float:
         b = layer.effective_bias(prev.shape[0])
         if b is not None:
             mag += float(np.abs(b).max())
+    elif layer.type == "conv_transpose2d" and layer.enabled:  # every weight of a group, per output
+        mag = max(mag, float(np.abs(prev).max()) * float(np.abs(layer.weight).sum(axis=(0, 2, 3)).max()))
     return 1e-5 * max(1.0, mag)
 
 

@@ -523,4 +523,4 @@ def test_params(d, in_shape, expected):
 
 def test_every_layer_type_is_covered():
     assert set(LAYER_TYPES) == {"conv2d", "maxpool2d", "avgpool2d", "pad", "stride", "relu",
-                                "leaky_relu", "abs", "sigmoid", "tanh"}
+                                "leaky_relu", "abs", "sigmoid", "tanh", "conv_transpose2d", "upsample"}

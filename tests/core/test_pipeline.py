@@ -70,6 +70,13 @@ KITCHEN_SINK = {
         {"type": "stride", "stride": [1, 2], "offset": [0, 1]},
         {"type": "pad", "padding": 1, "mode": "constant", "value": -0.5},
         {"type": "abs"}, {"type": "sigmoid", "name": "squash"}, {"type": "tanh"}, {"type": "relu"},
+        {"type": "conv_transpose2d", "weight": np.linspace(-1, 1, 2 * 3 * 3 * 2).reshape(2, 3, 3, 2).tolist(),
+         "bias": [0.5, 0, -1], "stride": [2, 1], "padding": [1, 0], "output_padding": [1, 0],
+         "dilation": [1, 2], "groups": 1},
+        {"type": "upsample", "scale_factor": [2, 1], "mode": "bilinear"},
+        {"type": "pad", "padding": [2, 1, 0, 3], "mode": "symmetric"},
+        {"type": "conv2d", "kernel": [[1, 0], [0, -1]], "padding": "same", "padding_mode": "symmetric"},
+        {"type": "upsample", "scale_factor": 3, "mode": "nearest"},
     ],
 }
 
@@ -703,7 +710,7 @@ def test_info_layout_is_the_cli_json_object():
     ))
     info = p.info((3, 32, 30))
     assert json.loads(json.dumps(info)) == info
-    assert list(info) == ["input_shape", "layers", "params", "fc_params"]
+    assert list(info) == ["input_shape", "layers", "params", "fc_params", "peak_bytes"]
     assert info["input_shape"] == [3, 32, 30]
     assert info["layers"] == [
         {"index": 1, "type": "conv2d", "output_shape": [4, 16, 15], "receptive_field": [3, 3],

@@ -1,13 +1,14 @@
-"""Border modes side by side: the selected conv layer computed with zeros / reflect / replicate /
-circular padding, next to each other, zoom linked, the border region outlined.
+"""Border modes side by side: the selected conv layer computed with every padding mode (zeros,
+reflect, replicate, circular, symmetric), next to each other, zoom linked, the border region
+outlined.
 
-Inside the dashed box every window stays inside the layer's input, so the four results are equal
-there; outside it (the border region) each window reaches into padding, and the four modes differ.
+Inside the dashed box every window stays inside the layer's input, so the results are equal
+there; outside it (the border region) each window reaches into padding, and the modes differ.
 The box comes from the layer's own geometry: output pixel i's window covers input rows
 ``i*s - top ... i*s - top + d*(k - 1)``, which stays inside for ``ceil(top / s) <= i <=
 floor((n - 1 + top - d*(k - 1)) / s)`` (likewise columns).
 
-A layer without padding gives four equal results; the comparison then uses "same" padding (and
+A layer without padding gives equal results; the comparison then uses "same" padding (and
 says so), which is what one compares border modes for.
 """
 
@@ -29,18 +30,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.model.worker import BackgroundTask
+from convstudio.app.model.worker import Worker
 from convstudio.app.views.colormaps import AUTO, display_for
 from convstudio.app.views.feature_view import ImageView, Placement, ViewLinker
 from convstudio.app.views.receptive_overlay import cells_rect
-from convstudio.core import Conv2d, Pipeline
+from convstudio.core import Conv2d, Layer, Pipeline
 from convstudio.core.layers import CONV_PAD_MODES
 
-__all__ = ["BorderCompareDialog", "MODES", "border_interior", "compare_layer", "comparison_layer"]
+__all__ = ["BORDER_MODE_TYPES", "BorderCompareDialog", "MODES", "border_interior", "compare_layer",
+           "comparison_layer", "compares_borders"]
 
-MODES = tuple(CONV_PAD_MODES)  # zeros, reflect, replicate, circular
+MODES = tuple(CONV_PAD_MODES)  # zeros, reflect, replicate, circular, symmetric
+
+#: Layer types whose border modes can be compared: a ``padding_mode`` taking every one of
+#: :data:`MODES`, and a window given by ``pads``, ``kernel_size``, ``stride`` and ``dilation``.
+BORDER_MODE_TYPES = frozenset({"conv2d"})
 MODE_TEXT = {"zeros": "zeros", "reflect": "reflect (mirror, edge not repeated)",
-             "replicate": "replicate (edge repeated)", "circular": "circular (wrap around)"}
+             "replicate": "replicate (edge repeated)", "circular": "circular (wrap around)",
+             "symmetric": "symmetric (mirror, edge repeated)"}
+_COLUMNS = (len(MODES) + 1) // 2  # the views in two rows
+
+
+def compares_borders(layer: Layer | None) -> bool:
+    """Whether Layer ▸ Compare border modes applies to `layer`."""
+    return layer is not None and layer.type in BORDER_MODE_TYPES
 
 
 def comparison_layer(layer: Conv2d) -> tuple[Conv2d, bool]:
@@ -86,9 +99,9 @@ def border_interior(layer: Conv2d, in_shape) -> tuple[int, int, int, int] | None
 
 
 class BorderCompareDialog(QDialog):
-    """A window with the four maps. Call :meth:`show_layer`; the computation runs in `task`."""
+    """A window with one map per mode. Call :meth:`show_layer`; the computation runs in `task`."""
 
-    def __init__(self, task: BackgroundTask, parent: QWidget | None = None) -> None:
+    def __init__(self, task: Worker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("borderCompareDialog")
         self.setWindowTitle("Compare border modes")
@@ -130,7 +143,7 @@ class BorderCompareDialog(QDialog):
             box.setSpacing(1)
             box.addWidget(view, 1)
             box.addWidget(stat)
-            grid.addLayout(box, k // 2, k % 2)
+            grid.addLayout(box, k // _COLUMNS, k % _COLUMNS)
             self.views[mode] = view
             self.stats[mode] = stat
         close = QPushButton("Close")
@@ -183,9 +196,9 @@ class BorderCompareDialog(QDialog):
             notes.append("This layer has no padding, so every mode gives the same result; the "
                          "comparison uses \"same\" padding instead.")
         elif used.pads == (0, 0, 0, 0):
-            notes.append("A 1 × 1 kernel needs no padding: the four modes agree everywhere.")
-        notes.append("Inside the dashed box every window stays inside the image, so all four "
-                     "agree; outside it the windows reach into the padding and the modes differ.")
+            notes.append("A 1 × 1 kernel needs no padding: the modes agree everywhere.")
+        notes.append("Inside the dashed box every window stays inside the image, so all the "
+                     "modes agree; outside it the windows reach into the padding and the modes differ.")
         self.note.setText(" ".join(notes))
         for stat in self.stats.values():
             stat.setText("computing…")
@@ -219,7 +232,7 @@ class BorderCompareDialog(QDialog):
             self.zoom_corner()
 
     def zoom_corner(self) -> None:
-        """Show the top-left corner of the maps (all four views follow)."""
+        """Show the top-left corner of the maps (all the views follow)."""
         x, y, w, h = self._corner
         pad = 0.08 * max(w, h)
         self.views[MODES[0]].view_box().setRange(
@@ -236,7 +249,7 @@ class BorderCompareDialog(QDialog):
         if not self.outputs:
             return
         ch = self.channel_spin.value()
-        # One scale for the four modes, from all their values (so the borders compare).
+        # One scale for all the modes, from all their values (so the borders compare).
         levels = display_for(np.stack([self.outputs[m][ch] for m in MODES]), self._mode).levels
         pen = QPen(QColor(255, 255, 255))
         pen.setCosmetic(True)

@@ -1,17 +1,19 @@
 """File ▸ Export feature maps: the dialog and the background job.
 
 The numbers come from :func:`convstudio.session.layer_export.export_layer` (the core's ``Pipeline``
-arithmetic and ``save_image``, at full resolution), run in a worker thread behind a progress
-dialog so that the window stays responsive and the export can be cancelled.
+arithmetic and ``save_image``, at full resolution), run on the app's
+:class:`~convstudio.app.model.worker.Worker` behind a progress dialog so that the window stays
+responsive and the export can be cancelled.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, Qt, QThread, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.model.worker import JobContext, Worker, process_events_until
 from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import Pipeline, RunCancelled
 from convstudio.core.normalization import NORMALIZE_MODES
@@ -192,44 +195,93 @@ class ExportDialog(QDialog):
             self.path.setText(path)
 
 
-class ExportJob(QThread):
-    """Runs one export off the GUI thread. Read `paths` / `error` / `was_cancelled` after it
-    finished."""
+class ExportJob(QObject):
+    """One export off the GUI thread, on a :class:`~convstudio.app.model.worker.Worker` of its own.
+
+    :meth:`start` begins it; ``progressed(done, total)`` follows the layers; ``finished`` comes once
+    the outcome is known, in ``paths`` (the files written), ``error`` (a one-line message) or
+    ``was_cancelled`` (:meth:`cancel` stopped it before anything was written). The worker thread
+    ends with the job: nothing is left running once ``finished`` was emitted.
+    """
 
     progressed = Signal(int, int)
+    finished = Signal()
 
     def __init__(self, pipeline: Pipeline, image: np.ndarray, options: ExportOptions,
-                 parent=None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pipeline = pipeline
         self._image = image
         self._options = options
-        self._cancel = False
+        # Cancel asks the export to stop but, unlike Worker.cancel, still wants its outcome: the
+        # user must learn whether files were written. (A plain Event: it crosses threads.)
+        self._stop = threading.Event()
+        self._worker = Worker("ConvStudio export", self)
+        self._worker.progressed.connect(self._on_progress)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._finished = False
         self.paths: list[Path] = []
-        self.error: Exception | None = None
+        self.error: str | None = None
         self.was_cancelled = False
 
-    def cancel(self) -> None:
-        self._cancel = True
+    @property
+    def is_finished(self) -> bool:
+        return self._finished
 
-    def run(self) -> None:  # worker thread
+    @property
+    def running(self) -> bool:
+        """Whether the worker thread still runs."""
+        return self._worker.running
+
+    def start(self) -> None:
+        self._worker.submit(self._run)
+
+    def cancel(self) -> None:
+        """Stop at the next layer boundary (or inside a long layer); nothing is written."""
+        self._stop.set()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Process events until the outcome arrived (True) or time ran out."""
+        return process_events_until(lambda: self._finished, timeout_ms)
+
+    def _run(self, ctx: JobContext) -> list[Path] | None:  # worker thread
         o = self._options
         try:
-            self.paths = export_layer(self._pipeline, self._image, o.layer, o.path,
-                                      normalize=o.normalize, depth=o.depth, channel=o.channel,
-                                      channels=o.channels,
-                                      cancelled=lambda: self._cancel,
-                                      progress=lambda d, t: self.progressed.emit(d, t))
+            return export_layer(self._pipeline, self._image, o.layer, o.path,
+                                normalize=o.normalize, depth=o.depth, channel=o.channel,
+                                channels=o.channels,
+                                cancelled=lambda: self._stop.is_set() or ctx.cancelled(),
+                                progress=lambda d, t: ctx.progress((d, t)))
         except RunCancelled:
+            if ctx.cancelled():
+                raise  # the worker shuts down: nobody waits for the outcome
+            return None
+
+    def _on_progress(self, _token: int, done_total: tuple[int, int]) -> None:
+        self.progressed.emit(*done_total)
+
+    def _on_done(self, _token: int, paths: list[Path] | None) -> None:
+        if paths is None:
             self.was_cancelled = True
-        except Exception as exc:  # noqa: BLE001 - reported to the user by the caller
-            self.error = exc
+        else:
+            self.paths = list(paths)
+        self._finish()
+
+    def _on_failed(self, _token: int, message: str) -> None:
+        self.error = message
+        self._finish()
+
+    def _finish(self) -> None:
+        self._finished = True
+        self._worker.shutdown()  # its one job is over: the thread ends at once
+        self.finished.emit()
 
 
 def run_export(pipeline: Pipeline, image: np.ndarray, options: ExportOptions, *,
                parent: QWidget | None = None, progress_after_ms: int = 400) -> ExportJob:
     """Run an export in a worker thread with a (delayed) progress dialog; returns the finished
-    job (the thread has stopped)."""
+    job (its thread has stopped)."""
     job = ExportJob(pipeline, image, options)
     dialog = QProgressDialog(f"Exporting layer {options.layer} at full resolution…", "Cancel",
                              0, max(1, options.layer), parent)
@@ -244,9 +296,8 @@ def run_export(pipeline: Pipeline, image: np.ndarray, options: ExportOptions, *,
     loop = QEventLoop()
     job.finished.connect(loop.quit)
     job.start()
-    if not job.isFinished():
+    if not job.is_finished:
         loop.exec()
-    job.wait()
     dialog.close()
     dialog.deleteLater()
     return job

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QToolButton, QW
 from convstudio.app.editing.kernel_grid import FlowBar, FlowLayout
 from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
 from convstudio.core import kernels
+from convstudio.core.formatting import format_shape
 
 __all__ = ["KernelActionsMixin"]
 
@@ -478,7 +479,7 @@ class KernelActionsMixin:
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    return " x ".join(str(n) for n in shape)
+    return format_shape(shape)
 
 
 def _error_text(error: BaseException) -> str:

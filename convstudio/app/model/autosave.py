@@ -1,23 +1,30 @@
 """Nothing lost: the session is autosaved, and a start after a crash or a kill offers it back.
 
-A few seconds after each change (debounced with a QTimer) the current pipeline (JSON), the selected
-layer, the pipeline's file and whether it has unsaved changes, and the image (its file path, or,
-for generated, pasted and lesson images, the array as ``.npy`` up to :data:`MAX_ARRAY_BYTES`) are
+A few seconds after each change (a trailing :class:`~convstudio.app.model.throttle.Debouncer`:
+a burst of edits makes one write) the current pipeline (JSON), the selected layer, the pipeline's
+file and whether it has unsaved changes, and the image (its file path, or, for generated, pasted
+and lesson images, the array as ``.npy`` up to :data:`MAX_ARRAY_BYTES`) are
 written atomically to a folder of this session::
 
     <state dir>/session-<pid>-<random>/running.pid    the marker: {"pid", "start", "host"}
                                       /session.json   what to restore
                                       /image-<n>.npy  the image, when it has no file
+                                      /offered.pid    after a crash: the instance offering it
+    <state dir>/damaged/session-<pid>-<random>-<time>/  set aside: kept, never offered again
 
 The state dir is ``$CONVSTUDIO_STATE_DIR`` if set, else ``autosave/`` beside the settings file when
 the app runs with a settings file of its own (``--settings``, tests), else
 ``QStandardPaths.AppLocalDataLocation/autosave`` (``~/.local/share/ConvStudio/ConvStudio/autosave``
 on Linux).
 
-A clean exit removes the session's folder. A folder whose marker names a process that is gone
-(crash, SIGKILL, power loss) is a crashed session: the next start (without files on the command
-line, never in ``--screenshot`` mode) asks whether to restore it (:meth:`AutoSaver.ask_restore`,
-replaced by tests) and then restores it or discards it.
+Every running instance has a folder of its own, so sessions of several instances and crashes
+coexist. A clean exit removes the session's folder. A folder whose marker names a process that is
+gone (crash, SIGKILL, power loss) is a crashed session: the next start (without files on the
+command line, never in ``--screenshot`` mode) lists every crashed session in one dialog
+(:class:`~convstudio.app.dialogs.restore.RestoreDialog`, through :meth:`AutoSaver.choose_session`,
+which tests replace). Reading them (``autosave_store``) never deletes anything and recovers each
+part on its own; only the sessions the user discards are deleted, a session that cannot be read
+at all is moved into ``damaged/``. See docs/user-guide.md ("Nothing is lost").
 """
 
 from __future__ import annotations
@@ -27,16 +34,30 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
 
+from convstudio.app.model.autosave_store import (
+    FORMAT,
+    MARKER_FILE,
+    PREFIX,
+    SESSION_FILE,
+    CrashedSession,
+    claim,
+    discard,
+    find_crashed_sessions,
+    own_marker,
+    pid_alive,
+    release,
+    remove_empty_sessions,
+    set_aside,
+)
+from convstudio.app.model.throttle import Debouncer
 from convstudio.core import ConvStudioError, Pipeline
 
 __all__ = [
@@ -44,7 +65,9 @@ __all__ = [
     "CrashedSession",
     "ENV_STATE_DIR",
     "DEFAULT_DELAY_MS",
+    "MARKER_FILE",
     "MAX_ARRAY_BYTES",
+    "SESSION_FILE",
     "find_crashed_sessions",
     "pid_alive",
     "state_dir",
@@ -56,10 +79,6 @@ DEFAULT_DELAY_MS = 2000
 MAX_ARRAY_BYTES = 50 * 1024 * 1024
 """Images without a file are saved as .npy up to this size; larger ones only by name."""
 
-SESSION_FILE = "session.json"
-MARKER_FILE = "running.pid"
-_PREFIX = "session-"
-_FORMAT = "convstudio-autosave"
 
 
 def state_dir(settings: QSettings | None = None) -> Path:
@@ -74,145 +93,6 @@ def state_dir(settings: QSettings | None = None) -> Path:
     if not base:
         base = str(Path.home() / ".local" / "share" / "ConvStudio")
     return Path(base) / "autosave"
-
-
-# ------------------------------------------------------------------------------------- processes
-
-
-def _process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks (Linux), to tell a reused PID from the original."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
-    # fields[0] is the state (field 3); the start time is field 22
-    return fields[19] if len(fields) > 19 else None
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    rest = stat[stat.rfind(")") + 2:]
-    return rest[:1] in ("Z", "X")
-
-
-def pid_alive(pid: int, start: str | None = None) -> bool:
-    """Whether process `pid` is running (and, if `start` is known, is the same process)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # pragma: no cover - the app is developed and tested on Linux
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x100000, False, pid)  # SYNCHRONIZE
-        if not handle:
-            return False
-        try:
-            return ctypes.windll.kernel32.WaitForSingleObject(handle, 0) == 0x102  # WAIT_TIMEOUT
-        finally:
-            ctypes.windll.kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: it exists
-    except OSError:
-        return False
-    if _is_zombie(pid):
-        return False
-    if start is not None:
-        now = _process_start(pid)
-        if now is not None and now != start:
-            return False  # the PID was reused by another process
-    return True
-
-
-# ------------------------------------------------------------------------------------- sessions
-
-
-@dataclass(frozen=True)
-class CrashedSession:
-    """A session folder left behind by a process that is gone, with its autosaved state."""
-
-    folder: Path
-    pid: int
-    data: dict
-
-    @property
-    def saved_at(self) -> float:
-        return float(self.data.get("saved_at", 0.0))
-
-    def describe(self) -> str:
-        """One paragraph for the restore question."""
-        d = self.data
-        img = d.get("image") or {}
-        layers = len((d.get("pipeline") or {}).get("layers", []))
-        name = (d.get("pipeline") or {}).get("name") or ""
-        pfile = d.get("pipeline_file")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
-        pipeline = f"pipeline {Path(pfile).name}" if pfile else "an untitled pipeline"
-        if name:
-            pipeline += f" ('{name}')"
-        if d.get("dirty"):
-            pipeline += " with unsaved changes"
-        image = img.get("name") or img.get("path") or "no image"
-        return (f"Autosaved at {when}: {pipeline}, {layers} layer{'s' if layers != 1 else ''}; "
-                f"image: {image}.")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _folder_owner(folder: Path) -> tuple[int, str | None, str | None]:
-    """(pid, start, host) of the process that owns a session folder (marker, else the name)."""
-    marker = _read_json(folder / MARKER_FILE)
-    if isinstance(marker, dict) and isinstance(marker.get("pid"), int):
-        start = marker.get("start")
-        host = marker.get("host")
-        return marker["pid"], start if isinstance(start, str) else None, \
-            host if isinstance(host, str) else None
-    try:
-        return int(folder.name[len(_PREFIX):].split("-")[0]), None, None
-    except ValueError:
-        return 0, None, None
-
-
-def _is_crashed(folder: Path) -> bool:
-    pid, start, host = _folder_owner(folder)
-    if host is not None and host != socket.gethostname():
-        return False  # another machine's session (shared home): cannot tell, leave it
-    return not pid_alive(pid, start)
-
-
-def find_crashed_sessions(directory: str | os.PathLike) -> list[CrashedSession]:
-    """Crashed sessions under `directory` that have something to restore, newest first.
-
-    Folders of crashed processes with nothing saved (a crash before the first change) are
-    removed on the way.
-    """
-    root = Path(directory)
-    if not root.is_dir():
-        return []
-    found = []
-    for folder in root.iterdir():
-        if not folder.is_dir() or not folder.name.startswith(_PREFIX) or not _is_crashed(folder):
-            continue
-        data = _read_json(folder / SESSION_FILE)
-        if not isinstance(data, dict) or data.get("format") != _FORMAT \
-                or not isinstance(data.get("pipeline"), dict):
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
-        pid, _start, _host = _folder_owner(folder)
-        found.append(CrashedSession(folder, pid, data))
-    found.sort(key=lambda s: s.saved_at, reverse=True)
-    return found
 
 
 # ------------------------------------------------------------------------------------- the saver
@@ -252,10 +132,8 @@ class AutoSaver(QObject):
         self._written_image: np.ndarray | None = None
         self._image_file: str | None = None
         self._counter = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEFAULT_DELAY_MS if delay_ms is None else int(delay_ms))
-        self._timer.timeout.connect(self.save_now)
+        self._debounce = Debouncer(DEFAULT_DELAY_MS if delay_ms is None else int(delay_ms), parent=self)
+        self._debounce.triggered.connect(self.save_now)
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> bool:
@@ -268,10 +146,8 @@ class AutoSaver(QObject):
         for signal in (d.imageChanged, d.pipelineChanged, d.selectionChanged, d.dirtyChanged,
                        d.filePathChanged):
             signal.connect(self.schedule)
-        pid = os.getpid()
-        folder = self.directory / f"{_PREFIX}{pid}-{secrets.token_hex(4)}"
-        marker = {"pid": pid, "start": _process_start(pid), "host": socket.gethostname(),
-                  "started_at": time.time()}
+        folder = self.directory / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        marker = own_marker()
         try:
             folder.mkdir(parents=True, exist_ok=False)
             _write(folder / MARKER_FILE, json.dumps(marker).encode("utf-8"))
@@ -283,27 +159,27 @@ class AutoSaver(QObject):
 
     def finish(self) -> None:
         """A clean exit: stop, and remove this session's folder (marker included)."""
-        self._timer.stop()
+        self._debounce.cancel()
         folder, self.folder = self.folder, None  # schedule() does nothing from now on
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
     @property
     def delay_ms(self) -> int:
-        return self._timer.interval()
+        return self._debounce.interval()
 
     def pending(self) -> bool:
         """Whether a change waits to be written."""
-        return self._timer.isActive()
+        return self._debounce.pending
 
     # ------------------------------------------------------------------ saving
     def schedule(self, *_args) -> None:
         if self.folder is not None:
-            self._timer.start()
+            self._debounce.trigger()
 
     def save_now(self) -> bool:
         """Write the snapshot now (atomically: the image first, then session.json)."""
-        self._timer.stop()
+        self._debounce.cancel()
         folder = self.folder
         doc = self.doc
         if folder is None:
@@ -330,7 +206,7 @@ class AutoSaver(QObject):
             else:
                 image = {"kind": "too-large", "name": doc.image_name, "shape": list(x.shape)}
             data = {
-                "format": _FORMAT, "version": 1, "pid": os.getpid(), "saved_at": time.time(),
+                "format": FORMAT, "version": 1, "pid": os.getpid(), "saved_at": time.time(),
                 "pipeline": json.loads(doc.pipeline.to_json()),
                 "pipeline_file": str(Path(doc.file_path).resolve()) if doc.file_path else None,
                 "dirty": bool(doc.dirty), "selected": int(doc.selected), "image": image,
@@ -354,98 +230,144 @@ class AutoSaver(QObject):
 
     # ------------------------------------------------------------------ restoring
     def crashed_sessions(self) -> list[CrashedSession]:
+        """Crashed sessions with something in their folder, newest first (reads only)."""
         return find_crashed_sessions(self.directory)
 
-    def ask_restore(self, session: CrashedSession) -> bool:
-        """Ask the user (Yes / No). Tests replace this method."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore the last session?",
-                          "ConvStudio did not close properly last time (it crashed or was "
-                          "stopped). Restore the image and pipeline it was working on?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                          self.window)
-        box.setInformativeText(session.describe() + "\n\nNo discards them.")
-        box.setDefaultButton(QMessageBox.StandardButton.Yes)
-        return box.exec() == QMessageBox.StandardButton.Yes
-
     def offer_restore(self) -> bool:
-        """If a crashed session left something, ask, then restore it or discard it.
+        """List every crashed session in one dialog; restore the one chosen.
 
-        Only the newest is offered; older ones (several windows crashed together) are offered on
-        the next starts. Returns True if something was restored.
+        Sessions that hold nothing readable are moved into ``damaged/`` (and named in a message);
+        the ones the user discards in the dialog are deleted; the others stay and are offered
+        again at the next start. Returns True if a session was restored.
         """
-        sessions = self.crashed_sessions()
-        if not sessions:
-            return False
-        session = sessions[0]
-        restored = False
-        if self.ask_restore(session):
-            restored = self.restore(session)
-            if restored and self.folder is not None:
-                self.save_now()  # protected again before the old copy goes
-        # Restored, declined, or too damaged to restore: either way it is dealt with.
-        shutil.rmtree(session.folder, ignore_errors=True)
-        return restored
+        remove_empty_sessions(self.directory)
+        sessions = [s for s in self.crashed_sessions() if claim(s.folder)]
+        try:
+            notes = self._set_aside_unreadable([s for s in sessions if not s.recoverable])
+            offered = [s for s in sessions if s.recoverable]
+            if not offered:
+                if notes:
+                    self.window.show_message(" ".join(notes), 20000, error=True)
+                return False
+            chosen = self.choose_session(offered, notes)
+            return chosen is not None and self.restore(chosen)
+        finally:
+            for s in sessions:
+                release(s.folder)  # a session still there is offered again at the next start
+
+    def choose_session(self, sessions: Sequence[CrashedSession],
+                       notes: Sequence[str] = ()) -> CrashedSession | None:
+        """Show the restore dialog: the session to restore, or None (closed, or all discarded).
+        Discarding in the dialog goes through :meth:`discard_session`. Tests replace this."""
+        from convstudio.app.dialogs.restore import RestoreDialog
+
+        dialog = RestoreDialog(sessions, discard=self.discard_session, notes=notes,
+                               parent=self.window)
+        try:
+            dialog.exec()
+            return dialog.chosen
+        finally:
+            dialog.shutdown()
+            dialog.deleteLater()
+
+    def discard_session(self, session: CrashedSession) -> str | None:
+        """Delete a session the user chose to discard: None when it is gone, else why not."""
+        return discard(session.folder)
+
+    def _set_aside_unreadable(self, sessions: Sequence[CrashedSession]) -> list[str]:
+        notes = []
+        for s in sessions:
+            why = s.notes[0] if s.notes else "nothing in it can be read"
+            try:
+                where = set_aside(s.folder)
+            except OSError as exc:
+                notes.append(f"An autosaved session could not be read ({why}) nor moved aside "
+                             f"({exc.strerror or exc}); it stays in {s.folder}.")
+            else:
+                notes.append(f"An autosaved session could not be read ({why}); it is kept in "
+                             f"{where}.")
+        return notes
 
     def restore(self, session: CrashedSession) -> bool:
-        """Put the session's image, pipeline and selection back (False if the pipeline cannot be
-        read). A missing image file is reported; the pipeline is restored anyway."""
-        from convstudio.core.imageio import load_image
-
-        doc, w = self.doc, self.window
-        data = session.data
-        try:
-            pipeline = Pipeline.from_dict(data["pipeline"])
-        except (ConvStudioError, KeyError, TypeError, ValueError) as exc:
-            w.report_error("Cannot restore the session", f"The autosaved pipeline is damaged: {exc}")
+        """Put back what the session holds: the image, the pipeline (or, if that could not be
+        read, its file) and the selected layer, each on its own; then this session saves it and
+        the old folder goes (into ``damaged/`` when a part of it could not be restored). False
+        if nothing in it can be restored."""
+        w = self.window
+        if not session.recoverable:
+            w.report_error("Cannot restore the session",
+                           session.state_text() or "nothing in it can be read")
             return False
-        problems = []
-        img = data.get("image") if isinstance(data.get("image"), dict) else {}
-        kind = img.get("kind")
         if hasattr(w, "_load_token"):
             w._load_token += 1  # a background load from the command line must not win
-        if kind == "file":
-            path = Path(str(img.get("path", "")))
-            try:
-                if bool(img.get("keep_alpha")) != doc.keep_alpha:
-                    doc.set_keep_alpha(bool(img.get("keep_alpha")))
-                doc.load_image(path)
-            except (ConvStudioError, OSError) as exc:
-                problems.append(f"the image could not be opened again ({exc})")
-        elif kind == "array":
-            try:
-                x = load_image(session.folder / str(img.get("file")))
-                doc.set_image_array(x, str(img.get("name") or "restored image"))
-            except (ConvStudioError, OSError, ValueError) as exc:
-                problems.append(f"the autosaved image is unreadable ({exc})")
-        elif kind == "too-large":
-            problems.append(f"the image '{img.get('name', '')}' was too large to autosave; "
-                            "open it again")
+        problems: list[str] = []
+        image_ok = self._restore_image(session, problems)
+        self._restore_pipeline(session, problems)
+        self.doc.select(max(0, min(session.selected, len(self.doc.pipeline))))
+        text = "Restored the autosaved session"
+        if session.notes or problems:
+            intact = (["the image is intact"] if session.image.restorable and image_ok else []) \
+                + (["the pipeline is intact"] if session.pipeline is not None else [])
+            text += ": " + "; ".join([*session.notes, *problems, *intact])
+        image_lost = not image_ok and session.image.kind == "array"  # its only copy is there
+        if self.folder is not None and self.save_now():  # protected again before the old copy goes
+            if session.damaged or image_lost:
+                try:
+                    text += f". The original is kept in {set_aside(session.folder)}"
+                except OSError:
+                    pass  # it stays where it was and is offered again
+            else:
+                discard(session.folder)
+        w.show_message(text, 20000, error=bool(session.notes or problems))
+        return True
 
-        file = data.get("pipeline_file")
+    def _restore_image(self, session: CrashedSession, problems: list[str]) -> bool:
+        """Load the session's image; False (and a line in `problems`) when it could not be."""
+        from convstudio.core.imageio import load_image
+
+        doc, img = self.doc, session.image
+        if img.kind == "file" and img.path is not None:
+            try:
+                if img.keep_alpha != doc.keep_alpha:
+                    doc.set_keep_alpha(img.keep_alpha)
+                doc.load_image(img.path)
+            except (ConvStudioError, OSError, MemoryError) as exc:
+                problems.append(f"the image could not be opened again ({exc})")
+                return False
+        elif img.kind == "array" and img.file is not None:
+            try:
+                doc.set_image_array(load_image(img.file), img.name)
+            except (ConvStudioError, OSError, ValueError, MemoryError) as exc:
+                problems.append(f"the autosaved image is unreadable ({exc})")
+                return False
+        elif img.kind == "too-large":
+            problems.append(f"the image '{img.name}' was too large to autosave; open it again")
+        return True
+
+    def _restore_pipeline(self, session: CrashedSession, problems: list[str]) -> None:
+        doc, pipeline, file = self.doc, session.pipeline, session.pipeline_file
         opened = False
-        if isinstance(file, str) and file:
+        if file:
             try:
                 doc.open_pipeline(file)
                 opened = True
-            except (ConvStudioError, OSError):
-                problems.append(f"its file '{file}' could not be read; the pipeline is untitled")
+            except (ConvStudioError, OSError) as exc:
+                problems.append(f"the pipeline's file could not be read ({exc}); the pipeline "
+                                "is untitled" if pipeline is not None else
+                                f"the pipeline's file could not be read either ({exc})")
+        if pipeline is None:
+            if opened:
+                problems.append(f"the pipeline was opened from its file {Path(file).name}")
+            return
         if opened:
             if doc.pipeline != pipeline:
                 doc.set_pipeline(pipeline, text="Restore autosaved changes")
-        elif data.get("dirty") or (isinstance(file, str) and file):
+        elif session.dirty or file:
             # Unsaved work stays unsaved: the window asks before it is lost again.
             doc.new_pipeline(Pipeline())
             doc.set_pipeline(pipeline, text="Restore autosaved pipeline")
         else:
             doc.new_pipeline(pipeline)
-        sel = data.get("selected", 0)
-        doc.select(max(0, min(int(sel) if isinstance(sel, int) else 0, len(doc.pipeline))))
-        text = "Restored the autosaved session"
-        if problems:
-            text += ": " + "; ".join(problems)
-        w.show_message(text, 10000, error=bool(problems))
-        return True
-
 
 def _write(path: Path, data) -> None:
     from convstudio.core.imageio import atomic_write_bytes

@@ -1,12 +1,13 @@
 """The renderer: turns Document changes into feature maps, off the GUI thread.
 
 Every Document change bumps a generation counter at once (so whatever is in flight becomes
-stale). The first change after a quiet spell is handed to the worker at once (leading edge);
-changes that follow within ``debounce_ms`` are coalesced into one hand-over at the end of that
-interval (trailing edge), and so on while they keep coming, so a single edit waits for no timer
-and a drag does not queue a run per step. A frozen :class:`RenderRequest` (image, pipeline,
-generation, preview factor, the layer on screen) goes to ONE worker thread, which keeps only the
-newest request (older ones waiting are replaced).
+stale, and the renderer's :class:`~convstudio.app.model.worker.Worker` is told so). A
+:class:`~convstudio.app.model.throttle.Throttler` hands the first change after a quiet spell to
+the worker at once (leading edge); changes that follow within ``debounce_ms`` are coalesced into
+one hand-over at the end of that interval (trailing edge), and so on while they keep coming, so a
+single edit waits for no timer and a drag does not queue a run per step. A frozen
+:class:`RenderRequest` (image, pipeline, generation, preview factor, the layer on screen) goes to
+the ONE worker thread, which keeps only the newest request (older ones waiting are replaced).
 
 The worker runs a request in two stages. After a small weight or bias edit of a conv layer it
 first derives the new outputs from the cached ones (:meth:`CachedRunner.update
@@ -14,7 +15,8 @@ first derives the new outputs from the cached ones (:meth:`CachedRunner.update
 float32 rounding) and sends them as inexact :class:`LayerUpdate` values (the GUI thread waits up
 to ``HANDOVER_WAIT_S`` for this stage of an idle worker, so that the two do not slow each other
 down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints
-them without competing for the cores; a newer request ends the pause) and recomputes from the
+them without competing for the cores; a newer request ends the pause,
+:meth:`~convstudio.app.model.worker.JobContext.pause`) and recomputes from the
 first changed or inexact layer on, exactly (:class:`~convstudio.session.compute.CachedRunner`),
 which replaces them. It polls "is my generation still the latest?" between layers and inside
 long convolutions, and sends results back through queued signals. The renderer re-checks the
@@ -28,14 +30,14 @@ stops the thread and waits for it: call it before the app quits.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from convstudio.app.model.document import Document
-from convstudio.app.model.worker import process_events_until
+from convstudio.app.model.throttle import Throttler
+from convstudio.app.model.worker import JobContext, Worker, process_events_until
 from convstudio.core import Pipeline, RunCancelled
 from convstudio.session.compute import (
     DEFAULT_PREVIEW_PIXELS,
@@ -56,7 +58,7 @@ DEBOUNCE_MS = 30
 #: thread paints the quick result first, and a burst of edits recomputes once at its end.
 EXACT_DELAY_MS = 60
 #: How long the GUI thread may wait for an idle worker's quick stage after handing it a request
-#: (seconds; see _RenderThread.submit).
+#: (seconds; see Renderer._submit).
 HANDOVER_WAIT_S = 0.005
 
 
@@ -164,94 +166,39 @@ class _Compute:
         return x, result
 
 
-class _RenderThread(QThread):
-    """The worker: a loop over a one-slot mailbox, so only the newest request is ever run."""
+def _render_job(compute: _Compute, req: RenderRequest):
+    """The worker's job for `req`: the quick (delta) stage, a pause, then the exact stage.
 
-    layerDone = Signal(int, int, object)  # generation, index, LayerUpdate
-    runDone = Signal(int, object, object)  # generation, input actually used, RunResult
+    Reports ``(generation, index, LayerUpdate)`` as progress and returns ``(generation, input
+    used, RunResult)``; raises :class:`~convstudio.core.RunCancelled` once the request is stale.
+    """
 
-    def __init__(self, latest, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("ConvStudio renderer")
-        self._latest = latest
-        self._cond = threading.Condition()
-        self._pending: RenderRequest | None = None
-        self._quick_done = threading.Event()  # the worker is past the quick (delta) stage
-        self._waiting = False  # the worker waits for a request, or in its pause
-        self._stop = False
-        self._compute = _Compute()
+    def job(ctx: JobContext) -> tuple[int, np.ndarray, RunResult]:
+        g = req.generation
 
-    def submit(self, req: RenderRequest) -> None:
-        with self._cond:
-            self._pending = req
-            self._quick_done.clear()
-            idle = self._waiting
-            self._cond.notify()
-        if idle:
-            # Give an idle worker the quick stage to itself before the GUI thread goes on with
-            # the other handlers of the same change. Both need the GIL: run side by side, each
-            # of the delta's NumPy calls waited for the GUI thread's Qt code to let go of it,
-            # and a 2 ms update took 8 to 10, arriving after the window had repainted once
-            # already. Waiting releases the GIL; it is bounded (a large delta, or no delta at
-            # all, lets the GUI thread go on at once or after HANDOVER_WAIT_S).
-            self._quick_done.wait(HANDOVER_WAIT_S)
+        def on_update(index: int, update: LayerUpdate) -> None:
+            ctx.progress((g, index, update))
 
-    def request_stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._pending = None
-            self._cond.notify()
+        try:
+            updated = compute.update(req, ctx.cancelled, on_update)
+        except RunCancelled:
+            raise
+        except Exception:  # noqa: BLE001 - the exact stage below still runs (and reports)
+            updated = 0
+        finally:
+            ctx.release()  # the GUI thread's head start for this stage ends here
+        if updated and ctx.pause(EXACT_DELAY_MS / 1000):
+            raise RunCancelled()
+        try:
+            x, result = compute.run(req, ctx.cancelled, on_update)
+        except RunCancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failure is a message on the layer, never a crash
+            result = RunResult(error=(1, f"internal error: {exc}"))
+            x = req.image
+        return g, x, result
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait up to `seconds`; True if a newer request or a stop came in meanwhile."""
-        with self._cond:
-            self._waiting = True
-            try:
-                return self._cond.wait_for(lambda: self._pending is not None or self._stop,
-                                           seconds)
-            finally:
-                self._waiting = False
-
-    def run(self) -> None:  # runs in the worker thread
-        while True:
-            with self._cond:
-                self._waiting = True
-                while self._pending is None and not self._stop:
-                    self._cond.wait()
-                self._waiting = False
-                if self._stop:
-                    return
-                req, self._pending = self._pending, None
-            if req.generation != self._latest():
-                self._quick_done.set()
-                continue
-
-            def cancelled(g=req.generation) -> bool:
-                return self._stop or g != self._latest()
-
-            def on_update(index: int, update: LayerUpdate, g=req.generation) -> None:
-                if not cancelled():
-                    self.layerDone.emit(g, index, update)
-
-            try:
-                updated = self._compute.update(req, cancelled, on_update)
-            except RunCancelled:
-                continue
-            except Exception:  # noqa: BLE001 - the exact stage below still runs (and reports)
-                updated = 0
-            finally:
-                self._quick_done.set()
-            if updated and (self._pause(EXACT_DELAY_MS / 1000) or cancelled()):
-                continue
-            try:
-                x, result = self._compute.run(req, cancelled, on_update)
-            except RunCancelled:
-                continue
-            except Exception as exc:  # noqa: BLE001 - a worker must never die; report instead
-                result = RunResult(error=(1, f"internal error: {exc}"))
-                x = req.image
-            if not cancelled():
-                self.runDone.emit(req.generation, x, result)
+    return job
 
 
 class Renderer(QObject):
@@ -289,7 +236,11 @@ class Renderer(QObject):
         self._done_generation = 0
         self._preview_enabled = True
         self._preview_pixels = int(preview_pixels)
-        self._thread: _RenderThread | None = None
+        self._compute = _Compute()  # used by the worker's jobs only, one at a time
+        self.worker = Worker("ConvStudio renderer", self)
+        self.worker.progressed.connect(self._on_layer_done)
+        self.worker.done.connect(self._on_run_done)
+        self.worker.failed.connect(self._on_run_failed)
         self._closed = False
         self._busy = False
 
@@ -302,13 +253,9 @@ class Renderer(QObject):
         self.factor = 1
         self._input_range: tuple[float, float] | None = None
 
-        # Running while requests keep coming: the first one went out at once, the others wait
-        # for its timeout (see request()).
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(int(debounce_ms))
-        self._timer.timeout.connect(self._on_interval_end)
-        self._pending = False
+        # The first request after a quiet interval goes out at once, the others at its end.
+        self.throttle = Throttler(int(debounce_ms), leading=True, parent=self)
+        self.throttle.triggered.connect(self._submit)
 
         document.imageChanged.connect(self._on_image_changed)
         document.pipelineChanged.connect(self._on_pipeline_changed)
@@ -358,24 +305,12 @@ class Renderer(QObject):
         if self._closed:
             return
         self._latest += 1
-        if self._timer.isActive():
-            self._pending = True
-        else:
-            self._submit()
-            self._timer.start()
+        self.worker.cancel()  # whatever runs or waits is stale from now on
+        self.throttle.trigger()
 
     def flush(self) -> None:
         """Submit a pending (coalesced) request now."""
-        if self._pending:
-            self._pending = False
-            self._timer.stop()
-            self._submit()
-
-    def _on_interval_end(self) -> None:
-        if self._pending:
-            self._pending = False
-            self._submit()
-            self._timer.start()
+        self.throttle.flush()
 
     def data_range(self, index: int, output: np.ndarray) -> tuple[float, float] | None:
         """The finite (min, max) of `output` if it is layer `index`'s output in
@@ -414,25 +349,29 @@ class Renderer(QObject):
         req = RenderRequest(self._latest, image, self._doc.pipeline, factor, self._doc.selected)
         self.factor = factor
         self.started.emit(req.generation)
-        self._ensure_thread().submit(req)
-
-    def _ensure_thread(self) -> _RenderThread:
-        if self._thread is None:
-            self._thread = _RenderThread(lambda: self._latest, self)
-            self._thread.layerDone.connect(self._on_layer_done)
-            self._thread.runDone.connect(self._on_run_done)
-            self._thread.start()
-        return self._thread
+        # Give an idle worker the quick stage to itself before the GUI thread goes on with the
+        # other handlers of the same change. Both need the GIL: run side by side, each of the
+        # delta's NumPy calls waited for the GUI thread's Qt code to let go of it, and a 2 ms
+        # update took 8 to 10, arriving after the window had repainted once already. The wait
+        # releases the GIL and is bounded (a large delta, or no delta at all, lets the GUI
+        # thread go on at once or after HANDOVER_WAIT_S).
+        self.worker.submit(_render_job(self._compute, req), head_start_s=HANDOVER_WAIT_S)
 
     # ------------------------------------------------------------------ results (GUI thread)
-    def _on_layer_done(self, generation: int, index: int, update: LayerUpdate) -> None:
+    def _on_layer_done(self, _token: int, payload: tuple[int, int, LayerUpdate]) -> None:
+        generation, index, update = payload
         if generation != self._latest:
             return
         self.layerUpdated.emit(generation, index, update)
         if update.exact and generation == self._latest:  # a slot above may have edited again
             self.layerComputed.emit(generation, index, update.output, update.seconds)
 
-    def _on_run_done(self, generation: int, x: np.ndarray, result: RunResult) -> None:
+    def _on_run_failed(self, _token: int, message: str) -> None:
+        # (the job reports its own failures in a RunResult; this is a job that stopped itself)
+        self._on_run_done(_token, (self._latest, self._doc.image, RunResult(error=(1, message))))
+
+    def _on_run_done(self, _token: int, payload: tuple[int, np.ndarray, RunResult]) -> None:
+        generation, x, result = payload
         if generation != self._latest:
             return
         self.input = x
@@ -454,16 +393,5 @@ class Renderer(QObject):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the worker and wait for it (True if it stopped). Safe to call twice."""
         self._closed = True
-        self._timer.stop()
-        self._pending = False
-        return self._stop_thread(timeout_ms)
-
-    def _stop_thread(self, timeout_ms: int = 10_000) -> bool:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        thread.request_stop()
-        ok = thread.wait(timeout_ms)
-        thread.layerDone.disconnect(self._on_layer_done)
-        thread.runDone.disconnect(self._on_run_done)
-        return bool(ok)
+        self.throttle.cancel()
+        return self.worker.shutdown(timeout_ms)

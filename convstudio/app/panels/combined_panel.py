@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from convstudio.app.views.feature_view import ImageView
 from convstudio.core import Pipeline
 from convstudio.core.explain import LINEAR_TYPES, CombinedKernel
+from convstudio.core.formatting import format_short
 from convstudio.core.kernels import kernel_rank, separable_factors
 
 __all__ = ["CombinedKernelPanel", "linear_run", "MAX_COMBINED_SIZE", "MAX_TABLE"]
@@ -76,17 +77,8 @@ def linear_run(pipeline: Pipeline, index: int) -> tuple[int | None, str]:
                    f"linear ({why}).")
 
 
-def _fmt(v: float) -> str:
-    v = float(v)
-    if v == 0:
-        return "0"
-    if v.is_integer() and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.4g}"
-
-
 def _vector(v) -> str:
-    return "[" + ", ".join(_fmt(x) for x in np.ravel(v)) + "]"
+    return "[" + ", ".join(format_short(x) for x in np.ravel(v)) + "]"
 
 
 class CombinedKernelPanel(QWidget):
@@ -222,7 +214,7 @@ class CombinedKernelPanel(QWidget):
             sep = f"not separable (rank {rank}: a sum of {rank} separable kernels)"
         pair = f"output {o} ← input {c}: " if (self.kernel.weight.shape[0] > 1
                                                or self.kernel.weight.shape[1] > 1) else ""
-        self.pair_label.setText(f"<p>{pair}sum of weights {_fmt(float(k.sum(dtype=np.float64)))}; "
+        self.pair_label.setText(f"<p>{pair}sum of weights {format_short(k.sum(dtype=np.float64))}; "
                                 f"{sep}.</p>")
         self.view.set_image(k, mode="diverging")
         rows, cols = k.shape
@@ -233,7 +225,7 @@ class CombinedKernelPanel(QWidget):
         self.table.setHorizontalHeaderLabels([str(j) for j in range(sc)])
         for r in range(sr):
             for col in range(sc):
-                item = QTableWidgetItem(_fmt(k[r, col]))
+                item = QTableWidgetItem(format_short(k[r, col]))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, col, item)
         cut = sr < rows or sc < cols

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from convstudio.app.views.feature_view import FeatureMapGrid, Placement, ViewLinker
 from convstudio.core.crosscheck import LayerCheck
+from convstudio.core.formatting import format_duration
 
 __all__ = ["CrossCheckPanel", "PASS_COLOUR", "FAIL_COLOUR"]
 
@@ -149,7 +150,7 @@ class CrossCheckPanel(QWidget):
                      _sci(chk.max_abs_diff), _sci(chk.allowed_diff), result)
             tip = (f"Layer {chk.index} ({chk.type}): max |core − OpenCV| = {chk.max_abs_diff:.3g}, "
                    f"allowed {chk.tolerance:g} × {chk.scale:.3g} (the layer's magnitude); OpenCV "
-                   f"took {chk.reference_time_s * 1000:.1f} ms")
+                   f"took {format_duration(chk.reference_time_s)}")
             for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)

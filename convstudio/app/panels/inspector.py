@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-__all__ = ["InspectorPanel", "explanation_html", "fmt", "MAX_CELLS", "MAX_CHANNELS",
+from convstudio.app.views.colormaps import diverging_rgb
+from convstudio.core.formatting import MINUS, format_short
+
+__all__ = ["EXPLANATION_SECTIONS", "InspectorPanel", "explanation_html", "fmt", "MAX_CELLS", "MAX_CHANNELS",
            "MAX_EXPRESSION_TERMS"]
 
 MAX_CELLS = 15
@@ -35,23 +39,15 @@ _PAD_FG = "#6b6b6b"
 _BEYOND_BG = "#f0f0f0"
 _WINNER_BG = "#ffe14d"
 _CHAR_W = 8  # width of a digit in pixels; the panel measures its font
+_TINT_STRENGTH = 0.45  # cell backgrounds stay light enough for black text
 
 
 def fmt(v, digits: int = 4) -> str:
-    """A number for a cell: integers as integers, others with `digits` significant digits."""
+    """A number for a cell: integers as integers, others with `digits` significant digits, with
+    typographic minus signs; ``None`` (a max-pooling window's padding) is −∞."""
     if v is None:
-        return "−∞"
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    if v == 0:
-        return "0"
-    if v.is_integer() and abs(v) < 1e9:
-        return str(int(v))
-    text = f"{v:.{digits}g}"
-    return text.replace("-", "−")
+        return MINUS + "∞"
+    return format_short(v, digits, whole_below=1e9, typographic=True)
 
 
 def _total(v) -> str:
@@ -60,14 +56,11 @@ def _total(v) -> str:
 
 
 def _tint(v: float, m: float) -> str | None:
-    """A light background for a signed value (blue negative, red positive), None for zero."""
+    """A light background for a signed value on the app's diverging scale (the strongest value,
+    `m`, gets :data:`_TINT_STRENGTH` of its way), None for zero."""
     if m <= 0 or v == 0 or not math.isfinite(v):
         return None
-    t = min(1.0, abs(v) / m) * 0.45
-    if v > 0:
-        r, g, b = 255, int(255 * (1 - t)), int(255 * (1 - t))
-    else:
-        r, g, b = int(255 * (1 - t)), int(255 * (1 - t * 0.6)), 255
+    r, g, b = (int(c) for c in diverging_rgb(v, m, _TINT_STRENGTH))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -163,122 +156,174 @@ def _rounding_note(info: dict) -> str:
             "or an input with infinities or NaN).</p>")
 
 
+def _total_line(info: dict) -> str:
+    """One number for the result: the value in the layer's map, which is what the window shows
+    and `convstudio apply` writes. The float64 arithmetic agrees with it to float32 rounding; only
+    when it does not is the exact sum named, in words (:func:`_rounding_note`)."""
+    layer = info["layer"]
+    return (f"<p style='font-size:large'>Total: <b>{_total(info['output'])}</b> "
+            f"<span style='font-size:medium'>(the value in layer {layer}'s map)</span></p>")
+
+
+def _conv_channel_html(p: dict, result: float) -> list[str]:
+    """One input channel of a conv explanation: window × kernel = products, and the expression."""
+    rows, cols = len(p["window"]), len(p["window"][0])
+    cells = (_grid(p["window"], padding=p["padding"], caption="window"), "<b>×</b>",
+             _grid(p["kernel"], tint=True, caption="kernel"), "<b>=</b>",
+             _grid(p["products"], padding=p["padding"], tint=True, caption="products"))
+    return [f"<p><b>Input channel {p['input_channel']}</b> — rows {_span(p['rows'])}, "
+            f"cols {_span(p['cols'])}: sum <b>{_total(p['sum'])}</b></p>",
+            "<table cellspacing='4'><tr>" + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
+            + "</tr></table>",
+            _cut_note(rows, cols),
+            f"<p style='font-family:monospace'>"
+            f"{html.escape(_expression(p['window'], p['kernel'], result))}</p>"]
+
+
+def _conv_html(info: dict) -> list[str]:
+    layer, value, inputs, bias = info["layer"], info["output"], info["inputs"], info["bias"]
+    parts = []
+    # The result first (one line, as the tutorial sums it up), then each channel's arithmetic.
+    sums = " + ".join(_total(p["sum"]) for p in inputs)
+    if bias:
+        sums += f" + {_total(bias)} (bias)"
+    if len(inputs) > 1 or bias:
+        line = f"{sums} = {_total(value)}".replace("+ −", "− ")
+        what = "channel sums" + (" and bias" if bias else "")
+        parts.append(f"<p>Total ({what}): <span style='font-size:large'>"
+                     f"{html.escape(line)}</span></p>")
+        parts.append(f"<p>That is the value in layer {layer}'s map.</p>")
+    else:
+        parts.append(_total_line(info).replace("</span></p>", ", from one input channel, no bias"
+                                                              "</span></p>"))
+    parts += [_rounding_note(info), "<hr>"]
+    for p in inputs[:MAX_CHANNELS]:
+        # one channel and no bias: its sum is the total, so it ends on the map's value too
+        parts += _conv_channel_html(p, value if len(inputs) == 1 and not bias else p["sum"])
+    if len(inputs) > MAX_CHANNELS:
+        rest = inputs[MAX_CHANNELS:]
+        cells = "".join(f"<tr><td>input channel {p['input_channel']}</td>"
+                        f"<td align='right'>{_total(p['sum'])}</td></tr>" for p in rest)
+        parts.append(f"<p>{len(rest)} more input channels (their windows are not drawn):</p>"
+                     f"<table cellpadding='2'>{cells}</table>")
+    if any(any(any(r) for r in p["padding"]) for p in inputs):
+        parts.append(_padding_note(info))
+    return parts
+
+
+def _pool_html(info: dict) -> list[str]:
+    kind, value = info["kind"], info["output"]
+    rows, cols = len(info["window"]), len(info["window"][0])
+    caption = "window (max)" if kind == "max" else "window (average)"
+    parts = [f"<p>Input channel {info['channel']} — rows {_span(info['rows'])}, "
+             f"cols {_span(info['cols'])}</p>",
+             _grid(info["window"], padding=info["padding"], beyond=info.get("beyond"),
+                   winner=info.get("winner_index") if kind == "max" else None, caption=caption),
+             _cut_note(rows, cols)]
+    if any(any(r) for r in info["padding"]):
+        what = "pad with −∞: they never win" if kind == "max" else \
+            "count as 0 (and in the divisor unless count_include_pad is off)"
+        parts.append(f"<p style='color:{_PAD_FG}'><i>Shaded cells are padding; they {what}.</i></p>")
+    if info.get("beyond") and any(any(r) for r in info["beyond"]):
+        parts.append("<p style='color:#6b6b6b'><i>Cells marked · hang beyond the padded input "
+                     "(ceil mode): they count neither as a value nor in the divisor.</i></p>")
+    if kind == "max":
+        wr, wc = info["winner"]
+        parts.append(f"<p>The largest value wins: input row {wr}, col {wc} "
+                     "(highlighted; the first one in reading order on a tie).</p>")
+    else:
+        expr = info.get("expression", "")
+        if len(expr) > 400:
+            expr = f"(sum of {rows * cols} values) / {fmt(info['divisor'])} = {_total(value)}"
+        parts.append(f"<p>Sum {_total(info['sum'])} / divisor {fmt(info['divisor'])}</p>")
+        parts.append(f"<p style='font-family:monospace'>{html.escape(expr)}</p>")
+    return parts + [_total_line(info), _rounding_note(info)]
+
+
+def _activation_html(info: dict) -> list[str]:
+    x, y = info["input"], info["output"]
+    formula = {
+        "relu": f"relu(x) = max(0, x): max(0, {fmt(x, 6)})",
+        "leaky_relu": "leaky_relu(x) = x if x > 0 else slope · x",
+        "abs": f"abs(x) = |x|: |{fmt(x, 6)}|",
+        "sigmoid": f"sigmoid(x) = 1 / (1 + e^(−x)): 1 / (1 + e^({fmt(-x, 6)}))",
+        "tanh": f"tanh({fmt(x, 6)})",
+    }.get(info["type"], info["type"])
+    return [f"<p>Input (same position in the previous layer): <b>{_total(x)}</b></p>",
+            f"<p style='font-family:monospace'>{html.escape(formula)} = {_total(y)}</p>",
+            _total_line(info)]
+
+
+def _pad_html(info: dict) -> list[str]:
+    src = info.get("source")
+    if src is None:
+        return ["<p>This cell is padding with a constant value.</p>", _total_line(info)]
+    return [f"<p>Copied from input row {src[0]}, col {src[1]} (value {_total(info['input'])}).</p>",
+            _total_line(info)]
+
+
+def _stride_html(info: dict) -> list[str]:
+    src = info["source"]
+    return [f"<p>Kept from input row {src[0]}, col {src[1]} (value {_total(info['input'])}); the "
+            "rows and columns in between are skipped.</p>", _total_line(info)]
+
+
+def _conv_transpose_html(info: dict) -> list[str]:
+    """The scatter seen from one output pixel: the input values that land on it, each times the
+    kernel tap it meets there (docs/semantics.md, "conv_transpose2d")."""
+    inputs = info["inputs"]
+    head = ("<p>A transposed convolution spreads every input value over the output with the "
+            "kernel; these input values (rows and columns of the previous map) land on this pixel, "
+            "each meeting one kernel tap.</p>")
+    if not inputs or not inputs[0]["window"]:
+        return [head, f"<p>No input value lands here: the value is the bias "
+                      f"{_total(info['bias'])}.</p>", _total_line(info), _rounding_note(info)]
+    no_padding = [{**p, "padding": [[False] * len(row) for row in p["window"]]} for p in inputs]
+    return [head] + _conv_html({**info, "inputs": no_padding})
+
+
+def _upsample_html(info: dict) -> list[str]:
+    sources = info["sources"]
+    rows = "".join(f"<tr><td>row {s['row']}, col {s['col']}</td><td align='right'>{_total(s['value'])}"
+                   f"</td><td align='right'>× {fmt(s['weight'], 6)}</td></tr>" for s in sources)
+    how = ("the nearest input pixel, floor(row / scale), floor(col / scale)" if info["mode"] == "nearest"
+           else "the input pixels around (row + 0.5) / scale − 0.5 (clamped at the border), "
+                "weighted by closeness")
+    return [f"<p>Upsampling ({html.escape(info['mode'])}) takes {how}:</p>",
+            f"<table cellpadding='2'>{rows}</table>",
+            f"<p style='font-family:monospace'>{html.escape(info['expression'])}</p>",
+            _total_line(info), _rounding_note(info)]
+
+
+def _identity_html(info: dict) -> list[str]:
+    return [f"<p>The layer is disabled: it passes its input ({_total(info['input'])}) through.</p>",
+            f"<p>Value in layer {info['layer']}'s map: <b>{_total(info['output'])}</b></p>"]
+
+
+#: The page body for each ``kind`` of :func:`~convstudio.core.explain.explain_pixel` result. A new
+#: kind (a new layer type's arithmetic) gets a ``_<kind>_html(info) -> list[str]`` and an entry;
+#: until then its page shows the map's value only.
+EXPLANATION_SECTIONS: dict[str, Callable[[dict], list[str]]] = {
+    "conv": _conv_html,
+    "max": _pool_html,
+    "avg": _pool_html,
+    "activation": _activation_html,
+    "pad": _pad_html,
+    "stride": _stride_html,
+    "identity": _identity_html,
+    "conv_transpose": _conv_transpose_html,
+    "upsample": _upsample_html,
+}
+
+
 def explanation_html(info: dict, *, mode_note: str = "") -> str:
     """The inspector's page for one :func:`~convstudio.core.explain.explain_pixel` result."""
-    layer, kind = info["layer"], info.get("kind")
-    head = (f"<p><b>Layer {layer}</b> ({html.escape(info['type'])}) · channel {info['channel']} · "
-            f"row {info['row']}, col {info['col']}</p>")
-    parts = [head]
+    parts = [f"<p><b>Layer {info['layer']}</b> ({html.escape(info['type'])}) · channel "
+             f"{info['channel']} · row {info['row']}, col {info['col']}</p>"]
     if mode_note:
         parts.append(f"<p style='color:#b26a00'>{html.escape(mode_note)}</p>")
-    # One number for the result: the value in the layer's map, which is what the window shows
-    # and `convstudio apply` writes. The float64 arithmetic below agrees with it to float32
-    # rounding; only when it does not is the exact sum named, in words (_rounding_note).
-    value = info["output"]
-    total_line = (f"<p style='font-size:large'>Total: <b>{_total(value)}</b> "
-                  f"<span style='font-size:medium'>(the value in layer {layer}'s map)</span></p>")
-    out_line = f"<p>Value in layer {layer}'s map: <b>{_total(value)}</b></p>"
-    if kind == "conv":
-        inputs = info["inputs"]
-        bias = info["bias"]
-        any_pad = any(any(any(r) for r in p["padding"]) for p in inputs)
-        # The result first (one line, as the tutorial sums it up), then each channel's arithmetic.
-        sums = " + ".join(_total(p["sum"]) for p in inputs)
-        if bias:
-            sums += f" + {_total(bias)} (bias)"
-        if len(inputs) > 1 or bias:
-            line = f"{sums} = {_total(value)}".replace("+ −", "− ")
-            what = "channel sums" + (" and bias" if bias else "")
-            parts.append(f"<p>Total ({what}): <span style='font-size:large'>"
-                         f"{html.escape(line)}</span></p>")
-            parts.append(f"<p>That is the value in layer {layer}'s map.</p>")
-        else:
-            parts.append(total_line.replace("</span></p>", ", from one input channel, no bias"
-                                                          "</span></p>"))
-        parts.append(_rounding_note(info))
-        parts.append("<hr>")
-        for p in inputs[:MAX_CHANNELS]:
-            rows, cols = len(p["window"]), len(p["window"][0])
-            parts.append(f"<p><b>Input channel {p['input_channel']}</b> — rows {_span(p['rows'])}, "
-                         f"cols {_span(p['cols'])}: sum <b>{_total(p['sum'])}</b></p>")
-            cells = (_grid(p["window"], padding=p["padding"], caption="window"), "<b>×</b>",
-                     _grid(p["kernel"], tint=True, caption="kernel"), "<b>=</b>",
-                     _grid(p["products"], padding=p["padding"], tint=True, caption="products"))
-            parts.append("<table cellspacing='4'><tr>"
-                         + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
-                         + "</tr></table>")
-            parts.append(_cut_note(rows, cols))
-            # one channel and no bias: its sum is the total, so it ends on the map's value too
-            result = value if len(inputs) == 1 and not bias else p["sum"]
-            parts.append(f"<p style='font-family:monospace'>"
-                         f"{html.escape(_expression(p['window'], p['kernel'], result))}</p>")
-        if len(inputs) > MAX_CHANNELS:
-            rest = inputs[MAX_CHANNELS:]
-            cells = "".join(f"<tr><td>input channel {p['input_channel']}</td>"
-                            f"<td align='right'>{_total(p['sum'])}</td></tr>" for p in rest)
-            parts.append(f"<p>{len(rest)} more input channels (their windows are not drawn):</p>"
-                         f"<table cellpadding='2'>{cells}</table>")
-        if any_pad:
-            parts.append(_padding_note(info))
-    elif kind in ("max", "avg"):
-        rows, cols = len(info["window"]), len(info["window"][0])
-        caption = "window (max)" if kind == "max" else "window (average)"
-        parts.append(f"<p>Input channel {info['channel']} — rows {_span(info['rows'])}, "
-                     f"cols {_span(info['cols'])}</p>")
-        parts.append(_grid(info["window"], padding=info["padding"], beyond=info.get("beyond"),
-                           winner=info.get("winner_index") if kind == "max" else None,
-                           caption=caption))
-        parts.append(_cut_note(rows, cols))
-        if any(any(r) for r in info["padding"]):
-            what = "pad with −∞: they never win" if kind == "max" else \
-                "count as 0 (and in the divisor unless count_include_pad is off)"
-            parts.append(f"<p style='color:{_PAD_FG}'><i>Shaded cells are padding; they {what}."
-                         "</i></p>")
-        if info.get("beyond") and any(any(r) for r in info["beyond"]):
-            parts.append("<p style='color:#6b6b6b'><i>Cells marked · hang beyond the padded input "
-                         "(ceil mode): they count neither as a value nor in the divisor.</i></p>")
-        if kind == "max":
-            wr, wc = info["winner"]
-            parts.append(f"<p>The largest value wins: input row {wr}, col {wc} "
-                         "(highlighted; the first one in reading order on a tie).</p>")
-        else:
-            expr = info.get("expression", "")
-            if len(expr) > 400:
-                expr = (f"(sum of {rows * cols} values) / {fmt(info['divisor'])} = "
-                        f"{_total(value)}")
-            parts.append(f"<p>Sum {_total(info['sum'])} / divisor {fmt(info['divisor'])}</p>")
-            parts.append(f"<p style='font-family:monospace'>{html.escape(expr)}</p>")
-        parts.append(total_line)
-        parts.append(_rounding_note(info))
-    elif kind == "activation":
-        x, y = info["input"], info["output"]
-        formula = {
-            "relu": f"relu(x) = max(0, x): max(0, {fmt(x, 6)})",
-            "leaky_relu": "leaky_relu(x) = x if x > 0 else slope · x",
-            "abs": f"abs(x) = |x|: |{fmt(x, 6)}|",
-            "sigmoid": f"sigmoid(x) = 1 / (1 + e^(−x)): 1 / (1 + e^({fmt(-x, 6)}))",
-            "tanh": f"tanh({fmt(x, 6)})",
-        }.get(info["type"], info["type"])
-        parts.append(f"<p>Input (same position in the previous layer): <b>{_total(x)}</b></p>")
-        parts.append(f"<p style='font-family:monospace'>{html.escape(formula)} = {_total(y)}</p>")
-        parts.append(total_line)
-    elif kind == "pad":
-        src = info.get("source")
-        if src is None:
-            parts.append("<p>This cell is padding with a constant value.</p>")
-        else:
-            parts.append(f"<p>Copied from input row {src[0]}, col {src[1]} "
-                         f"(value {_total(info['input'])}).</p>")
-        parts.append(total_line)
-    elif kind == "stride":
-        src = info["source"]
-        parts.append(f"<p>Kept from input row {src[0]}, col {src[1]} (value "
-                     f"{_total(info['input'])}); the rows and columns in between are skipped.</p>")
-        parts.append(total_line)
-    elif kind == "identity":
-        parts.append(f"<p>The layer is disabled: it passes its input ({_total(info['input'])}) "
-                     "through.</p>")
-        parts.append(out_line)
+    section = EXPLANATION_SECTIONS.get(info.get("kind"))
+    parts += section(info) if section is not None else [_total_line(info)]
     return "".join(parts)
 
 

@@ -9,6 +9,7 @@ widgets commit their changes through the editor's ``_commit``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
-from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad
+from convstudio.core import AvgPool2d, Conv2d, ConvTranspose2d, Layer, LeakyReLU, MaxPool2d, Pad, Stride, Upsample
 from convstudio.core.layers import (
     CONV_PAD_MODES,
     MAX_CHANNELS,
@@ -36,15 +37,18 @@ from convstudio.core.layers import (
     MAX_PADDING,
     MAX_STRIDE,
     PAD_LAYER_MODES,
+    UPSAMPLE_MODES,
 )
+from convstudio.core.upsampling import MAX_SCALE
 
-__all__ = ["LayerFormsMixin", "PairSpin", "PaddingEditor", "ErrorLabel", "PAD_MODE_TIPS"]
+__all__ = ["LAYER_FORMS", "LayerForm", "LayerFormsMixin", "PairSpin", "PaddingEditor", "ErrorLabel", "PAD_MODE_TIPS"]
 
 PAD_MODE_TIPS = {
     "zeros": "zeros: pad with 0",
     "reflect": "reflect: mirror without repeating the edge (OpenCV BORDER_REFLECT_101)",
     "replicate": "replicate: repeat the edge pixel (OpenCV BORDER_REPLICATE)",
     "circular": "circular: wrap around (OpenCV BORDER_WRAP)",
+    "symmetric": "symmetric: mirror repeating the edge pixel (OpenCV BORDER_REFLECT)",
     "constant": "constant: pad with the value below",
 }
 
@@ -322,7 +326,7 @@ class LayerFormsMixin:
         combo = _combo()
         for m in modes:
             combo.addItem(m, m)
-            combo.setItemData(combo.count() - 1, PAD_MODE_TIPS[m], Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(combo.count() - 1, PAD_MODE_TIPS.get(m, m), Qt.ItemDataRole.ToolTipRole)
         combo.currentIndexChanged.connect(lambda _i: self._commit(key, **{attr: combo.currentData()}))
         self._row(key, "Padding mode", combo, "What the padding is filled with")
 
@@ -459,7 +463,8 @@ class LayerFormsMixin:
         self._syncers.append(sync_bias)
 
     # -- pooling
-    def _build_pool(self, layer: MaxPool2d | AvgPool2d) -> None:
+    def _build_pool(self) -> None:
+        """The rows max and average pooling share: window, stride, padding, ceil mode."""
         self._pair_row("kernel_size", "Window", 1, MAX_KERNEL, "Pooling window height and width",
                        lambda l: l.kernel_size, lambda v: self._commit("kernel_size", kernel_size=v))
         default = QCheckBox("Stride = window")
@@ -475,31 +480,35 @@ class LayerFormsMixin:
         ceil.toggled.connect(lambda on: self._commit("ceil_mode", ceil_mode=on))
         self.widgets["ceil_mode"] = ceil
         self._form.addRow("", ceil)
-        checks = [default, ceil]
-        if isinstance(layer, AvgPool2d):
-            cip = QCheckBox("Count padding in the average")
-            cip.setToolTip("Divide by the whole window (True, PyTorch's default) or only by the "
-                           "real pixels in it")
-            cip.toggled.connect(lambda on: self._commit("count_include_pad", count_include_pad=on))
-            self.widgets["count_include_pad"] = cip
-            self._form.addRow("", cip)
-            checks.append(cip)
-        else:
-            self._pair_row("dilation", "Dilation", 1, MAX_DILATION, "Spacing between window taps",
-                           lambda l: l.dilation, lambda v: self._commit("dilation", dilation=v))
 
-        def sync(l) -> None:
-            blockers = [QSignalBlocker(c) for c in checks]
-            default.setChecked(l.stride is None)
-            ceil.setChecked(l.ceil_mode)
-            if isinstance(l, AvgPool2d):
-                checks[2].setChecked(l.count_include_pad)
-            del blockers
+        def sync(l: MaxPool2d | AvgPool2d) -> None:
+            with QSignalBlocker(default), QSignalBlocker(ceil):
+                default.setChecked(l.stride is None)
+                ceil.setChecked(l.ceil_mode)
             stride.setEnabled(l.stride is not None)
         self._syncers.append(sync)
 
-    # -- pad / stride layers
-    def _build_pad(self) -> None:
+    def _build_maxpool(self, _layer: MaxPool2d) -> None:
+        self._build_pool()
+        self._pair_row("dilation", "Dilation", 1, MAX_DILATION, "Spacing between window taps",
+                       lambda l: l.dilation, lambda v: self._commit("dilation", dilation=v))
+
+    def _build_avgpool(self, _layer: AvgPool2d) -> None:
+        self._build_pool()
+        cip = QCheckBox("Count padding in the average")
+        cip.setToolTip("Divide by the whole window (True, PyTorch's default) or only by the "
+                       "real pixels in it")
+        cip.toggled.connect(lambda on: self._commit("count_include_pad", count_include_pad=on))
+        self.widgets["count_include_pad"] = cip
+        self._form.addRow("", cip)
+
+        def sync(l: AvgPool2d) -> None:
+            with QSignalBlocker(cip):
+                cip.setChecked(l.count_include_pad)
+        self._syncers.append(sync)
+
+    # -- pad / stride layers, activations with a parameter
+    def _build_pad(self, _layer: Pad) -> None:
         self._padding_row("padding", False, lambda l: l.padding, lambda l: l.pads)
         self._mode_row("mode", PAD_LAYER_MODES, "mode")
         value = self._build_number("value", "Value", "The constant padded with (mode constant)",
@@ -509,9 +518,71 @@ class LayerFormsMixin:
             value.setEnabled(l.mode == "constant")
         self._syncers.append(sync)
 
-    def _build_stride(self) -> None:
+    def _build_stride(self, _layer: Stride) -> None:
         self._pair_row("stride", "Stride", 1, MAX_STRIDE, "Keep every n-th row / column",
                        lambda l: l.stride, lambda v: self._commit("stride", stride=v))
         self._pair_row("offset", "Offset", 0, MAX_STRIDE - 1,
                        "First row / column kept (less than the stride)",
                        lambda l: l.offset, lambda v: self._commit("offset", offset=v))
+
+    # -- layers that enlarge
+    def _build_conv_transpose(self, _layer: ConvTranspose2d) -> None:
+        note = QLabel("Weight and bias come from the pipeline file ([in][out/groups][kh][kw]).")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        self._form.addRow(note)
+        for key, label, lo, hi, tip in (
+                ("stride", "Stride", 1, MAX_STRIDE, "Output pixels per input pixel step"),
+                ("padding", "Padding", 0, MAX_PADDING, "Rows / columns cropped from each side"),
+                ("output_padding", "Output padding", 0, MAX_STRIDE - 1,
+                 "Rows / columns added at the bottom / right (less than the stride or dilation)"),
+                ("dilation", "Dilation", 1, MAX_DILATION, "Spacing between kernel taps")):
+            self._pair_row(key, label, lo, hi, tip, lambda l, k=key: getattr(l, k),
+                           lambda v, k=key: self._commit(k, **{k: v}))
+
+    def _build_upsample(self, _layer: Upsample) -> None:
+        self._pair_row("scale_factor", "Scale", 1, MAX_SCALE, "Output pixels per input pixel",
+                       lambda l: l.scale_factor, lambda v: self._commit("scale_factor", scale_factor=v))
+        mode = _combo()
+        for m in UPSAMPLE_MODES:
+            mode.addItem(m, m)
+        mode.currentIndexChanged.connect(lambda _i: self._commit("mode", mode=mode.currentData()))
+        self._row("mode", "Mode", mode, "nearest: repeat each value; bilinear: interpolate "
+                  "(PyTorch's align_corners=False)")
+
+        def sync(l: Upsample) -> None:
+            with QSignalBlocker(mode):
+                mode.setCurrentIndex(mode.findData(l.mode))
+        self._syncers.append(sync)
+
+    def _build_leaky_relu(self, _layer: LeakyReLU) -> None:
+        self._build_number("negative_slope", "Negative slope", "Slope for x < 0: out = slope · x",
+                           lambda l: l.negative_slope)
+
+
+@dataclass(frozen=True)
+class LayerForm:
+    """How the parameter editor shows one layer type.
+
+    ``build(editor, layer)`` adds the type's rows (a :class:`LayerFormsMixin` method). ``variant``,
+    if given, names the layer's sub-form (conv2d: ``"kernel"`` or ``"weight"``): the form is
+    rebuilt when it changes, and otherwise only re-synced.
+    """
+
+    build: Callable[[Any, Any], None]
+    variant: Callable[[Any], str] | None = None
+
+
+#: The parameter form of each layer type; a type not listed shows "no parameters". A new type
+#: with parameters: a ``_build_<type>`` method above and an entry here.
+LAYER_FORMS: dict[str, LayerForm] = {
+    "conv2d": LayerForm(LayerFormsMixin._build_conv,
+                        variant=lambda l: "kernel" if l.kernel is not None else "weight"),
+    "maxpool2d": LayerForm(LayerFormsMixin._build_maxpool),
+    "avgpool2d": LayerForm(LayerFormsMixin._build_avgpool),
+    "pad": LayerForm(LayerFormsMixin._build_pad),
+    "stride": LayerForm(LayerFormsMixin._build_stride),
+    "leaky_relu": LayerForm(LayerFormsMixin._build_leaky_relu),
+    "conv_transpose2d": LayerForm(LayerFormsMixin._build_conv_transpose),
+    "upsample": LayerForm(LayerFormsMixin._build_upsample),
+}

@@ -42,6 +42,7 @@ from convstudio.core import (
     Abs,
     AvgPool2d,
     Conv2d,
+    ConvTranspose2d,
     Layer,
     LeakyReLU,
     MaxPool2d,
@@ -51,6 +52,7 @@ from convstudio.core import (
     Sigmoid,
     Stride,
     Tanh,
+    Upsample,
     kernels,
 )
 
@@ -94,6 +96,14 @@ def _conv_1x1(c: int) -> Layer:
     return Conv2d(weight=w[:, :, None, None])
 
 
+def _conv_transpose(c: int) -> Layer:
+    # The bilinear kernel (1 3 3 1)/4 in both axes, one per channel: with stride 2 and padding 1
+    # it interpolates like bilinear upsampling away from the border, a common initialisation.
+    taps = np.array([1, 3, 3, 1], np.float32) / 4
+    w = np.broadcast_to(np.outer(taps, taps), (c, 1, 4, 4))
+    return ConvTranspose2d(weight=np.ascontiguousarray(w), stride=(2, 2), padding=(1, 1), groups=c)
+
+
 LAYER_CHOICES: tuple[LayerChoice, ...] = (
     LayerChoice("conv3", "Conv 3×3 (per channel)",
                 "One 3×3 kernel applied to every channel on its own, as image editors filter",
@@ -104,6 +114,11 @@ LAYER_CHOICES: tuple[LayerChoice, ...] = (
     LayerChoice("conv1x1", "1×1 conv (channel mixer)",
                 "Each output pixel is a weighted sum of the input channels at the same pixel",
                 _conv_1x1),
+    LayerChoice("conv_transpose", "Transposed conv 4×4, stride 2",
+                "Every pixel spreads a 4×4 kernel over a twice as large output (here the bilinear "
+                "kernel, one per channel): learnable upsampling", _conv_transpose),
+    LayerChoice("upsample", "Upsample ×2", "Every value repeated 2×2 (nearest; bilinear in the "
+                "parameters)", lambda c: Upsample(scale_factor=(2, 2))),
     LayerChoice("pad", "Pad", "Add rows and columns around the map", lambda c: Pad(padding=1)),
     LayerChoice("stride", "Stride (subsample)", "Keep every 2nd row and column",
                 lambda c: Stride(stride=(2, 2), offset=(0, 0))),
@@ -233,7 +248,7 @@ class LayerListPanel(QWidget):
             act.setData(choice.key)
             act.triggered.connect(lambda _=False, k=choice.key: self.add(k))
             self.actions[f"add_{choice.key}"] = act
-            if choice.key in ("conv1x1", "stride", "avgpool"):
+            if choice.key in ("conv1x1", "upsample", "stride", "avgpool"):
                 menu.addSeparator()
         return menu
 
@@ -395,7 +410,7 @@ class LayerListPanel(QWidget):
             f"<b>{len(p)}</b> {'layer' if len(p) == 1 else 'layers'}, "
             f"<b>{params:,}</b> parameters<br>"
             f"{shape_text(shape)} → {shape_text(last.output_shape)}<br>"
-            f"receptive field of the last layer: {rf.size[0]}×{rf.size[1]} input pixels<br>"
+            f"receptive field of the last layer: {shape_text(rf.size)} input pixels<br>"
             f"<span style='color:gray'>one fully connected layer doing the same mapping would "
             f"need {fc:,.0f} parameters</span>")
 

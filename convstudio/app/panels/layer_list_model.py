@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QFont, QIcon
 
 from convstudio.app.model.document import Document
 from convstudio.core import Layer
+from convstudio.core.formatting import format_duration, format_shape
 
 __all__ = ["LayerListModel", "COL_LAYER", "COL_SHAPE", "COL_TIME", "shape_text", "time_text", "layer_label"]
 
@@ -33,18 +34,13 @@ _HEADER_TIPS = ("Layer number and what it does", "Output shape: channels × heig
 
 
 def shape_text(shape) -> str:
-    return "×".join(str(int(v)) for v in shape)
+    """The compact ``3×224×224`` of the layer list, the parameter form and the status bar."""
+    return format_shape(shape, sep="×")
 
 
 def time_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    ms = seconds * 1000.0
-    if ms < 10:
-        return f"{ms:.1f} ms"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    return f"{seconds:.2f} s"
+    """A layer's compute time (``""`` when not measured)."""
+    return format_duration(seconds)
 
 
 def layer_label(layer: Layer) -> str:
@@ -305,7 +301,7 @@ class LayerListModel(QAbstractItemModel):
             info = infos[row - 1]
             rf = info.receptive_field
             lines.append(f"output {shape_text(info.output_shape)}; receptive field "
-                         f"{rf.size[0]}×{rf.size[1]}, jump {rf.jump[0]}×{rf.jump[1]}; "
+                         f"{shape_text(rf.size)}, jump {shape_text(rf.jump)}; "
                          f"{info.params} parameters")
         return "\n".join(lines)
 

@@ -24,18 +24,16 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLay
 
 from convstudio.app.editing.kernel_model import CellValueError, parse_cell_value
 from convstudio.app.model.document import Document
-from convstudio.app.panels.layer_forms import PAD_MODE_TIPS, ErrorLabel, LayerFormsMixin, PaddingEditor, PairSpin
-from convstudio.app.panels.layer_list_model import shape_text
-from convstudio.core import (
-    AvgPool2d,
-    Conv2d,
-    Layer,
-    LeakyReLU,
-    MaxPool2d,
-    Pad,
-    PipelineError,
-    Stride,
+from convstudio.app.panels.layer_forms import (
+    LAYER_FORMS,
+    PAD_MODE_TIPS,
+    ErrorLabel,
+    LayerFormsMixin,
+    PaddingEditor,
+    PairSpin,
 )
+from convstudio.app.panels.layer_list_model import shape_text
+from convstudio.core import Conv2d, Layer, PipelineError
 
 __all__ = ["LayerParamsEditor", "PairSpin", "PaddingEditor", "resize_kernel", "resize_weight",
            "parse_number_list", "regroup_weight", "PAD_MODE_TIPS"]
@@ -187,10 +185,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
     def _structure_of(self, layer: Layer | None) -> tuple:
         if layer is None:
             return (self._doc.selected, "input")
-        form = ""
-        if isinstance(layer, Conv2d):
-            form = "kernel" if layer.kernel is not None else "weight"
-        return (self._doc.selected, layer.type, form)
+        form = LAYER_FORMS.get(layer.type)
+        variant = form.variant(layer) if form is not None and form.variant is not None else ""
+        return (self._doc.selected, layer.type, variant)
 
     def _refresh(self) -> None:
         layer = self._layer()
@@ -224,7 +221,7 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
             rf = info.receptive_field
             self._fit.setText(
                 f"{shape_text(inp) if inp else '?'} → {shape_text(info.output_shape)}; "
-                f"receptive field {rf.size[0]}×{rf.size[1]}, jump {rf.jump[0]}×{rf.jump[1]}; "
+                f"receptive field {shape_text(rf.size)}, jump {shape_text(rf.jump)}; "
                 f"{info.params} parameters" + ("" if layer.enabled else " (disabled)"))
         else:
             self._fit.setText("")
@@ -247,17 +244,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         if layer is None:
             self._build_input()
         else:
-            if isinstance(layer, Conv2d):
-                self._build_conv(layer)
-            elif isinstance(layer, (MaxPool2d, AvgPool2d)):
-                self._build_pool(layer)
-            elif isinstance(layer, Pad):
-                self._build_pad()
-            elif isinstance(layer, Stride):
-                self._build_stride()
-            elif isinstance(layer, LeakyReLU):
-                self._build_number("negative_slope", "Negative slope",
-                                   "Slope for x < 0: out = slope · x", lambda l: l.negative_slope)
+            form = LAYER_FORMS.get(layer.type)
+            if form is not None:
+                form.build(self, layer)
             else:
                 note = QLabel(f"{layer.type} has no parameters: it acts on every value on its own.")
                 note.setWordWrap(True)
@@ -275,8 +264,7 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
             return False
         try:
             new = dataclasses.replace(layer, **changes)
-            if isinstance(new, (Conv2d, MaxPool2d, AvgPool2d)):
-                new.pads  # noqa: B018 - resolves the padding once: a bad spec fails here, not later
+            getattr(new, "pads", None)  # resolves a layer's padding once: a bad spec fails here, not later
         except (PipelineError, ValueError, TypeError) as exc:
             reason = exc.reason if isinstance(exc, PipelineError) else str(exc)
             if key in self._errors:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from convstudio.core import LayerInfo, Pipeline
+from convstudio.core.formatting import format_shape
 
 __all__ = ["ReceptivePanel", "rf_rows", "HEADERS"]
 
@@ -36,17 +37,16 @@ HEADERS = ("#", "layer", "output C x H x W", "receptive field", "jump", "start",
 def rf_rows(pipeline: Pipeline, in_shape, infos: list[LayerInfo]) -> list[tuple[str, ...]]:
     """The table's rows as text, formatted as ``convstudio info`` prints them."""
     c, h, w = in_shape
-    rows = [("0", "input", f"{c} x {h} x {w}", "1 x 1", "1 x 1", "0, 0", "0")]
+    rows = [("0", "input", format_shape((c, h, w)), "1 x 1", "1 x 1", "0, 0", "0")]
     for layer, info in zip(pipeline.layers, infos):
         rf = info.receptive_field
         label = layer.describe() + ("" if layer.enabled else " (disabled)")
         if info.output_shape is not None:
-            oc, oh, ow = info.output_shape
-            shape = f"{oc} x {oh} x {ow}"
+            shape = format_shape(info.output_shape)
         else:
             shape = "⚠ does not fit" if info.error is not None else "waiting"
-        rows.append((str(info.index), label, shape, f"{rf.size[0]} x {rf.size[1]}",
-                     f"{rf.jump[0]} x {rf.jump[1]}", f"{rf.start[0]}, {rf.start[1]}",
+        rows.append((str(info.index), label, shape, format_shape(rf.size),
+                     format_shape(rf.jump), f"{rf.start[0]}, {rf.start[1]}",
                      f"{info.params:,}" if info.params is not None else ""))
     return rows
 

@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
 from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
+from convstudio.core.formatting import format_ratio, format_shape
 from convstudio.core.layers import Shape
 
-__all__ = ["AxisFormula", "ShapesPanel", "axis_formula", "dropped_cells", "fc_params_of",
-           "large_number_words", "ratio_text", "shapes_html"]
+__all__ = ["AXIS_FORMULAS", "AxisFormula", "ShapesPanel", "axis_formula", "dropped_cells", "fc_params_of",
+           "shapes_html"]
+
+
+_TIMES = " × "  # between the numbers of a shape
 
 
 @dataclass(frozen=True)
@@ -38,48 +44,87 @@ class AxisFormula:
     dropped: tuple[int, int] | None = None
 
 
+def _window_formula(n: int, before: int, after: int, k: int, s: int, d: int,
+                    ceil: bool) -> AxisFormula:
+    """A sliding window (convolution, pooling): docs/semantics.md, "Output size"."""
+    p = before + after
+    span = n + p - d * (k - 1) - 1
+    rnd = "ceil" if ceil else "floor"
+    out = -(-span // s) + 1 if ceil else span // s + 1
+    if d == 1:
+        text = f"{rnd}(({n} + {p} - {k} + {s}) / {s}) = {out}"
+    else:
+        text = f"{rnd}(({n} + {p} - {d}×({k} - 1) - 1) / {s}) + 1 = {out}"
+    if ceil and out > 0 and (out - 1) * s >= n + before:
+        out -= 1
+        text += f"; the last window would start in the padding, so it is dropped: {out}"
+    dropped = None
+    if out > 0:
+        last = (out - 1) * s + d * (k - 1)  # last padded index any window reaches
+        first = last + 1 - before  # in the layer's input coordinates
+        if first < n:
+            dropped = (max(first, 0), n)
+    return AxisFormula(text, out, dropped)
+
+
+def _sides(pads, axis: int) -> tuple[int, int]:
+    """(before, after) of ``pads = (top, bottom, left, right)`` along `axis`."""
+    return (pads[0], pads[1]) if axis == 0 else (pads[2], pads[3])
+
+
+def _conv_formula(layer: Conv2d, n: int, axis: int) -> AxisFormula:
+    return _window_formula(n, *_sides(layer.pads, axis), layer.kernel_size[axis], layer.stride[axis],
+                           layer.dilation[axis], False)
+
+
+def _pool_formula(layer: MaxPool2d | AvgPool2d, n: int, axis: int) -> AxisFormula:
+    return _window_formula(n, *_sides(layer.pads, axis), layer.kernel_size[axis], layer.strides[axis],
+                           layer.dilation_pair[axis], layer.ceil_mode)
+
+
+def _pad_formula(layer: Pad, n: int, axis: int) -> AxisFormula:
+    before, after = _sides(layer.pads, axis)
+    return AxisFormula(f"{n} + {before} + {after} = {n + before + after}", n + before + after)
+
+
+def _stride_formula(layer: Stride, n: int, axis: int) -> AxisFormula:
+    s, o = layer.stride[axis], layer.offset[axis]
+    out = -(-(n - o) // s)
+    return AxisFormula(f"ceil(({n} - {o}) / {s}) = {out}", out)
+
+
+def _conv_transpose_formula(layer, n: int, axis: int) -> AxisFormula:
+    """docs/semantics.md, "conv_transpose2d": (n - 1)·s - 2p + d·(k - 1) + output_padding + 1."""
+    k, s, p = layer.kernel_size[axis], layer.stride[axis], layer.padding[axis]
+    d, op = layer.dilation[axis], layer.output_padding[axis]
+    out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    return AxisFormula(f"({n} - 1)×{s} - 2×{p} + {d}×({k} - 1) + {op} + 1 = {out}", out)
+
+
+def _upsample_formula(layer, n: int, axis: int) -> AxisFormula:
+    s = layer.scale_factor[axis]
+    return AxisFormula(f"{n} × {s} = {n * s}", n * s)
+
+
+#: The output-size formula of each layer type that changes the size, ``f(layer, n, axis)``; a type
+#: not listed keeps it ("unchanged = n"). A new type that changes the size gets an entry here.
+AXIS_FORMULAS: dict[str, Callable[[Any, int, int], AxisFormula]] = {
+    "conv2d": _conv_formula,
+    "maxpool2d": _pool_formula,
+    "avgpool2d": _pool_formula,
+    "pad": _pad_formula,
+    "stride": _stride_formula,
+    "conv_transpose2d": _conv_transpose_formula,
+    "upsample": _upsample_formula,
+}
+
+
 def axis_formula(layer: Layer, n: int, axis: int) -> AxisFormula:
     """The output length of `layer` along `axis` (0 rows, 1 columns) for an input of length `n`."""
     if not layer.enabled:
         return AxisFormula(f"unchanged (layer disabled) = {n}", n)
-    if isinstance(layer, (Conv2d, MaxPool2d, AvgPool2d)):
-        pads = layer.pads
-        before, after = (pads[0], pads[1]) if axis == 0 else (pads[2], pads[3])
-        k = layer.kernel_size[axis]
-        if isinstance(layer, Conv2d):
-            s, d, ceil = layer.stride[axis], layer.dilation[axis], False
-        else:
-            s, d, ceil = layer.strides[axis], layer.dilation_pair[axis], layer.ceil_mode
-        p = before + after
-        span = n + p - d * (k - 1) - 1
-        rnd = "ceil" if ceil else "floor"
-        if ceil:
-            out = -(-span // s) + 1
-        else:
-            out = span // s + 1
-        if d == 1:
-            text = f"{rnd}(({n} + {p} - {k} + {s}) / {s}) = {out}"
-        else:
-            text = f"{rnd}(({n} + {p} - {d}×({k} - 1) - 1) / {s}) + 1 = {out}"
-        if ceil and out > 0 and (out - 1) * s >= n + before:
-            out -= 1
-            text += f"; the last window would start in the padding, so it is dropped: {out}"
-        dropped = None
-        if out > 0:
-            last = (out - 1) * s + d * (k - 1)  # last padded index any window reaches
-            first = last + 1 - before  # in the layer's input coordinates
-            if first < n:
-                dropped = (max(first, 0), n)
-        return AxisFormula(text, out, dropped)
-    if isinstance(layer, Pad):
-        t, b, l, r = layer.pads
-        before, after = (t, b) if axis == 0 else (l, r)
-        return AxisFormula(f"{n} + {before} + {after} = {n + before + after}", n + before + after)
-    if isinstance(layer, Stride):
-        s, o = layer.stride[axis], layer.offset[axis]
-        out = -(-(n - o) // s)
-        return AxisFormula(f"ceil(({n} - {o}) / {s}) = {out}", out)
-    return AxisFormula(f"unchanged = {n}", n)
+    formula = AXIS_FORMULAS.get(layer.type)
+    return AxisFormula(f"unchanged = {n}", n) if formula is None else formula(layer, n, axis)
 
 
 def fc_params_of(in_shape, out_shape) -> int:
@@ -87,29 +132,6 @@ def fc_params_of(in_shape, out_shape) -> int:
     n_in = int(in_shape[0]) * int(in_shape[1]) * int(in_shape[2])
     n_out = int(out_shape[0]) * int(out_shape[1]) * int(out_shape[2])
     return n_in * n_out + n_out
-
-
-def large_number_words(x: float) -> str:
-    """57333516 -> '57 million'; 4200 -> '4,200'."""
-    for v, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
-        if x >= v:
-            q = x / v
-            return f"{q:.0f} {name}" if q >= 10 else f"{q:.1f} {name}"
-    return f"{x:,.0f}"
-
-
-def ratio_text(fc: int, params: int) -> str:
-    """' (57 million times as many)' for the fully connected comparison; '' without parameters."""
-    if not params:
-        return ""
-    q = fc / params
-    if q >= 1e6:
-        return f" ({large_number_words(q)} times as many)"
-    if q >= 10:
-        return f" ({q:,.0f} times as many)"
-    if q >= 1:
-        return f" ({q:.1f} times as many)"
-    return f" (only {q:.2g} times as many: on so small an input the kernels cost more)"
 
 
 def dropped_cells(layer: Layer, in_shape: Shape) -> list[tuple[int, int, int, int]]:
@@ -124,10 +146,6 @@ def dropped_cells(layer: Layer, in_shape: Shape) -> list[tuple[int, int, int, in
     if cols is not None:
         out.append((0, rows[0] if rows is not None else h, cols[0], cols[1]))
     return out
-
-
-def _shape(s) -> str:
-    return " × ".join(str(int(v)) for v in s)
 
 
 def _dropped_text(f: AxisFormula, what: str, prev: str) -> str:
@@ -154,7 +172,7 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
             "<th>W (columns)</th><th align='right' style='white-space:nowrap'>params</th>"
             "<th align='right'>one fully connected layer</th></tr>"]
     # Shapes and counts never break across lines ("68,719,738,88" over "0").
-    rows.append(f"<tr><td>0</td><td>input</td><td style='white-space:nowrap'>{_shape(in_shape)}"
+    rows.append(f"<tr><td>0</td><td>input</td><td style='white-space:nowrap'>{format_shape(in_shape, _TIMES)}"
                 "</td><td></td><td></td><td align='right'>0</td><td></td></tr>")
     shape = tuple(in_shape)
     for info, layer in zip(infos, pipeline.layers):
@@ -173,7 +191,7 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
         prev = "the input" if i == 1 else f"layer {i - 1}'s map"
         fc = fc_params_of(shape, info.output_shape)
         rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td>"
-                    f"<td style='white-space:nowrap'>{_shape(info.output_shape)}</td>"
+                    f"<td style='white-space:nowrap'>{format_shape(info.output_shape, _TIMES)}</td>"
                     f"<td>H: {html.escape(fh.text)}{_dropped_text(fh, 'row', prev)}</td>"
                     f"<td>W: {html.escape(fw.text)}{_dropped_text(fw, 'column', prev)}</td>"
                     f"<td align='right' style='white-space:nowrap'>{info.params:,}</td>"
@@ -188,12 +206,13 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
         out = shape
         n_in = in_shape[0] * in_shape[1] * in_shape[2]
         n_out = out[0] * out[1] * out[2]
-        ratio = ratio_text(fc, params)
+        ratio = format_ratio(fc, params)
         parts.append(f"<p style='font-size:large'><b>{params:,} parameters vs {fc:,} for a fully "
                      f"connected layer{ratio}</b></p>")
         parts.append(
             f"<p>One fully connected layer doing the same mapping connects every one of the "
-            f"{_shape(in_shape)} = {n_in:,} input values to every one of the {_shape(out)} = "
+            f"{format_shape(in_shape, _TIMES)} = {n_in:,} input values to every one of the "
+            f"{format_shape(out, _TIMES)} = "
             f"{n_out:,} output values: {n_in:,} × {n_out:,} weights + {n_out:,} biases = "
             f"<b>{fc:,}</b>. A convolution shares one small kernel across every position instead. "
             "(The tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs "
@@ -201,7 +220,8 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
     parts.append("<p style='color:gray'>Output size per axis: floor((n + p - d×(k - 1) - 1) / s) "
                  "+ 1, which for dilation d = 1 is the tutorial's floor((n + p - k + s) / s); n = "
                  "input size, p = padding on both sides together, k = kernel, s = stride. Pooling "
-                 "with ceil mode rounds up.</p>")
+                 "with ceil mode rounds up. A transposed convolution runs the other way: (n - 1)×s "
+                 "- 2p + d×(k - 1) + output padding + 1, p on each side.</p>")
     return "".join(parts)
 
 

@@ -9,7 +9,8 @@ hand the raw float32 data, the levels and the LUT to pyqtgraph's ImageItem, whic
 Modes
 -----
 ``"diverging"``
-    Blue - white - red (ColorBrewer RdBu, reversed). Levels are symmetric, ``[-m, m]`` with
+    Blue - white - red (ColorBrewer RdBu, reversed; :func:`diverging_rgb`, the app's one diverging
+    colouring, also used for the inspector's cells and the ERF legend). Levels are symmetric, ``[-m, m]`` with
     ``m = max|x|`` of the layer, so zero is EXACTLY the middle LUT entry: the LUT has an odd number of
     entries (255) and pyqtgraph maps ``v`` to entry ``floor((v - lo) * n / (hi - lo))``, which for
     ``v = 0`` is ``floor(n / 2) = 127``, the neutral centre colour.
@@ -86,16 +87,47 @@ _RDBU_R = np.array(
 )
 
 
-def _interpolate_lut(stops: np.ndarray, n: int) -> np.ndarray:
-    """``(n, 3) uint8`` LUT interpolated linearly in RGB through equally spaced colour stops."""
-    t_stops = np.linspace(0.0, 1.0, len(stops))
-    t = np.linspace(0.0, 1.0, n)
-    lut = np.stack([np.interp(t, t_stops, stops[:, k]) for k in range(3)], axis=1)
-    return np.clip(np.rint(lut), 0, 255).astype(np.uint8)
+_RDBU_POSITIONS = np.linspace(0.0, 1.0, len(_RDBU_R))
 
 
-DIVERGING_LUT: np.ndarray = _interpolate_lut(_RDBU_R, LUT_SIZE_DIVERGING)
+def diverging_rgb(values, max_abs: float = 1.0, strength: float = 1.0) -> np.ndarray:
+    """The app's one diverging colouring: blue (negative) - neutral (zero) - red (positive).
+
+    ``values / max_abs``, clipped to ``[-1, 1]`` and multiplied by `strength`, is placed on the
+    reversed ColorBrewer RdBu scale (linear in RGB between its 11 equally spaced classes). The
+    feature maps' :data:`DIVERGING_LUT` is this scale sampled at 255 values; a cell background
+    behind text uses a `strength` below 1, so that the strongest value gets a light tint.
+
+    Parameters
+    ----------
+    values : float or array_like
+        Signed values; a NaN or an infinity gets the neutral colour.
+    max_abs : float
+        The magnitude that gets the scale's end colours; 0 (an all-zero table) makes every value
+        neutral.
+    strength : float
+        How far along the scale ``max_abs`` goes, 0 (neutral) to 1 (the end colours).
+
+    Returns
+    -------
+    ndarray of uint8, shape ``values.shape + (3,)``
+    """
+    v = np.asarray(values, dtype=np.float64)
+    t = np.zeros_like(v)
+    if max_abs > 0 and math.isfinite(max_abs):
+        np.divide(v, max_abs, out=t, where=np.isfinite(v))
+    pos = (np.clip(t, -1.0, 1.0) * strength + 1.0) / 2.0
+    rgb = np.stack([np.interp(pos, _RDBU_POSITIONS, _RDBU_R[:, k]) for k in range(3)], axis=-1)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+DIVERGING_LUT: np.ndarray = diverging_rgb(np.linspace(-1.0, 1.0, LUT_SIZE_DIVERGING))
 """``(255, 3) uint8``; entry 127 (the middle) is the neutral colour zero maps to."""
+
+NEGATIVE_RGB: tuple[int, int, int] = tuple(int(c) for c in diverging_rgb(-0.8))
+"""The scale's strong blue (RdBu's second class): one solid colour for "negative" (a legend)."""
+POSITIVE_RGB: tuple[int, int, int] = tuple(int(c) for c in diverging_rgb(0.8))
+"""The scale's strong red (RdBu's tenth class): one solid colour for "positive"."""
 
 GREY_LUT: np.ndarray = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
 """``(256, 3) uint8`` black to white."""

@@ -1,7 +1,8 @@
-"""What the views show and report: the display-mode labels, the pixel readout (:class:`PixelInfo`,
-:func:`format_number`) and the array preparation shared by :mod:`~convstudio.app.views.image_view`
-and :mod:`~convstudio.app.views.map_grid` (true-colour composite, block reduction for display, colour
-maps for the colour bar).
+"""What the views show and report: the display-mode labels, the pixel readout (:class:`PixelInfo`;
+its numbers, like every number the app writes, come from :mod:`convstudio.core.formatting`, and
+:func:`format_number` is re-exported here for the views) and the array preparation shared by
+:mod:`~convstudio.app.views.image_view` and :mod:`~convstudio.app.views.map_grid` (true-colour
+composite, block reduction for display, colour maps for the colour bar).
 
 Arrays are ``(C, H, W) float32`` (``(H, W)`` is accepted as one channel) and are never copied for
 display, except ``|x|`` in the abs mode and the alpha composite of an RGBA image.
@@ -9,7 +10,6 @@ display, except ``|x|`` in the abs mode and the alpha composite of an RGBA image
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.colormaps import AUTO, Display
 from convstudio.app.views.placement import Placement, pixel_at_scene
+from convstudio.core.formatting import format_number, format_readout
 
 __all__ = [
     "ALL_CHANNELS",
@@ -26,6 +27,7 @@ __all__ = [
     "color_map",
     "display_block_reduce",
     "format_number",
+    "mode_menu_text",
     "needs_fit",
     "pixel_info",
     "rgb_for_display",
@@ -44,6 +46,18 @@ MODE_LABELS = {
     "minmax": "Min to max",
     "contrast": "Contrast",
 }
+"""The display modes' names (the views' combo boxes, the View menu); see colormaps.py for the rules."""
+
+_MODE_HINTS = {
+    AUTO: "diverging for signed data",
+    "contrast": "large maps: brightest 0.35 % saturate",
+}
+
+
+def mode_menu_text(mode: str) -> str:
+    """A mode's name with its hint in brackets, for a menu entry (a combo box has no room)."""
+    hint = _MODE_HINTS.get(mode)
+    return f"{MODE_LABELS[mode]} ({hint})" if hint else MODE_LABELS[mode]
 
 
 @dataclass(frozen=True)
@@ -65,29 +79,9 @@ class PixelInfo:
         """Readout text such as ``"x 12  y 40  c 3  value -0.1234"``."""
         if isinstance(self.value, tuple):
             name = "rgba" if len(self.value) == 4 else "rgb" if len(self.value) == 3 else "value"
-            values = ", ".join(_fmt(v) for v in self.value)
+            values = ", ".join(format_readout(v) for v in self.value)
             return f"x {self.col}  y {self.row}  {name} ({values})"
-        return f"x {self.col}  y {self.row}  c {self.channel}  value {_fmt(self.value)}"
-
-
-def format_number(v: float, spec: str = ".4g") -> str:
-    """``format(v, spec)``, but a zero is never written with a minus sign: ``-0.0`` (and a tiny
-    negative value that ``spec`` rounds to zero) prints as ``0`` (a blur's range is ``[0, 1]``,
-    not ``[-0, 1]``)."""
-    text = format(float(v) + 0.0, spec)  # -0.0 + 0.0 is +0.0
-    digits = text.partition("e")[0]
-    if text.startswith("-") and any(c.isdigit() for c in digits) and not any(
-            c in "123456789" for c in digits):
-        text = text[1:]
-    return text
-
-
-def _fmt(v: float) -> str:
-    if v == 0 or (1e-3 <= abs(v) < 1e5):
-        return format_number(v, ".4f")
-    if math.isnan(v) or math.isinf(v):
-        return str(v)
-    return f"{v:.4e}"
+        return f"x {self.col}  y {self.row}  c {self.channel}  value {format_readout(self.value)}"
 
 
 def as_chw(x: np.ndarray) -> np.ndarray:

@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QTransform
 
+from convstudio.app.model.throttle import Debouncer
 from convstudio.app.qtsetup import pg
+from convstudio.app.views.colormaps import NEGATIVE_RGB, POSITIVE_RGB
 from convstudio.app.views.display import ALL_CHANNELS
 from convstudio.app.views.map_grid import FeatureMapGrid
 
 __all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
 
-ERF_POSITIVE = (215, 25, 28)
+ERF_POSITIVE = POSITIVE_RGB
 """The legend's red: an input pixel whose increase increases the value (the strongest is opaque)."""
-ERF_NEGATIVE = (43, 108, 196)
+ERF_NEGATIVE = NEGATIVE_RGB
 """The legend's blue: an input pixel whose increase decreases the value."""
 
 _MIN_ALPHA = 48  # the faintest nonzero influence still shows
@@ -90,10 +92,8 @@ class ErfOverlay(QObject):
         self._items: list[tuple[pg.ImageItem, pg.ImageItem]] = []  # (parent map item, heat item)
         self._watched: list[pg.ImageItem] = []
         self._key: tuple | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.refresh)
+        self._refresh = Debouncer(0, parent=self)  # many changes in one turn: one refresh
+        self._refresh.triggered.connect(self.refresh)
         grid.focusChanged.connect(self.schedule)
         self._watch(grid.focus_view().image_item())
 
@@ -119,13 +119,13 @@ class ErfOverlay(QObject):
         return [heat for _, heat in self._items if shiboken6.isValid(heat)]
 
     def schedule(self, *_args) -> None:
-        self._timer.start()
+        self._refresh.trigger()
 
     def stop(self) -> None:
-        self._timer.stop()
+        self._refresh.cancel()
 
     def refresh(self) -> None:
-        self._timer.stop()
+        self._refresh.cancel()
         grid = self._grid
         if not shiboken6.isValid(grid):
             return

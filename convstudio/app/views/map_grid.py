@@ -23,13 +23,14 @@ from convstudio.app.views.colormaps import (
     finite_range,
     map_display,
 )
-from convstudio.app.views.display import PixelInfo, as_chw, color_map, format_number, needs_fit, same_display
+from convstudio.app.views.display import PixelInfo, as_chw, color_map, needs_fit, same_display
 from convstudio.app.views.grid_controls import GridControlsMixin
 from convstudio.app.views.image_view import ImageView, readout_label
 from convstudio.app.views.linker import ViewLinker
 from convstudio.app.views.map_tile import MapTile
 from convstudio.app.views.overlay import normalise_overlay
 from convstudio.app.views.placement import INPUT_PLACEMENT, Placement, as_placement, content_rect
+from convstudio.core.formatting import format_number, format_shape
 
 __all__ = ["MAX_VIEWS", "FeatureMapGrid"]
 
@@ -518,10 +519,9 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         x = self._x
         parts = [self._title_text] if self._title_text else []
         if x is not None:
-            c, h, w = x.shape
-            parts.append(f"{c} x {h} x {w}")
+            parts.append(format_shape(x.shape))
             if self._showing_rgb():
-                parts.append("RGB" if c == 3 else "RGBA")
+                parts.append("RGB" if x.shape[0] == 3 else "RGBA")
             else:
                 lo, hi = self._data_range
                 parts.append(f"range [{format_number(lo)}, {format_number(hi)}]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -27,14 +28,22 @@ __all__ = [
 ]
 
 
-def _pair(v: Any, name: str) -> tuple[int, int]:
+def _number(v: Any) -> int | Fraction:
+    """A whole number as an int; a fraction of a pixel (after upsampling layers) stays exact."""
     if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
+        return int(v)
+    f = Fraction(v)
+    return int(f) if f.denominator == 1 else f
+
+
+def _pair(v: Any, name: str) -> tuple[int | Fraction, int | Fraction]:
     try:
+        if isinstance(v, (int, np.integer, Fraction)):
+            return _number(v), _number(v)
         a, b = v
+        return _number(a), _number(b)
     except (TypeError, ValueError):
-        raise ValueError(f"Placement.{name} must be an int or a pair of ints, got {v!r}") from None
-    return int(a), int(b)
+        raise ValueError(f"Placement.{name} must be a number or a pair of numbers, got {v!r}") from None
 
 
 @dataclass(frozen=True)
@@ -43,23 +52,24 @@ class Placement:
 
     Output pixel ``i`` covers input rows ``start + i*jump ... start + i*jump + size - 1`` (likewise
     columns); ``start`` is negative where the window reaches into padding. The input itself is
-    ``Placement()`` (jump 1, start 0, size 1). Ints are accepted for both axes.
+    ``Placement()`` (jump 1, start 0, size 1). Ints are accepted for both axes. After upsampling
+    layers the values may be exact fractions (jump 1/2: two map pixels per input pixel).
 
     Drawing rule: pixel ``(i, j)`` is a ``jump_c x jump_r`` rectangle centred on its receptive field's
     centre, column centre ``start_c + j*jump_c + (size_c - 1)/2 + 0.5`` in input coordinates, so its left
     edge is ``start_c + (size_c - jump_c)/2 + j*jump_c``. Neighbouring pixels tile without gaps.
     """
 
-    jump: tuple[int, int] = (1, 1)
-    start: tuple[int, int] = (0, 0)
-    size: tuple[int, int] = (1, 1)
+    jump: tuple[int | Fraction, int | Fraction] = (1, 1)
+    start: tuple[int | Fraction, int | Fraction] = (0, 0)
+    size: tuple[int | Fraction, int | Fraction] = (1, 1)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "jump", _pair(self.jump, "jump"))
         object.__setattr__(self, "start", _pair(self.start, "start"))
         object.__setattr__(self, "size", _pair(self.size, "size"))
-        if min(self.jump) < 1 or min(self.size) < 1:
-            raise ValueError(f"Placement jump and size must be >= 1, got {self}")
+        if min(self.jump) <= 0 or min(self.size) < 1:
+            raise ValueError(f"Placement jump must be > 0 and size >= 1, got {self}")
 
     @classmethod
     def from_receptive_field(cls, rf: Any) -> Placement:

@@ -17,6 +17,7 @@ coordinates through layer k's :class:`~convstudio.app.views.feature_view.Placeme
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
@@ -67,7 +68,9 @@ def window_on_layer(pipeline: Pipeline, layer: int, i: int, j: int, on: int = 0)
     if not 0 <= on <= layer:
         raise ValueError(f"layer {on} is not at or before layer {layer}")
     rf = Pipeline(pipeline.layers[on:layer]).receptive_fields()[-1]
-    return rf.window(i, j)
+    r0, r1, c0, c1 = rf.window(i, j)
+    # after an upsampling layer the ends may be fractions: the cells are the whole numbers inside
+    return (math.ceil(r0), math.floor(r1 - 1) + 1, math.ceil(c0), math.floor(c1 - 1) + 1)
 
 
 def split_window(window: Window, height: int, width: int) -> Window | None:

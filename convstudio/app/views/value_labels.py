@@ -15,12 +15,14 @@ import math
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QFont, QFontMetricsF
 
+from convstudio.app.model.throttle import Debouncer
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.display import ALL_CHANNELS
 from convstudio.app.views.map_grid import FeatureMapGrid
+from convstudio.core.formatting import format_short
 
 __all__ = ["ValueLabels", "format_value", "MAX_LABELLED_PIXELS", "MAX_LABELS"]
 
@@ -33,12 +35,7 @@ MAX_LABELS = 1024
 
 def format_value(v: float) -> str:
     """Short text for one value: integers as integers, others with 3 significant digits."""
-    v = float(v)
-    if not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if v == round(v) and abs(v) < 1e6:
-        return str(int(round(v))) if v != 0 else "0"
-    return f"{v:.3g}"
+    return format_short(v, 3)
 
 
 def _texts(x: np.ndarray, channel: int) -> list[list[str]]:
@@ -69,14 +66,11 @@ class ValueLabels(QObject):
         self._font = QFont()
         self._font.setPointSizeF(max(7.0, self._font.pointSizeF() - 1))
         self._metrics = QFontMetricsF(self._font)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.refresh)
-        self._fit_timer = QTimer(self)
-        self._fit_timer.setSingleShot(True)
-        self._fit_timer.setInterval(0)
-        self._fit_timer.timeout.connect(self.update_visibility)
+        # Many signals in one event-loop turn make one refresh / one visibility update.
+        self._refresh = Debouncer(0, parent=self)
+        self._refresh.triggered.connect(self.refresh)
+        self._fit = Debouncer(0, parent=self)
+        self._fit.triggered.connect(self.update_visibility)
         grid.focusChanged.connect(self.schedule)
         grid.view_box().sigRangeChanged.connect(self._on_range_changed)
         grid.installEventFilter(self)
@@ -92,11 +86,11 @@ class ValueLabels(QObject):
 
     def schedule(self, *_args) -> None:
         """Refresh on the next event-loop turn (many signals in a row make one refresh)."""
-        self._timer.start()
+        self._refresh.trigger()
 
     def stop(self) -> None:
-        self._timer.stop()
-        self._fit_timer.stop()
+        self._refresh.cancel()
+        self._fit.cancel()
 
     def texts(self) -> list[list[list[str]]]:
         """The label texts now: one list per labelled map, row by row (tests)."""
@@ -115,7 +109,7 @@ class ValueLabels(QObject):
 
     def refresh(self) -> None:
         """Rebuild the labels if the grid shows other data than last time."""
-        self._timer.stop()
+        self._refresh.cancel()
         grid = self._grid
         if not shiboken6.isValid(grid):
             return
@@ -211,9 +205,9 @@ class ValueLabels(QObject):
         return math.hypot(dx.x(), dx.y()), math.hypot(dy.x(), dy.y())
 
     def _on_range_changed(self, *_args) -> None:
-        self._fit_timer.start()
+        self._fit.trigger()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
-            self._fit_timer.start()
+            self._fit.trigger()
         return False

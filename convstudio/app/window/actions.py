@@ -14,13 +14,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar
 
 from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES
+from convstudio.app.views.display import mode_menu_text
 from convstudio.session import samples
 
 __all__ = ["WindowActions", "DEFAULT_LAYER_MODE"]
-
-_MODE_NAMES = {AUTO: "Auto (diverging for signed data)", "diverging": "Diverging (0 = white)",
-               "clip": "Clip to [0, 1]", "abs": "Absolute value", "minmax": "Min to max",
-               "contrast": "Contrast (large maps: brightest 0.35 % saturate)"}
 
 #: How the layer's maps are coloured until the user picks another way (View > Colours). Scaled to
 #: max|x|, edge maps (a few strong responses) look almost white; "contrast" ends the scale where
@@ -64,6 +61,8 @@ class WindowActions:
         a["open_pipeline"] = self._action("Open &pipeline…", self.open_pipeline_dialog,
                                           shortcut="Ctrl+Shift+O", tip="Open a pipeline (.json)",
                                           icon=SP.SP_DirOpenIcon)
+        a["import_model"] = self._action("Import mo&del…", self.import_model_dialog,
+                                         tip="Import the convolutional trunk of an ONNX model")
         a["save_pipeline"] = self._action("&Save pipeline", self.save_pipeline,
                                           shortcut=QKeySequence.StandardKey.Save,
                                           tip="Save the pipeline to its file",
@@ -127,7 +126,7 @@ class WindowActions:
         self.mode_group.setExclusive(True)
         self.mode_actions: dict[str, QAction] = {}
         for mode in (AUTO, *DISPLAY_MODES):
-            act = QAction(_MODE_NAMES.get(mode, mode), self.mode_group)
+            act = QAction(mode_menu_text(mode), self.mode_group)
             act.setCheckable(True)
             act.setData(mode)
             act.triggered.connect(lambda _c=False, m=mode: self.set_display_mode(m))
@@ -146,6 +145,7 @@ class WindowActions:
         file.addAction(a["new_pipeline"])
         file.addAction(a["open_pipeline"])
         self.recent_pipelines_menu = file.addMenu("Recent pipe&lines")
+        file.addAction(a["import_model"])
         file.addAction(a["save_pipeline"])
         file.addAction(a["save_pipeline_as"])
         file.addSeparator()
@@ -280,7 +280,7 @@ class WindowActions:
         self.linker.set_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def set_display_mode(self, mode: str) -> None:
-        self.layer_view.set_mode(mode)
+        self.view_state.set_display_mode(mode)  # the layer view and this menu follow it
 
     def _on_mode_changed(self, mode: str) -> None:
         act = self.mode_actions.get(mode)
@@ -288,13 +288,14 @@ class WindowActions:
             act.setChecked(True)
 
     def _on_lock_levels_toggled(self, on: bool) -> None:
+        # (the view state holds the lock; the layer view and the check boxes follow it)
         if on:
-            if self.layer_view.shared_levels() is None:
+            if self.view_state.levels_lock is None:
                 levels = self.layer_view.current_levels()
                 if levels is not None:
-                    self.layer_view.set_shared_levels(levels)
+                    self.view_state.set_levels_lock(levels)
         else:
-            self.layer_view.set_shared_levels(None)
+            self.view_state.set_levels_lock(None)
 
     def _on_levels_lock_changed(self, locked: bool) -> None:
         act = self.actions_by_name["lock_levels"]

@@ -8,12 +8,15 @@ conv layer adapts to it); without an image, what the first layer that fixes it e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtGui import QGuiApplication
 
 from convstudio.core import Conv2d, Pipeline
 from convstudio.core.codegen import to_numpy_opencv, to_pytorch
 
-__all__ = ["KINDS", "code_for", "copy_code", "default_in_channels"]
+__all__ = ["INPUT_CHANNELS", "KINDS", "code_for", "copy_code", "default_in_channels"]
 
 KINDS = {
     "pytorch": ("PyTorch", to_pytorch),
@@ -21,13 +24,26 @@ KINDS = {
 }
 
 
+def _conv_input_channels(layer: Conv2d) -> int | None:
+    return None if layer.weight is None else int(layer.weight.shape[1] * layer.groups)
+
+
+#: The number of input channels a layer type fixes (None: it takes any); types not listed take any.
+INPUT_CHANNELS: dict[str, Callable[[Any], int | None]] = {
+    "conv2d": _conv_input_channels,
+    "conv_transpose2d": lambda layer: int(layer.weight.shape[0]),  # [in][out/groups][kh][kw]
+}
+
+
 def default_in_channels(pipeline: Pipeline, image_shape=None) -> int:
-    """The image's channels, else what the first conv with a full weight expects, else 3."""
+    """The image's channels, else what the first enabled layer that fixes them expects, else 3."""
     if image_shape is not None:
         return int(image_shape[0])
     for layer in pipeline.layers:
-        if isinstance(layer, Conv2d) and layer.enabled and layer.weight is not None:
-            return int(layer.weight.shape[1] * layer.groups)
+        fixes = INPUT_CHANNELS.get(layer.type)
+        c = fixes(layer) if fixes is not None and layer.enabled else None
+        if c is not None:
+            return c
     return 3
 
 

@@ -2,8 +2,10 @@
 test patterns, drag-and-drop, pasting, export, and reading images in the background.
 
 :class:`WindowFiles` is mixed into :class:`~convstudio.app.window.main_window.MainWindow` and
-works on its attributes (``doc``, ``settings``, the recent-file menus, ``_loaders`` and
-``_load_token``). What a pipeline file holds is described in docs/pipeline-format.md.
+works on its attributes (``doc``, ``settings``, the recent-file menus, ``view_state`` and
+``image_loader``, a :class:`~convstudio.app.model.worker.Worker`: the newest image asked for
+wins, and ``view_state.loading`` names it while it is read). What a pipeline file holds is
+described in docs/pipeline-format.md.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
-from convstudio.app.model.worker import process_events_until
+from convstudio.app.model.worker import JobContext
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
 from convstudio.session import samples
@@ -68,7 +69,7 @@ class WindowFiles:
         if not wait:
             self._load_image_async(Path(path))
             return True
-        self._load_token += 1  # a pending background load must not overwrite this image
+        self.cancel_image_load()  # a pending background load must not overwrite this image
         try:
             self.doc.load_image(path)
         except ConvStudioError as exc:
@@ -83,28 +84,33 @@ class WindowFiles:
         return True
 
     def _load_image_async(self, path: Path) -> None:
-        self._load_token += 1
-        loader = _ImageLoader(self._load_token, path, self.doc.keep_alpha, self)
-        loader.loaded.connect(self._on_image_loaded)
-        loader.finished.connect(lambda l=loader: self._loaders.discard(l))
-        self._loaders.add(loader)
-        self.busy_label.setText(f"loading {path.name}…")
-        loader.start()
+        self.view_state.set_loading(path)
+        self.image_loader.submit(lambda ctx, p=path, alpha=self.doc.keep_alpha:
+                                 _read_image(ctx, p, alpha))
 
-    def _on_image_loaded(self, token: int, path: Path, x: np.ndarray | None, error: str) -> None:
-        if token != self._load_token or self._closing:
-            return  # a newer load (or a close) came after this one
-        self.busy_label.setText("")
-        if x is None:
-            self.report_error("Cannot open image", error)
-            return
+    def cancel_image_load(self) -> None:
+        """Drop the image being read in the background (another image replaces it now)."""
+        self.image_loader.cancel()
+        self.view_state.set_loading(None)
+
+    def _on_image_loaded(self, _token: int, result: tuple[Path, np.ndarray]) -> None:
+        # (the worker delivers the newest load only, and nothing after the window shut it down)
+        path, x = result
+        self.view_state.set_loading(None)
         self.doc.set_loaded_image(x, path)
         self._add_recent("images", path)
         self.show_message(f"Opened {path.name}")
 
+    def _on_image_load_failed(self, _token: int, message: str) -> None:
+        self.view_state.set_loading(None)
+        self.report_error("Cannot open image", message)
+
+    def _show_loading(self, path: Path | None) -> None:
+        self.busy_label.setText("" if path is None else f"loading {path.name}…")
+
     def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
         """Wait until background image loads are done and their results delivered."""
-        return process_events_until(lambda: not self._loaders, timeout_ms)
+        return self.image_loader.wait_idle(timeout_ms)
 
     def load_pattern(self, name: str) -> None:
         self.doc.set_image_array(samples.make_pattern(name), samples.PATTERNS[name].label)
@@ -159,6 +165,12 @@ class WindowFiles:
                                               PIPELINE_FILTER)
         if path:
             self.open_pipeline(path, ask=False)
+
+    def import_model_dialog(self) -> None:
+        """File > Import model…: an ONNX model's trunk as the pipeline (window/model_import.py)."""
+        from convstudio.app.window.model_import import ModelImporter
+
+        ModelImporter.of(self).ask()
 
     def new_pipeline(self) -> None:
         if self.doc.dirty and not self.confirm_discard():
@@ -311,27 +323,14 @@ class WindowFiles:
             menu.setEnabled(bool(items))
 
 
-class _ImageLoader(QThread):
-    """Reads one image file off the GUI thread."""
+def _read_image(ctx: JobContext, path: Path, keep_alpha: bool) -> tuple[Path, np.ndarray]:
+    """Read one image file (on the image loader's worker thread)."""
+    from convstudio.core.imageio import load_image
 
-    loaded = Signal(int, object, object, str)  # token, path, array or None, error message
-
-    def __init__(self, token: int, path: Path, keep_alpha: bool, parent=None) -> None:
-        super().__init__(parent)
-        self._token, self._path, self._keep_alpha = token, path, keep_alpha
-
-    def run(self) -> None:  # worker thread
-        from convstudio.core.imageio import load_image
-
-        try:
-            x = load_image(self._path, keep_alpha=self._keep_alpha)
-        except ConvStudioError as exc:
-            self.loaded.emit(self._token, self._path, None, str(exc))
-        except MemoryError:
-            self.loaded.emit(self._token, self._path, None,
-                             f"'{self._path.name}' is too large for the memory available")
-        else:
-            self.loaded.emit(self._token, self._path, x, "")
+    try:
+        return path, load_image(path, keep_alpha=keep_alpha)
+    except MemoryError:
+        raise ConvStudioError(f"'{path.name}' is too large for the memory available") from None
 
 
 def qimage_to_array(img: QImage, *, keep_alpha: bool = False) -> np.ndarray:

@@ -13,8 +13,8 @@ wired into the main window.
   NumPy/OpenCV.
 
 Everything slow (ERF, cross-check, border modes, combined kernel) runs in
-:class:`~convstudio.app.model.worker.BackgroundTask` workers; they run synchronously when the
-renderer does (tests). :meth:`shutdown` stops them (the window calls it when it closes).
+:class:`~convstudio.app.model.worker.Worker` s, one per panel (newest job wins).
+:meth:`shutdown` stops them (the window calls it when it closes).
 
 Coordinates: the layers may be computed on a preview copy of a large image (the renderer's
 ``factor``); every pixel index here is in that computed grid, and drawing maps it to
@@ -32,14 +32,13 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QMainWindow
 
-from convstudio.app.dialogs.border_compare import BorderCompareDialog
-from convstudio.app.model.worker import BackgroundTask
+from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
+from convstudio.app.model.worker import Worker
 from convstudio.app.panels.shapes_panel import dropped_cells
 from convstudio.app.views.erf_overlay import ErfOverlay
 from convstudio.app.views.receptive_overlay import Mark, ReceptiveOverlay, cells_rect, layer_placement, window_on_layer
 from convstudio.app.window.insight_actions import InsightActionsMixin
 from convstudio.app.window.insight_jobs import InsightJobsMixin, _span
-from convstudio.core import Conv2d
 
 __all__ = ["InsightController"]
 
@@ -56,12 +55,12 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.window = window
         self.doc = window.doc
         self.renderer = window.renderer
-        self.erf_task = BackgroundTask("ConvStudio ERF", self)
-        self.check_task = BackgroundTask("ConvStudio cross-check", self)
-        self.border_task = BackgroundTask("ConvStudio border modes", self)
-        self.combined_task = BackgroundTask("ConvStudio combined kernel", self)
-        self.inspect_task = BackgroundTask("ConvStudio inspector", self)
-        self.pixel: Mark | None = None  # the clicked output pixel (inspector, ERF)
+        self.erf_task = Worker("ConvStudio ERF", self)
+        self.check_task = Worker("ConvStudio cross-check", self)
+        self.border_task = Worker("ConvStudio border modes", self)
+        self.combined_task = Worker("ConvStudio combined kernel", self)
+        self.inspect_task = Worker("ConvStudio inspector", self)
+        self.view_state = window.view_state  # holds the clicked pixel (``pixel``)
         self.erf: np.ndarray | None = None
         self._context_cache: tuple | None = None
         self._combined_key: tuple | None = None
@@ -119,7 +118,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
 
 
     # ================================================================== tasks / teardown
-    def tasks(self) -> list[BackgroundTask]:
+    def tasks(self) -> list[Worker]:
         return [self.inspect_task, self.erf_task, self.check_task, self.border_task,
                 self.combined_task]
 
@@ -237,7 +236,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
 
     def _update_actions(self) -> None:
         layer = self.doc.selected_layer
-        self.actions["compare_borders"].setEnabled(isinstance(layer, Conv2d))
+        self.actions["compare_borders"].setEnabled(compares_borders(layer))
         self.actions["combined"].setEnabled(layer is not None)
 
     def _update_tables(self) -> None:

@@ -3,7 +3,11 @@ effective receptive field (ERF), the OpenCV cross-check, border modes side by si
 kernel.
 
 A mixin of :class:`~convstudio.app.window.insight.InsightController` (see that module); it uses the
-controller's ``window``, ``doc``, ``renderer``, panels and :class:`BackgroundTask` s.
+controller's ``window``, ``doc``, ``renderer``, panels and one
+:class:`~convstudio.app.model.worker.Worker` per panel. Each job gets a
+:class:`~convstudio.app.model.worker.JobContext` and runs inside the core's cancellation
+(``convstudio.core.cancel``): an edit or a new click makes the running job stale, the core's loops
+stop it, and its result is never delivered.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import html
 
 import numpy as np
 
-from convstudio.app.dialogs.border_compare import BorderCompareDialog
+from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
+from convstudio.app.model.worker import JobContext
 from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
 from convstudio.app.panels.inspector import explanation_html
 from convstudio.app.views.erf_overlay import erf_rgba, erf_summary
-from convstudio.app.views.receptive_overlay import layer_placement
+from convstudio.app.views.receptive_overlay import Mark, layer_placement
 from convstudio.app.window.code_export import default_in_channels
-from convstudio.core import Conv2d, Pipeline
+from convstudio.core import Conv2d, Pipeline, RunCancelled
 from convstudio.core.crosscheck import crosscheck
 from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
 
@@ -31,6 +36,16 @@ def _span(a: int, b: int) -> str:
 
 class InsightJobsMixin:
     """Inspector, ERF, cross-check, border modes and combined kernel of :class:`InsightController`."""
+
+    @property
+    def pixel(self) -> Mark | None:
+        """The clicked output pixel that the inspector and the ERF explain; the window's
+        :class:`~convstudio.app.model.view_state.ViewState` holds it (``pixelChanged``)."""
+        return self.view_state.pixel
+
+    @pixel.setter
+    def pixel(self, mark: Mark | None) -> None:
+        self.view_state.set_pixel(mark)
 
     # ================================================================== inspector
     def _update_inspector(self) -> None:
@@ -65,7 +80,7 @@ class InsightJobsMixin:
         pipeline, x = self.doc.pipeline, self.renderer.input
         outputs = list(self.renderer.outputs[:m.layer])
 
-        def job(_cancelled, p=pipeline, xx=x, outs=outputs, mark=m, nt=note):
+        def job(_ctx: JobContext, p=pipeline, xx=x, outs=outputs, mark=m, nt=note):
             # In the worker: a huge kernel's window lists and their page take a while to build.
             info = explain_pixel(p, xx, mark.layer, mark.channel, mark.row, mark.col, outputs=outs)
             return mark, p, info, explanation_html(info, mode_note=nt)
@@ -106,12 +121,10 @@ class InsightJobsMixin:
         self.receptive.set_erf_text(f"<span style='color:gray'>Computing the effective receptive "
                                     f"field of layer {m.layer} (row {m.row}, col {m.col})…</span>")
 
-        def job(cancelled, p=pipeline, xx=x, outs=outputs, mark=m):
+        def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs, mark=m):
             g = effective_receptive_field(p, xx, mark.layer, mark.channel, mark.row, mark.col,
                                           outputs=outs)
-            if cancelled():
-                from convstudio.core import RunCancelled
-
+            if ctx.cancelled():
                 raise RunCancelled()
             total = g.sum(axis=0)
             scale = float(np.abs(total).max()) if total.size else 0.0
@@ -182,9 +195,9 @@ class InsightJobsMixin:
         pipeline, x, outputs = self.doc.pipeline, r.input, list(r.outputs)
         self.crosscheck.set_status(f"Checking {n} layers against OpenCV…")
 
-        def job(cancelled, p=pipeline, xx=x, outs=outputs):
+        def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs):
             return p, outs, crosscheck(p, xx, outputs=outs, keep_reference=True,
-                                       cancelled=cancelled)
+                                       cancelled=ctx.cancelled)
 
         self.check_task.submit(job)
 
@@ -207,7 +220,7 @@ class InsightJobsMixin:
     def compare_border_modes(self) -> BorderCompareDialog | None:
         i = self.doc.selected
         layer = self.doc.selected_layer
-        if not isinstance(layer, Conv2d):
+        if not compares_borders(layer):
             self.window.show_message("Select a conv layer to compare its border modes.")
             return None
         if not self._computed(i):
@@ -232,7 +245,7 @@ class InsightJobsMixin:
         if dlg is None or i is None or not dlg.isVisible():
             return
         layers = self.doc.pipeline.layers
-        if i <= len(layers) and isinstance(layers[i - 1], Conv2d) and self._computed(i):
+        if i <= len(layers) and compares_borders(layers[i - 1]) and self._computed(i):
             self._show_border(dlg, i, layers[i - 1])
 
     @property
@@ -288,7 +301,7 @@ class InsightJobsMixin:
             return
         labels = [lay.describe() for lay in layers]
 
-        def job(_cancelled, lays=layers, c=in_channels):
+        def job(_ctx: JobContext, lays=layers, c=in_channels):
             return key, combined_kernel(lays, c)
 
         self._combined_meta = (first, sel, labels, note)

@@ -4,7 +4,8 @@ there are none), the titles, the status-bar summary and readout, and messages an
 :class:`LayerDisplay` is mixed into :class:`~convstudio.app.window.main_window.MainWindow`; it
 follows the Document's and the Renderer's signals and keeps the window's caches of what is on
 screen (``_shown_input``, ``_shown_output``, ``_shown_placement``, ``_shown_index``) so that
-nothing is redrawn that has not changed.
+nothing is redrawn that has not changed. It also makes the layer view and the View menu follow the
+window's :class:`~convstudio.app.model.view_state.ViewState` (display mode, level lock).
 """
 
 from __future__ import annotations
@@ -246,6 +247,20 @@ class LayerDisplay:
         where = "input" if info.view_id == "input" else f"layer {self.doc.selected}"
         self.readout_label.setText(f"{where}: {info.text()}")
 
+    # ================================================================== view state -> views
+    def _show_display_mode(self, mode: str) -> None:
+        self.layer_view.set_mode(mode)  # (no-op when the grid's own box chose it)
+        self._on_mode_changed(mode)  # the View menu's check mark
+
+    def _show_levels_lock(self, levels: tuple[float, float] | None) -> None:
+        if self.layer_view.shared_levels() != levels:
+            self.layer_view.set_shared_levels(levels)
+        self._on_levels_lock_changed(levels is not None)  # the View menu's check mark
+
+    def _on_grid_levels_lock(self, _locked: bool) -> None:
+        # The grid's "Lock levels" box locked the grid to its own levels (or unlocked it).
+        self.view_state.set_levels_lock(self.layer_view.shared_levels())
+
     # ================================================================== messages
     def show_message(self, text: str, timeout_ms: int = 6000, *, error: bool = False) -> None:
         style = "color: #c62828;" if error else "color: #1f5fa8;"
@@ -253,7 +268,8 @@ class LayerDisplay:
             self.message_label.setStyleSheet(style)
         self.message_label.setText(text)
         self.message_label.setToolTip(text)
-        self._message_timer.start(timeout_ms)
+        self._message_clear.set_interval(timeout_ms)
+        self._message_clear.trigger()  # (a newer message restarts the time)
         self.statusMessage.emit(text)
 
     def report_error(self, title: str, text: str) -> None:

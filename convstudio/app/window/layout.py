@@ -7,11 +7,12 @@ settings.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from convstudio.app.editing.kernel_editor import KernelEditor
+from convstudio.app.model.throttle import Debouncer
 from convstudio.app.panels.layer_list import LayerListPanel
 from convstudio.app.panels.layer_params import LayerParamsEditor
 from convstudio.app.views.feature_view import FeatureMapGrid, ViewLinker
@@ -193,9 +194,9 @@ class WindowLayout:
         self.message_label.setStyleSheet("color: #1f5fa8;")
         self.message_label.setMaximumWidth(520)
         self.readout_label.setMinimumWidth(260)
-        self._message_timer = QTimer(self)
-        self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(self.message_label.clear)
+        # A message stays until a few seconds after the last one (show_message sets how long).
+        self._message_clear = Debouncer(6000, parent=self)
+        self._message_clear.triggered.connect(self.message_label.clear)
         sb.addWidget(self.image_label)
         sb.addWidget(self.summary_label, 1)
         sb.addPermanentWidget(self.message_label)
@@ -254,5 +255,5 @@ class WindowLayout:
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("view/preview", self.renderer.preview_enabled())
-        s.setValue("view/mode", self.layer_view.mode())
+        s.setValue("view/mode", self.view_state.display_mode)
         s.sync()

@@ -22,7 +22,7 @@ import html
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -37,7 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.model.throttle import Debouncer
 from convstudio.app.views.value_labels import ValueLabels
+from convstudio.core.formatting import format_shape, format_short
 from convstudio.lessons import LESSONS, Lesson, get_lesson
 
 __all__ = ["LearnController", "LessonPanel", "lesson_html", "contents_html"]
@@ -46,7 +48,7 @@ _LINK_SCHEME = "lesson"
 
 
 def _shape(s) -> str:
-    return " x ".join(str(int(v)) for v in s)
+    return format_shape(s)
 
 
 def _numbers(a) -> str:
@@ -56,7 +58,7 @@ def _numbers(a) -> str:
     def fmt(v):
         if isinstance(v, list):
             return "[" + ", ".join(fmt(x) for x in v) + "]"
-        return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+        return format_short(v, whole_below=math.inf)
 
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]
@@ -208,10 +210,8 @@ class LearnController(QObject):
         self._opening = False  # open_lesson is replacing the image and the pipeline
         self._fit_generation: int | None = None  # fit the views once this run has finished
         self._keep_fitted = False  # size the dock to its text (until the user resizes it)
-        self._panel_timer = QTimer(self)
-        self._panel_timer.setSingleShot(True)
-        self._panel_timer.setInterval(0)
-        self._panel_timer.timeout.connect(self.fit_panel)
+        self._panel_fit = Debouncer(0, parent=self)  # once per event-loop turn, at most
+        self._panel_fit.triggered.connect(self.fit_panel)
 
         self.panel = LessonPanel()
         self.panel.previousRequested.connect(self.previous)
@@ -311,7 +311,7 @@ class LearnController(QObject):
     @property
     def panel_fit_pending(self) -> bool:
         """Whether the Lesson dock is about to be given the height of its text."""
-        return self._panel_timer.isActive()
+        return self._panel_fit.pending
 
     def open_lesson(self, which: int | str | Lesson, *, ask: bool = True) -> bool:
         """Open a lesson (index, id or Lesson): image, pipeline, selected layer, explanation.
@@ -328,8 +328,9 @@ class LearnController(QObject):
         if ask and w.doc.dirty and not w.confirm_discard():
             return False
         doc = w.doc
-        if hasattr(w, "_load_token"):
-            w._load_token += 1  # an image still loading in the background must not replace this
+        cancel_load = getattr(w, "cancel_image_load", None)
+        if cancel_load is not None:
+            cancel_load()  # an image still loading in the background must not replace this
         # (the new image drops the clicked pixel and the pins: see the window's "seeing why")
         self._opening = True
         try:
@@ -342,7 +343,7 @@ class LearnController(QObject):
         self.panel.show_lesson(index)
         self.show_panel()
         self._keep_fitted = True
-        self._panel_timer.start()
+        self._panel_fit.trigger()
         # Fit the views to what this lesson shows once it is computed, not to what is on
         # screen now (the previous lesson's maps, whose extent may differ).
         renderer = w.renderer
@@ -370,7 +371,7 @@ class LearnController(QObject):
     def fit_panel(self) -> None:
         """Give the docked Lesson dock the height its text needs (as far as the window's other
         docks allow), so that the whole lesson reads without scrolling."""
-        self._panel_timer.stop()
+        self._panel_fit.cancel()
         dock = self.dock
         if dock.isHidden() or dock.isFloating() or not self.window.isVisible():
             return
@@ -402,7 +403,7 @@ class LearnController(QObject):
         self._index = -1
         self._fit_generation = None
         self._keep_fitted = False
-        self._panel_timer.stop()
+        self._panel_fit.cancel()
         self.panel.show_contents()
 
     # ------------------------------------------------------------------ events
@@ -419,14 +420,14 @@ class LearnController(QObject):
 
     def _on_panel_resized(self) -> None:
         if self._keep_fitted:
-            self._panel_timer.start()
+            self._panel_fit.trigger()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
         if (obj is self.window and event.type() == QEvent.Type.MouseButtonPress
                 and self.window.childAt(event.position().toPoint()) is None):
             self._keep_fitted = False  # a dock separator: the user sizes the docks now
         elif obj is self.window and event.type() == QEvent.Type.Show and self._keep_fitted:
-            self._panel_timer.start()
+            self._panel_fit.trigger()
         return False
 
     def _resolve(self, which: int | str | Lesson) -> int:

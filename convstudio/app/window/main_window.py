@@ -11,8 +11,6 @@ Renderer, the panels and views, and the Learn and Insight controllers. Its parts
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
@@ -20,7 +18,9 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from convstudio.app.model.document import Document
 from convstudio.app.model.renderer import Renderer
-from convstudio.app.model.worker import process_events_until
+from convstudio.app.model.view_state import ViewState
+from convstudio.app.model.worker import Worker, process_events_until
+from convstudio.app.panels.learner import install_learner
 from convstudio.app.views.feature_view import Placement
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE, WindowActions
 from convstudio.app.window.files import (
@@ -28,7 +28,6 @@ from convstudio.app.window.files import (
     MAX_RECENT,
     PIPELINE_FILTER,
     WindowFiles,
-    _ImageLoader,
     default_pipeline,
     qimage_to_array,
 )
@@ -36,8 +35,9 @@ from convstudio.app.window.insight import InsightController
 from convstudio.app.window.layer_display import LayerDisplay
 from convstudio.app.window.layout import WindowLayout
 from convstudio.app.window.learn import LearnController
-from convstudio.core import Conv2d, PipelineError
+from convstudio.core import PipelineError
 from convstudio.resources import resource_path
+from convstudio.session.kernel_edit import editable_weights, with_weights
 
 __all__ = ["MainWindow", "default_pipeline", "qimage_to_array", "MAX_RECENT", "IMAGE_FILTER",
            "PIPELINE_FILTER", "DEFAULT_LAYER_MODE"]
@@ -47,11 +47,14 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
     """ConvStudio's main window.
 
     The document's state is not here: the Document holds the image, the pipeline and the
-    selection, and the Renderer computes. The window holds what belongs to the screen and the
-    session: its widgets, docks and actions (``actions_by_name``, ``mode_actions``); the settings
-    store it saves its layout and recent files to; caches of what the views show, so that an
-    unchanged map is not redrawn; the background image loads and a token that drops a stale
-    one; the one error dialog open; and whether it is closing, so that shutting down happens once.
+    selection, and the Renderer computes. How they are looked at is not here either: the
+    :class:`~convstudio.app.model.view_state.ViewState` (``view_state``) holds the display mode,
+    the level lock, the clicked pixel and the image being loaded, and the window and the views
+    observe it. The window holds its widgets, docks and actions (``actions_by_name``,
+    ``mode_actions``); the settings store it saves its layout and recent files to; caches of what
+    the views show, so that an unchanged map is not redrawn; the worker that reads images in the
+    background; the one error dialog open; and whether it is closing, so that shutting down
+    happens once.
 
     Parameters
     ----------
@@ -74,6 +77,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self.doc = document if document is not None else Document(self)
         self.renderer = renderer if renderer is not None else Renderer(self.doc, self)
         self.settings = settings if settings is not None else QSettings("ConvStudio", "ConvStudio")
+        self.view_state = ViewState(self, display_mode=DEFAULT_LAYER_MODE)
         # What is on screen, so that nothing is redrawn that has not changed (LayerDisplay).
         self._shown_input: np.ndarray | None = None
         self._shown_output: np.ndarray | None = None
@@ -82,8 +86,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self._kernel_hint = ""  # why the kernel editor is empty, as it says now
         self._error_box: QMessageBox | None = None  # the one error dialog open, if any
         self._closing = False
-        self._loaders: set[_ImageLoader] = set()  # background image reads (WindowFiles)
-        self._load_token = 0  # the newest image load; older results are dropped
+        self.image_loader = Worker("ConvStudio image loader", self)  # (WindowFiles)
 
         self.setWindowTitle("ConvStudio")
         self.setAcceptDrops(True)
@@ -101,6 +104,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self._build_toolbar()
         self._connect()
         self.learn = LearnController(self)  # Learn menu, Lesson dock, numbers on tiny maps
+        self.learner = install_learner(self)  # Learn ▸ Learn a kernel... (app/panels/learner.py)
         self.insight = InsightController(self)  # receptive fields, inspector, cross-check...
         self._restore_settings()
 
@@ -126,14 +130,23 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self.params_editor.message.connect(self.show_message)
         for view in (self.input_view, self.layer_view):
             view.hovered.connect(self._on_pixel_hovered)
-        self.layer_view.modeChanged.connect(self._on_mode_changed)
-        self.layer_view.levelsLockChanged.connect(self._on_levels_lock_changed)
+        self.image_loader.done.connect(self._on_image_loaded)
+        self.image_loader.failed.connect(self._on_image_load_failed)
+        # The view state is the truth; the menus, the grid's boxes and the status bar follow it,
+        # and what the user changes in the grid goes to it.
+        vs = self.view_state
+        self.layer_view.set_mode(vs.display_mode)
+        vs.displayModeChanged.connect(self._show_display_mode)
+        vs.levelsLockChanged.connect(self._show_levels_lock)
+        vs.loadingChanged.connect(self._show_loading)
+        self.layer_view.modeChanged.connect(vs.set_display_mode)
+        self.layer_view.levelsLockChanged.connect(self._on_grid_levels_lock)
 
     @property
     def busy(self) -> bool:
         """Whether anything is still in flight: an image load, the renderer's latest run, or a
         job of the "seeing why" panels."""
-        return bool(self._loaders) or self.renderer.busy or self.insight.busy
+        return self.image_loader.busy or self.renderer.busy or self.insight.busy
 
     def wait_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until nothing is in flight (True) or time ran out (False).
@@ -147,7 +160,8 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
     def _sync_kernel_editor(self) -> None:
         layer = self.doc.selected_layer
         ed = self.kernel_editor
-        if not isinstance(layer, Conv2d):
+        w = editable_weights(layer)
+        if w is None:
             hint = ("Select a conv layer to edit its kernel." if layer is None else
                     f"A {layer.type} layer has no kernel: select a conv layer to edit one.")
             if ed.weight() is not None or self._kernel_hint != hint:
@@ -155,7 +169,6 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
                 self._kernel_hint = hint
             return
         self._kernel_hint = ""
-        w = layer.kernel if layer.kernel is not None else layer.weight
         shown = ed.weight()
         if shown is None or shown.shape != w.shape or not np.array_equal(shown, w):
             ed.set_weight(w)
@@ -164,9 +177,9 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
     def _on_kernel_edited(self, w: np.ndarray) -> None:
         i = self.doc.selected
         layer = self.doc.selected_layer
-        if not isinstance(layer, Conv2d):
+        old = editable_weights(layer)
+        if old is None:
             return
-        old = layer.kernel if layer.kernel is not None else layer.weight
         w = np.asarray(w, np.float32)
         merge_key = None
         if w.shape == old.shape:
@@ -174,14 +187,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
             if diff.size == 1:
                 merge_key = ("cell", int(diff[0]))
         try:
-            if layer.kernel is not None:
-                if w.ndim != 2:
-                    raise PipelineError("the per-channel form needs a 2-D kernel", key="kernel")
-                new = dataclasses.replace(layer, kernel=w)
-            else:
-                if w.ndim != 4:
-                    raise PipelineError("the weight form needs a 4-D weight", key="weight")
-                new = dataclasses.replace(layer, weight=w)
+            new = with_weights(layer, w)
         except PipelineError as exc:
             self.show_message(f"Layer {i}: {exc.reason}")
             self.kernel_editor.set_weight(old)
@@ -218,6 +224,5 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         finally:
             self.insight.shutdown()
             self.renderer.shutdown()
-            for loader in list(self._loaders):
-                loader.wait()
-            self._loaders.clear()
+            self.image_loader.shutdown()
+            self.learner.shutdown()

@@ -1,0 +1,439 @@
+"""The kernel learner: gradient descent on the selected conv layer, watched live.
+
+Learn ▸ Learn a kernel... opens a dialog for the selected conv2d layer. The user picks a target
+(the output the pipeline would give with a known kernel in that layer: the tutorial's edge
+detector [1, -1], a Sobel, a blur... or any image or ``.npy`` file of the last output's shape),
+then Start runs gradient descent on a background :class:`~convstudio.app.model.worker.Worker`
+(``app/model/learn_job.py``; never on the GUI thread). The loss curve (log scale) grows with
+every report, and the layer in the Document follows the descent a few times a second, so the
+kernel editor and the maps show the kernel changing. Pause stops after the current step; Step
+takes one step; the learning rate (or "auto": 1 / the loss's largest curvature, see
+``convstudio.core.fit``), the momentum and the steps of a Start may be changed at any time.
+
+A run is ONE undo step: every update of the layer carries the same merge key, so the Document
+merges them (``app/model/document.py``); "Undo run" (or Edit ▸ Undo) brings back the kernel from
+before the run. Any other change to the pipeline or the image ends the run: the next Start
+begins afresh from the layer as it then is. The numbers are defined in docs/semantics.md,
+"Learning a kernel"; docs/user-guide.md, "Learn a kernel", is the user's side.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convstudio.app.model.document import PipelineCommand
+from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
+from convstudio.app.model.worker import Worker
+from convstudio.core import Conv2d, ConvStudioError
+from convstudio.core.fit import DEFAULT_STEPS
+from convstudio.core.kernels import PRESETS
+
+__all__ = ["KernelLearner", "LearnerLauncher", "install_learner"]
+
+#: Seconds between two updates of the Document's layer while learning (each one repaints).
+PUSH_INTERVAL_S = 0.25
+FILE_TARGET = "file"
+
+
+def _target_choices() -> list[tuple[str, str, np.ndarray | None]]:
+    """(id, label, kernel) of every target the combo box offers; the file target last."""
+    choices = [("edge", "Edge detector [1, -1] (the tutorial's)", EDGE_KERNEL)]
+    for name, preset in PRESETS.items():
+        if preset.kind == "kernel":
+            choices.append((name, f"{preset.label} ({preset.category})", preset.make()))
+    choices.append((FILE_TARGET, "An image or .npy file...", None))
+    return choices
+
+
+class KernelLearner(QDialog):
+    """The learner dialog of one main window (see the module docstring)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.setObjectName("kernelLearner")
+        self.setWindowTitle("Learn a kernel")
+        self.doc = window.doc
+        self.worker = Worker("ConvStudio kernel learner", self)
+        self.worker.progressed.connect(self._on_report)
+        self.worker.done.connect(self._on_report)
+        self.worker.failed.connect(self._on_failed)
+        self.controls = LearnControls()
+        self._choices = _target_choices()
+        self._file_target: np.ndarray | None = None
+        self._session: LearnSession | None = None
+        self._run = 0  # merge key of the current run's undo step
+        self._expected = None  # the pipeline the learner last put in the Document
+        self._pushing = False
+        self._running = False
+        self._last_push = 0.0
+        self._pending_layer: Conv2d | None = None
+        self.losses: list[float] = []
+        self._build()
+        self.doc.pipelineChanged.connect(self._on_pipeline_changed)
+        # bound methods, not lambdas: Qt disconnects them when the dialog is destroyed
+        self.doc.imageChanged.connect(self._on_image_changed)
+        self.doc.selectionChanged.connect(self._on_selection_changed)
+        self.doc.undo_stack.indexChanged.connect(self._on_undo_index)
+        self._show_layer()
+
+    def _on_image_changed(self) -> None:
+        self._end_run("A new image: the next Start learns afresh.")
+
+    def _on_selection_changed(self, _index: int) -> None:
+        self._show_layer()
+
+    def _on_undo_index(self, _index: int) -> None:
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        self.layer_label = QLabel()
+        self.target_combo = QComboBox()
+        self.target_combo.setObjectName("learnTarget")
+        for key, label, _k in self._choices:
+            self.target_combo.addItem(label, key)
+        self.target_combo.setToolTip("The output to match: what the pipeline gives with this kernel "
+                                     "in the layer, or a file of the last output's shape")
+        self.target_combo.currentIndexChanged.connect(lambda _i: self._on_target_changed())
+        self.load_button = QPushButton("Load...")
+        self.load_button.clicked.connect(self._choose_file)
+        self.file_label = QLabel("no file")
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(1, 1_000_000)
+        self.steps_spin.setValue(DEFAULT_STEPS)
+        self.steps_spin.setToolTip("Steps one Start takes (Pause stops earlier)")
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(6)
+        self.lr_spin.setRange(1e-6, 1e6)
+        self.lr_spin.setValue(0.1)
+        self.lr_auto = QCheckBox("auto")
+        self.lr_auto.setChecked(True)
+        self.lr_auto.setToolTip("1 / the largest curvature of the loss, estimated when a run starts")
+        self.lr_auto.toggled.connect(lambda on: self.lr_spin.setEnabled(not on))
+        self.lr_spin.setEnabled(False)
+        self.lr_spin.valueChanged.connect(lambda _v: self._sync_controls())
+        self.lr_auto.toggled.connect(lambda _on: self._sync_controls())
+        self.momentum_spin = QDoubleSpinBox()
+        self.momentum_spin.setRange(0.0, 0.99)
+        self.momentum_spin.setSingleStep(0.05)
+        self.momentum_spin.setValue(0.9)
+        self.momentum_spin.setToolTip("0: plain gradient descent; 0.9 gets far faster on photos")
+        self.momentum_spin.valueChanged.connect(lambda _v: self._sync_controls())
+
+        form = QFormLayout()
+        target_row = QHBoxLayout()
+        target_row.addWidget(self.target_combo, 1)
+        target_row.addWidget(self.load_button)
+        form.addRow("Target", target_row)
+        form.addRow("", self.file_label)
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(self.lr_spin, 1)
+        lr_row.addWidget(self.lr_auto)
+        form.addRow("Learning rate", lr_row)
+        form.addRow("Momentum", self.momentum_spin)
+        form.addRow("Steps", self.steps_spin)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("lossPlot")
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.setLabel("left", "loss (mean squared error)")
+        self.plot.setLabel("bottom", "step")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.toggle)
+        self.step_button = QPushButton("Step")
+        self.step_button.clicked.connect(self.step)
+        self.undo_button = QPushButton("Undo run")
+        self.undo_button.setToolTip("Bring back the kernel from before the run (one undo step)")
+        self.undo_button.clicked.connect(self.undo_run)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.step_button, self.undo_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.layer_label)
+        layout.addLayout(form)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.resize(520, 520)
+        self._on_target_changed()
+
+    # ------------------------------------------------------------------ state shown
+    @property
+    def running(self) -> bool:
+        """Whether a learning job is in flight."""
+        return self._running
+
+    def _layer_index(self) -> int:
+        return self._session.index if self._session is not None else self.doc.selected
+
+    def _show_layer(self) -> None:
+        i = self._layer_index()
+        layer = self.doc.pipeline.layers[i - 1] if 1 <= i <= len(self.doc.pipeline) else None
+        if isinstance(layer, Conv2d) and layer.enabled:
+            self.layer_label.setText(f"Learning layer {i}: {layer.describe()}")
+        else:
+            self.layer_label.setText("Select an enabled conv2d layer to learn its kernel.")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.start_button.setText("Pause" if self._running else "Start")
+        self.step_button.setEnabled(not self._running)
+        self.undo_button.setEnabled(self._run_on_top())
+        on_file = self.target_combo.currentData() == FILE_TARGET
+        self.load_button.setEnabled(on_file and not self._running)
+        self.target_combo.setEnabled(not self._running)
+
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _sync_controls(self) -> None:
+        self.controls.lr = None if self.lr_auto.isChecked() else float(self.lr_spin.value())
+        self.controls.momentum = float(self.momentum_spin.value())
+
+    # ------------------------------------------------------------------ target
+    def _on_target_changed(self) -> None:
+        self.file_label.setVisible(self.target_combo.currentData() == FILE_TARGET)
+        self._end_run(None)
+        self._update_buttons()
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Target image or array", "",
+                                              "Images and arrays (*.png *.jpg *.jpeg *.tif *.tiff "
+                                              "*.bmp *.webp *.npy);;All files (*)")
+        if path:
+            self.load_target_file(path)
+
+    def load_target_file(self, path: str | Path) -> bool:
+        """Read a target file (image or ``.npy``); a one-line message in the dialog if it fails."""
+        from convstudio.core import load_image
+
+        try:
+            self._file_target = load_image(path, keep_alpha=self.doc.keep_alpha)
+        except ConvStudioError as exc:
+            self._say(str(exc))
+            return False
+        self.file_label.setText(f"{Path(path).name}: {' x '.join(map(str, self._file_target.shape))}")
+        index = next(i for i, c in enumerate(self._choices) if c[0] == FILE_TARGET)
+        self.target_combo.setCurrentIndex(index)
+        self._end_run(None)
+        return True
+
+    # ------------------------------------------------------------------ running
+    def _ensure_session(self) -> LearnSession | None:
+        if self._session is not None:
+            return self._session
+        i, image = self.doc.selected, self.doc.image
+        layer = self.doc.selected_layer
+        if image is None or not isinstance(layer, Conv2d) or not layer.enabled:
+            self._say("Select an enabled conv2d layer (with an image open) to learn its kernel.")
+            return None
+        key = self.target_combo.currentData()
+        if key == FILE_TARGET:
+            if self._file_target is None:
+                self._say("Load a target file first.")
+                return None
+            session = LearnSession(self.doc.pipeline, image, i, target=self._file_target)
+        else:
+            kernel = next(k for c, _l, k in self._choices if c == key)
+            session = LearnSession(self.doc.pipeline, image, i, target_kernel=kernel)
+        self._session, self._expected = session, self.doc.pipeline
+        self._run += 1
+        self.losses = []
+        self.curve.setData([], [])
+        return session
+
+    def toggle(self) -> None:
+        """Start, or pause a running descent."""
+        if self._running:
+            self.pause()
+        else:
+            self.start()
+
+    def start(self, steps: int | None = None) -> bool:
+        """Run up to `steps` steps (default: the Steps box) in the background."""
+        if self._running:
+            return False
+        session = self._ensure_session()
+        if session is None:
+            return False
+        self._sync_controls()
+        self.controls.stop.clear()
+        self._running = True
+        self.worker.submit(session.job(steps or self.steps_spin.value(), self.controls))
+        self._say("Learning..." if self.controls.lr is not None else
+                  "Learning (estimating the learning rate first)...")
+        self._update_buttons()
+        return True
+
+    def step(self) -> bool:
+        """Take one step."""
+        return self.start(1)
+
+    def pause(self) -> None:
+        """Stop after the current step (its result is still shown and kept)."""
+        self.controls.stop.set()
+
+    def _on_report(self, _token: int, report: LearnReport) -> None:
+        self.losses.extend(float(v) for v in report.losses)
+        if self.losses:
+            y = np.asarray(self.losses)
+            floor = max(float(y.max()) * 1e-16, np.finfo(np.float64).tiny)
+            self.curve.setData(np.arange(1, y.size + 1), np.maximum(y, floor))
+        if self.lr_auto.isChecked():
+            with _blocked(self.lr_spin):
+                self.lr_spin.setValue(report.lr)
+        self._pending_layer = report.layer
+        if report.done or time.monotonic() - self._last_push >= PUSH_INTERVAL_S:
+            self._push()
+        loss = f"{self.losses[-1]:.6g}" if self.losses else "-"
+        self._say(f"Step {report.steps}: loss {loss} (before the step), learning rate "
+                  f"{report.lr:.4g}" + ("" if not report.done else ". Paused." if
+                                         self.controls.stop.is_set() else ". Done."))
+        if report.done:
+            self._running = False
+            self._update_buttons()
+
+    def _on_failed(self, _token: int, message: str) -> None:
+        self._running = False
+        self._push()
+        self._say(message)
+        self._session = None  # a diverged descent starts afresh (from the last good layer)
+        self._update_buttons()
+
+    def _push(self) -> None:
+        """Put the learned layer into the Document, merged into this run's undo step."""
+        layer, self._pending_layer = self._pending_layer, None
+        if layer is None or self._session is None or self.doc.pipeline is not self._expected:
+            return
+        self._pushing = True
+        try:
+            self.doc.replace_layer(self._session.index, layer,
+                                   text=f"Learn the kernel of layer {self._session.index}",
+                                   merge_key=("learn", self._run))
+        finally:
+            self._pushing = False
+        self._expected = self.doc.pipeline
+        self._last_push = time.monotonic()
+        self._update_buttons()
+
+    def _run_on_top(self) -> bool:
+        stack = self.doc.undo_stack
+        top = stack.command(stack.index() - 1) if stack.index() > 0 else None
+        return isinstance(top, PipelineCommand) and top.merge_key is not None \
+            and top.merge_key[2:] == (("learn", self._run),)
+
+    def undo_run(self) -> None:
+        """Stop, and bring back the pipeline from before the run (one undo step)."""
+        if not self._run_on_top():
+            return
+        self.worker.cancel()
+        self._running = False
+        self.doc.undo_stack.undo()  # pipelineChanged ends the run (_on_pipeline_changed)
+
+    def _on_pipeline_changed(self) -> None:
+        if self._pushing or self._session is None:
+            self._show_layer()
+            return
+        if self.doc.pipeline is not self._expected:
+            self._end_run("The pipeline changed: the next Start learns afresh from the layer "
+                          "as it is now.")
+
+    def _end_run(self, message: str | None) -> None:
+        """Forget the run (the Document keeps what it has); a running job is dropped."""
+        if self._running:
+            self.worker.cancel()
+            self._running = False
+        self._session = None
+        self._pending_layer = None
+        if message:
+            self._say(message)
+        self._show_layer()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.pause()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the worker thread (the window calls this when it closes)."""
+        self.worker.shutdown()
+
+
+class _blocked:
+    def __init__(self, widget: QWidget) -> None:
+        self.widget = widget
+
+    def __enter__(self) -> None:
+        self.old = self.widget.blockSignals(True)
+
+    def __exit__(self, *exc) -> None:
+        self.widget.blockSignals(self.old)
+
+
+class LearnerLauncher(QObject):
+    """The Learn menu's "Learn a kernel..." action and the one learner dialog of a window."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.setObjectName("learnerLauncher")
+        self.window = window
+        self.dialog: KernelLearner | None = None
+        self.action = QAction("Learn a &kernel...", window)
+        self.action.setObjectName("learnKernelAction")
+        tip = "Learn the selected conv layer's kernel by gradient descent, watching the loss fall"
+        self.action.setToolTip(tip)
+        self.action.setStatusTip(tip)
+        self.action.triggered.connect(lambda _c=False: self.open())
+        menu = getattr(getattr(window, "learn", None), "menu", None)
+        if menu is not None:
+            menu.addSeparator()
+            menu.addAction(self.action)
+
+    def open(self) -> KernelLearner:
+        """Show the learner (made on first use) for the selected layer."""
+        if self.dialog is None:
+            self.dialog = KernelLearner(self.window)
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+        return self.dialog
+
+    def shutdown(self) -> None:
+        if self.dialog is not None:
+            self.dialog.shutdown()
+
+
+def install_learner(window) -> LearnerLauncher:
+    """Add "Learn a kernel..." to `window`'s Learn menu; returns the launcher (``shutdown()``
+    stops the learner's thread)."""
+    return LearnerLauncher(window)
+

@@ -1,0 +1,272 @@
+"""Images too large to load whole, read region by region (docs/scale.md).
+
+:func:`open_image` opens an image without reading its pixels and returns an object with
+``shape == (C, H, W)`` that reads ``image[:, r0:r1, c0:c1]`` as ``float32`` on demand, with the
+same values :func:`~convstudio.core.load_image` gives (8-bit / 255, 16-bit / 65535, float as is,
+R, G, B order, alpha dropped unless kept):
+
+- tiled or striped (Big)TIFF: only the tiles or strips a region touches are read and decoded
+  (``tifffile``);
+- ``.npy``: through a read-only memory map (``numpy.load(mmap_mode="r", allow_pickle=False)``);
+- Zarr arrays and OME-Zarr images (a folder; needs the ``scale`` extra): the chunks a region
+  touches;
+- anything else (PNG, JPEG, TIFF layouts read otherwise, ...): loaded whole by ``load_image``,
+  with its limits.
+
+The size comes from the header and is checked (at most :data:`MAX_LAZY_PIXELS` pixels and
+``MAX_CHANNELS`` channels) before any pixel is read. The objects pickle as their path and
+options, so Dask workers reopen the file themselves. Writing tile by tile is in
+:mod:`convstudio.core.tilesinks`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ImageIOError
+from .imageheaders import _check_pixels, _Corrupt, _display_name, _npy_header, _os_reason, _sniff
+from .layerspec import MAX_CHANNELS
+
+__all__ = ["MAX_LAZY_PIXELS", "LazyImage", "open_image", "is_zarr_path", "scale_extra_missing"]
+
+#: Images read region by region may hold up to this many pixels (width x height): 200
+#: gigapixels, a thousand times what ``load_image`` accepts whole.
+MAX_LAZY_PIXELS = 200_000_000_000
+
+_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def scale_extra_missing(what: str) -> ImageIOError:
+    """The one-line message for a feature of the optional ``scale`` extra."""
+    return ImageIOError(f"{what} needs Dask and Zarr: pip install \"convstudio[scale]\"")
+
+
+def is_zarr_path(path: str | os.PathLike) -> bool:
+    """A folder, or a name ending in .zarr: read and written as Zarr."""
+    p = Path(os.fspath(path))
+    return p.suffix.lower() == ".zarr" or p.is_dir()
+
+
+class LazyImage:
+    """Base of the lazy images: ``shape`` (C, H, W), ``dtype`` float32, ``image[:, rows, cols]``."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+    lazy = True  # False: the pixels were loaded whole
+
+    def __init__(self, path: str | os.PathLike, keep_alpha: bool = False):
+        self.path = os.fspath(path)
+        self.name = _display_name(path)
+        self.keep_alpha = keep_alpha
+        self.shape: tuple[int, int, int] = (0, 0, 0)
+
+    def __reduce__(self):
+        # a Dask worker reopens the file instead of receiving its pixels
+        return (_reopen, (self.path, self.keep_alpha))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(k, slice) for k in key)
+                and all(k.step in (None, 1) for k in key[1:])):
+            raise TypeError("a lazy image is read as image[channels, r0:r1, c0:c1]")
+        _, h, w = self.shape
+        r0, r1, _ = key[1].indices(h)
+        c0, c1, _ = key[2].indices(w)
+        a = self.read(r0, max(r0, r1), c0, max(c0, c1))
+        return a if key[0] == slice(None) else a[key[0]]
+
+    def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file (also done when the object is collected)."""
+
+    def __enter__(self) -> LazyImage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _finish(self, a: np.ndarray, kind: str) -> np.ndarray:
+        """(C, h, w) samples of the file -> float32 values as load_image gives them."""
+        scale = _SCALES.get(a.dtype)
+        with np.errstate(over="ignore"):  # float64 beyond float32 becomes inf, refused below
+            out = a.astype(np.float32)
+        if scale is not None and kind == "image":
+            out /= np.float32(scale)
+        elif a.dtype.kind == "f" and not np.isfinite(out).all():
+            what = "values beyond the float32 range" if np.isfinite(a).all() else "NaN or infinite values"
+            raise ImageIOError(f"cannot read '{self.name}': the image contains {what}")
+        return out
+
+
+class MemoryImage(LazyImage):
+    """An image ``load_image`` read whole (formats that cannot be read by region)."""
+
+    lazy = False
+
+    def __init__(self, path, keep_alpha: bool = False):
+        from .imageio import load_image
+
+        super().__init__(path, keep_alpha)
+        self.array = load_image(path, keep_alpha=keep_alpha)
+        self.shape = tuple(self.array.shape)  # type: ignore[assignment]
+
+    def read(self, r0, r1, c0, c1):
+        return self.array[:, r0:r1, c0:c1]
+
+
+class NpyImage(LazyImage):
+    """A ``.npy`` file through a read-only memory map; values cast to float32 unscaled."""
+
+    def __init__(self, path, keep_alpha: bool = False, max_pixels: int = MAX_LAZY_PIXELS):
+        super().__init__(path, keep_alpha)
+        try:
+            with open(path, "rb") as f:
+                shape, _, dtype, _ = _npy_header(f)
+        except _Corrupt as exc:
+            raise ImageIOError(f"cannot read '{self.name}': {exc}") from None
+        if dtype.hasobject:
+            raise ImageIOError(f"cannot read '{self.name}': it holds Python objects (pickled data), "
+                               "refused for safety")
+        if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
+            raise ImageIOError(f"cannot read '{self.name}': unsupported dtype {dtype} "
+                               "(expected bool, integer or real float)")
+        if len(shape) not in (2, 3) or 0 in shape:
+            raise ImageIOError(f"cannot read '{self.name}': array of shape {shape}; expected (H, W) "
+                               "or (C, H, W), not empty")
+        _check_size(self.name, shape[-3] if len(shape) == 3 else 1, shape[-1], shape[-2], max_pixels)
+        try:
+            self._mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ImageIOError(f"cannot read '{self.name}': {' '.join(str(exc).split())}") from None
+        self.shape = (1,) + tuple(shape) if len(shape) == 2 else tuple(shape)  # type: ignore[assignment]
+
+    def read(self, r0, r1, c0, c1):
+        mm = self._mm
+        a = mm[r0:r1, c0:c1][None] if mm.ndim == 2 else mm[:, r0:r1, c0:c1]
+        return self._finish(np.asarray(a), "npy")
+
+
+def _check_size(name: str, c: int, w: int, h: int, max_pixels: int) -> None:
+    _check_pixels(name, w, h, max_pixels)
+    if c > MAX_CHANNELS:
+        raise ImageIOError(f"cannot read '{name}': {c} channels, above the limit of {MAX_CHANNELS}")
+
+
+def _channel_index(samples: int, keep_alpha: bool, name: str) -> list[int]:
+    """Samples of a pixel -> channels, as load_image keeps them (alpha last, dropped by default)."""
+    if samples == 1:
+        return [0]
+    if samples == 2:  # grey + alpha
+        return [0, 0, 0, 1] if keep_alpha else [0]
+    if samples in (3, 4):
+        return [0, 1, 2, 3][: samples if keep_alpha else 3]
+    raise ImageIOError(f"cannot read '{name}': unsupported number of samples per pixel ({samples})")
+
+
+class ZarrImage(LazyImage):
+    """A Zarr array (C, H, W) or (H, W), or the full-resolution level of an OME-Zarr image whose
+    axes other than c, y, x have length 1; values cast to float32 unscaled."""
+
+    def __init__(self, path, keep_alpha: bool = False, max_pixels: int = MAX_LAZY_PIXELS):
+        super().__init__(path, keep_alpha)
+        try:
+            import zarr
+        except ImportError:
+            raise scale_extra_missing(f"reading '{self.name}' (Zarr)") from None
+        try:
+            node = zarr.open(self.path, mode="r")
+        except Exception as exc:  # noqa: BLE001 - zarr raises many kinds for a bad store
+            raise ImageIOError(f"cannot read '{self.name}': not a Zarr array or group "
+                               f"({' '.join(str(exc).split())[:200]})") from None
+        axes = None
+        if not hasattr(node, "shape"):  # a group: OME-Zarr multiscales, level 0
+            attrs = dict(node.attrs)
+            ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+            try:
+                level = ms[0]["datasets"][0]["path"]
+                axes = [a["name"] if isinstance(a, dict) else a for a in ms[0].get("axes", [])] or None
+                node = node[level]
+            except (TypeError, KeyError, IndexError):
+                raise ImageIOError(f"cannot read '{self.name}': a Zarr group without OME-Zarr "
+                                   "multiscales metadata") from None
+        self._arr, self._select = node, _zarr_selection(tuple(node.shape), axes, self.name)
+        if np.dtype(node.dtype).kind not in "biuf":
+            raise ImageIOError(f"cannot read '{self.name}': unsupported dtype {node.dtype}")
+        c_axis, y_axis, x_axis = self._select
+        shape = node.shape
+        c = shape[c_axis] if c_axis is not None else 1
+        _check_size(self.name, c, shape[x_axis], shape[y_axis], max_pixels)
+        self.shape = (c, shape[y_axis], shape[x_axis])
+
+    def read(self, r0, r1, c0, c1):
+        c_axis, y_axis, x_axis = self._select
+        key = [0] * self._arr.ndim
+        if c_axis is not None:
+            key[c_axis] = slice(None)
+        key[y_axis], key[x_axis] = slice(r0, r1), slice(c0, c1)
+        a = np.asarray(self._arr[tuple(key)])
+        if c_axis is None:
+            a = a[None]
+        elif c_axis > y_axis:  # channels after the rows: bring them first
+            a = np.moveaxis(a, -1 if c_axis > x_axis else 1, 0)
+        return self._finish(a, "zarr")
+
+
+def _zarr_selection(shape: tuple[int, ...], axes: list[str] | None, name: str):
+    """(channel axis or None, row axis, column axis) of a Zarr array."""
+    if axes is None:
+        if len(shape) == 2:
+            return None, 0, 1
+        if len(shape) == 3:
+            return 0, 1, 2
+        axes = ["t", "c", "z", "y", "x"][-len(shape):] if len(shape) <= 5 else None
+    if axes is None or "y" not in axes or "x" not in axes:
+        raise ImageIOError(f"cannot read '{name}': array of shape {shape}; expected (H, W), "
+                           "(C, H, W) or OME-Zarr axes with y and x")
+    for a, n in zip(axes, shape):
+        if a not in ("c", "y", "x") and n != 1:
+            raise ImageIOError(f"cannot read '{name}': axis '{a}' has {n} entries; only images "
+                               "with one time point and one plane are read")
+    return (axes.index("c") if "c" in axes else None), axes.index("y"), axes.index("x")
+
+
+def _open_dispatch(path, keep_alpha: bool, max_pixels: int) -> LazyImage:
+    name = _display_name(path)
+    if is_zarr_path(path):
+        return ZarrImage(path, keep_alpha, max_pixels)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageIOError(f"cannot read '{name}': not a regular file")
+        with open(path, "rb") as f:
+            kind = _sniff(f.read(16))
+    except ImageIOError:
+        raise
+    except OSError as exc:
+        raise ImageIOError(f"cannot read '{name}': {_os_reason(exc)}") from None
+    if kind == "npy":
+        return NpyImage(path, keep_alpha, max_pixels)
+    if kind == "tiff":
+        from .lazytiff import TiffImage, TiffLayoutUnsupported
+
+        try:
+            return TiffImage(path, keep_alpha, max_pixels)
+        except TiffLayoutUnsupported:
+            pass  # palette, orientation, JPEG-in-TIFF ...: OpenCV reads those whole
+    return MemoryImage(path, keep_alpha)
+
+
+def open_image(path: str | os.PathLike, *, keep_alpha: bool = False,
+               max_pixels: int = MAX_LAZY_PIXELS) -> LazyImage:
+    """Open an image for reading by region (see the module docstring); ImageIOError when it
+    cannot be read, is too large, or holds what load_image would refuse."""
+    return _open_dispatch(path, keep_alpha, max_pixels)
+
+
+def _reopen(path: str, keep_alpha: bool) -> LazyImage:
+    return open_image(path, keep_alpha=keep_alpha)

@@ -1,0 +1,151 @@
+"""Reading input files within a bound, and never writing over an input.
+
+Every file ConvStudio reads (a pipeline, an image, a ``.npy``) goes through :func:`read_bounded`:
+only regular files are read (a FIFO would block forever, ``/dev/urandom`` never ends), and never
+more than the caller's limit, however large the file claims or grows to be. Every file it writes
+is first checked with :func:`check_not_input` against the files it read. The limits themselves
+are listed in docs/security.md.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Union
+
+from .errors import ConvStudioError
+from .formatting import format_bytes
+
+__all__ = ["read_bounded", "same_file", "check_not_input", "os_reason"]
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+_CHUNK = 1 << 20  # read in pieces of 1 MiB past the size the file had when opened
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of an OSError in a few words, for a one-line message."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or folder"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    if isinstance(exc, NotADirectoryError):
+        return "a part of the path is not a folder"
+    return " ".join((exc.strerror or str(exc) or type(exc).__name__).rstrip(".").split())
+
+
+def _name(path: PathArg) -> str:
+    name = os.fspath(path)
+    return os.fsdecode(name) if isinstance(name, bytes) else name
+
+
+def read_bounded(path: PathArg, limit: int, *,
+                 error: type[ConvStudioError] = ConvStudioError) -> bytes:
+    """The whole content of the regular file `path`, refused if it holds more than `limit` bytes.
+
+    The file is opened without blocking (a FIFO cannot stall the caller) and checked on the open
+    descriptor, so a path swapped between a check and the read cannot slip through. At most
+    ``limit + 1`` bytes are ever read, even from a file that grows while it is read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    limit : int
+        The most bytes accepted.
+    error : subclass of ConvStudioError
+        The exception raised on any problem (``PipelineError`` for pipelines, ``ImageIOError``
+        for images); its message is one line, ``cannot read 'PATH': REASON``.
+
+    Returns
+    -------
+    bytes
+        The file's content (possibly empty).
+    """
+    name = _name(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise error(f"cannot read '{name}': it is a folder, not a file")
+            if not stat.S_ISREG(st.st_mode):
+                raise error(f"cannot read '{name}': not a regular file (a pipe, device or socket "
+                            "is never read)")
+            if st.st_size > limit:
+                raise error(f"cannot read '{name}': the file is {format_bytes(st.st_size)}, above the "
+                            f"limit of {format_bytes(limit)}")
+            data = _read_upto(f, st.st_size, limit)
+    except ConvStudioError:
+        raise
+    except OSError as exc:
+        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
+    except MemoryError:
+        raise error(f"cannot read '{name}': not enough memory") from None
+    if len(data) > limit:
+        raise error(f"cannot read '{name}': the file grew above the limit of {format_bytes(limit)} "
+                    "while it was read")
+    return data
+
+
+def _read_upto(f, expected: int, limit: int) -> bytes:
+    """Read until EOF or ``limit + 1`` bytes; the first buffer is sized by `expected` only."""
+    buf = bytearray(expected + 1)
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    view.release()
+    if got <= expected:
+        del buf[got:]
+        return bytes(buf)
+    # The file grew since fstat: continue in bounded pieces up to limit + 1.
+    parts = [bytes(buf[:got])]
+    total = got
+    while total <= limit:
+        piece = f.read(min(_CHUNK, limit + 1 - total))
+        if not piece:
+            break
+        parts.append(piece)
+        total += len(piece)
+    return b"".join(parts)
+
+
+def same_file(a: PathArg, b: PathArg) -> bool:
+    """True when `a` and `b` name the same file: the same path once symlinks are resolved, or
+    the same inode (hard links, bind mounts, case-insensitive names). A path that does not exist
+    yet is compared by its resolved name only."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except (OSError, ValueError):
+        pass
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def check_not_input(target: PathArg, inputs: Iterable[PathArg], *,
+                    error: type[ConvStudioError] = ConvStudioError) -> None:
+    """Raise `error` if writing `target` would overwrite one of `inputs` (see :func:`same_file`).
+
+    The one check behind every file the command line writes (``apply`` outputs, ``info --erf``):
+    inputs are never overwritten, whatever links lead to them.
+    """
+    for src in inputs:
+        if same_file(target, src):
+            same = "" if _name(target) == _name(src) else f" (the same file as '{_name(src)}')"
+            raise error(f"'{_name(target)}' is an input{same}; inputs are never overwritten")
