@@ -39,6 +39,10 @@ def test_learn_pause_and_undo_in_one_step(learner_window, qtbot):
     before_pipeline = w.doc.pipeline
     undo_index = w.doc.undo_stack.index()
     dialog.momentum_spin.setValue(0.0)  # plain gradient descent
+    # a small fixed rate, so that the run is still going when the test looks (the automatic rate
+    # reaches [1, -1] in a few dozen steps)
+    dialog.lr_auto.setChecked(False)
+    dialog.lr_spin.setValue(1e-3)
     dialog.steps_spin.setValue(100_000)
     changes = []
     w.doc.pipelineChanged.connect(lambda: changes.append(kernel_of(w)))
