@@ -1,4 +1,5 @@
-"""The `convstudio` command: opens the desktop app, or runs `apply`, `info` and `check`.
+"""The `convstudio` command: opens the desktop app, or runs a subcommand (`SUBCOMMANDS`: apply,
+info, check, fit, import; apply, fit and import live in cli_apply.py, cli_fit.py, cli_import.py).
 
 Exit codes: 0 success, 1 some inputs failed or a check failed, 2 usage or pipeline error.
 Every error is one readable line on stderr; no traceback reaches the user.
@@ -10,33 +11,23 @@ import argparse
 import json
 import os
 import sys
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cliguard import (
     EXIT_TERMINATED,
-    OutputError,
     Terminated,
-    compute_layer,
     flush_stdout,
     handle_sigterm,
-    make_folder,
     os_error_line,
     say,
     write_stdout,
 )
 from .core.formatting import format_bytes, format_number, format_ratio, format_shape
-from .core.normalization import NORMALIZE_MODES
-from .core.quiet import STDERR_LOCK
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# Formats that can hold 16 bits per channel (the others are 8-bit only).
-SIXTEEN_BIT_FORMATS = {"png", "tif", "tiff"}
 
 
 class UsageError(Exception):
@@ -49,6 +40,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
 
+    def _print_message(self, message: str, file=None) -> None:
+        # --help and --version: argparse would drop a failed write to stdout silently
+        if message and file is sys.stdout:
+            write_stdout(message, end="")
+        elif message:
+            super()._print_message(message, file)
+
 
 def _fail(message: str) -> None:
     line = " ".join(message.split())  # one line, whatever the message held
@@ -58,11 +56,38 @@ def _fail(message: str) -> None:
 # ------------------------------------------------------------------------------------------ parsers
 
 
+#: Every subcommand with its one-line summary, in the order `convstudio --help` lists them.
+SUBCOMMANDS = {
+    "apply": "run a pipeline on images and write the output of one layer",
+    "info": "shapes, receptive fields, parameters and memory needs of every layer",
+    "check": "compare every layer with an independent OpenCV reference",
+    "fit": "learn one conv layer's weights so that the output matches a target",
+    "import": "turn an ONNX model's main path into a pipeline file",
+}
+
+
+def _commands() -> dict:
+    """Subcommand -> (parser factory, command); the larger ones live in modules of their own."""
+    from .cli_apply import apply_parser, cmd_apply
+    from .cli_fit import cmd_fit, fit_parser
+    from .cli_import import cmd_import, import_parser
+
+    commands = {"apply": (apply_parser, cmd_apply), "info": (_info_parser, _cmd_info),
+                "check": (_check_parser, _cmd_check), "fit": (fit_parser, cmd_fit),
+                "import": (import_parser, cmd_import)}
+    assert list(commands) == list(SUBCOMMANDS)
+    return commands
+
+
 def _app_parser() -> _Parser:
+    width = max(len(name) for name in SUBCOMMANDS)
+    listing = "\n".join(f"  {name:<{width}}  {text}" for name, text in SUBCOMMANDS.items())
     p = _Parser(
         prog="convstudio",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Design, see and understand image convolution. Without a subcommand, opens "
-        "the desktop app. Subcommands: apply, info, check (see 'convstudio SUBCOMMAND --help').",
+        "the desktop app.",
+        epilog=f"subcommands (see 'convstudio SUBCOMMAND --help'):\n{listing}",
     )
     p.add_argument("image", nargs="?", help="image to open")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline JSON file to open")
@@ -72,41 +97,6 @@ def _app_parser() -> _Parser:
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="once every layer is computed, save a picture of the window and exit")
     p.add_argument("--version", action="version", version=_version())
-    return p
-
-
-def _apply_parser() -> _Parser:
-    p = _Parser(prog="convstudio apply",
-                description="Run a pipeline on images and write the output of one layer.")
-    p.add_argument("pipeline", metavar="PIPELINE")
-    p.add_argument("inputs", metavar="INPUT", nargs="+")
-    out = p.add_mutually_exclusive_group(required=True)
-    out.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
-    out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.<EXT> per input")
-    p.add_argument("--format", metavar="EXT",
-                   help="extension for --out-dir (default: png, or npy for .npy inputs)")
-    p.add_argument("--layer", type=int, metavar="N",
-                   help="write the output of layer N (default: the last; 0 = the input)")
-    p.add_argument("--normalize", choices=NORMALIZE_MODES, default="clip",
-                   help="mapping to 8/16-bit for image formats (default: clip to [0, 1]; "
-                   "'signed' draws 0 as mid-grey, for feature maps that hold negative values)")
-    p.add_argument("--channels", choices=("auto", "split"), default="auto",
-                   help="auto (default): an image (every layer so far filters each channel "
-                   "alone) is one gray/RGB/RGBA file, feature maps (after a conv with a "
-                   "'weight') one gray file per channel, NAME_c00.png ...; split: always one "
-                   "file per channel")
-    p.add_argument("--depth", type=int, choices=(8, 16), default=8,
-                   help="bits per channel for PNG/TIFF-integer outputs (default 8)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="inputs processed in parallel")
-    p.add_argument("--keep-alpha", action="store_true", help="keep an alpha channel as channel 4")
-    p.add_argument("--tile", type=int, metavar="N",
-                   help="compute the output in N x N tiles of the layer, reading only the input "
-                   "each tile needs (automatic when a whole run would not fit in memory); the "
-                   "result is the whole run's (docs/scale.md)")
-    p.add_argument("--dask", metavar="ADDRESS",
-                   help="run the tiles of an image, or the files of a batch, on a Dask cluster "
-                   "(scheduler ADDRESS, or 'local' for one on this machine; needs "
-                   "convstudio[scale])")
     return p
 
 
@@ -124,6 +114,9 @@ def _info_parser() -> _Parser:
     p.add_argument("--erf", metavar="OUT.npy",
                    help="with --at: write the gradient of that value w.r.t. the input, (C, H, W) "
                    "float32 (the effective receptive field)")
+    p.add_argument("--tile", type=int, metavar="N",
+                   help="tile side for the tiled-run figures (the halo each tile reads, its peak "
+                   "memory), as 'apply --tile N' (default 512)")
     return p
 
 
@@ -176,190 +169,6 @@ def _parse_shape(text: str) -> tuple[int, int, int]:
     return tuple(parts)  # type: ignore[return-value]
 
 
-# ------------------------------------------------------------------------------------------ apply
-
-
-@dataclass(frozen=True)
-class _Job:
-    source: Path
-    target: Path
-
-
-def _plan_outputs(args, inputs: list[Path]) -> list[_Job]:
-    if args.output is not None:
-        if len(inputs) != 1:
-            raise UsageError(f"-o takes one input, got {len(inputs)}; use --out-dir for several")
-        if args.format is not None:
-            raise UsageError("--format goes with --out-dir; with -o the extension of OUT decides")
-        return [_Job(inputs[0], Path(args.output))]
-    out_dir = Path(args.out_dir)
-    # os.path: Path.exists() raises on a name too long; making the folder reports that later
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise UsageError(f"--out-dir '{out_dir}' exists and is not a folder")
-    jobs = []
-    for src in inputs:
-        ext = args.format or ("npy" if src.suffix.lower() == ".npy" else "png")
-        jobs.append(_Job(src, out_dir / f"{src.stem}.{ext.lstrip('.').lower()}"))
-    return jobs
-
-
-def _check_format(target: Path, depth: int) -> None:
-    from .core.imageio import SUPPORTED_WRITE_EXTENSIONS
-
-    ext = target.suffix.lower()
-    if ext == ".zarr":  # written tile by tile (docs/scale.md)
-        return
-    if ext not in SUPPORTED_WRITE_EXTENSIONS:
-        raise UsageError(f"cannot write '{target.name}': unknown format '{ext or '(none)'}' "
-                         f"(supported: {', '.join(SUPPORTED_WRITE_EXTENSIONS)})")
-    if depth == 16 and ext.lstrip(".") not in SIXTEEN_BIT_FORMATS | {"npy"}:
-        raise UsageError(f"--depth 16 needs PNG or TIFF; '{target.name}' is {ext} (8-bit only)")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Kept for the subcommands' modules; the one check is convstudio.core.safeio (same_file,
-    check_not_input), which follows symlinks and hard links."""
-    from .core.safeio import same_file
-
-    return same_file(a, b)
-
-
-class _Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal and there is much to do."""
-
-    def __init__(self, total: int):
-        self.total = total
-        self.done = 0
-        self.enabled = total > 1 and sys.stderr.isatty()
-        self._lock = threading.Lock()
-
-    def step(self, name: str) -> None:
-        # STDERR_LOCK: never while another thread's decoder has stderr captured
-        with self._lock, STDERR_LOCK:
-            self.done += 1
-            if not self.enabled:
-                return
-            width = 30
-            filled = width * self.done // self.total
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {name[:40]:<40}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    def message(self, text: str) -> None:
-        with self._lock:
-            if self.enabled:
-                sys.stderr.write("\r" + " " * 80 + "\r")
-            say(f"convstudio: {' '.join(text.split())}")
-
-
-def _cmd_apply(args) -> int:
-    from . import cli_tiled
-    from .core import ConvStudioError, RunCancelled, load_image
-    from .core.channels import output_paths, save_output, split_channels
-    from .core.safeio import check_not_input
-    from .session.compute import memory_budget
-
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.tile is not None and args.tile < 1:
-        raise UsageError("--tile must be at least 1")
-    pipeline = _load_pipeline(args.pipeline)
-    layer = len(pipeline) if args.layer is None else args.layer
-    if not 0 <= layer <= len(pipeline):
-        raise UsageError(f"--layer must be between 0 and {len(pipeline)}, got {layer}")
-    inputs = [Path(p) for p in args.inputs]
-    jobs = _plan_outputs(args, inputs)
-    for job in jobs:
-        _check_format(job.target, args.depth)
-    if args.out_dir is not None:
-        try:
-            make_folder(args.out_dir)
-        except OutputError as exc:
-            raise UsageError(str(exc)) from None
-    # one file per channel for feature maps (or always, with --channels split)
-    split = split_channels(pipeline, layer, args.channels)
-
-    progress = _Progress(len(jobs))
-    claimed: dict[Path, Path] = {}
-    claim_lock = threading.Lock()
-    # Inputs are never overwritten, the pipeline file included (docs/security.md).
-    read_files = [Path(args.pipeline), *inputs]
-    # Each job keeps only the layer it computes; the jobs running at once share the budget.
-    budget = memory_budget() // min(args.jobs, len(jobs))
-    stop = threading.Event()  # set on Ctrl+C / SIGTERM: the other jobs stop at their next check
-
-    def claim(job: _Job, channels: int) -> None:
-        with claim_lock:
-            for out in output_paths(job.target, channels, split=split):
-                check_not_input(out, read_files)
-                key = out.resolve()
-                if key in claimed:
-                    raise ConvStudioError(f"'{out}' is also the output of '{claimed[key]}'")
-                claimed[key] = job.source
-
-    # tiles (docs/scale.md): asked for, on a cluster, into Zarr, or when a whole run won't fit
-    tiled = cli_tiled.TiledOptions(layer, split, args.normalize, args.depth, args.keep_alpha,
-                                   args.tile, budget, progress=len(jobs) == 1)
-    client = cli_tiled.connect(args.dask) if args.dask is not None else None
-
-    def run(job: _Job) -> bool:
-        if stop.is_set():
-            return False
-        try:
-            done = cli_tiled.apply_file(pipeline, job.source, job.target, tiled, client=client,
-                                        claim=lambda c: claim(job, c), note=progress.message,
-                                        cancelled=stop.is_set)
-            if done is True:
-                return True
-            box = [done if done is not False else load_image(job.source, keep_alpha=args.keep_alpha)]
-            del done  # the box is the input's only holder: compute_layer frees it after layer 1
-            y = compute_layer(pipeline, layer, box, budget=budget, cancelled=stop.is_set)
-            claim(job, y.shape[0])
-            save_output(job.target, y, split=split, normalize=args.normalize, depth=args.depth)
-            return True
-        except RunCancelled:
-            return False
-        except (ConvStudioError, OSError) as exc:
-            text = str(exc) if isinstance(exc, ConvStudioError) else os_error_line(exc)
-            progress.message(f"{job.source}: {text}" if str(job.source) not in text else text)
-            return False
-        except MemoryError:
-            progress.message(f"{job.source}: not enough memory")
-            return False
-        finally:
-            progress.step(job.source.name)
-
-    try:
-        if client is not None and len(jobs) > 1:
-            for job in jobs:
-                claim(job, cli_tiled.output_channels(pipeline, layer, job.source, args.keep_alpha))
-            results = cli_tiled.apply_batch_on_dask(client, pipeline, [(j.source, j.target) for j in jobs],
-                                                    tiled, progress.message)
-        elif args.jobs == 1 or len(jobs) == 1:
-            results = [run(job) for job in jobs]
-        else:
-            pool = ThreadPoolExecutor(max_workers=args.jobs)
-            try:
-                futures = [pool.submit(run, job) for job in jobs]
-                # Short waits: a signal may land on a worker thread, and the main thread must wake
-                # to run its handler (Ctrl+C, SIGTERM) instead of waiting for a whole job.
-                while wait(futures, timeout=0.1).not_done:
-                    pass
-                results = [f.result() for f in futures]
-            finally:
-                stop.set()  # after an interrupt: the running jobs cancel, the queued never start
-                pool.shutdown(wait=True, cancel_futures=True)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
-    finally:
-        if client is not None:
-            client.close()
-    return EXIT_OK if all(results) else EXIT_FAILED
-
-
 # ------------------------------------------------------------------------------------------ info
 
 
@@ -393,7 +202,11 @@ def _cmd_info(args) -> int:
         shape = x.shape
     else:
         shape = _parse_shape(args.input_shape)
+    if args.tile is not None and args.tile < 1:
+        raise UsageError("--tile must be at least 1")
     info = pipeline.info(shape)
+    tiled, tiled_text = _tiled_info(pipeline, shape, args.tile)
+    info.update(tiled)
     explained = None
     if at is not None:
         from .core.explain import effective_receptive_field, explain_pixel
@@ -415,10 +228,34 @@ def _cmd_info(args) -> int:
         write_stdout(json.dumps(info))
         return EXIT_OK
     write_stdout(_info_table(pipeline, info))
+    write_stdout(tiled_text)
     if explained is not None:
         write_stdout("")
         write_stdout(_explain_text(explained))
     return EXIT_OK
+
+
+def _tiled_info(pipeline, shape, tile: int | None) -> tuple[dict, str]:
+    """What a tiled `apply --tile N` of this input needs (docs/scale.md), as the JSON keys
+    ``tile``, ``tile_halo`` (the input cells a tile reads beyond its own footprint: top, bottom,
+    left, right, as a padding is written) and ``tiled_peak_bytes`` (the peak memory of one
+    running tile), both None when a layer cannot run on tiles; and as the text's lines."""
+    from .core.tiling import DEFAULT_TILE, TilingUnsupported, plan_tiles
+
+    tile = DEFAULT_TILE if tile is None else tile
+    try:
+        plan = plan_tiles(pipeline, shape, tile)
+    except TilingUnsupported as exc:
+        return {"tile": tile, "tile_halo": None, "tiled_peak_bytes": None}, f"tiled apply: {exc}"
+    (top, bottom), (left, right) = plan.halo()
+    keys = {"tile": tile, "tile_halo": [top, bottom, left, right], "tiled_peak_bytes": plan.peak_tile_bytes()}
+    peak = format_bytes(keys["tiled_peak_bytes"])
+    rows, cols = plan.grid
+    if rows * cols == 1:
+        return keys, f"tiled apply (--tile {tile}): one tile holds the whole output; its peak memory: {peak}"
+    return keys, (f"tiled apply (--tile {tile}, {rows} x {cols} tiles): each tile reads {top} rows above, "
+                  f"{bottom} below, {left} columns left and {right} right of its own input cells (the halo)"
+                  f"\npeak memory of one running tile: {peak}")
 
 
 def _outputs_upto(pipeline, x, layer: int) -> list:
@@ -541,19 +378,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .core import ConvStudioError, ImageIOError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"apply": (_apply_parser, _cmd_apply), "info": (_info_parser, _cmd_info),
-                "check": (_check_parser, _cmd_check)}
-    from .cli_fit import cmd_fit, fit_parser  # `convstudio fit` lives in its own module
-    commands["fit"] = (fit_parser, cmd_fit)
-    from .cli_import import cmd_import, import_parser  # `convstudio import` (an ONNX model's trunk)
-    commands["import"] = (import_parser, cmd_import)
+    commands = _commands()
     try:
-        if argv and argv[0] in commands:
-            make, run = commands[argv[0]]
-            args = make().parse_args(argv[1:])
-        else:
-            args = _app_parser().parse_args(argv)
-            run = _cmd_app
+        try:
+            if argv and argv[0] in commands:
+                make, run = commands[argv[0]]
+                args = make().parse_args(argv[1:])
+            else:
+                args = _app_parser().parse_args(argv)
+                run = _cmd_app
+        except SystemExit as done:  # --help, --version: printed; a full disk is reported here
+            flush_stdout()
+            return done.code if isinstance(done.code, int) else EXIT_OK
         # SIGTERM is handled like Ctrl+C; float overflow gives inf, never a warning line (docs/cli.md)
         with handle_sigterm(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             code = run(args)
@@ -586,4 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m convstudio.cli`: run the imported module, whose classes (UsageError ...) the
+    # subcommands' modules share, not this __main__ copy of it
+    from convstudio.cli import main as _main
+
+    sys.exit(_main())

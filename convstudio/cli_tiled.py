@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .core import cancel
 from .core.lazyio import LazyImage, open_image
 from .core.tilesinks import TILED_EXTENSIONS, open_sink
 from .core.tiling import TilePlan, TilingUnsupported, choose_tile, plan_tiles
@@ -40,16 +42,18 @@ class TiledOptions:
     progress: bool = False
 
 
-def connect(address: str) -> Any:
-    """A ``dask.distributed`` client: "local" starts a LocalCluster on this machine."""
+def connect(address: str, **local: Any) -> Any:
+    """A ``dask.distributed`` client: "local" starts a LocalCluster of worker processes on this
+    machine (`local`: its options, e.g. ``n_workers``), owned by the client: closing the client
+    stops it."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         from .core.errors import ConvStudioError
 
         raise ConvStudioError('--dask needs Dask: pip install "convstudio[scale]"') from None
     if address == "local":
-        return Client(LocalCluster(processes=True, dashboard_address=":0"))
+        return Client(processes=True, dashboard_address=":0", **local)
     return Client(address)
 
 
@@ -66,7 +70,7 @@ def plan_for(pipeline, image: LazyImage, target: Path, opts: TiledOptions,
         if fits and pipeline.peak_bytes(shape, upto=opts.layer) <= opts.budget:
             return None  # the whole run, as before
         try:
-            tile = choose_tile(pipeline, shape, opts.budget, layer=opts.layer)
+            tile = choose_tile(pipeline, shape, opts.budget, layer=opts.layer)  # polls cancel.check()
         except TilingUnsupported as exc:
             note(f"{image.name}: {exc}")
             return None
@@ -104,20 +108,27 @@ def apply_file(pipeline, source: str | Path, target: Path, opts: TiledOptions, *
     """Run one input to `target` in tiles when asked or needed: True when written. Otherwise the
     caller runs it whole, as before: with the image when it was loaded here, else False.
     `claim(channels)` is called before anything is computed."""
-    from .core.channels import save_output
-
     wanted = opts.tile is not None or client is not None or target.suffix.lower() == ".zarr"
     if not wanted and Path(source).suffix.lower() not in _LAZY_SUFFIXES and not Path(source).is_dir():
         # read whole anyway: the whole run's own memory check decides
         return False
     image = open_image(source, keep_alpha=opts.keep_alpha)
-    plan = plan_for(pipeline, image, target, opts, note)
-    if plan is None:
-        if not image.lazy:
-            return image.array
-        image.close()
-        return False  # load_image reads it whole, with its own checks
-    claim(plan.out_shape[0])
+    # Ctrl+C / SIGTERM (or another job's failure) stop the planning and the tile loop between tiles
+    with image, cancel.cancellable(cancelled) if cancelled is not None else nullcontext():
+        plan = plan_for(pipeline, image, target, opts, note)
+        if plan is None:
+            # read whole: the pixels when they were loaded here, else load_image, with its checks
+            return False if image.lazy else image.array
+        claim(plan.out_shape[0])
+        _write_tiles(plan, image, target, opts, client, cancelled)
+    return True
+
+
+def _write_tiles(plan: TilePlan, image: LazyImage, target: Path, opts: TiledOptions, client: Any,
+                 cancelled: Callable[[], bool] | None) -> None:
+    """Compute the tiles of `plan` (here or on the cluster) and write them to `target`."""
+    from .core.channels import save_output
+
     if client is not None:
         from .core.tiledask import run_plan_on_client
 
@@ -136,14 +147,13 @@ def apply_file(pipeline, source: str | Path, target: Path, opts: TiledOptions, *
         except BaseException:
             sink.abort()
             raise
-        return True
+        return
     out = np.empty(plan.out_shape, np.float32)  # image formats normalise over the whole output
     for t, block in tiles:
         r0, r1, c0, c1 = t.box
         out[:, r0:r1, c0:c1] = block
         progress.step()
     save_output(target, out, split=opts.split, normalize=opts.normalize, depth=opts.depth)
-    return True
 
 
 def _apply_on_worker(pipeline, source: str, target: str, opts: TiledOptions) -> tuple[bool, list[str]]:

@@ -101,10 +101,10 @@ def _stdout_failed(exc: OSError) -> OutputError:
     return OutputError(f"cannot write to standard output: {reason}")
 
 
-def write_stdout(text: str) -> None:
-    """``print(text)``; an OSError becomes :class:`OutputError` with a one-line message."""
+def write_stdout(text: str, end: str = "\n") -> None:
+    """``print(text, end=end)``; an OSError becomes :class:`OutputError` with a one-line message."""
     try:
-        print(text)
+        print(text, end=end)
     except OSError as exc:
         raise _stdout_failed(exc) from None
 

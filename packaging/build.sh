@@ -95,6 +95,11 @@ echo "build: installing ConvStudio and PyInstaller into $BUILD_VENV"
 "$BUILD_VENV/bin/python" -m pip install --quiet --upgrade pip
 # pip always reinstalls a local folder, so a reused build environment gets the code as it is now.
 "$BUILD_VENV/bin/python" -m pip install --quiet "$ROOT" "$PYINSTALLER_REQ"
+# The interface's translations, compiled into the installed package (the .qm is not committed).
+i18n_dir=$("$BUILD_VENV/bin/python" -c 'from convstudio.resources import resource_path; print(resource_path("i18n"))')
+for ts in "$ROOT"/resources/i18n/*.ts; do
+  "$BUILD_VENV/bin/pyside6-lrelease" -silent "$ts" -qm "$i18n_dir/$(basename "${ts%.ts}").qm"
+done
 
 echo "build: freezing (a few minutes)"
 "$BUILD_VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \

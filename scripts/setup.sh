@@ -77,11 +77,24 @@ if [ ! -x "$VENV/bin/python" ]; then
   rm -f "$STAMP"
 fi
 
+# The interface's translations: resources/i18n/*.ts compiled to .qm beside them (not committed;
+# without them the app reads the .ts itself). docs/developing.md, "Translations".
+compile_translations() {
+  local ts
+  for ts in resources/i18n/*.ts; do
+    [ -e "$ts" ] || continue
+    if [ ! "${ts%.ts}.qm" -nt "$ts" ]; then
+      "$VENV/bin/pyside6-lrelease" -silent "$ts" -qm "${ts%.ts}.qm" || echo "setup: cannot compile $ts" >&2
+    fi
+  done
+}
+
 # What the installed packages depend on: the project's metadata, the pinned versions and this script.
 KEY=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 have=$(cat "$STAMP" 2>/dev/null || true)  # "<key> app" or "<key> test"
 if { [ "$have" = "$KEY test" ] || [ "$have" = "$KEY $WANT" ]; } \
     && [ -x "$VENV/bin/convstudio" ] && "$VENV/bin/python" -c "import convstudio" >/dev/null 2>&1; then
+  compile_translations
   exit 0  # installed and unchanged: nothing to do
 fi
 rm -f "$STAMP"
@@ -93,5 +106,6 @@ else
   echo "setup: installing ConvStudio into $VENV"
   "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .
 fi
+compile_translations
 echo "$KEY $WANT" >"$STAMP"
 echo "setup: done"

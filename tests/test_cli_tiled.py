@@ -59,3 +59,22 @@ def test_dask_local_cluster_equals_the_whole_run(files, monkeypatch):
                  "--dask", "local"]) == 0
     whole = np.load(d / "whole.npy")
     np.testing.assert_allclose(np.load(d / "dask.npy"), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+
+
+def test_dask_local_worker_processes_equal_the_whole_run(files, monkeypatch):
+    # 'local' as users get it: worker processes (the image travels as its path, the plan pickled),
+    # two of them to keep the test short (about 5 s here, most of it starting the processes)
+    pytest.importorskip("distributed")
+    from convstudio import cli_tiled
+
+    d = files
+    assert main(["apply", str(d / "p.json"), str(d / "in.tif"), "-o", str(d / "whole.npy")]) == 0
+    real_connect = cli_tiled.connect
+    monkeypatch.setattr(cli_tiled, "connect",
+                        lambda address: real_connect(address, n_workers=2, threads_per_worker=1))
+    assert main(["apply", str(d / "p.json"), str(d / "in.tif"), "-o", str(d / "procs.tif"), "--tile", "16",
+                 "--dask", "local"]) == 0
+    whole = np.load(d / "whole.npy")
+    tol = 1e-5 * np.abs(whole).max()
+    for c in range(whole.shape[0]):
+        np.testing.assert_allclose(tifffile.imread(d / f"procs_c{c:02d}.tif"), whole[c], rtol=0, atol=tol)

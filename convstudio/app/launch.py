@@ -115,10 +115,13 @@ def _quiet_platform_notes():
 def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=None) -> int:
     from PySide6.QtCore import QTimer
 
+    from convstudio.app import i18n
     from convstudio.app.model.document import Document
     from convstudio.app.model.renderer import Renderer
     from convstudio.app.window.main_window import MainWindow, default_pipeline
 
+    # The saved language, else the system's; a screenshot is English unless its settings say.
+    i18n.set_language(i18n.language_from_settings(settings, i18n.ENGLISH if screenshot else None))
     doc = Document()
     renderer = Renderer(doc)
     window = MainWindow(doc, renderer, settings=settings,

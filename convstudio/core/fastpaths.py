@@ -46,10 +46,14 @@ This module sits below :mod:`ops` and never imports it; ``ops.pad_correlate`` (w
 calls) runs its band-by-band padding and correlation on this module's cost model and threads.
 
 Work is split into (channel, row block) tasks run by a module-level thread pool (created on first
-use, ``os.cpu_count()`` threads including the caller; ``CONVSTUDIO_NUM_THREADS`` or
+use, ``os.cpu_count()`` threads, at most 8, including the caller; ``CONVSTUDIO_NUM_THREADS`` or
 :func:`set_num_threads` override it): NumPy releases the GIL in ufunc loops, in ``matmul`` and in
-the FFT. Every GEMM a pool thread issues is kept below OpenBLAS' threshold for going
-multi-threaded itself (M*N*K <= 2**18), so that two levels of threads never fight over the cores.
+the FFT. NumPy's BLAS is pinned to one thread (:func:`blas_pinned`), so the pool is the only level
+of threads and every GEMM runs where it is issued; where it cannot be pinned, pool GEMMs are kept
+below OpenBLAS' threshold for going multi-threaded itself (M*N*K <= 2**18). Tasks split rows,
+columns and tiles, never a sum: the result does not depend on the thread count.
+At a stride, ``rowgemm`` stacks the column phases along K (:func:`_rowgemm_stacked`) and ``fft``
+folds the spectrum before its inverse (:func:`_fold`): only the kept outputs are computed.
 
 The module is kept whole although it is long: its paths share one cost model (``_costs``), the
 scratch sizes it budgets and the one thread pool, and splitting them apart would spread those
@@ -75,6 +79,8 @@ __all__ = [
     "num_threads",
     "set_num_threads",
     "parallel",
+    "parallel_rows",
+    "blas_pinned",
     "choose_path",
     "correlate_into",
     "pool_reduce",
@@ -91,6 +97,11 @@ _F32 = np.float32
 _ITEM = 4
 # OpenBLAS runs a GEMM on one thread when M*N*K <= 65536 * 4; larger calls spawn its own threads.
 _BLAS_SINGLE_MNK = 1 << 18
+# With BLAS pinned to one thread (blas_pinned) a pool task's GEMMs may be this many times larger.
+_PINNED_GEMM_FACTOR = 16
+# Threads by default: at most this many. Beyond it the memory-bound direct paths stop gaining
+# (docs/performance.md, "Threads"); CONVSTUDIO_NUM_THREADS or set_num_threads ask for more.
+_DEFAULT_MAX_THREADS = 8
 # Floats in the per-strip scratch (G of rowgemm, the im2col strip of dense): about L2-sized.
 _SCRATCH_FLOATS = 1 << 17
 # Floats in the dense path's strip buffer, and the most it may need for a single output row.
@@ -120,6 +131,8 @@ _executor: ThreadPoolExecutor | None = None
 _executor_workers = 0
 _threads_override: int | None = None
 _tls = threading.local()  # .inside: this thread is running a task of parallel()
+_blas_state: bool | None = None  # blas_pinned(): None until tried
+_blas_limiter = None  # threadpoolctl's limiter; kept so that the limit is never undone
 
 
 def _cpu_count() -> int:
@@ -129,6 +142,35 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def blas_pinned() -> bool:
+    """Pin NumPy's BLAS to one thread (once, for the whole process); True if it is pinned.
+
+    OpenBLAS' own threads spin while they wait for work, and they collapse when anything else
+    runs on the machine (docs/performance.md, "Threads"). With one BLAS thread every GEMM runs
+    on the thread that issues it, so the core's pool is the only level of threads, GEMMs can be
+    as large as a whole strip, and a GEMM's result does not depend on how many threads exist.
+    False when threadpoolctl finds no BLAS it can control: every GEMM issued from the pool is
+    then kept below OpenBLAS' threshold for threading itself, as before.
+    """
+    global _blas_limiter, _blas_state
+    if _blas_state is None:
+        with _pool_lock:
+            if _blas_state is None:
+                try:
+                    from threadpoolctl import ThreadpoolController
+                    blas = ThreadpoolController().select(user_api="blas")
+                    _blas_limiter = blas.limit(limits=1) if blas.info() else None
+                    _blas_state = _blas_limiter is not None
+                except Exception:  # noqa: BLE001 - any failure leaves BLAS as it was
+                    _blas_state = False
+    return _blas_state
+
+
+def _gemm_cap() -> int:
+    """Largest M*N*K one GEMM issued by a pool task may have."""
+    return _BLAS_SINGLE_MNK * _PINNED_GEMM_FACTOR if blas_pinned() else _BLAS_SINGLE_MNK
+
+
 def num_threads() -> int:
     """Threads the fast paths use, the calling thread included."""
     if _threads_override is not None:
@@ -136,7 +178,7 @@ def num_threads() -> int:
     env = os.environ.get("CONVSTUDIO_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) >= 1:
         return int(env)
-    return _cpu_count()
+    return min(_cpu_count(), _DEFAULT_MAX_THREADS)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -167,6 +209,7 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     before each task, with the question the caller set.
     """
     n = len(tasks)
+    blas_pinned()
     workers = min(num_threads() if threads is None else threads, n)
     if workers <= 1 or getattr(_tls, "inside", False):  # no nested parallelism
         for task in tasks:
@@ -217,6 +260,14 @@ def _row_blocks(rows: int, min_rows: int, units: int, work: float) -> list[tuple
     size = max(min_rows, -(-rows // want))
     size = -(-size // min_rows) * min_rows
     return [(r, min(rows, r + size)) for r in range(0, rows, size)]
+
+
+def parallel_rows(fn: Callable[[int, int, int], None], rows: int, units: int, work: float,
+                  min_rows: int = 1) -> None:
+    """Run ``fn(unit, i0, i1)`` for every unit and block of rows (whole multiples of `min_rows`)
+    on the pool: `ops`' generic code, whose GEMMs run on the pool too once BLAS is pinned."""
+    blocks = _row_blocks(rows, max(1, min(rows, min_rows)), units, work)
+    parallel([(lambda u=u, a=a, b=b: fn(u, a, b)) for u in range(units) for a, b in blocks])
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,6 +369,9 @@ def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, low
     mk = m * kw
     r = plan.rank() if lowrank else 0
     taps_mode = lowrank and r == 1  # separable: multiply-add taps on the one intermediate row
+    if sw > 1 and dh == 1 and not lowrank:
+        _rowgemm_stacked(xp, plan, out, stride, dilation)
+        return
 
     # Columns per chunk: keep every GEMM single-threaded inside BLAS.
     if lowrank:
@@ -388,18 +442,105 @@ def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, low
     parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(cin) for a, b in blocks])
 
 
+def _stacked_weights(wt: np.ndarray, m: int, kw: int, kh: int, sw: int, dw: int) -> np.ndarray:
+    """W' (m*no, kh*sw) for _rowgemm_stacked: W'[(t, o), (a, p)] = weight of tap b with
+    b*dw = o*sw + p (0 where no tap lands), from wt[(t, b), a]."""
+    no = ((kw - 1) * dw) // sw + 1
+    w2 = np.zeros((m, no, kh, sw), dtype=_F32)
+    w3 = wt.reshape(m, kw, kh)
+    for b in range(kw):
+        o, p = divmod(b * dw, sw)
+        w2[:, o, :, p] = w3[:, b, :]
+    return w2.reshape(m * no, kh * sw)
+
+
+def _direct_block(xr: np.ndarray, w3: np.ndarray, dst: np.ndarray, j0: int, stride, dilation) -> None:
+    """dst[t, i, j] = sum_{a, b} w3[t, b, a] * xr[i*sh + a*dh, (j0 + j)*sw + b*dw]: the plain sums,
+    for the rare strips holding inf or nan."""
+    m, kw, kh = w3.shape
+    _, n, nl = dst.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    with np.errstate(invalid="ignore", over="ignore"):
+        dst.fill(0.0)
+        for a in range(kh):
+            for b in range(kw):
+                dst += w3[:, b, a][:, None, None] * xr[_tap(a * dh, n, sh), _tap(j0 * sw + b * dw, nl, sw)]
+
+
+def _rowgemm_stacked(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None:
+    """rowgemm at a column stride sw > 1 (dilation 1 along rows), computing only the G columns
+    the stride keeps. Each strip's input rows are dealt into their sw column phases, row by row
+    (``d[r, p, k] = x[r, k*sw + p]``, one copy in cache); tap b reads phase p = (b*dw) % sw at
+    offset o = (b*dw) // sw. Stacking the phases along K makes the kh*sw values of one window row
+    a matrix with one stride, so ``G = W' (m*no, kh*sw) @ d-rows (kh*sw, Wp/sw)`` is one GEMM per
+    output row as at stride 1, but over 1/sw of the columns, and out = sum_o G[(t, o), j + o] is
+    one reduce (no = number of offsets; W' is zero where no tap lands)."""
+    cin, hp, wp = xp.shape
+    _, ho, wo = out.shape
+    kh, kw, m = plan.kh, plan.kw, plan.m
+    sh, sw = stride
+    dw = dilation[1]
+    no = ((kw - 1) * dw) // sw + 1
+    mo, ks = m * no, kh * sw
+    lb_max = max(no, _gemm_cap() // max(1, mo * ks))
+    chunk_out = wo if lb_max >= wo + no - 1 else max(1, lb_max - no + 1)
+    chunk_out = -(-wo // -(-wo // chunk_out))  # balanced
+    lb_full = chunk_out + no - 1  # phase columns per chunk
+    nin_of = lambda n: (n - 1) * sh + kh  # noqa: E731 - input rows of n output rows
+    strip = max(1, min(ho, _SCRATCH_FLOATS // max(1, (mo + sh * sw) * lb_full)))
+    chunks = [(j0, min(wo, j0 + chunk_out)) for j0 in range(0, wo, chunk_out)]
+    blocks = _row_blocks(ho, strip, cin, float(cin) * ho * wo * m * kh * kw)
+
+    def task(g: int, i0: int, i1: int) -> None:
+        x2 = xp[g]
+        wmat = _stacked_weights(plan.wt[plan.group_index(g)], m, kw, kh, sw, dw)
+        outs = out[g * m:(g + 1) * m]
+        dbuf = np.empty(nin_of(strip) * sw * lb_full, dtype=_F32)
+        gbuf = np.empty((strip, mo, lb_full), dtype=_F32)
+        # hsum[t, o, i, j] = G[i, t*no + o, o + j]: one reduce adds the offsets
+        hsum = _strided(gbuf, (m, no, strip, chunk_out), (no * lb_full, lb_full + 1, mo * lb_full, 1))
+        for s0 in range(i0, i1, strip):
+            cancel.check()
+            n = min(strip, i1 - s0)
+            nin = nin_of(n)
+            xr = x2[s0 * sh:s0 * sh + nin]
+            for j0, j1 in chunks:
+                nl, c0 = j1 - j0, j0 * sw
+                lb = nl + no - 1
+                d = dbuf[:nin * sw * lb].reshape(nin, sw, lb)
+                full = min(lb, (wp - c0) // sw)  # phase columns whose sw values all exist
+                for p in range(sw):  # one copy per phase: faster than one transposing copy
+                    np.copyto(d[:, p, :full], xr[:, _tap(c0 + p, full, sw)])
+                if full < lb:  # the last, partial column group; missing values meet zero weights
+                    d[:, :, full:] = 0.0
+                    rest = wp - c0 - full * sw
+                    d[:, :rest, full] = xr[:, c0 + full * sw:]
+                if not np.isfinite(np.add.reduce(d.reshape(-1))):
+                    # inf or nan (or a sum beyond float32): W' multiplies values outside a window
+                    # by its zeros, and 0 * inf is nan; direct sums keep a non-finite value local
+                    _direct_block(xr, plan.wt[plan.group_index(g)].reshape(m, kw, kh),
+                                  outs[:, s0:s0 + n, j0:j1], j0, (sh, sw), (1, dw))
+                    continue
+                rows = _strided(d, (n, ks, lb), (sh * sw * lb, lb, 1))
+                np.matmul(wmat, rows, out=gbuf[:n, :, :lb])
+                np.add.reduce(hsum[:, :, :n, :nl], axis=1, out=outs[:, s0:s0 + n, j0:j1])
+
+    parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(cin) for a, b in blocks])
+
+
 # --------------------------------------------------------------------------------------------
 # fft
 
 
 def _fft_axis(need: int, ke: int, step: int, count: int, target: int) -> tuple[int, int]:
     """FFT length and outputs per tile along one axis (overlap-save with a kernel span ke)."""
+    size = lambda n: step * good_fft_size(-(-n // step))  # noqa: E731 - a multiple of the stride
     if need <= target + target // 4:
-        return good_fft_size(need), count
+        return size(need), count
     q = max(1, (max(target, 4 * ke) - ke) // step + 1)
     tiles = -(-count // q)
     q = -(-count // tiles)  # balanced
-    return good_fft_size((q - 1) * step + ke), q
+    return size((q - 1) * step + ke), q
 
 
 def _fft_geometry(ho: int, wo: int, kh: int, kw: int, stride, dilation):
@@ -411,6 +552,30 @@ def _fft_geometry(ho: int, wo: int, kh: int, kw: int, stride, dilation):
     nfft_h, qh = _fft_axis((ho - 1) * sh + khe, khe, sh, ho,
                            max(64, _FFT_TILE_ELEMS // nfft_w))
     return khe, kwe, nfft_h, nfft_w, qh, qw
+
+
+def _fold_columns(nfft_w: int, sw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the folded half spectrum's terms come from: (sw, K) indices into the rfft half
+    spectrum and a mask of those taken conjugated (index past the middle: Y[W - i] = conj Y[i])."""
+    ws = nfft_w // sw
+    idx = np.arange(ws // 2 + 1)[None, :] + ws * np.arange(sw)[:, None]
+    inside = idx <= nfft_w // 2
+    return np.where(inside, idx, nfft_w - idx), ~inside
+
+
+def _fold(prod: np.ndarray, sh: int, sw: int, cols) -> np.ndarray:
+    """The spectrum of y[::sh, ::sw] (times sh*sw) from the rfft2 half spectrum of y: sampling
+    every s-th value sums the s aliased copies of the spectrum, so the inverse transform is s
+    times smaller and computes only the outputs the stride keeps."""
+    if sh > 1:
+        prod = prod.reshape(sh, -1, prod.shape[1]).sum(axis=0)
+    if sw > 1:
+        src, conj = cols
+        terms = prod[:, src]  # (H / sh, sw, K)
+        hs = prod.shape[0]  # a 2-D half spectrum: Y[r, W - i] = conj Y[-r mod H, i]
+        np.conjugate(terms[-np.arange(hs) % hs], out=terms, where=conj[None])
+        prod = terms.sum(axis=1)
+    return prod
 
 
 def _split(items: list, parts: int) -> list[list]:
@@ -433,6 +598,10 @@ def _fft(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None
         for t in range(m):
             kpad[:khe:dh, :kwe:dw] = plan.wt[gi, t * kw:(t + 1) * kw, :].T  # (kh, kw)
             np.conjugate(np.fft.rfft2(kpad), out=spectra[gi, t])
+    strided = sh > 1 or sw > 1  # the inverse then runs on the folded spectrum (_fold), 1 / (sh*sw) the size
+    fold_cols = _fold_columns(nfft_w, sw)
+    if strided:
+        spectra *= 1.0 / (sh * sw)
     tiles = [(g, i0, min(ho, i0 + qh), j0, min(wo, j0 + qw))
              for g in range(cin) for i0 in range(0, ho, qh) for j0 in range(0, wo, qw)]
     work = float(cin) * nfft_h * nfft_w * len(tiles)
@@ -453,8 +622,10 @@ def _fft(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation) -> None
             sp = spectra[plan.group_index(g)]
             for t in range(m):
                 prod = np.multiply(spec, sp[t], out=spec if t == m - 1 else None)
-                y = np.fft.irfft2(prod, s=(nfft_h, nfft_w))
-                out[g * m + t, i0:i1, j0:j1] = y[_tap(0, n, sh), _tap(0, nl, sw)]
+                if strided:
+                    prod = _fold(prod, sh, sw, fold_cols)
+                y = np.fft.irfft2(prod, s=(nfft_h // sh, nfft_w // sw))
+                out[g * m + t, i0:i1, j0:j1] = y[:n, :nl]
 
     parallel([(lambda mine=mine: task(mine)) for mine in _split(tiles, parts)])
 
@@ -477,6 +648,8 @@ def _dense_geometry(cout_g: int, cin_g: int, kh: int, kw: int, wo: int, sh: int,
     # than (16 x 144) @ (144 x 113) on the development machine
     ncols = (_BLAS_SINGLE_MNK // 2) // max(1, per_col)
     pooled = ncols >= min(wo, 32)
+    if not pooled and blas_pinned():  # no BLAS threads to leave the GEMMs to: wider chunks, pooled
+        ncols, pooled = max(min(wo, 32), (_gemm_cap() // 2) // max(1, per_col)), True
     if not pooled:
         ncols = wo
     else:
@@ -598,8 +771,9 @@ def _wino_weights(weight: np.ndarray, groups: int) -> np.ndarray:
 def _wino_geometry(cin_g: int, cout_g: int, ho: int, wo: int):
     """(tile rows per block, tile columns per block, tiles per GEMM, pooled?)."""
     th, tw = -(-ho // 2), -(-wo // 2)
-    tc = _BLAS_SINGLE_MNK // max(1, cin_g * cout_g)
-    pooled = tc >= _WINO_MIN_COLS
+    tc = _gemm_cap() // max(1, cin_g * cout_g)
+    pooled = tc >= _WINO_MIN_COLS or blas_pinned()
+    tc = max(tc, _WINO_MIN_COLS) if pooled else tc
     # scratch floats per tile: E and H (6 Cin per input value, about 4 values per tile at one
     # tile row), V (16 Cin), M (16 Cout), S (8 Cout), tmp (Cout)
     per_tile = 40 * cin_g + 25 * cout_g
@@ -756,11 +930,11 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
     ns = 1e-9
     par = float(num_threads()) if outs * kh * kw * cin_g >= _PARALLEL_MIN_WORK else 1.0
     costs: dict[str, float] = {}
-    # generic: ops' shift-and-add (one input channel) or im2col + GEMM, on the calling thread
+    # generic: ops' shift-and-add (one input channel) or im2col + GEMM, row blocks on the pool
     if cin_g == 1 and cout == groups:
-        costs["generic"] = outs * (0.75 * kh * kw + 0.1) * (1.3 if sw > 1 else 1.0) * ns
+        costs["generic"] = outs * (0.75 * kh * kw + 0.1) * (1.3 if sw > 1 else 1.0) * ns / par
     else:
-        costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns
+        costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns / par
     if cin_g == 1 and plan is not None:
         m = plan.m
         costs["rowgemm"] = outs * (1.0 + 0.8 * kw + 0.1 * kh * kw * sw) * ns / par
@@ -776,7 +950,8 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
             ntiles = cin * -(-ho // qh) * -(-wo // qw)
             area = float(nfft_h) * nfft_w
             transform = area * math.log2(max(2.0, area)) * 1.5 * ns
-            costs["fft"] = ntiles * (transform * (1 + m) / 2 + area * m * 2 * ns) / par
+            inverse = m / (sh * sw) + (1.0 if sh * sw > 1 else 0.0)  # + the fold's passes
+            costs["fft"] = ntiles * (transform * (1 + inverse) / 2 + area * m * 2 * ns) / par
     if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * wo <= _DENSE_MAX_FLOATS:
         kdim = kh * kw * cin_g
         strip, ncols, pooled = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)
@@ -785,7 +960,9 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
         if pooled:
             costs["dense"] = outs * (0.09 * kdim + 0.5 * kw * cin_g / max(1, cout)) * ns / par
     cout_g = cout // max(1, groups)
-    if ((kh, kw) == (3, 3) and (sh, sw) == (1, 1) and (dh, dw) == (1, 1)
+    # With BLAS pinned, dense's whole-strip GEMMs measured 1.06-1.6x faster than winograd from 48
+    # to 256 channels (docs/performance.md): winograd is then only run when asked for.
+    if (not blas_pinned() and (kh, kw) == (3, 3) and (sh, sw) == (1, 1) and (dh, dw) == (1, 1)
             and min(cin_g, cout_g) >= _WINO_MIN_CHANNELS and wo >= _WINO_MIN_WIDTH and ho >= 16):
         # Single-thread CPU time fitted over 16 ... 128 channels, 64**2 ... 512**2 pixels:
         # 0.088 ns per GEMM multiply-add (4 Cin_g per output), 6.9 ns per output (output

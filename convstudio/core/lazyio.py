@@ -21,16 +21,17 @@ options, so Dask workers reopen the file themselves. Writing tile by tile is in
 
 from __future__ import annotations
 
+import math
 import os
-import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .errors import ImageIOError
-from .imageheaders import _check_pixels, _Corrupt, _display_name, _npy_header, _os_reason, _sniff
+from .imageheaders import _check_pixels, _Corrupt, _display_name, _npy_header, _os_reason, _probe, _sniff
 from .layerspec import MAX_CHANNELS
+from .safeio import open_regular
 
 __all__ = ["MAX_LAZY_PIXELS", "LazyImage", "open_image", "is_zarr_path", "scale_extra_missing"]
 
@@ -123,11 +124,26 @@ class MemoryImage(LazyImage):
 class NpyImage(LazyImage):
     """A ``.npy`` file through a read-only memory map; values cast to float32 unscaled."""
 
-    def __init__(self, path, keep_alpha: bool = False, max_pixels: int = MAX_LAZY_PIXELS):
+    def __init__(self, path, keep_alpha: bool = False, max_pixels: int = MAX_LAZY_PIXELS, *,
+                 file: BinaryIO | None = None):
         super().__init__(path, keep_alpha)
+        f = open_regular(path, error=ImageIOError) if file is None else file
         try:
-            with open(path, "rb") as f:
-                shape, _, dtype, _ = _npy_header(f)
+            self._mm = self._map(f, max_pixels)
+        except OSError as exc:
+            raise ImageIOError(f"cannot read '{self.name}': {_os_reason(exc)}") from None
+        finally:
+            if file is None:
+                f.close()  # the map keeps its own reference to the file
+        shape = self._mm.shape
+        self.shape = (1,) + tuple(shape) if len(shape) == 2 else tuple(shape)  # type: ignore[assignment]
+
+    def _map(self, f: BinaryIO, max_pixels: int) -> np.memmap:
+        """The checks of load_image on the header (docs/security.md), then the map of the
+        descriptor they were made on (a regular file; never reopened by name)."""
+        f.seek(0)
+        try:
+            shape, fortran, dtype, offset = _npy_header(f)
         except _Corrupt as exc:
             raise ImageIOError(f"cannot read '{self.name}': {exc}") from None
         if dtype.hasobject:
@@ -140,16 +156,22 @@ class NpyImage(LazyImage):
             raise ImageIOError(f"cannot read '{self.name}': array of shape {shape}; expected (H, W) "
                                "or (C, H, W), not empty")
         _check_size(self.name, shape[-3] if len(shape) == 3 else 1, shape[-1], shape[-2], max_pixels)
+        if os.fstat(f.fileno()).st_size - offset < math.prod(shape) * dtype.itemsize:
+            raise ImageIOError(f"cannot read '{self.name}': the .npy file is truncated")
         try:
-            self._mm = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
+            return np.memmap(f, dtype=dtype, mode="r", offset=offset, shape=shape,
+                             order="F" if fortran else "C")
+        except ValueError as exc:
             raise ImageIOError(f"cannot read '{self.name}': {' '.join(str(exc).split())}") from None
-        self.shape = (1,) + tuple(shape) if len(shape) == 2 else tuple(shape)  # type: ignore[assignment]
 
     def read(self, r0, r1, c0, c1):
         mm = self._mm
-        a = mm[r0:r1, c0:c1][None] if mm.ndim == 2 else mm[:, r0:r1, c0:c1]
-        return self._finish(np.asarray(a), "npy")
+        try:
+            a = mm[r0:r1, c0:c1][None] if mm.ndim == 2 else mm[:, r0:r1, c0:c1]
+            a = np.array(a)
+        except OSError as exc:  # the file shrank under the map (SIGBUS is not raised on Linux reads)
+            raise ImageIOError(f"cannot read '{self.name}': {_os_reason(exc)}") from None
+        return self._finish(a, "npy")
 
 
 def _check_size(name: str, c: int, w: int, h: int, max_pixels: int) -> None:
@@ -180,28 +202,39 @@ class ZarrImage(LazyImage):
         except ImportError:
             raise scale_extra_missing(f"reading '{self.name}' (Zarr)") from None
         try:
-            node = zarr.open(self.path, mode="r")
+            self._open(zarr, max_pixels)
+        except ImageIOError:
+            raise
         except Exception as exc:  # noqa: BLE001 - zarr raises many kinds for a bad store
-            raise ImageIOError(f"cannot read '{self.name}': not a Zarr array or group "
-                               f"({' '.join(str(exc).split())[:200]})") from None
+            raise ImageIOError(f"cannot read '{self.name}': not a readable Zarr array or group "
+                               f"({_reason(exc)})") from None
+
+    def _open(self, zarr: Any, max_pixels: int) -> None:
+        node = zarr.open(self.path, mode="r")
         axes = None
         if not hasattr(node, "shape"):  # a group: OME-Zarr multiscales, level 0
             attrs = dict(node.attrs)
-            ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+            ome = attrs.get("ome")
+            ms = attrs.get("multiscales") or (ome.get("multiscales") if isinstance(ome, dict) else None)
             try:
                 level = ms[0]["datasets"][0]["path"]
                 axes = [a["name"] if isinstance(a, dict) else a for a in ms[0].get("axes", [])] or None
                 node = node[level]
-            except (TypeError, KeyError, IndexError):
+            except (TypeError, KeyError, IndexError, AttributeError):
                 raise ImageIOError(f"cannot read '{self.name}': a Zarr group without OME-Zarr "
                                    "multiscales metadata") from None
-        self._arr, self._select = node, _zarr_selection(tuple(node.shape), axes, self.name)
+        shape = tuple(int(n) for n in node.shape)
+        if axes is not None and len(axes) != len(shape):
+            raise ImageIOError(f"cannot read '{self.name}': {len(axes)} OME-Zarr axes for an array of "
+                               f"{len(shape)} dimensions")
+        self._arr, self._select = node, _zarr_selection(shape, axes, self.name)
         if np.dtype(node.dtype).kind not in "biuf":
             raise ImageIOError(f"cannot read '{self.name}': unsupported dtype {node.dtype}")
         c_axis, y_axis, x_axis = self._select
-        shape = node.shape
         c = shape[c_axis] if c_axis is not None else 1
         _check_size(self.name, c, shape[x_axis], shape[y_axis], max_pixels)
+        chunks = tuple(int(n) for n in node.chunks)
+        _check_segment(self.name, "chunk", math.prod(chunks))
         self.shape = (c, shape[y_axis], shape[x_axis])
 
     def read(self, r0, r1, c0, c1):
@@ -210,12 +243,33 @@ class ZarrImage(LazyImage):
         if c_axis is not None:
             key[c_axis] = slice(None)
         key[y_axis], key[x_axis] = slice(r0, r1), slice(c0, c1)
-        a = np.asarray(self._arr[tuple(key)])
+        try:
+            a = np.asarray(self._arr[tuple(key)])
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a missing or corrupt chunk, a codec error
+            raise ImageIOError(f"cannot read '{self.name}': a chunk cannot be read ({_reason(exc)})") from None
         if c_axis is None:
             a = a[None]
         elif c_axis > y_axis:  # channels after the rows: bring them first
             a = np.moveaxis(a, -1 if c_axis > x_axis else 1, 0)
         return self._finish(a, "zarr")
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception of a file library as a few words for a one-line message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_segment(name: str, what: str, values: int) -> None:
+    """A tile, strip or chunk is decoded whole: it is held to what load_image reads at once."""
+    from .imageio import DEFAULT_MAX_PIXELS
+
+    limit = 4 * DEFAULT_MAX_PIXELS  # an RGBA image at load_image's pixel limit
+    if values > limit:
+        raise ImageIOError(f"cannot read '{name}': one {what} holds {values} values, above the limit "
+                           f"of {limit} decoded at once")
 
 
 def _zarr_selection(shape: tuple[int, ...], axes: list[str] | None, name: str):
@@ -237,28 +291,57 @@ def _zarr_selection(shape: tuple[int, ...], axes: list[str] | None, name: str):
 
 
 def _open_dispatch(path, keep_alpha: bool, max_pixels: int) -> LazyImage:
-    name = _display_name(path)
     if is_zarr_path(path):
         return ZarrImage(path, keep_alpha, max_pixels)
+    name = _display_name(path)
+    # the checks load_image makes (docs/security.md): a regular file, opened without blocking,
+    # its format from its content; the sizes come from a bounded header probe below
+    f = open_regular(path, error=ImageIOError)
+    handed_over = False
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ImageIOError(f"cannot read '{name}': not a regular file")
-        with open(path, "rb") as f:
-            kind = _sniff(f.read(16))
+        kind = _sniff(f.read(16))
+        if kind == "npy":
+            return NpyImage(path, keep_alpha, max_pixels, file=f)
+        if kind == "tiff":
+            from .lazytiff import TiffImage, TiffLayoutUnsupported
+
+            _probe_tiff_sizes(f, name, max_pixels)
+            try:
+                image = TiffImage(path, keep_alpha, max_pixels, file=f)
+                handed_over = True
+                return image
+            except TiffLayoutUnsupported:
+                pass  # palette, orientation, JPEG-in-TIFF ...: OpenCV reads those whole
     except ImageIOError:
         raise
     except OSError as exc:
         raise ImageIOError(f"cannot read '{name}': {_os_reason(exc)}") from None
-    if kind == "npy":
-        return NpyImage(path, keep_alpha, max_pixels)
-    if kind == "tiff":
-        from .lazytiff import TiffImage, TiffLayoutUnsupported
-
-        try:
-            return TiffImage(path, keep_alpha, max_pixels)
-        except TiffLayoutUnsupported:
-            pass  # palette, orientation, JPEG-in-TIFF ...: OpenCV reads those whole
+    finally:
+        if not handed_over:
+            f.close()
     return MemoryImage(path, keep_alpha)
+
+
+def _probe_tiff_sizes(f: BinaryIO, name: str, max_pixels: int) -> None:
+    """load_image's TIFF header checks on an open file: every directory read within bounds
+    (no loops, no tag given twice, sizes as single integers), and every page's size within
+    `max_pixels` (docs/security.md), before the TIFF library reads anything."""
+
+    def read_at(offset: int, n: int) -> bytes:
+        if offset < 0 or n <= 0:
+            return b""
+        f.seek(offset)
+        return f.read(n)
+
+    try:
+        header = _probe("tiff", read_at)
+    except _Corrupt as exc:
+        raise ImageIOError(f"cannot read '{name}': {exc}") from None
+    if header.width is None or header.height is None:
+        raise ImageIOError(f"cannot read '{name}': not a valid TIFF file (its size cannot be read from "
+                           "its header)")
+    for width, height in [(header.width, header.height), *header.sizes]:
+        _check_pixels(name, width, height, max_pixels)
 
 
 def open_image(path: str | os.PathLike, *, keep_alpha: bool = False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cancel, fastpaths
+from . import borders, cancel, fastpaths
 
 __all__ = [
     "PAD_MODES",
@@ -139,16 +139,21 @@ def correlate(
     if fastpaths.correlate_into(xp, weight, out, stride=stride, dilation=dilation, groups=groups):
         pass  # a fast path chosen by the cost model filled `out`; the code below is the generic path
     elif cin_g == 1 and cout_g == 1:
-        _depthwise(xp, weight[:, 0], out, stride, dilation)
+        span = (kh - 1) * dh + 1  # row blocks on the core's pool; each reads its own input rows
+        fastpaths.parallel_rows(
+            lambda _, i0, i1: _depthwise(xp[:, i0 * sh:(i1 - 1) * sh + span], weight[:, 0], out[:, i0:i1],
+                                         stride, dilation),
+            ho, 1, float(out.size) * kh * kw, (_STRIP_ELEMS // 4) // max(1, wo))
     else:
-        for g in range(groups):
-            _dense(
-                xp[g * cin_g:(g + 1) * cin_g],
+        fastpaths.parallel_rows(
+            lambda g, i0, i1: _dense(
+                xp[g * cin_g:(g + 1) * cin_g, i0 * sh:(i1 - 1) * sh + (kh - 1) * dh + 1],
                 weight[g * cout_g:(g + 1) * cout_g],
-                out[g * cout_g:(g + 1) * cout_g],
+                out[g * cout_g:(g + 1) * cout_g, i0:i1],
                 stride,
                 dilation,
-            )
+            ),
+            ho, groups, float(out.size) * cin_g * kh * kw, _STRIP_ELEMS // max(1, cin_g * kh * kw * wo))
     if bias is not None:
         out += bias.astype(np.float32, copy=False)[:, None, None]
     return out
@@ -395,15 +400,23 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
     wo = output_size(wp, kw, stride=sw, dilation=dw)
     span_h = (kh - 1) * dh + 1
     band = max(1, ((fp._BAND_BYTES // max(1, c * wp * fp._ITEM)) - span_h) // sh + 1)
-    if (not fp.enabled or c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho or ho <= 0
-            or wo <= 0 or mode not in PAD_MODES):
+    if not fp.enabled or ho <= 0 or wo <= 0 or mode not in PAD_MODES:
         return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
                          dilation=dilation, groups=groups)
     weight = np.asarray(weight, dtype=fp._F32)
     path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
-    # The pool's own paths run band by band on its threads (the padding then runs in parallel
-    # too, and a band is still in cache when it is used); the generic code, whose GEMMs BLAS
-    # threads itself, takes the bands one after the other.
+    split = path in borders.SPLIT_PATHS and x.dtype == fp._F32  # no padded copy (core/borders.py)
+    src_cols = _source_rows(w, left, right, mode)
+    if c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho:
+        if not split:
+            return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
+                             dilation=dilation, groups=groups)
+        out = np.empty((cout, ho, wo), dtype=fp._F32)
+        borders.correlate_split(x, pads, _source_rows(h, top, bottom, mode), src_cols, weight, out,
+                                stride=stride, dilation=dilation, groups=groups, path=path)
+        return out if bias is None else np.add(out, np.asarray(bias, dtype=fp._F32)[:, None, None], out=out)
+    # The pool's own paths run band by band on its threads (the padding in parallel too, a band
+    # still in cache when used); the generic code splits each band on the pool itself.
     pooled = path in ("rowgemm", "lowrank", "fft") or (
         path == "dense" and fp._dense_geometry(cout // groups, weight.shape[1], kh, kw, wo, sh, dh)[2]) or (
         path == "winograd" and fp._wino_geometry(weight.shape[1], cout // groups, ho, wo)[3])
@@ -423,8 +436,12 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         else:
             rows = x[:, np.maximum(idx, 0)]
             rows[:, idx < 0] = 0.0
-        xb = pad(rows, (0, 0, left, right), mode=mode)
         ob = out[:, i0:i1]
+        if split:
+            borders.correlate_split(rows, (0, 0, left, right), np.arange(rows.shape[1]), src_cols, weight, ob,
+                                    stride=stride, dilation=dilation, groups=groups, path=path)
+            return
+        xb = pad(rows, (0, 0, left, right), mode=mode)
         if path == "generic":
             ob[...] = correlate(xb, weight, stride=stride, dilation=dilation, groups=groups)
         else:

@@ -49,6 +49,26 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 _TOP_KEYS = {"format", "version", "name", "layers"}
 
 
+def _check_text(d: Any) -> None:
+    """Refuse a lone surrogate ("\\ud800": JSON allows the escape, UTF-8 cannot encode it) in a
+    key or a string of the object `d` (its values and their lists' items), naming the key,
+    so that every pipeline read can be written back (docs/pipeline-format.md)."""
+    if not isinstance(d, dict):
+        return
+    for key, value in d.items():
+        texts = [key, value] + (value if isinstance(value, list) else [])
+        for text in texts:
+            if isinstance(text, str) and not _encodable(text):
+                raise PipelineError(f"holds '{ascii(text)[1:-1][:60]}', a lone surrogate (not Unicode "
+                                    "text; it cannot be saved as UTF-8)", key=ascii(key)[1:-1][:60])
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,7 @@ class Pipeline:
         """Build from the parsed JSON object; PipelineError naming the layer and key if malformed."""
         if not isinstance(d, dict):
             raise PipelineError("a pipeline must be a JSON object")
+        _check_text(d)
         for k in d:
             if k not in _TOP_KEYS:
                 raise PipelineError(f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})", key=str(k))
@@ -186,6 +207,7 @@ class Pipeline:
         layers = []
         for i, ld in enumerate(raw):
             try:
+                _check_text(ld)
                 layers.append(layer_from_dict(ld))
             except PipelineError as exc:
                 raise exc.at_layer(i + 1) from None

@@ -9,10 +9,15 @@ into its own one-line message (docs/security.md: what the decoders warn about is
 Redirecting fd 2 is process-wide. :data:`STDERR_LOCK` serialises the captures, and whoever writes
 to stderr while decodes may run on other threads (the command line's messages) holds it too, so
 that no message of ours is swallowed by a capture.
+
+Python libraries that report through :mod:`logging` (tifffile, which the region-by-region reader
+and the tiled writer use) are kept off stderr by :func:`silence_logger` / :func:`captured_log`: their
+warnings become the reason of our one-line error instead of a line of their own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -21,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["STDERR_LOCK", "captured_stderr", "decoder_reason"]
+__all__ = ["STDERR_LOCK", "captured_stderr", "decoder_reason", "captured_log", "silence_logger"]
 
 #: Held around every capture of fd 2, and by writers of stderr that must not be captured.
 STDERR_LOCK = threading.RLock()
@@ -88,3 +93,61 @@ def decoder_reason(lines: list[str]) -> str | None:
             text = " ".join(text.split())
             return text if len(text) <= 160 else text[:157] + "..."
     return None
+
+
+# ---------------------------------------------------------------------------------- Python logging
+# tifffile reports what it skips or repairs in a file (a tag of a wrong type, a bad offset) through
+# the `logging` logger 'tifffile'; left alone, those lines reach stderr through logging's last-resort
+# handler, next to our one-line error. `captured_log` keeps them as the reason of that error instead.
+
+_MAX_RECORDS = 64
+
+
+class _ThreadCapture(logging.Handler):
+    """Keeps a logger's records for the thread that asked (inside `captured_log`); drops the others."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self._local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = getattr(self._local, "lines", None)
+        if lines is None or len(lines) >= _MAX_RECORDS or record.levelno < logging.WARNING:
+            return
+        try:
+            text = " ".join(record.getMessage().split())
+        except Exception:  # noqa: BLE001 - a record whose arguments do not format is still a warning
+            text = " ".join(str(record.msg).split())
+        lines.append(text)
+
+
+_HANDLERS: dict[str, _ThreadCapture] = {}
+_HANDLERS_LOCK = threading.Lock()
+
+
+def silence_logger(name: str) -> _ThreadCapture:
+    """Keep the logger `name` off stderr for good: it stops propagating to the root logger and its
+    records go to a handler that keeps them only inside :func:`captured_log` (idempotent)."""
+    with _HANDLERS_LOCK:
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            handler = _HANDLERS[name] = _ThreadCapture()
+            logger = logging.getLogger(name)
+            logger.addHandler(handler)  # a handler: logging's last resort never prints its records
+            logger.propagate = False
+        return handler
+
+
+@contextmanager
+def captured_log(name: str = "tifffile") -> Iterator[list[str]]:
+    """Within the block, the warnings the logger `name` records on this thread are appended to the
+    list it yields (at most 64), one line each; nothing reaches stderr. Nested blocks each get their
+    own list."""
+    local = silence_logger(name)._local
+    saved = getattr(local, "lines", None)
+    lines: list[str] = []
+    local.lines = lines
+    try:
+        yield lines
+    finally:
+        local.lines = saved

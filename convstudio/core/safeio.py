@@ -18,7 +18,7 @@ from typing import Union
 from .errors import ConvStudioError
 from .formatting import format_bytes
 
-__all__ = ["read_bounded", "same_file", "check_not_input", "os_reason"]
+__all__ = ["read_bounded", "open_regular", "same_file", "check_not_input", "os_reason"]
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -41,6 +41,39 @@ def os_reason(exc: OSError) -> str:
 def _name(path: PathArg) -> str:
     name = os.fspath(path)
     return os.fsdecode(name) if isinstance(name, bytes) else name
+
+
+def open_regular(path: PathArg, *, error: type[ConvStudioError] = ConvStudioError):
+    """`path` opened for reading as an unbuffered binary file, if it is a regular file.
+
+    Opened without blocking (a FIFO cannot stall the caller) and checked on the open descriptor,
+    so a path swapped between a check and the read cannot slip through. Raises `error` (one line,
+    ``cannot read 'PATH': REASON``) for a folder, a pipe, a device, a socket, or an OS error.
+    The caller closes the file.
+    """
+    name = _name(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
+    try:
+        f = os.fdopen(fd, "rb", buffering=0)
+    except OSError as exc:
+        os.close(fd)
+        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
+    try:
+        mode = os.fstat(f.fileno()).st_mode
+    except OSError as exc:
+        f.close()
+        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
+    if stat.S_ISREG(mode):
+        return f
+    f.close()
+    if stat.S_ISDIR(mode):
+        raise error(f"cannot read '{name}': it is a folder, not a file")
+    raise error(f"cannot read '{name}': not a regular file (a pipe, device or socket is never read)")
 
 
 def read_bounded(path: PathArg, limit: int, *,
@@ -67,20 +100,10 @@ def read_bounded(path: PathArg, limit: int, *,
         The file's content (possibly empty).
     """
     name = _name(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
-        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    f = open_regular(path, error=error)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise error(f"cannot read '{name}': {os_reason(exc)}") from None
-    try:
-        with os.fdopen(fd, "rb", buffering=0) as f:
+        with f:
             st = os.fstat(f.fileno())
-            if stat.S_ISDIR(st.st_mode):
-                raise error(f"cannot read '{name}': it is a folder, not a file")
-            if not stat.S_ISREG(st.st_mode):
-                raise error(f"cannot read '{name}': not a regular file (a pipe, device or socket "
-                            "is never read)")
             if st.st_size > limit:
                 raise error(f"cannot read '{name}': the file is {format_bytes(st.st_size)}, above the "
                             f"limit of {format_bytes(limit)}")

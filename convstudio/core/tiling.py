@@ -113,6 +113,7 @@ class TilePlan:
         region = Region.box(*box)
         chain = [region]
         for k in range(len(self.layers) - 1, -1, -1):
+            cancel.check()
             layer = self.layers[k]
             if layer.enabled:
                 try:
@@ -158,14 +159,39 @@ class TilePlan:
     def peak_tile_bytes(self) -> int:
         """Largest :meth:`tile_bytes` over the first, a middle and the last tile of each axis."""
         rows, cols = self.grid
-        picks = {(i, j) for i in {0, rows // 2, rows - 1} for j in {0, cols // 2, cols - 1}}
-        return max(self.tile_bytes(self.tile(i, j)) for i, j in picks)
+        picks = sorted({(i, j) for i in {0, rows // 2, rows - 1} for j in {0, cols // 2, cols - 1}})
+        peak = 0
+        for i, j in picks:
+            cancel.check()  # a large tile's regions take a while on a deep stack
+            peak = max(peak, self.tile_bytes(self.tile(i, j)))
+        return peak
 
     def halo(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Input cells a middle tile reads beyond its own footprint, ((above, below), (left, right))."""
+        """Input cells an inner tile reads beyond its own footprint, ((above, below), (left,
+        right)): how far neighbouring tiles' reads overlap. It is the receptive-field arithmetic
+        of docs/semantics.md, ``-start`` above and ``size - jump + start`` below (at least 0);
+        tiles at the image's border read less on that side (circular padding: the other
+        border's cells instead). Measured on a tile with a tile on each side, in this plan or,
+        when the image is under three tiles long, in the plan of a longer image."""
+        (above, below), _ = self._inner(1)._halo_at(1)
+        _, (left, right) = self._inner(2)._halo_at(2)
+        return ((above, below), (left, right))
+
+    def _inner(self, axis: int) -> TilePlan:
+        """A plan with at least three tiles along `axis` (1: rows, 2: columns): this one, or the
+        same layers and tiles on an input longer along that axis."""
+        if self.grid[axis - 1] >= 3:
+            return self
+        shape = list(self.shapes[0])
+        shape[axis] += 4 * self.tile_size[axis - 1] * self._jumps()[axis - 1]
+        try:
+            return plan_tiles(self.layers, shape, self.tile_size)
+        except PipelineError:  # a layer's output would be over its limit: measure on this plan
+            return self
+
+    def _halo_at(self, axis: int) -> tuple[tuple[int, int], tuple[int, int]]:
         rows, cols = self.grid
-        i, j = rows // 2, cols // 2
-        t = self.tile(i, j)
+        t = self.tile(rows // 2 if axis == 1 else 0, cols // 2 if axis == 2 else 0)
         (r0, r1, c0, c1), (a0, a1, b0, b1) = t.regions[0].bounds(), t.box
         jr, jc = self._jumps()
         return ((max(0, a0 * jr - r0), max(0, r1 - a1 * jr)), (max(0, b0 * jc - c0), max(0, c1 - b1 * jc)))
@@ -262,11 +288,26 @@ def whole_run_bytes(pipeline_or_layers: Any, in_shape: Sequence[int], *, layer: 
 
 
 def choose_tile(pipeline_or_layers: Any, in_shape: Sequence[int], budget: int, *,
-                layer: int | None = None) -> int:
+                layer: int | None = None, cancelled: Callable[[], bool] | None = None) -> int:
     """The largest tile side (2048, 1024, ... 16) whose tiles need at most a quarter of
-    `budget` bytes, leaving room for the output's writer and the reader's caches."""
+    `budget` bytes, leaving room for the output's writer and the reader's caches.
+
+    Each side is judged first by one whole tile near the middle (with the halo on every side
+    that the grid allows: about the most a tile needs), and only a side that passes is checked on the edge tiles too
+    (:meth:`TilePlan.peak_tile_bytes`), so a refused side costs one tile's regions. Between
+    tiles the loop asks :func:`convstudio.core.cancel.check`, with `cancelled` when given
+    (Ctrl+C, SIGTERM or a newer job stop it within one tile's regions).
+    """
+    if cancelled is not None:
+        with cancel.cancellable(cancelled):
+            return choose_tile(pipeline_or_layers, in_shape, budget, layer=layer)
+    limit = budget // 4
     for side in _TILE_CHOICES:
+        cancel.check()
         plan = plan_tiles(pipeline_or_layers, in_shape, side, layer=layer)
-        if plan.peak_tile_bytes() <= budget // 4:
+        rows, cols = plan.grid
+        # a whole tile (the last one may be cut), and one of those peak_tile_bytes looks at
+        screen = plan.tile(rows // 2 if rows >= 3 else 0, cols // 2 if cols >= 3 else 0)
+        if plan.tile_bytes(screen) <= limit and plan.peak_tile_bytes() <= limit:
             return side
     return _TILE_CHOICES[-1]

@@ -126,10 +126,11 @@ def test_opening_a_lesson_asks_when_dirty(window):
     asked = []
     w.confirm_discard = lambda: asked.append("keep") or False  # type: ignore[method-assign]
     assert not w.learn.open_lesson("edge-detector")
-    assert asked == ["keep"] and w.doc.pipeline == edited and w.learn.index == 0
+    here = [l.id for l in LESSONS].index("cross-correlation")
+    assert asked == ["keep"] and w.doc.pipeline == edited and w.learn.index == here
     w.confirm_discard = lambda: asked.append("discard") or True  # type: ignore[method-assign]
     assert w.learn.next()
-    assert asked == ["keep", "discard"] and w.learn.lesson.id == "edge-detector"
+    assert asked == ["keep", "discard"] and w.learn.lesson.id == LESSONS[here + 1].id
     assert not w.doc.dirty
 
 

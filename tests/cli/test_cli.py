@@ -14,6 +14,7 @@ import pytest
 
 from convstudio import cli
 from convstudio.core import Pipeline, load_image, save_image
+from convstudio.core.tiling import plan_tiles
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,8 @@ def every_type_pipeline(tmp_path) -> Path:
 def test_info_json_matches_documented_layout(every_type_pipeline, capsys):
     assert run_cli("info", every_type_pipeline, "--input-shape", "1,40,50", "--json") == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"input_shape", "layers", "params", "fc_params", "peak_bytes"}
+    assert set(out) == {"input_shape", "layers", "params", "fc_params", "peak_bytes", "tile", "tile_halo",
+                        "tiled_peak_bytes"}
     assert out["input_shape"] == [1, 40, 50]
     assert [layer["index"] for layer in out["layers"]] == list(range(1, 12))
     for layer in out["layers"]:
@@ -93,7 +95,12 @@ def test_info_json_matches_documented_layout(every_type_pipeline, capsys):
     # receptive field after conv 2x2 'same' (top pad 1): size 2, start -1
     assert out["layers"][0]["receptive_field"] == [2, 2]
     assert out["layers"][0]["start"] == [-1, -1]
+    tiled = {k: out.pop(k) for k in ("tile", "tile_halo", "tiled_peak_bytes")}
     assert out == Pipeline.from_dict(EVERY_TYPE_EXAMPLE).info((1, 40, 50))
+    plan = plan_tiles(Pipeline.from_dict(EVERY_TYPE_EXAMPLE), (1, 40, 50), 512)
+    (top, bottom), (left, right) = plan.halo()
+    assert tiled == {"tile": 512, "tile_halo": [top, bottom, left, right],
+                     "tiled_peak_bytes": plan.peak_tile_bytes()}
 
 
 def test_info_from_image_and_text_table(every_type_pipeline, rgb_image, capsys):
@@ -427,3 +434,66 @@ def test_apply_channels_out_dir_names(tmp_path, rgb_image):
     for c in range(4):
         np.testing.assert_array_equal(load_image(tmp_path / "tif" / f"in_c{c:02d}.tif"), y[c:c + 1])
     assert run_cli("apply", p, rgb_image, "-o", tmp_path / "x.png", "--channels", "rgb") == 2
+
+
+# ------------------------------------------------------------------------ info: tiled runs, help
+
+
+def test_info_prints_the_halo_and_tiled_memory(tmp_path, capsys):
+    # conv 5 pad 2, max pool 2, conv 3 valid: receptive field 10, jump 2, start -2 (docs/semantics.md),
+    # so a tile reads 2 input rows above its own and 10 - 2 - 2 = 6 below
+    pipe = write_json(tmp_path / "p.json", {"format": "convstudio-pipeline", "version": 1, "layers": [
+        {"type": "conv2d", "kernel": np.ones((5, 5)).tolist(), "padding": 2},
+        {"type": "maxpool2d", "kernel_size": 2}, {"type": "conv2d", "kernel": np.ones((3, 3)).tolist()}]})
+    assert run_cli("info", pipe, "--input-shape", "1,900,1000", "--tile", "64", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tile"] == 64 and out["tile_halo"] == [2, 6, 2, 6]
+    plan = plan_tiles(Pipeline.load(pipe), (1, 900, 1000), 64)
+    assert out["tiled_peak_bytes"] == plan.peak_tile_bytes() < out["peak_bytes"]
+    assert run_cli("info", pipe, "--input-shape", "1,900,1000", "--tile", "64") == 0
+    text = capsys.readouterr().out
+    assert "--tile 64, 7 x 8 tiles): each tile reads 2 rows above, 6 below, 2 columns left and 6 right" in text
+    assert "peak memory of one running tile: " in text
+
+
+def test_info_names_a_layer_that_cannot_be_tiled(tmp_path, capsys):
+    pipe = write_json(tmp_path / "p.json", {"format": "convstudio-pipeline", "version": 1, "layers": [
+        {"type": "relu"}, {"type": "conv_transpose2d", "weight": [[[[1.0, 1.0], [1.0, 1.0]]]], "stride": 2}]})
+    assert run_cli("info", pipe, "--input-shape", "1,30,40", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tile_halo"] is None and out["tiled_peak_bytes"] is None and out["peak_bytes"] > 0
+    assert run_cli("info", pipe, "--input-shape", "1,30,40") == 0
+    assert "tiled apply: layer 2 (conv_transpose2d) cannot run on tiles" in capsys.readouterr().out
+    assert run_cli("info", pipe, "--input-shape", "1,30,40", "--tile", "0") == 2
+    assert "--tile must be at least 1" in capsys.readouterr().err
+
+
+def _synopsis_commands() -> list[str]:
+    """The subcommands docs/cli.md's synopsis block lists, in order."""
+    text = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    return [line.split()[1] for line in block.splitlines()
+            if line.startswith("convstudio ") and not line.split()[1].startswith(("[", "-"))]
+
+
+def test_help_lists_every_subcommand_as_the_docs_do(capsys):
+    assert run_cli("--help") == 0
+    out = capsys.readouterr().out
+    listed = out.split("subcommands", 1)[1].splitlines()[1:]
+    names = [line.split()[0] for line in listed if line.strip()]
+    dispatched = list(cli._commands())
+    assert names == dispatched == _synopsis_commands() == ["apply", "info", "check", "fit", "import"]
+    for name in dispatched:  # each one's own --help works
+        assert run_cli(name, "--help") == 0
+        assert capsys.readouterr().out.startswith(f"usage: convstudio {name}")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["apply", "--help"], ["--version"]])
+def test_help_on_a_full_disk_is_one_line(args):
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "convstudio", *args], stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.startswith("convstudio: cannot write to standard output: ")
+    assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr

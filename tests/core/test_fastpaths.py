@@ -247,8 +247,9 @@ def _small_winograd_blocks(monkeypatch):
                                              (41, 40, 1), (70, 3, 1), (2, 70, 1), (70, 70, 1)])
 @pytest.mark.parametrize("pooled", [True, False])
 def test_winograd_path(monkeypatch, _small_winograd_blocks, cin, cout, groups, pooled):
-    if not pooled:  # blocks on the calling thread, GEMMs as large as a block
+    if not pooled:  # blocks on the calling thread, GEMMs as large as a block (BLAS not pinned)
         monkeypatch.setattr(fastpaths, "_WINO_MIN_COLS", 1 << 30)
+        monkeypatch.setattr(fastpaths, "_blas_state", False)
     rng = np.random.default_rng(cin * 1000 + cout * 10 + groups)
     w = rng.standard_normal((cout, cin // groups, 3, 3)).astype(np.float32)
     # odd and even sizes both ways, one-row and one-column outputs, partial tiles
@@ -439,6 +440,12 @@ def test_cost_model_choice_matches_generic_path(monkeypatch):
 def test_cost_model_picks_winograd_for_many_channels_only(monkeypatch):
     monkeypatch.undo()  # the real work-unit sizes: this is what users get
     rng = np.random.default_rng(13)
+    w = (rng.standard_normal((48, 48, 3, 3)) / 48).astype(np.float32)
+    # with BLAS pinned to one thread, dense's pooled whole-strip GEMMs win (docs/performance.md)
+    assert fastpaths.blas_pinned()
+    assert fastpaths.choose_path((48, 66, 70), w) == "dense"
+    assert fastpaths.choose_path((128, 130, 130), np.zeros((128, 128, 3, 3), np.float32)) == "dense"
+    monkeypatch.setattr(fastpaths, "_blas_state", False)  # a BLAS threadpoolctl cannot pin
     w = (rng.standard_normal((48, 48, 3, 3)) / 48).astype(np.float32)
     xp = rng.standard_normal((48, 66, 70)).astype(np.float32)
     assert fastpaths.choose_path(xp.shape, w) == "winograd"

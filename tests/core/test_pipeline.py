@@ -902,3 +902,33 @@ def test_run_upto_and_outputs():
     x0 = x.copy()
     p.run(x)
     np.testing.assert_array_equal(x, x0)
+
+
+LONE_SURROGATE_CASES = [
+    ({"name": "a\ud800b"}, None, "name"),
+    ({"layers": [{"type": "relu", "name": "x\udfff"}]}, 1, "name"),
+    ({"layers": [{"type": "relu"}, {"type": "relu", "\ud800": 1}]}, 2, "\\ud800"),
+    ({"layers": [{"type": "conv2d", "kernel": [[1.0]], "padding_mode": "\udc00"}]}, 1, "padding_mode"),
+    ({"layers": [{"type": "conv2d", "kernel": [[1.0]], "padding": ["\ud83d", 1]}]}, 1, "padding"),
+]
+
+
+@pytest.mark.parametrize(("extra", "layer", "key"), LONE_SURROGATE_CASES)
+def test_lone_surrogates_are_refused_on_read(tmp_path, extra, layer, key):
+    # JSON allows "\ud800"; UTF-8 cannot hold it, so such a pipeline could never be saved again
+    d = {"format": "convstudio-pipeline", "version": 1, "layers": [], **extra}
+    text = json.dumps(d)  # ASCII escapes: the file itself is valid UTF-8
+    for read in (lambda: Pipeline.from_dict(d), lambda: Pipeline.from_json(text)):
+        with pytest.raises(PipelineError, match="lone surrogate") as info:
+            read()
+        assert (info.value.layer, info.value.key) == (layer, key)
+        assert "\n" not in str(info.value)
+        str(info.value).encode("utf-8")  # the message itself can be printed anywhere
+
+
+def test_paired_surrogates_are_text_and_round_trip(tmp_path):
+    d = {"format": "convstudio-pipeline", "version": 1, "name": "smile \U0001f600",
+         "layers": [{"type": "relu", "name": "\u00e9t\u00e9"}]}
+    p = Pipeline.from_json(json.dumps(d))  # "\ud83d\ude00" in the file: one character
+    p.save(tmp_path / "p.json")
+    assert Pipeline.load(tmp_path / "p.json") == p and p.name == "smile \U0001f600"

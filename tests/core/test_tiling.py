@@ -174,3 +174,107 @@ def test_halo_and_peak_bytes():
     assert above + below == rf.size[0] - rf.jump[0] and left + right == rf.size[1] - rf.jump[1]
     # a 16 x 16 tile of a 2400 x 2400 image needs a small fraction of the whole run
     assert plan.peak_tile_bytes() < p.peak_bytes((1, 2400, 2400)) / 10
+
+
+# Stacks whose receptive field is worked out by hand in the comments: (layers, size, jump, start)
+# per axis, the numbers of docs/semantics.md ("Receptive field").
+HALO_STACKS = [
+    # conv 5 pad 2: size 5, start -2; max pool 2: size 6, jump 2; conv 3 valid: size 6 + 2 * 2
+    ([{"type": "conv2d", "kernel": np.ones((5, 5)).tolist(), "padding": 2},
+      {"type": "maxpool2d", "kernel_size": 2}, {"type": "conv2d", "kernel": np.ones((3, 3)).tolist()}],
+     (10, 2, -2)),
+    # conv 3 stride 2 (valid): size 3, jump 2, start 0: nothing above, one row below
+    ([{"type": "conv2d", "kernel": np.ones((3, 3)).tolist(), "stride": 2}], (3, 2, 0)),
+    # dilation 2 'same' circular: size 5, start -2 (the wrap does not change an inner tile's halo)
+    ([{"type": "conv2d", "kernel": np.ones((3, 3)).tolist(), "dilation": 2, "padding": "same",
+       "padding_mode": "circular"}], (5, 1, -2)),
+    # avg pool 3 s2 p1 after a reflect pad of 2: size 3, jump 2, start -1 - 2
+    ([{"type": "pad", "padding": 2, "mode": "reflect"},
+      {"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}], (3, 2, -3)),
+]
+
+
+@pytest.mark.parametrize(("layers", "rf"), HALO_STACKS)
+@pytest.mark.parametrize("in_hw", [(300, 260), (20, 24)])  # many tiles; one tile (measured on a longer image)
+def test_halo_is_the_receptive_field_arithmetic(layers, rf, in_hw):
+    p = pipe(*layers)
+    size, jump, start = rf
+    assert p.receptive_fields()[-1].size == (size, size)  # the hand arithmetic above holds
+    assert p.receptive_fields()[-1].start == (start, start)
+    plan = plan_tiles(p, (1, *in_hw), 8)
+    expected = (max(0, -start), max(0, size - jump + start))
+    assert plan.halo() == (expected, expected)
+
+
+def test_halo_matches_what_an_inner_tile_reads():
+    # independent of the arithmetic: the rows a tile's output really depends on, by perturbing them
+    p = pipe(*HALO_STACKS[0][0])
+    x = np.random.default_rng(3).random((1, 60, 60), dtype=np.float32)
+    plan = plan_tiles(p, x.shape, 6)
+    (above, below), _ = plan.halo()
+    t = plan.tile(plan.grid[0] // 2, plan.grid[1] // 2)
+    r0, r1, c0, c1 = t.box
+    base = p.run(x)[-1][:, r0:r1, c0:c1]
+    jump = 2
+    for row, inside in [(r0 * jump - above, True), (r0 * jump - above - 1, False),
+                        (r1 * jump + below - 1, True), (r1 * jump + below, False)]:
+        y = x.copy()
+        y[:, row, c0 * jump:c1 * jump] += 1.0
+        changed = not np.array_equal(p.run(y)[-1][:, r0:r1, c0:c1], base)
+        assert changed == inside, (row, inside)
+
+
+TRACED_STACKS = [
+    [{"type": "conv2d", "weight": np.random.default_rng(0).normal(size=(8, 3, 5, 5)).tolist(),
+      "padding": "same", "padding_mode": "reflect"},
+     {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+     {"type": "conv2d", "weight": np.random.default_rng(1).normal(size=(8, 8, 3, 3)).tolist(), "padding": 1}],
+    [{"type": "conv2d", "kernel": np.ones((7, 7)).tolist(), "padding": "same", "padding_mode": "circular"}],
+    [{"type": "conv2d", "weight": np.random.default_rng(2).normal(size=(4, 3, 15, 15)).tolist(), "padding": 7},
+     {"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1}],
+]
+
+
+@pytest.mark.parametrize("layers", TRACED_STACKS)
+def test_tiled_peak_bounds_a_real_tiled_run_within_3x(layers):
+    # docs/scale.md: every tile of a real run allocates at most peak_tile_bytes, and at least a
+    # third of it (tiles of 256 x 256; smaller tiles are dominated by the fixed 1 MiB allowance)
+    import tracemalloc
+
+    p = pipe(*layers)
+    x = np.random.default_rng(4).random((3, 600, 700), dtype=np.float32)
+    plan = plan_tiles(p, x.shape, 256)
+    estimate = plan.peak_tile_bytes()
+    worst = 0
+    tracemalloc.start()
+    try:
+        for t in plan:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            y = plan.run_tile(t, x)
+            del y
+            worst = max(worst, tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        tracemalloc.stop()
+    assert worst <= estimate <= 3 * worst, (worst, estimate)
+
+
+def test_choose_tile_is_the_largest_side_that_fits_and_stops_when_cancelled():
+    from convstudio.core import RunCancelled
+    from convstudio.core.tiling import _TILE_CHOICES, choose_tile
+
+    p = pipe(*TRACED_STACKS[0])
+    shape = (3, 3000, 2600)
+    for budget in (1 << 33, 1 << 28, 1 << 25, 1 << 22):
+        # the rule, without the cheap first look at one tile
+        fits = [s for s in _TILE_CHOICES if plan_tiles(p, shape, s).peak_tile_bytes() <= budget // 4]
+        assert choose_tile(p, shape, budget) == (fits[0] if fits else _TILE_CHOICES[-1])
+    polls = []
+
+    def cancelled():
+        polls.append(1)
+        return len(polls) > 3
+
+    with pytest.raises(RunCancelled):
+        choose_tile(p, shape, 1 << 22, cancelled=cancelled)
+    assert len(polls) == 4  # asked between tiles and layers, it stops at the first yes

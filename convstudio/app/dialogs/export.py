@@ -3,7 +3,10 @@
 The numbers come from :func:`convstudio.session.layer_export.export_layer` (the core's ``Pipeline``
 arithmetic and ``save_image``, at full resolution), run on the app's
 :class:`~convstudio.app.model.worker.Worker` behind a progress dialog so that the window stays
-responsive and the export can be cancelled.
+responsive and the export can be cancelled. An image too large to load whole (the window shows a
+preview of it) is exported from its file by :func:`convstudio.session.tiled_export.export_tiled`,
+tile by tile, as ``convstudio apply --tile`` writes it; the progress dialog counts the tiles
+(docs/scale.md).
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import made_at_run_time, tr
 from convstudio.app.model.worker import JobContext, Worker, process_events_until
 from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import Pipeline, RunCancelled
 from convstudio.core.normalization import NORMALIZE_MODES
 from convstudio.session.layer_export import EXPORT_FORMATS, export_layer
+from convstudio.session.tiled_export import TiledSource, export_tiled
 
 __all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
 
@@ -62,19 +67,25 @@ class ExportOptions:
     depth: int = 8
     channel: int | None = None
     channels: str = "auto"  # "auto" or "split", as convstudio apply --channels
+    tile: int | None = None  # tiled export only: the output tile side, as apply --tile (None: chosen)
 
 
 class ExportDialog(QDialog):
     """Choose the layer, the channels, the file and its normalisation / depth."""
 
     def __init__(self, pipeline: Pipeline, shapes: list[tuple | None], *, layer: int,
-                 folder: Path, stem: str, parent: QWidget | None = None) -> None:
+                 folder: Path, stem: str, parent: QWidget | None = None,
+                 formats: dict[str, str] | None = None) -> None:
+        """`formats`: the extensions offered, with their names (default ``EXPORT_FORMATS``); the
+        tiled ones (``tiled_export_formats()``) for an image exported tile by tile."""
         super().__init__(parent)
         self.setWindowTitle("Export feature maps")
         self._pipeline = pipeline
         self._shapes = shapes
         self._folder = folder
         self._stem = stem
+        self._formats = EXPORT_FORMATS if formats is None else dict(formats)
+        self._tiled = formats is not None
 
         self.layer = QSpinBox()
         self.layer.setRange(0, len(pipeline))
@@ -82,6 +93,7 @@ class ExportDialog(QDialog):
         self.layer.setToolTip("0 is the input; the maps are computed at full resolution")
         self.shape_note = QLabel()
         self.shape_note.setEnabled(False)
+        made_at_run_time(self.shape_note)
         self.channels = QComboBox()
         self.files = QComboBox()
         self.files.addItem("auto: an image as one file, feature maps one file each", "auto")
@@ -91,7 +103,7 @@ class ExportDialog(QDialog):
             "(kernel-form convs, pooling, pad, stride, activations); after a conv with a "
             "weight its channels are feature maps, written one gray file each")
         self.format = QComboBox()
-        for ext, label in EXPORT_FORMATS.items():
+        for ext, label in self._formats.items():
             self.format.addItem(label, ext)
         self.normalize = QComboBox()
         for mode, tip in NORMALIZE_TIPS.items():
@@ -148,8 +160,9 @@ class ExportDialog(QDialog):
 
     def _on_layer_changed(self, layer: int) -> None:
         shape = self._shapes[layer] if layer < len(self._shapes) else None
-        self.shape_note.setText(f"{shape_text(shape)} (C×H×W, full resolution)" if shape
-                                else "this layer does not fit its input")
+        how = tr("full resolution, tile by tile from the file") if self._tiled else tr("full resolution")
+        self.shape_note.setText(tr("{shape} (C×H×W, {how})").format(shape=shape_text(shape), how=how) if shape
+                                else tr("this layer does not fit its input"))
         self.channels.blockSignals(True)
         self.channels.clear()
         self.channels.addItem("all channels", None)
@@ -178,9 +191,11 @@ class ExportDialog(QDialog):
         image = output_is_image(self._pipeline, layer)
         split = self.files.currentData() == "split" or not image
         kind = "an image" if image else "feature maps"
-        self.files.setEnabled(ext != ".npy" and self.channels.currentData() is None)
+        self.files.setEnabled(ext not in (".npy", ".zarr") and self.channels.currentData() is None)
         if ext == ".npy":
             self.files_note.setText("the float32 (C, H, W) array, exactly")
+        elif ext == ".zarr":
+            self.files_note.setText("one float32 (C, H, W) Zarr array, one chunk per tile")
         elif c > 0 and len(output_paths(path, c, split=split)) > 1:
             self.files_note.setText(f"{kind}, {c} channels: one gray file per channel "
                                     f"({path.stem}_c00{ext} …)")
@@ -189,7 +204,7 @@ class ExportDialog(QDialog):
                                                     4: "one RGBA image"}.get(c, ""))
 
     def _browse(self) -> None:
-        filters = ";;".join(f"{label} (*{ext})" for ext, label in EXPORT_FORMATS.items())
+        filters = ";;".join(f"{label} (*{ext})" for ext, label in self._formats.items())
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), filters)
         if path:
             self.path.setText(path)
@@ -198,7 +213,8 @@ class ExportDialog(QDialog):
 class ExportJob(QObject):
     """One export off the GUI thread, on a :class:`~convstudio.app.model.worker.Worker` of its own.
 
-    :meth:`start` begins it; ``progressed(done, total)`` follows the layers; ``finished`` comes once
+    :meth:`start` begins it; ``progressed(done, total)`` follows the layers (the tiles, when
+    `image` is a :class:`~convstudio.session.tiled_export.TiledSource`); ``finished`` comes once
     the outcome is known, in ``paths`` (the files written), ``error`` (a one-line message) or
     ``was_cancelled`` (:meth:`cancel` stopped it before anything was written). The worker thread
     ends with the job: nothing is left running once ``finished`` was emitted.
@@ -207,7 +223,7 @@ class ExportJob(QObject):
     progressed = Signal(int, int)
     finished = Signal()
 
-    def __init__(self, pipeline: Pipeline, image: np.ndarray, options: ExportOptions,
+    def __init__(self, pipeline: Pipeline, image: np.ndarray | TiledSource, options: ExportOptions,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pipeline = pipeline
@@ -247,11 +263,18 @@ class ExportJob(QObject):
 
     def _run(self, ctx: JobContext) -> list[Path] | None:  # worker thread
         o = self._options
+
+        def stop() -> bool:
+            return self._stop.is_set() or ctx.cancelled()
+
         try:
+            if isinstance(self._image, TiledSource):
+                return export_tiled(self._pipeline, self._image, o.layer, o.path, channel=o.channel,
+                                    channels=o.channels, tile=o.tile, cancelled=stop,
+                                    progress=lambda d, t: ctx.progress((d, t)))
             return export_layer(self._pipeline, self._image, o.layer, o.path,
                                 normalize=o.normalize, depth=o.depth, channel=o.channel,
-                                channels=o.channels,
-                                cancelled=lambda: self._stop.is_set() or ctx.cancelled(),
+                                channels=o.channels, cancelled=stop,
                                 progress=lambda d, t: ctx.progress((d, t)))
         except RunCancelled:
             if ctx.cancelled():
@@ -278,12 +301,14 @@ class ExportJob(QObject):
         self.finished.emit()
 
 
-def run_export(pipeline: Pipeline, image: np.ndarray, options: ExportOptions, *,
+def run_export(pipeline: Pipeline, image: np.ndarray | TiledSource, options: ExportOptions, *,
                parent: QWidget | None = None, progress_after_ms: int = 400) -> ExportJob:
     """Run an export in a worker thread with a (delayed) progress dialog; returns the finished
-    job (its thread has stopped)."""
+    job (its thread has stopped). The dialog counts layers, or tiles for a :class:`TiledSource`."""
     job = ExportJob(pipeline, image, options)
-    dialog = QProgressDialog(f"Exporting layer {options.layer} at full resolution…", "Cancel",
+    tiled = isinstance(image, TiledSource)
+    what = "at full resolution, tile by tile" if tiled else "at full resolution"
+    dialog = QProgressDialog(f"Exporting layer {options.layer} {what}…", "Cancel",
                              0, max(1, options.layer), parent)
     dialog.setWindowTitle("Export")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -291,7 +316,13 @@ def run_export(pipeline: Pipeline, image: np.ndarray, options: ExportOptions, *,
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.setValue(0)
-    job.progressed.connect(lambda done, _total: dialog.setValue(done))
+    def on_progress(done: int, total: int) -> None:
+        dialog.setMaximum(max(1, total))
+        dialog.setValue(done)
+        if tiled:
+            dialog.setLabelText(f"Exporting layer {options.layer} {what}: tile {done} of {total}")
+
+    job.progressed.connect(on_progress)
     dialog.canceled.connect(job.cancel)
     loop = QEventLoop()
     job.finished.connect(loop.quit)

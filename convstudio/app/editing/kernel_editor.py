@@ -54,6 +54,7 @@ from convstudio.app.editing.kernel_grid import (
     WrapLabel,
 )
 from convstudio.app.editing.kernel_model import KernelTableModel, format_cell_value
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.core import kernels
 
 __all__ = ["KernelEditor", "KernelTableView", "NO_KERNEL_HINT"]
@@ -98,6 +99,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
         self._model = KernelTableModel(self)
         self._model.cellEdited.connect(self._on_cell_edited)
         self._model.invalidInput.connect(self._on_invalid_input)
+        notifier().languageChanged.connect(self._on_language_changed)
 
         self._view = self._build_grid_view()
 
@@ -105,6 +107,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
         self._hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._hint_label.setWordWrap(True)
         self._hint_label.setEnabled(False)  # greyed: it is a remark, not content
+        made_at_run_time(self._hint_label)  # (the window sets it again on languageChanged)
 
         self._stack = QStackedWidget(self)
         self._stack.addWidget(self._view)
@@ -123,6 +126,8 @@ class KernelEditor(KernelActionsMixin, QWidget):
         self._actions: dict[str, QAction] = {}
         self._presets_menu = QMenu("Presets", self)
         self._presets_menu.setToolTipsVisible(True)
+        for label in (self._shape_label, self._info_label, self._status_label):
+            made_at_run_time(label)  # (made again in _on_language_changed)
         self._build_actions()
         self._toolbar = self._build_toolbar()
 
@@ -234,7 +239,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
     def clear_weight(self, hint: str = NO_KERNEL_HINT) -> None:
         """Show that the selected layer has no kernel (``hint`` says why); disables the actions."""
         self._weight = None
-        self._hint_label.setText(hint)
+        self._hint_label.setText(tr(NO_KERNEL_HINT) if hint == NO_KERNEL_HINT else hint)
         self._stack.setCurrentWidget(self._hint_label)
         self._model.set_values(np.zeros((0, 0), np.float32))
         self._slice_row.setVisible(False)
@@ -369,38 +374,38 @@ class KernelEditor(KernelActionsMixin, QWidget):
         assert self._weight is not None
         if self._weight.ndim == 2:
             kh, kw = self._weight.shape
-            return f"kernel {kh} x {kw}, applied to each channel on its own"
+            return tr("kernel {kh} x {kw}, applied to each channel on its own").format(kh=kh, kw=kw)
         cout, cin, kh, kw = self._weight.shape
-        shape = f"weight {cout} x {cin} x {kh} x {kw}"
+        shape = tr("weight {cout} x {cin} x {kh} x {kw}").format(cout=cout, cin=cin, kh=kh, kw=kw)
         if self.is_mixing_matrix():
-            return f"{shape}: a 1 x 1 convolution mixes channels (rows: output, columns: input)"
-        return f"{shape} (editing out {self._slice[0]}, in {self._slice[1]})"
+            return tr("{shape}: a 1 x 1 convolution mixes channels (rows: output, columns: input)").format(shape=shape)
+        return tr("{shape} (editing out {o}, in {i})").format(shape=shape, o=self._slice[0], i=self._slice[1])
 
     def _describe_values(self, values: np.ndarray, mixing: bool) -> str:
         if mixing:
             # What matters for a mixing matrix is what each output channel adds up to.
             row_sums = values.astype(np.float64).sum(axis=1)
             shown = ", ".join(format_cell_value(float(v), 4) for v in row_sums[:8])
-            parts = [f"row sums {shown}{', ...' if len(row_sums) > 8 else ''}"]
+            parts = [tr("row sums {sums}").format(sums=shown + (", ..." if len(row_sums) > 8 else ""))]
         else:
             total = float(kernels.kernel_sum(values))
             if total != 0 and abs(total) <= _zero_sum_tolerance(values):
-                parts = ["sum ≈ 0"]  # float32 rounding noise, as in a Laplacian of Gaussian
+                parts = [tr("sum ≈ 0")]  # float32 rounding noise, as in a Laplacian of Gaussian
             else:
-                parts = [f"sum {format_cell_value(total, 6)}"]
+                parts = [tr("sum {v}").format(v=format_cell_value(total, 6))]
         rows, cols = values.shape
         if rows * cols * min(rows, cols) > MAX_RANK_WORK:
-            parts.append("rank not computed (too large)")
+            parts.append(tr("rank not computed (too large)"))
         else:
             rank = int(kernels.kernel_rank(values))
             if mixing:
-                parts.append(f"rank {rank}")
+                parts.append(tr("rank {rank}").format(rank=rank))
             elif rank <= 1:
-                parts.append("separable" if rank == 1 else "rank 0 (all zero)")
+                parts.append(tr("separable") if rank == 1 else tr("rank 0 (all zero)"))
             else:
-                parts.append(f"not separable (rank {rank})")
-        parts.append(f"min {format_cell_value(float(values.min()), 6)}")
-        parts.append(f"max {format_cell_value(float(values.max()), 6)}")
+                parts.append(tr("not separable (rank {rank})").format(rank=rank))
+        parts.append(tr("min {v}").format(v=format_cell_value(float(values.min()), 6)))
+        parts.append(tr("max {v}").format(v=format_cell_value(float(values.max()), 6)))
         return " · ".join(parts)
 
     def _update_grid_minimum(self) -> None:
@@ -486,7 +491,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
         """Until the first action, the status line says how to edit (in grey; not a message)."""
         if self._status_label.text():
             return
-        self._status_label.setText(USAGE_HINT)
+        self._status_label.setText(tr(USAGE_HINT))
         self._status_label.setStyleSheet("color: palette(placeholder-text);")
 
     # ================================================================== handlers
@@ -497,8 +502,19 @@ class KernelEditor(KernelActionsMixin, QWidget):
         self._slice_values()[row, col] = value
         # The model already shows the value; only the notes need updating.
         self._info_label.setText(self._describe_values(self._slice_values(), self.is_mixing_matrix()))
-        self._say(f"Set cell {self._cell_label(row, col)} to {format_cell_value(value, 7)}.")
+        self._say(tr("Set cell {cell} to {value}.").format(cell=self._cell_label(row, col),
+                                                          value=format_cell_value(value, 7)))
         self.weightEdited.emit(new_weight.copy())
+
+    def _on_language_changed(self, _language: str) -> None:
+        """The notes made here, again in the new language (docs/developing.md, "Translations")."""
+        if self._hint_label.text() in (NO_KERNEL_HINT, tr(NO_KERNEL_HINT)):
+            self._hint_label.setText(tr(NO_KERNEL_HINT))
+        if self._weight is not None:
+            self._shape_label.setText(self._describe_shape())
+            self._info_label.setText(self._describe_values(self._slice_values(), self.is_mixing_matrix()))
+        if self._status_label.text() in (USAGE_HINT, tr(USAGE_HINT)):
+            self._status_label.setText(tr(USAGE_HINT))
 
     def _on_invalid_input(self, text: str) -> None:
         self._say(text, error=True)

@@ -23,6 +23,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
+from convstudio.app.i18n import tr
+
 __all__ = [
     "CellValueError",
     "parse_cell_value",
@@ -370,7 +372,8 @@ class KernelTableModel(QAbstractTableModel):
             else:
                 raise CellValueError(f"{value!r} is not a number")
         except CellValueError as error:
-            self.invalidInput.emit(f"Cell {self._cell_name(index.row(), index.column())} unchanged: {error}")
+            self.invalidInput.emit(tr("Cell {cell} unchanged: {why}").format(
+                cell=self._cell_name(index.row(), index.column()), why=error))
             return False
         row, col = index.row(), index.column()
         number32 = float(np.float32(number))
@@ -401,14 +404,19 @@ class KernelTableModel(QAbstractTableModel):
         if self._mode == "mixing":
             if horizontal:
                 label = _input_channel_name(section, cols)
-                return label if role == Qt.ItemDataRole.DisplayRole else f"input channel {section} ({label})"
-            return f"out {section}" if role == Qt.ItemDataRole.DisplayRole else f"output channel {section}"
+                return label if role == Qt.ItemDataRole.DisplayRole else tr("input channel {n} ({label})").format(
+                    n=section, label=label)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"out {section}"
+            return tr("output channel {n}").format(n=section)
         anchor_row, anchor_col = anchor_of(rows, cols)
         offset = section - (anchor_col if horizontal else anchor_row)
         if role == Qt.ItemDataRole.DisplayRole:
             return str(offset)
-        axis = "column" if horizontal else "row"
-        return f"{axis} {section}: offset {offset:+d} from the anchor (centre) {axis}"
+        if horizontal:
+            return tr("column {n}: offset {offset} from the anchor (centre) column").format(
+                n=section, offset=f"{offset:+d}")
+        return tr("row {n}: offset {offset} from the anchor (centre) row").format(n=section, offset=f"{offset:+d}")
 
     # ----------------------------------------------------------------------------- helpers
     def _cell_name(self, row: int, col: int) -> str:
@@ -423,9 +431,10 @@ class KernelTableModel(QAbstractTableModel):
             return f"out {row} += {exact_cell_text(value)} x {name}"
         anchor_row, anchor_col = anchor_of(*self._values.shape)
         dy, dx = row - anchor_row, col - anchor_col
-        text = f"w[{row}, {col}] = {exact_cell_text(value)}\noffset (dy, dx) = ({dy:+d}, {dx:+d})"
+        text = tr("w[{row}, {col}] = {value}\noffset (dy, dx) = ({dy}, {dx})").format(
+            row=row, col=col, value=exact_cell_text(value), dy=f"{dy:+d}", dx=f"{dx:+d}")
         if (dy, dx) == (0, 0):
-            text += " (anchor)"
+            text += tr(" (anchor)")
         return text
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import made_at_run_time, tr
 from convstudio.app.views.feature_view import ImageView
 from convstudio.core import Pipeline
 from convstudio.core.explain import LINEAR_TYPES, CombinedKernel
@@ -60,21 +61,21 @@ def linear_run(pipeline: Pipeline, index: int) -> tuple[int | None, str]:
     `index`, or None when layer `index` itself is not linear; `note` says why the run stops."""
     layers = pipeline.layers
     if not 1 <= index <= len(layers):
-        return None, "Select a layer (the input is not computed by anything)."
+        return None, tr("Select a layer (the input is not computed by anything).")
     last = layers[index - 1]
     if not _is_linear(last):
-        why = _WHY.get(last.type, "it is not a weighted sum of its inputs")
-        return None, (f"Layer {index} ({last.type}) is not linear: {why}. No single kernel "
-                      "reproduces it.")
+        why = tr(_WHY.get(last.type, "it is not a weighted sum of its inputs"))
+        return None, tr("Layer {n} ({type}) is not linear: {why}. No single kernel reproduces it.").format(
+            n=index, type=last.type, why=why)
     first = index
     while first > 1 and _is_linear(layers[first - 2]):
         first -= 1
     if first == 1:
         return 1, ""
     stop = layers[first - 2]
-    why = _WHY.get(stop.type, "it is not linear")
-    return first, (f"The run starts at layer {first}: layer {first - 1} ({stop.type}) is not "
-                   f"linear ({why}).")
+    why = tr(_WHY.get(stop.type, "it is not linear"))
+    return first, tr("The run starts at layer {first}: layer {n} ({type}) is not linear ({why}).").format(
+        first=first, n=first - 1, type=stop.type, why=why)
 
 
 def _vector(v) -> str:
@@ -89,6 +90,7 @@ class CombinedKernelPanel(QWidget):
         super().__init__(parent)
         self.summary = QLabel()
         self.summary.setObjectName("combinedSummary")
+        made_at_run_time(self.summary)  # (the insight controller makes the page again on languageChanged)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -101,6 +103,7 @@ class CombinedKernelPanel(QWidget):
         self.in_spin.valueChanged.connect(lambda _v: self._show_pair())
         self.pair_label = QLabel()
         self.pair_label.setObjectName("combinedPair")
+        made_at_run_time(self.pair_label)
         self.pair_label.setWordWrap(True)
         self.pair_label.setTextFormat(Qt.TextFormat.RichText)
         self.pair_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -111,7 +114,7 @@ class CombinedKernelPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table_note = QLabel()
+        self.table_note = made_at_run_time(QLabel())
         self.table_note.setStyleSheet("color: #b26a00;")
 
         left = QWidget()
@@ -149,8 +152,8 @@ class CombinedKernelPanel(QWidget):
         layout.addWidget(self.splitter)
         self.kernel: CombinedKernel | None = None
         self.run: tuple[int, int] | None = None
-        self.set_message("Select a layer: if the layers up to it are linear (conv, average "
-                         "pooling, pad, stride), they act as one single kernel, shown here.")
+        self.set_message(tr("Select a layer: if the layers up to it are linear (conv, average pooling, pad, stride), "
+                            "they act as one single kernel, shown here."))
 
     # ---------------------------------------------------------------- content
     def set_message(self, text: str) -> None:
@@ -167,18 +170,20 @@ class CombinedKernelPanel(QWidget):
         self.kernel = ck
         self.run = (first, last)
         cout, cin, rh, rw = ck.weight.shape
-        layers = "layer " + str(first) if first == last else f"layers {first}–{last}"
+        layers = tr("Layer {n}").format(n=first) if first == last else tr("Layers {first}–{last}").format(
+            first=first, last=last)
         what = ", ".join(html.escape(t) for t in labels)
-        parts = [f"<p><b>{layers.capitalize()}</b> ({what}) act as <b>one conv layer</b>: "
-                 f"<b>{rh} × {rw}</b> kernel, stride <b>{ck.stride[0]} × {ck.stride[1]}</b>, "
-                 f"first window starting at row {ck.start[0]}, col {ck.start[1]}; {cin} → {cout} "
-                 f"channel{'s' if cout > 1 else ''}.</p>"]
+        channels = tr("{cin} → {cout} channel.") if cout == 1 else tr("{cin} → {cout} channels.")
+        parts = ["<p>" + tr("<b>{layers}</b> ({what}) act as <b>one conv layer</b>: <b>{rh} × {rw}</b> kernel, "
+                            "stride <b>{sh} × {sw}</b>, first window starting at row {r0}, col {c0}; ").format(
+            layers=layers, what=what, rh=rh, rw=rw, sh=ck.stride[0], sw=ck.stride[1], r0=ck.start[0],
+            c0=ck.start[1]) + channels.format(cin=cin, cout=cout) + "</p>"]
         if np.any(ck.bias != 0):
-            parts.append(f"<p>Bias (the biases pushed through the run): {_vector(ck.bias[:16])}"
-                         f"{' …' if cout > 16 else ''}</p>")
-        parts.append("<p style='color:gray'>Exact wherever the window stays inside the image; "
-                     "near the borders each layer's padding makes the run differ from one "
-                     "kernel.</p>")
+            parts.append("<p>" + tr("Bias (the biases pushed through the run): {bias}").format(
+                bias=_vector(ck.bias[:16]) + (" …" if cout > 16 else "")) + "</p>")
+        parts.append("<p style='color:gray'>" + tr(
+            "Exact wherever the window stays inside the image; near the borders each layer's padding makes the run "
+            "differ from one kernel.") + "</p>")
         if note:
             parts.append(f"<p style='color:#b26a00'>{html.escape(note)}</p>")
         self.summary.setText("".join(parts))
@@ -206,16 +211,16 @@ class CombinedKernelPanel(QWidget):
         rank = kernel_rank(k) if np.any(k) else 0
         if rank == 1:
             v, h = separable_factors(k)
-            sep = (f"<b>separable</b> (rank 1): column {_vector(v)} × row {_vector(h)} — two 1-D "
-                   f"passes of {k.shape[0]} + {k.shape[1]} instead of {k.size} multiplications")
+            sep = tr("<b>separable</b> (rank 1): column {v} × row {h} — two 1-D passes of {kh} + {kw} instead of "
+                     "{n} multiplications").format(v=_vector(v), h=_vector(h), kh=k.shape[0], kw=k.shape[1], n=k.size)
         elif rank == 0:
-            sep = "all zeros: this input channel does not reach this output channel"
+            sep = tr("all zeros: this input channel does not reach this output channel")
         else:
-            sep = f"not separable (rank {rank}: a sum of {rank} separable kernels)"
-        pair = f"output {o} ← input {c}: " if (self.kernel.weight.shape[0] > 1
-                                               or self.kernel.weight.shape[1] > 1) else ""
-        self.pair_label.setText(f"<p>{pair}sum of weights {format_short(k.sum(dtype=np.float64))}; "
-                                f"{sep}.</p>")
+            sep = tr("not separable (rank {rank}: a sum of {rank} separable kernels)").format(rank=rank)
+        pair = tr("output {o} ← input {c}: ").format(o=o, c=c) if (self.kernel.weight.shape[0] > 1
+                                                                  or self.kernel.weight.shape[1] > 1) else ""
+        self.pair_label.setText("<p>" + pair + tr("sum of weights {s}; {sep}.").format(
+            s=format_short(k.sum(dtype=np.float64)), sep=sep) + "</p>")
         self.view.set_image(k, mode="diverging")
         rows, cols = k.shape
         sr, sc = min(rows, MAX_TABLE), min(cols, MAX_TABLE)
@@ -229,8 +234,8 @@ class CombinedKernelPanel(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, col, item)
         cut = sr < rows or sc < cols
-        self.table_note.setText(f"Table shows the top-left {sr} × {sc} of {rows} × {cols}." if cut
-                                else "")
+        self.table_note.setText(tr("Table shows the top-left {sr} × {sc} of {rows} × {cols}.").format(
+            sr=sr, sc=sc, rows=rows, cols=cols) if cut else "")
         self.table_note.setVisible(cut)
 
     def table_values(self) -> np.ndarray:

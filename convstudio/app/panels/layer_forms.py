@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
+from convstudio.app.i18n import made_at_run_time, tr
 from convstudio.core import AvgPool2d, Conv2d, ConvTranspose2d, Layer, LeakyReLU, MaxPool2d, Pad, Stride, Upsample
 from convstudio.core.layers import (
     CONV_PAD_MODES,
@@ -168,6 +169,7 @@ class PaddingEditor(QWidget):
         self.stack.addWidget(sides_box)
         self.resolved = QLabel()
         self.resolved.setObjectName("paddingResolved")
+        made_at_run_time(self.resolved)  # (the form is synced again on languageChanged)
         self.resolved.setEnabled(False)
         self.resolved.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -207,7 +209,7 @@ class PaddingEditor(QWidget):
             s.setValue(int(v))
         self._show_kind(kind)
         del blockers
-        self.resolved.setText(f"top {t}, bottom {b}, left {l}, right {r}")
+        self.resolved.setText(tr("top {t}, bottom {b}, left {l}, right {r}").format(t=t, b=b, l=l, r=r))
 
     def _show_kind(self, kind: str) -> None:
         self.stack.setCurrentIndex({"valid": 0, "same": 0, "symmetric": 1, "sides": 2}[kind])

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.model.document import Document
 from convstudio.app.panels.layer_list_model import (
     COL_LAYER,
@@ -199,6 +200,7 @@ class LayerListPanel(QWidget):
         self._doc = document
         self._syncing = False
         self.model = LayerListModel(document, self)
+        notifier().languageChanged.connect(self._on_language_changed)
         style = self.style()
         self.model.set_icons(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
 
@@ -219,6 +221,7 @@ class LayerListPanel(QWidget):
 
         self.summary = QLabel()
         self.summary.setObjectName("stackSummary")
+        made_at_run_time(self.summary)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -383,6 +386,9 @@ class LayerListPanel(QWidget):
         self._update_actions()
         self._update_summary()
 
+    def _on_language_changed(self, _language: str) -> None:
+        self._update_summary()  # made here: again in the new language (docs/developing.md, "Translations")
+
     def summary_text(self) -> str:
         """Plain text of the stack summary under the list."""
         return self.summary.text()
@@ -396,23 +402,25 @@ class LayerListPanel(QWidget):
         infos = self._doc.analysis()
         bad = next((i for i in infos if i.error is not None), None)
         if bad is not None:
-            self.summary.setText(f"<span style='color:#c62828'>Layer {bad.index} does not fit its "
-                                 f"input; the layers after it wait.</span>")
+            self.summary.setText("<span style='color:#c62828'>" + tr(
+                "Layer {n} does not fit its input; the layers after it wait.").format(n=bad.index) + "</span>")
             return
         if not infos:
-            self.summary.setText("No layers yet: <b>Add</b> one below the input.")
+            self.summary.setText(tr("No layers yet: <b>Add</b> one below the input."))
             return
         last = infos[-1]
         rf = last.receptive_field
         params = sum(i.params or 0 for i in infos)
         fc = p.fc_params(shape)
+        count = (tr("<b>{n}</b> layer, <b>{params}</b> parameters") if len(p) == 1
+                 else tr("<b>{n}</b> layers, <b>{params}</b> parameters"))
         self.summary.setText(
-            f"<b>{len(p)}</b> {'layer' if len(p) == 1 else 'layers'}, "
-            f"<b>{params:,}</b> parameters<br>"
+            count.format(n=len(p), params=f"{params:,}") + "<br>"
             f"{shape_text(shape)} → {shape_text(last.output_shape)}<br>"
-            f"receptive field of the last layer: {shape_text(rf.size)} input pixels<br>"
-            f"<span style='color:gray'>one fully connected layer doing the same mapping would "
-            f"need {fc:,.0f} parameters</span>")
+            + tr("receptive field of the last layer: {rf} input pixels").format(rf=shape_text(rf.size)) + "<br>"
+            "<span style='color:gray'>"
+            + tr("one fully connected layer doing the same mapping would need {fc} parameters").format(
+                fc=f"{fc:,.0f}") + "</span>")
 
     def _update_actions(self) -> None:
         i, n = self._doc.selected, len(self._doc.pipeline)

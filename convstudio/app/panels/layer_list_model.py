@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont, QIcon
 
+from convstudio.app.i18n import describe_layer, known, notifier, tr
 from convstudio.app.model.document import Document
 from convstudio.core import Layer
 from convstudio.core.formatting import format_duration, format_shape
@@ -44,7 +45,7 @@ def time_text(seconds: float | None) -> str:
 
 
 def layer_label(layer: Layer) -> str:
-    label = layer.describe()
+    label = describe_layer(layer)
     if layer.name:
         label = f"{layer.name}: {label}"
     return label
@@ -89,6 +90,7 @@ class LayerListModel(QAbstractItemModel):
         self._input_icon = QIcon()
         document.pipelineChanged.connect(self._on_pipeline_changed)
         document.imageChanged.connect(self._on_image_changed)
+        notifier().languageChanged.connect(self._on_language_changed)
 
     def set_icons(self, error: QIcon, input_icon: QIcon | None = None) -> None:
         self._error_icon = error
@@ -150,9 +152,9 @@ class LayerListModel(QAbstractItemModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
+            return tr(_HEADERS[section])
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADER_TIPS[section]
+            return tr(_HEADER_TIPS[section])
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -219,21 +221,22 @@ class LayerListModel(QAbstractItemModel):
             return "error", info.error.reason
         if info is not None and info.waiting:
             failed = next((i.index for i in infos if i.error is not None), None)
-            return "waiting", f"waiting: layer {failed} does not fit its input"
+            return "waiting", tr("waiting: layer {n} does not fit its input").format(n=failed)
         run_error = self._run_errors.get(row)
         if run_error:
             return "error", run_error
         failed_run = min(self._run_errors) if self._run_errors else None
         if failed_run is not None and row > failed_run:
-            return "waiting", f"waiting: layer {failed_run} failed"
+            return "waiting", tr("waiting: layer {n} failed").format(n=failed_run)
         layer = self._doc.pipeline.layers[row - 1]
         if not layer.enabled:
-            return "disabled", "disabled: passes its input through unchanged"
+            return "disabled", tr("disabled: passes its input through unchanged")
         return "ok", None
 
     def row_text(self, row: int) -> str:
         if row == 0:
-            return f"0  input  {self._doc.image_name}" if self._doc.image_name else "0  input"
+            name = known(self._doc.image_name)
+            return tr("0  input  {name}").format(name=name) if name else tr("0  input")
         return f"{row}  {layer_label(self._doc.pipeline.layers[row - 1])}"
 
     def shape_of(self, row: int) -> tuple | None:
@@ -290,19 +293,19 @@ class LayerListModel(QAbstractItemModel):
     def _tooltip(self, row: int, state: str, reason: str | None) -> str:
         if row == 0:
             shape = self._doc.image_shape
-            return "The input image" + (f": {shape_text(shape)} (channels × height × width)"
-                                        if shape else "")
+            return (tr("The input image: {shape} (channels × height × width)").format(shape=shape_text(shape))
+                    if shape else tr("The input image"))
         layer = self._doc.pipeline.layers[row - 1]
-        lines = [f"Layer {row}: {layer.describe()}"]
+        lines = [tr("Layer {n}: {layer}").format(n=row, layer=describe_layer(layer))]
         if reason:
             lines.append(reason)
         infos = self._doc.analysis()
         if row - 1 < len(infos) and infos[row - 1].output_shape is not None:
             info = infos[row - 1]
             rf = info.receptive_field
-            lines.append(f"output {shape_text(info.output_shape)}; receptive field "
-                         f"{shape_text(rf.size)}, jump {shape_text(rf.jump)}; "
-                         f"{info.params} parameters")
+            lines.append(tr("output {shape}; receptive field {rf}, jump {jump}; {params} parameters").format(
+                shape=shape_text(info.output_shape), rf=shape_text(rf.size), jump=shape_text(rf.jump),
+                params=info.params))
         return "\n".join(lines)
 
     def setData(self, index: QModelIndex | QPersistentModelIndex, value,
@@ -390,6 +393,11 @@ class LayerListModel(QAbstractItemModel):
 
     def _on_image_changed(self) -> None:
         self._publish()
+
+    def _on_language_changed(self, _language: str) -> None:
+        self._views_key = None  # the rows' texts are made again in the new language
+        self._publish()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(_HEADERS) - 1)
 
     def _publish(self) -> None:
         """Announce the rows whose content changed since the last announcement."""

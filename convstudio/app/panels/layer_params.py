@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convstudio.app.editing.kernel_model import CellValueError, parse_cell_value
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.model.document import Document
 from convstudio.app.panels.layer_forms import (
     LAYER_FORMS,
@@ -125,15 +126,18 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._syncers: list[Callable[[Layer], None]] = []
         self._errors: dict[str, ErrorLabel] = {}
         self.widgets: dict[str, QWidget] = {}
+        notifier().languageChanged.connect(self._on_language_changed)
 
         self._title = QLabel()
         self._title.setObjectName("paramsTitle")
+        made_at_run_time(self._title)
         font = self._title.font()
         font.setBold(True)
         self._title.setFont(font)
         self._fit = QLabel()
         self._fit.setWordWrap(True)
         self._fit.setObjectName("paramsFit")
+        made_at_run_time(self._fit)
         self._body = QWidget()
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
@@ -189,6 +193,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         variant = form.variant(layer) if form is not None and form.variant is not None else ""
         return (self._doc.selected, layer.type, variant)
 
+    def _on_language_changed(self, _language: str) -> None:
+        self._refresh()  # the texts made here, in the new language (docs/developing.md, "Translations")
+
     def _refresh(self) -> None:
         layer = self._layer()
         self._index = self._doc.selected
@@ -204,25 +211,25 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         i = self._index
         if layer is None:
             shape = self._doc.image_shape
-            self._title.setText(f"0  Input  {shape_text(shape) if shape else ''}")
+            self._title.setText(tr("0  Input  {shape}").format(shape=shape_text(shape) if shape else ""))
             self._fit.setText("")
             return
         self._title.setText(f"{i}  {layer.type}")
         infos = self._doc.analysis()
         info = infos[i - 1] if i - 1 < len(infos) else None
         if info is not None and info.error is not None:
-            self._fit.setText(f"<span style='color:#c62828'>⚠ Does not fit its input: "
-                              f"{info.error.reason}</span>")
+            self._fit.setText("<span style='color:#c62828'>" + tr("⚠ Does not fit its input: {why}").format(
+                why=info.error.reason) + "</span>")
         elif info is not None and info.waiting:
-            self._fit.setText("<span style='color:gray'>Waiting: an earlier layer does not fit."
-                              "</span>")
+            self._fit.setText("<span style='color:gray'>" + tr("Waiting: an earlier layer does not fit.")
+                              + "</span>")
         elif info is not None and info.output_shape is not None:
             inp = self._in_shape(i)
             rf = info.receptive_field
             self._fit.setText(
-                f"{shape_text(inp) if inp else '?'} → {shape_text(info.output_shape)}; "
-                f"receptive field {shape_text(rf.size)}, jump {shape_text(rf.jump)}; "
-                f"{info.params} parameters" + ("" if layer.enabled else " (disabled)"))
+                tr("{inp} → {out}; receptive field {rf}, jump {jump}; {params} parameters").format(
+                    inp=shape_text(inp) if inp else "?", out=shape_text(info.output_shape), rf=shape_text(rf.size),
+                    jump=shape_text(rf.jump), params=info.params) + ("" if layer.enabled else tr(" (disabled)")))
         else:
             self._fit.setText("")
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
 from convstudio.app.model.worker import Worker
@@ -94,7 +95,11 @@ class KernelLearner(QDialog):
         self.doc.imageChanged.connect(self._on_image_changed)
         self.doc.selectionChanged.connect(self._on_selection_changed)
         self.doc.undo_stack.indexChanged.connect(self._on_undo_index)
+        notifier().languageChanged.connect(self._on_language_changed)
         self._show_layer()
+
+    def _on_language_changed(self, _language: str) -> None:
+        self._show_layer()  # (its text is made here: docs/developing.md, "Translations")
 
     def _on_image_changed(self) -> None:
         self._end_run("A new image: the next Start learns afresh.")
@@ -107,7 +112,7 @@ class KernelLearner(QDialog):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
-        self.layer_label = QLabel()
+        self.layer_label = made_at_run_time(QLabel())  # (made again on languageChanged)
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("learnTarget")
         for key, label, _k in self._choices:
@@ -200,9 +205,9 @@ class KernelLearner(QDialog):
         i = self._layer_index()
         layer = self.doc.pipeline.layers[i - 1] if 1 <= i <= len(self.doc.pipeline) else None
         if isinstance(layer, Conv2d) and layer.enabled:
-            self.layer_label.setText(f"Learning layer {i}: {layer.describe()}")
+            self.layer_label.setText(tr("Learning layer {n}: {layer}").format(n=i, layer=describe_layer(layer)))
         else:
-            self.layer_label.setText("Select an enabled conv2d layer to learn its kernel.")
+            self.layer_label.setText(tr("Select an enabled conv2d layer to learn its kernel."))
         self._update_buttons()
 
     def _update_buttons(self) -> None:

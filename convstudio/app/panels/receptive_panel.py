@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr
 from convstudio.core import LayerInfo, Pipeline
 from convstudio.core.formatting import format_shape
 
@@ -37,14 +38,14 @@ HEADERS = ("#", "layer", "output C x H x W", "receptive field", "jump", "start",
 def rf_rows(pipeline: Pipeline, in_shape, infos: list[LayerInfo]) -> list[tuple[str, ...]]:
     """The table's rows as text, formatted as ``convstudio info`` prints them."""
     c, h, w = in_shape
-    rows = [("0", "input", format_shape((c, h, w)), "1 x 1", "1 x 1", "0, 0", "0")]
+    rows = [("0", tr("input"), format_shape((c, h, w)), "1 x 1", "1 x 1", "0, 0", "0")]
     for layer, info in zip(pipeline.layers, infos):
         rf = info.receptive_field
-        label = layer.describe() + ("" if layer.enabled else " (disabled)")
+        label = describe_layer(layer) + ("" if layer.enabled else tr(" (disabled)"))
         if info.output_shape is not None:
             shape = format_shape(info.output_shape)
         else:
-            shape = "⚠ does not fit" if info.error is not None else "waiting"
+            shape = tr("⚠ does not fit") if info.error is not None else tr("waiting")
         rows.append((str(info.index), label, shape, format_shape(rf.size),
                      format_shape(rf.jump), f"{rf.start[0]}, {rf.start[1]}",
                      f"{info.params:,}" if info.params is not None else ""))
@@ -71,7 +72,7 @@ class ReceptivePanel(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setObjectName("receptiveTable")
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setHorizontalHeaderLabels([tr(h) for h in HEADERS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,6 +114,7 @@ class ReceptivePanel(QWidget):
 
         self.pins_label = QLabel()
         self.pins_label.setObjectName("pinsText")
+        made_at_run_time(self.pins_label)
         self.pins_label.setTextFormat(Qt.TextFormat.RichText)
         self.pins_label.setWordWrap(True)
         self.pins_label.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -141,10 +143,21 @@ class ReceptivePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
         self._rows: list[tuple[str, ...]] = []
+        self._table_args: tuple | None = None
+        self._pin_lines: list = []
+        notifier().languageChanged.connect(self._on_language_changed)
         self.set_pins([])
         self.set_erf_text("")
 
+    def _on_language_changed(self, _language: str) -> None:
+        """The texts made here, again in the new language (docs/developing.md, "Translations")."""
+        self.table.setHorizontalHeaderLabels([tr(h) for h in HEADERS])
+        if self._table_args is not None:
+            self.update_table(*self._table_args)
+        self.set_pins(self._pin_lines)
+
     def update_table(self, pipeline: Pipeline, in_shape, infos: list[LayerInfo], selected: int) -> None:
+        self._table_args = (pipeline, in_shape, infos, selected)
         rows = rf_rows(pipeline, in_shape, infos) if in_shape is not None else []
         if rows != self._rows:
             self._rows = rows
@@ -167,16 +180,17 @@ class ReceptivePanel(QWidget):
 
     def set_pins(self, lines: list[tuple[tuple[int, int, int], str]]) -> None:
         """One line per pin: its colour and its text."""
+        self._pin_lines = list(lines)
         if not lines:
-            self.pins_label.setText("<span style='color:gray'>Hover a pixel of the selected layer: "
-                                    "its receptive field appears on the input. Click to pin it "
-                                    "(several pins compare; a pinned pixel also shows on earlier "
-                                    "layers' maps when you select them).</span>")
+            self.pins_label.setText("<span style='color:gray'>" + tr(
+                "Hover a pixel of the selected layer: its receptive field appears on the input. Click to pin it "
+                "(several pins compare; a pinned pixel also shows on earlier layers' maps when you select them).")
+                + "</span>")
             self.clear_button.setEnabled(False)
             return
         items = "".join(f"<li><span style='color:rgb{colour}; font-size:large'>■</span> "
                         f"{html.escape(text)}</li>" for colour, text in lines)
-        self.pins_label.setText(f"<b>Pinned</b><ul style='margin-left:-20px'>{items}</ul>")
+        self.pins_label.setText(f"<b>{tr('Pinned')}</b><ul style='margin-left:-20px'>{items}</ul>")
         self.clear_button.setEnabled(True)
 
     def set_erf_text(self, text: str) -> None:

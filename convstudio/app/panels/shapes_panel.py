@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QTex
 from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
 from convstudio.core.formatting import format_ratio, format_shape
 from convstudio.core.layers import Shape
+from convstudio.session.connectivity import parameter_steps_html
 
 __all__ = ["AXIS_FORMULAS", "AxisFormula", "ShapesPanel", "axis_formula", "dropped_cells", "fc_params_of",
            "shapes_html"]
@@ -53,6 +54,9 @@ def _window_formula(n: int, before: int, after: int, k: int, s: int, d: int,
     out = -(-span // s) + 1 if ceil else span // s + 1
     if d == 1:
         text = f"{rnd}(({n} + {p} - {k} + {s}) / {s}) = {out}"
+        if not ceil and p == k - 1 and s > 1:  # the tutorial's simplified forms
+            text += f"; p = k - 1: floor(({n} + {s} - 1) / {s})"
+            text += f" = {n} / {s} = {out}" if n % s == 0 else f" = {out}"
     else:
         text = f"{rnd}(({n} + {p} - {d}×({k} - 1) - 1) / {s}) + 1 = {out}"
     if ceil and out > 0 and (out - 1) * s >= n + before:
@@ -217,6 +221,8 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
             f"<b>{fc:,}</b>. A convolution shares one small kernel across every position instead. "
             "(The tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs "
             "10<sup>6</sup> × 10<sup>3</sup> = 10<sup>9</sup> weights.)</p>")
+    if shape is not None and 1 <= selected <= len(pipeline):
+        parts.append(parameter_steps_html(pipeline, in_shape, selected))
     parts.append("<p style='color:gray'>Output size per axis: floor((n + p - d×(k - 1) - 1) / s) "
                  "+ 1, which for dilation d = 1 is the tutorial's floor((n + p - k + s) / s); n = "
                  "input size, p = padding on both sides together, k = kernel, s = stride. Pooling "

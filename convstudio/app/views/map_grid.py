@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QGraphicsGridLayout, QVBoxLayout, QWidget
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.colormaps import (
     AUTO,
@@ -119,6 +120,14 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         layout.addLayout(middle, 1)
         layout.addWidget(self._readout)
         self._wire(linker)
+        notifier().languageChanged.connect(self._on_language_changed)
+        made_at_run_time(self._title)
+        made_at_run_time(self._page_combo, "items")
+
+    def _on_language_changed(self, _language: str) -> None:
+        """The texts made here, again in the new language (docs/developing.md, "Translations")."""
+        self._update_pages()
+        self._update_title_and_bar()
 
     # ================================================================ public API
     def set_maps(self, x: np.ndarray, *, title: str = "", placement: Placement | Any | None = None,
@@ -435,7 +444,7 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         self._page_combo.clear()
         for p in range(pages):
             first, last = p * self._max_views, min(c, (p + 1) * self._max_views) - 1
-            self._page_combo.addItem(f"channels {first}-{last}")
+            self._page_combo.addItem(tr("channels {first}-{last}").format(first=first, last=last))
         self._page = min(self._page, pages - 1)
         self._page_combo.setCurrentIndex(self._page)
         self._page_combo.blockSignals(False)
@@ -524,13 +533,13 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
                 parts.append("RGB" if x.shape[0] == 3 else "RGBA")
             else:
                 lo, hi = self._data_range
-                parts.append(f"range [{format_number(lo)}, {format_number(hi)}]")
+                parts.append(tr("range [{lo}, {hi}]").format(lo=format_number(lo), hi=format_number(hi)))
                 if self._focused is None and self._display.mode == "diverging" and any(
                         t._display is not None and t._display.mode != "diverging"
                         for t in self._tiles if t.source is not None):
-                    parts.append("grey: maps without negatives")
+                    parts.append(tr("grey: maps without negatives"))
                 if self._shared is not None:
-                    parts.append("levels locked")
+                    parts.append(tr("levels locked"))
         self._title.setText("   ".join(parts))
         show_bar = x is not None and (not self._showing_rgb() or self._focused is not None)
         self._bar_view.setVisible(show_bar)

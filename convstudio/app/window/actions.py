@@ -11,8 +11,9 @@ import html
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar
+from PySide6.QtWidgets import QLabel, QMessageBox, QStyle, QToolBar
 
+from convstudio.app.i18n import add_language_menu, made_at_run_time, tr
 from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES
 from convstudio.app.views.display import mode_menu_text
 from convstudio.session import samples
@@ -175,6 +176,7 @@ class WindowActions:
             panels.addAction(dock.toggleViewAction())
         self._panels_menu = panels
         view.addAction(self._action("Reset &layout", self.reset_layout))
+        add_language_menu(self, view)  # View > Language (app/i18n.py)
 
         layer = mb.addMenu("&Layer")
         lp = self.layer_panel
@@ -240,6 +242,7 @@ class WindowActions:
         for path in shipped:
             act = menu.addAction(path.stem.replace("_", " ").capitalize())
             act.setToolTip(str(path))
+            made_at_run_time(act, "toolTip")  # a file path: nothing to translate (app/i18n.py)
             act.triggered.connect(lambda _c=False, p=path: self.open_image(p, wait=False))
         if shipped:
             menu.addSeparator()
@@ -321,18 +324,22 @@ class WindowActions:
             if keys:
                 rows.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>&nbsp;&nbsp;"
                             f"{html.escape(act.text().replace('&', '').rstrip('…'))}</td></tr>")
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
+        box = QMessageBox(QMessageBox.Icon.NoIcon, tr("Keyboard shortcuts"),
                           "<table>" + "".join(rows) + "</table>", QMessageBox.StandardButton.Ok,
                           self)
+        made_at_run_time(box.findChild(QLabel, "qt_msgbox_label"))  # (made of translated texts)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def show_about(self) -> None:
         from convstudio import __version__ as version  # type: ignore[attr-defined]
 
-        QMessageBox.about(self, "About ConvStudio",
+        box = QMessageBox(QMessageBox.Icon.Information, tr("About ConvStudio"),
                           f"<h3>ConvStudio {html.escape(str(version))}</h3>"
-                          "<p>Design, see and understand image convolution: kernels, CNN layer "
-                          "stacks, shapes and receptive fields.</p>"
-                          "<p>Cross-correlation as in PyTorch; the NumPy core is the reference, "
-                          "checked against OpenCV.</p>")
+                          + tr("<p>Design, see and understand image convolution: kernels, CNN layer "
+                               "stacks, shapes and receptive fields.</p>"
+                               "<p>Cross-correlation as in PyTorch; the NumPy core is the reference, "
+                               "checked against OpenCV.</p>"), QMessageBox.StandardButton.Ok, self)
+        made_at_run_time(box.findChild(QLabel, "qt_msgbox_label"))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # (not exec: the event loop goes on)

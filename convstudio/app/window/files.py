@@ -6,6 +6,11 @@ works on its attributes (``doc``, ``settings``, the recent-file menus, ``view_st
 ``image_loader``, a :class:`~convstudio.app.model.worker.Worker`: the newest image asked for
 wins, and ``view_state.loading`` names it while it is read). What a pipeline file holds is
 described in docs/pipeline-format.md.
+
+An image too large to load whole (``session/preview.py``) is opened as a preview read at screen
+resolution, with a progress bar in the status bar; ``big_image``
+(:class:`~convstudio.app.model.big_image.BigImage`) remembers it, the status bar and the image's
+name say "preview 1/N", and Export computes from the file, tile by tile (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
-from convstudio.app.model.worker import JobContext
+from convstudio.app.model.big_image import read_for_window
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
 from convstudio.session import samples
+from convstudio.session.preview import Preview, readable_by_region
+from convstudio.session.tiled_export import tiled_export_formats
 
 __all__ = ["WindowFiles", "default_pipeline", "qimage_to_array", "MAX_RECENT", "IMAGE_FILTER",
            "PIPELINE_FILTER"]
@@ -64,11 +71,21 @@ class WindowFiles:
 
         With ``wait=False`` (what the menus, drops and recent files use) the file is read in a
         worker thread so that a large photo never freezes the window; the result arrives later
-        and the return value only says that loading started.
+        and the return value only says that loading started. A TIFF, ``.npy`` or Zarr folder,
+        which may be too large to load whole (a preview is then read), is read by that worker
+        too: with ``wait`` the call processes events until it arrived (or, after 30 s, returns
+        True while it goes on).
         """
         if not wait:
             self._load_image_async(Path(path))
             return True
+        if readable_by_region(path):
+            # maybe too large to load whole: the loader decides, reading a preview if need be (a
+            # long read goes on in the background, its progress in the status bar)
+            self._load_image_async(Path(path))
+            if not self.wait_for_loads():
+                return self.view_state.loading == Path(path)
+            return self._load_outcome == (Path(path), True)
         self.cancel_image_load()  # a pending background load must not overwrite this image
         try:
             self.doc.load_image(path)
@@ -84,29 +101,79 @@ class WindowFiles:
         return True
 
     def _load_image_async(self, path: Path) -> None:
+        self._load_outcome = (path, False)
         self.view_state.set_loading(path)
-        self.image_loader.submit(lambda ctx, p=path, alpha=self.doc.keep_alpha:
-                                 _read_image(ctx, p, alpha))
+        self.image_loader.submit(lambda ctx, p=path, alpha=self.doc.keep_alpha,
+                                 limit=self.renderer.preview_pixels: read_for_window(ctx, p, alpha, limit))
 
     def cancel_image_load(self) -> None:
         """Drop the image being read in the background (another image replaces it now)."""
         self.image_loader.cancel()
         self.view_state.set_loading(None)
 
-    def _on_image_loaded(self, _token: int, result: tuple[Path, np.ndarray]) -> None:
+    def _on_image_loaded(self, _token: int, result: tuple[Path, np.ndarray | Preview]) -> None:
         # (the worker delivers the newest load only, and nothing after the window shut it down)
         path, x = result
+        self._load_outcome = (path, True)
         self.view_state.set_loading(None)
-        self.doc.set_loaded_image(x, path)
         self._add_recent("images", path)
+        if isinstance(x, Preview):
+            self.big_image.show(x)
+            c, h, w = x.full_shape
+            self.show_message(f"Opened {path.name}, {w}×{h}: too large to load whole ({x.reason}); the "
+                              f"layers are computed on a preview at 1/{x.factor} scale, File ▸ Export "
+                              "computes at full resolution", 10_000)
+            return
+        self.doc.set_loaded_image(x, path)
         self.show_message(f"Opened {path.name}")
 
     def _on_image_load_failed(self, _token: int, message: str) -> None:
         self.view_state.set_loading(None)
         self.report_error("Cannot open image", message)
 
+    def _on_image_load_progress(self, _token: int, done_total: tuple[int, int]) -> None:
+        """A preview is being read: the progress bar and the busy label follow it."""
+        done, total = done_total
+        path = self.view_state.loading
+        bar = self._load_bar()
+        bar.setRange(0, max(1, total))
+        bar.setValue(done)
+        bar.setVisible(True)
+        if path is not None:
+            self.busy_label.setText(f"reading a preview of {path.name}… {100 * done // max(1, total)}%")
+
+    def _load_bar(self) -> QProgressBar:
+        bar = getattr(self, "_preview_load_bar", None)
+        if bar is None:
+            bar = self._preview_load_bar = QProgressBar()
+            bar.setObjectName("previewLoadProgress")
+            bar.setMaximumWidth(160)
+            bar.setTextVisible(True)
+            bar.setVisible(False)
+            self.statusBar().addPermanentWidget(bar)
+        return bar
+
     def _show_loading(self, path: Path | None) -> None:
         self.busy_label.setText("" if path is None else f"loading {path.name}…")
+        if path is None:
+            self._load_bar().setVisible(False)
+
+    def _show_preview_scale(self, *_args) -> None:
+        """After the window's own display: say that the image is a preview of a larger file, at
+        the scale of the preview times the renderer's own preview scale."""
+        preview = self.big_image.preview
+        if preview is None:
+            if getattr(self, "_preview_scale_shown", False):  # until the next run says its own
+                self.preview_label.clear()
+                self.preview_label.setToolTip("")
+                self._preview_scale_shown = False
+            return
+        f = preview.factor * (self.renderer.factor if self.renderer.input is not None else 1)
+        self.preview_label.setText(f"preview 1/{f}")
+        self.preview_label.setToolTip(preview.describe())
+        tip = self.image_label.toolTip().split("\n\n")[0]  # (the window's own line, then ours)
+        self.image_label.setToolTip(f"{tip}\n\n{preview.describe()}" if tip else preview.describe())
+        self._preview_scale_shown = True
 
     def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
         """Wait until background image loads are done and their results delivered."""
@@ -224,12 +291,19 @@ class WindowFiles:
         if self.doc.image is None:
             self.show_message("Open an image first.")
             return
-        infos = self.doc.analysis()
-        shapes = [self.doc.image_shape] + [i.output_shape for i in infos]
-        stem = Path(self.doc.image_name or "image").stem
+        preview = self.big_image.preview
+        if preview is None:
+            infos = self.doc.analysis()
+            shapes = [self.doc.image_shape] + [i.output_shape for i in infos]
+            stem = Path(self.doc.image_name or "image").stem
+        else:  # the file at full resolution, tile by tile
+            infos = self.doc.pipeline.analyze(preview.full_shape)
+            shapes = [preview.full_shape] + [i.output_shape for i in infos]
+            stem = preview.path.stem
         folder = Path(self.settings.value("export/folder", str(Path.home())))
         dlg = ExportDialog(self.doc.pipeline, shapes, layer=self.doc.selected, folder=folder,
-                           stem=stem, parent=self)
+                           stem=stem, parent=self,
+                           formats=None if preview is None else tiled_export_formats())
         if dlg.exec() != dlg.DialogCode.Accepted:
             return
         opts = dlg.options()
@@ -237,8 +311,11 @@ class WindowFiles:
         self.export_layer(opts)
 
     def export_layer(self, options: ExportOptions) -> list[Path]:
-        """Export with a progress dialog; the maps are computed at full resolution in a worker."""
-        job = run_export(self.doc.pipeline, self.doc.image, options, parent=self)
+        """Export with a progress dialog; the maps are computed at full resolution in a worker
+        (from the file, tile by tile, when the image is a preview of a larger one)."""
+        source = self.big_image.source
+        job = run_export(self.doc.pipeline, self.doc.image if source is None else source, options,
+                         parent=self)
         if job.was_cancelled:
             self.show_message("Export cancelled; nothing was written.")
             return []
@@ -321,16 +398,6 @@ class WindowFiles:
                     lambda _c=False, k=kind: (self.settings.setValue(f"recent/{k}", []),
                                               self._update_recent_menus()))
             menu.setEnabled(bool(items))
-
-
-def _read_image(ctx: JobContext, path: Path, keep_alpha: bool) -> tuple[Path, np.ndarray]:
-    """Read one image file (on the image loader's worker thread)."""
-    from convstudio.core.imageio import load_image
-
-    try:
-        return path, load_image(path, keep_alpha=keep_alpha)
-    except MemoryError:
-        raise ConvStudioError(f"'{path.name}' is too large for the memory available") from None
 
 
 def qimage_to_array(img: QImage, *, keep_alpha: bool = False) -> np.ndarray:

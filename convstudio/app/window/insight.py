@@ -33,6 +33,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QMainWindow
 
 from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
+from convstudio.app.i18n import notifier, tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.panels.shapes_panel import dropped_cells
 from convstudio.app.views.erf_overlay import ErfOverlay
@@ -99,6 +100,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.tabs.currentChanged.connect(lambda _i: self._update_combined())
         self.insight_dock.visibilityChanged.connect(lambda _v: self._update_combined())
         self.crosscheck.enabledChanged.connect(self._on_crosscheck_toggled)
+        notifier().languageChanged.connect(self._on_language_changed)
         self.inspect_task.done.connect(self._on_inspect_done)
         self.inspect_task.failed.connect(self._on_inspect_failed)
         self.erf_task.done.connect(self._on_erf_done)
@@ -176,6 +178,11 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._update_combined()
         self._update_inspector()
         self._update_pins_text()
+
+    def _on_language_changed(self, _language: str) -> None:
+        """The pages' texts, made again in the new language (docs/developing.md, "Translations")."""
+        self._combined_key = None
+        self.refresh_all()
 
     def _on_image_changed(self) -> None:
         self._set_erf(None)
@@ -290,12 +297,15 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
                 pad_c = max(0, -c0) + max(0, c1 - w)
                 pad = ""
                 if pad_r or pad_c:
-                    pad = f"; {pad_r} row{'s' if pad_r != 1 else ''} and {pad_c} column" \
-                          f"{'s' if pad_c != 1 else ''} of it in padding"
-                unit = " (preview pixels)" if factor > 1 else ""
-                lines.append((colour, f"layer {m.layer} (row {m.row}, col {m.col}): input rows "
-                                      f"{_span(r0, r1)}, cols {_span(c0, c1)}{unit} — "
-                                      f"{r1 - r0} × {c1 - c0}{pad}"))
+                    rows = tr("{n} row") if pad_r == 1 else tr("{n} rows")
+                    cols = tr("{n} column") if pad_c == 1 else tr("{n} columns")
+                    pad = tr("; {rows} and {cols} of it in padding").format(
+                        rows=rows.format(n=pad_r), cols=cols.format(n=pad_c))
+                unit = tr(" (preview pixels)") if factor > 1 else ""
+                lines.append((colour, tr("layer {n} (row {row}, col {col}): input rows {rows}, cols {cols}{unit} — "
+                                         "{h} × {w}{pad}").format(
+                    n=m.layer, row=m.row, col=m.col, rows=_span(r0, r1), cols=_span(c0, c1), unit=unit,
+                    h=r1 - r0, w=c1 - c0, pad=pad)))
         self.receptive.set_pins(lines)
 
     # ================================================================== rounding highlight

@@ -17,6 +17,7 @@ import html
 import numpy as np
 
 from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
+from convstudio.app.i18n import describe_layer, tr
 from convstudio.app.model.worker import JobContext
 from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
 from convstudio.app.panels.inspector import explanation_html
@@ -54,29 +55,29 @@ class InsightJobsMixin:
             self.inspect_task.cancel()
             sel = self.doc.selected
             self.inspector.set_message(
-                "Click a pixel of the selected layer's maps to see how its value was computed."
-                if sel >= 1 else "The input is not computed by anything: select a layer and "
-                                 "click one of its pixels.")
+                tr("Click a pixel of the selected layer's maps to see how its value was computed.")
+                if sel >= 1
+                else tr("The input is not computed by anything: select a layer and click one of its pixels."))
             return
         if self.renderer.busy:
             # keep what is shown (no flicker while a value is dragged); the result follows
-            self.inspector.set_status(f"updating layer {m.layer}…")
+            self.inspector.set_status(tr("updating layer {n}…").format(n=m.layer))
             return
         ctx = self._context()
         if ctx is None or not self._computed(m.layer):
             self.inspect_task.cancel()
-            self.inspector.set_message(f"Layer {m.layer} has no output to explain (it does not "
-                                       "fit its input, or an earlier layer does not).")
+            self.inspector.set_message(tr("Layer {n} has no output to explain (it does not fit its input, or an "
+                                          "earlier layer does not).").format(n=m.layer))
             return
         _, shapes, factor = ctx
         c, h, w = shapes[m.layer]
         if not (0 <= m.channel < c and 0 <= m.row < h and 0 <= m.col < w):
             self.pixel = None
             self.inspect_task.cancel()
-            self.inspector.set_message("The clicked pixel is no longer in the layer's map.")
+            self.inspector.set_message(tr("The clicked pixel is no longer in the layer's map."))
             return
-        note = (f"Computed on the preview copy (1/{factor} of the image; View ▸ Preview large "
-                "images switches it off)." if factor > 1 else "")
+        note = (tr("Computed on the preview copy (1/{f} of the image; View ▸ Preview large images switches it "
+                   "off).").format(f=factor) if factor > 1 else "")
         pipeline, x = self.doc.pipeline, self.renderer.input
         outputs = list(self.renderer.outputs[:m.layer])
 
@@ -85,7 +86,7 @@ class InsightJobsMixin:
             info = explain_pixel(p, xx, mark.layer, mark.channel, mark.row, mark.col, outputs=outs)
             return mark, p, info, explanation_html(info, mode_note=nt)
 
-        self.inspector.set_status("computing…")
+        self.inspector.set_status(tr("computing…"))
         self.inspect_task.submit(job)
 
     def _on_inspect_done(self, _token: int, result) -> None:
@@ -193,7 +194,7 @@ class InsightJobsMixin:
                                        "from there on.", error=True)
             return
         pipeline, x, outputs = self.doc.pipeline, r.input, list(r.outputs)
-        self.crosscheck.set_status(f"Checking {n} layers against OpenCV…")
+        self.crosscheck.set_status(tr("Checking {n} layers against OpenCV…").format(n=n))
 
         def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs):
             return p, outs, crosscheck(p, xx, outputs=outs, keep_reference=True,
@@ -207,24 +208,24 @@ class InsightJobsMixin:
             return
         factor = self.renderer.factor
         placements = [layer_placement(pipeline, c.index, factor) for c in checks]
-        labels = [pipeline.layers[c.index - 1].describe() for c in checks]
+        labels = [describe_layer(pipeline.layers[c.index - 1]) for c in checks]
         self.crosscheck.set_results(checks, outputs, placements, labels, prefer=self.doc.selected)
         if factor > 1:
             self.crosscheck.status.setText(self.crosscheck.status.text()
-                                           + f" (On the preview copy, 1/{factor} of the image.)")
+                                           + tr(" (On the preview copy, 1/{f} of the image.)").format(f=factor))
 
     def _on_check_failed(self, _token: int, message: str) -> None:
-        self.crosscheck.set_status(f"Cross-check failed: {message}", error=True)
+        self.crosscheck.set_status(tr("Cross-check failed: {why}").format(why=message), error=True)
 
     # ================================================================== border modes
     def compare_border_modes(self) -> BorderCompareDialog | None:
         i = self.doc.selected
         layer = self.doc.selected_layer
         if not compares_borders(layer):
-            self.window.show_message("Select a conv layer to compare its border modes.")
+            self.window.show_message(tr("Select a conv layer to compare its border modes."))
             return None
         if not self._computed(i):
-            self.window.show_message(f"Layer {i} is not computed yet (or does not fit its input).")
+            self.window.show_message(tr("Layer {n} is not computed yet (or does not fit its input).").format(n=i))
             return None
         if self._border_dialog is None:
             self._border_dialog = BorderCompareDialog(self.border_task, self.window)
@@ -287,25 +288,25 @@ class InsightJobsMixin:
             prev = infos[first - 2].output_shape if first - 2 < len(infos) else None
             if prev is None:
                 self.combined_task.cancel()
-                self.combined.set_message(f"Layer {first - 1} does not fit its input, so the run "
-                                          f"from layer {first} has no input.")
+                self.combined.set_message(tr("Layer {n} does not fit its input, so the run from layer {first} has "
+                                             "no input.").format(n=first - 1, first=first))
                 return
             in_channels = prev[0]
         layers = pipeline.layers[first - 1:sel]
         rf = Pipeline(layers).receptive_fields()[-1]
         if max(rf.size) > MAX_COMBINED_SIZE:
             self.combined_task.cancel()
-            self.combined.set_message(f"Layers {first}–{sel} are linear, but their combined "
-                                      f"kernel is {rf.size[0]} × {rf.size[1]}: too large to show "
-                                      f"(the limit is {MAX_COMBINED_SIZE}).")
+            self.combined.set_message(tr("Layers {first}–{last} are linear, but their combined kernel is {h} × {w}: "
+                                         "too large to show (the limit is {limit}).").format(
+                first=first, last=sel, h=rf.size[0], w=rf.size[1], limit=MAX_COMBINED_SIZE))
             return
-        labels = [lay.describe() for lay in layers]
+        labels = [describe_layer(lay) for lay in layers]
 
         def job(_ctx: JobContext, lays=layers, c=in_channels):
             return key, combined_kernel(lays, c)
 
         self._combined_meta = (first, sel, labels, note)
-        self.combined.set_message(f"Composing layers {first}–{sel}…")
+        self.combined.set_message(tr("Composing layers {first}–{last}…").format(first=first, last=sel))
         self.combined_task.submit(job)
 
     def _on_combined_done(self, _token: int, result) -> None:
@@ -316,4 +317,4 @@ class InsightJobsMixin:
         self.combined.set_result(ck, first, last, labels, note)
 
     def _on_combined_failed(self, _token: int, message: str) -> None:
-        self.combined.set_message(f"No combined kernel: {message}")
+        self.combined.set_message(tr("No combined kernel: {why}").format(why=message))

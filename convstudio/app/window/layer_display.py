@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from convstudio.app.i18n import known, layer_words, tr
 from convstudio.app.panels.layer_list import layer_label, shape_text, time_text
 from convstudio.app.views.feature_view import PixelInfo, Placement
 
@@ -21,7 +22,7 @@ __all__ = ["LayerDisplay"]
 
 
 def _image_kind(shape: tuple[int, int, int]) -> str:
-    return {1: "gray", 3: "RGB", 4: "RGBA"}.get(shape[0], f"{shape[0]} channels")
+    return {1: tr("gray"), 3: "RGB", 4: "RGBA"}.get(shape[0]) or tr("{n} channels").format(n=shape[0])
 
 
 class LayerDisplay:
@@ -61,24 +62,35 @@ class LayerDisplay:
         self._show_input()
         self._update_layer_view()
 
+    def _on_language_changed(self, _language: str) -> None:
+        """Make the texts built here again in the new language (docs/developing.md, "Translations")."""
+        self._update_image_label()
+        self._update_title()
+        self._update_summary()
+        self._update_input_title()
+        self._update_layer_view()
+        self.busy_label.setText(tr("computing…") if self.renderer.busy else "")
+        self._update_preview_label()
+        self._sync_kernel_editor()
+
     def _update_title(self) -> None:
-        name = self.doc.file_path.name if self.doc.file_path else "untitled pipeline"
-        image = self.doc.image_name or "no image"
-        self.setWindowTitle(f"{name}[*] — {image} — ConvStudio")
+        name = self.doc.file_path.name if self.doc.file_path else tr("untitled pipeline")
+        image = known(self.doc.image_name) or tr("no image")
+        self.setWindowTitle(tr("{name}[*] — {image} — ConvStudio").format(name=name, image=image))
         self.setWindowModified(self.doc.dirty)
 
     def _update_image_label(self) -> None:
         shape = self.doc.image_shape
         if shape is None:
-            self.image_label.setText("no image")
+            self.image_label.setText(tr("no image"))
             return
         c, h, w = shape
-        self.image_label.setText(f"{self.doc.image_name}  {w}×{h} {_image_kind(shape)}")
-        self.image_label.setToolTip(f"input shape {shape_text(shape)} (C×H×W), float32")
+        self.image_label.setText(f"{known(self.doc.image_name)}  {w}×{h} {_image_kind(shape)}")
+        self.image_label.setToolTip(tr("input shape {shape} (C×H×W), float32").format(shape=shape_text(shape)))
 
     # ================================================================== renderer -> views
     def _on_render_started(self, _generation: int) -> None:
-        self.busy_label.setText("computing…")
+        self.busy_label.setText(tr("computing…"))
 
     def _on_layer_updated(self, _generation: int, index: int, update) -> None:
         # Inexact (delta) outputs too: they differ from the exact ones by float32 rounding, and
@@ -98,15 +110,18 @@ class LayerDisplay:
     def _on_render_finished(self, generation: int, outputs: list, errors: dict) -> None:
         self.busy_label.setText("")
         self.layer_panel.model.set_run_result(self.renderer.times, errors)
-        f = self.renderer.factor
-        self.preview_label.setText(f"preview 1/{f}" if f > 1 else "")
-        self.preview_label.setToolTip(
-            f"The image has more than {self.renderer.preview_pixels / 1e6:.0f} megapixels: the "
-            f"layers are computed on a copy shrunk {f}× (View ▸ Preview). Export is always full "
-            "resolution." if f > 1 else "")
+        self._update_preview_label()
         self._show_input()
         self._update_layer_view()
         self._update_summary()
+
+    def _update_preview_label(self) -> None:
+        f = self.renderer.factor
+        self.preview_label.setText(tr("preview 1/{f}").format(f=f) if f > 1 else "")
+        self.preview_label.setToolTip(
+            tr("The image has more than {mp} megapixels: the layers are computed on a copy shrunk {f}× "
+               "(View ▸ Preview). Export is always full resolution.").format(
+                mp=f"{self.renderer.preview_pixels / 1e6:.0f}", f=f) if f > 1 else "")
 
     def _placement(self, index: int) -> Placement:
         """Where layer `index`'s pixels sit in full-resolution input coordinates."""
@@ -119,7 +134,7 @@ class LayerDisplay:
         x = self.renderer.input if self.renderer.input is not None else self.doc.image
         if x is None:
             self.input_view.clear()
-            self._input_title.setText("0  input")
+            self._update_input_title()
             self._shown_input = None
             return
         if x is self._shown_input:
@@ -130,16 +145,20 @@ class LayerDisplay:
         self.input_view.set_maps(x, placement=Placement(jump=f, start=0, size=f),
                                  data_range=self.renderer.input_range()
                                  if x is self.renderer.input else None)
-        self._input_title.setText(f"0  input  {self.doc.image_name}")
+        self._update_input_title()
+
+    def _update_input_title(self) -> None:
+        name = known(self.doc.image_name) if self.doc.image is not None else ""
+        self._input_title.setText(tr("0  input  {name}").format(name=name) if name else tr("0  input"))
 
     def _update_layer_view(self) -> None:
         i = self.doc.selected
         if self.doc.image is None:
-            self._show_layer_message("Open an image (File ▸ Open image, or a sample).")
+            self._show_layer_message(tr("Open an image (File ▸ Open image, or a sample)."))
             return
         if i == 0:
             x = self.renderer.input if self.renderer.input is not None else self.doc.image
-            self._layer_title.setText("0  input: every channel")
+            self._layer_title.setText(tr("0  input: every channel"))
             self._show_maps(x, Placement(jump=self.renderer.factor if self.renderer.input
                                          is not None else 1, start=0,
                                          size=self.renderer.factor if self.renderer.input
@@ -151,37 +170,38 @@ class LayerDisplay:
         title = f"{i}  {layer_label(layer)}"
         if info is not None and info.error is not None:
             self._layer_title.setText(title)
-            self._show_layer_message(f"⚠ Layer {i} does not fit its input:\n{info.error.reason}")
+            self._show_layer_message(tr("⚠ Layer {n} does not fit its input:\n{why}").format(
+                n=i, why=info.error.reason))
             return
         if info is not None and info.waiting:
             first = next((x.index for x in infos if x.error is not None), "?")
             self._layer_title.setText(title)
-            self._show_layer_message(f"Waiting: layer {first} does not fit its input, so layer "
-                                     f"{i} has nothing to work on.")
+            self._show_layer_message(tr("Waiting: layer {first} does not fit its input, so layer {n} has "
+                                        "nothing to work on.").format(first=first, n=i))
             return
         if i in self.renderer.errors:
             self._layer_title.setText(title)
-            self._show_layer_message(f"⚠ Layer {i} failed:\n{self.renderer.errors[i]}")
+            self._show_layer_message(tr("⚠ Layer {n} failed:\n{why}").format(n=i, why=self.renderer.errors[i]))
             return
         outputs = self.renderer.outputs
         if self.renderer.busy:
             if not self._same_layer_as_computed(i):
                 # Layers were added, removed or moved: the last run's map i is another layer's.
                 self._layer_title.setText(title)
-                self._show_layer_message(f"Computing layer {i}…")
+                self._show_layer_message(tr("Computing layer {n}…").format(n=i))
             elif i == self._shown_index and self._layer_stack.currentWidget() is self.layer_view:
                 # Keep this layer's maps until the new ones arrive (no flicker while dragging).
-                self._layer_title.setText(title + "   (computing…)")
+                self._layer_title.setText(title + tr("   (computing…)"))
             elif i <= len(outputs) and outputs[i - 1].ndim == 3:
                 self._show_layer_output(i, outputs[i - 1])  # the last run's, until the new one
-                self._layer_title.setText(title + "   (computing…)")
+                self._layer_title.setText(title + tr("   (computing…)"))
             else:
                 self._layer_title.setText(title)
-                self._show_layer_message(f"Computing layer {i}…")
+                self._show_layer_message(tr("Computing layer {n}…").format(n=i))
             return
         if i > len(outputs):
             self._layer_title.setText(title)
-            self._show_layer_message(f"Layer {i} has not been computed.")
+            self._show_layer_message(tr("Layer {n} has not been computed.").format(n=i))
             return
         self._show_layer_output(i, outputs[i - 1])
 
@@ -227,16 +247,16 @@ class LayerDisplay:
         parts = []
         times = self.renderer.times
         for info, layer in zip(self.doc.analysis(), self.doc.pipeline.layers):
-            name = layer.type.replace("2d", "")
+            name = layer_words(layer.type.replace("2d", ""))
             if info.error is not None:
-                parts.append(f"{info.index} {name} ⚠ does not fit")
+                parts.append(tr("{n} {name} ⚠ does not fit").format(n=info.index, name=name))
             elif info.waiting:
-                parts.append(f"{info.index} {name} waiting")
+                parts.append(tr("{n} {name} waiting").format(n=info.index, name=name))
             else:
                 t = times[info.index - 1] if info.index - 1 < len(times) else None
                 parts.append(f"{info.index} {name} {shape_text(info.output_shape)}"
                              + (f" {time_text(t)}" if t is not None else ""))
-        text = "  |  ".join(parts) if parts else "no layers: add one with Layer ▸ Add"
+        text = "  |  ".join(parts) if parts else tr("no layers: add one with Layer ▸ Add")
         self.summary_label.setText(text)
         self.summary_label.setToolTip("\n".join(parts))
 
@@ -244,7 +264,7 @@ class LayerDisplay:
         if info is None:
             self.readout_label.setText("")
             return
-        where = "input" if info.view_id == "input" else f"layer {self.doc.selected}"
+        where = tr("input") if info.view_id == "input" else tr("layer {n}").format(n=self.doc.selected)
         self.readout_label.setText(f"{where}: {info.text()}")
 
     # ================================================================== view state -> views

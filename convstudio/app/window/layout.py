@@ -12,6 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from convstudio.app.editing.kernel_editor import KernelEditor
+from convstudio.app.i18n import made_at_run_time
 from convstudio.app.model.throttle import Debouncer
 from convstudio.app.panels.layer_list import LayerListPanel
 from convstudio.app.panels.layer_params import LayerParamsEditor
@@ -36,6 +37,8 @@ class WindowLayout:
         self._input_title.setObjectName("inputTitle")
         self._layer_title = QLabel()
         self._layer_title.setObjectName("layerTitle")
+        for label in (self._input_title, self._layer_title):
+            made_at_run_time(label)  # (app/window/layer_display.py)
         for t in (self._input_title, self._layer_title):
             f = t.font()
             f.setBold(True)
@@ -45,6 +48,7 @@ class WindowLayout:
 
         self._layer_message = QLabel()
         self._layer_message.setObjectName("layerMessage")
+        made_at_run_time(self._layer_message)
         self._layer_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layer_message.setWordWrap(True)
         self._layer_message.setMargin(24)
@@ -197,6 +201,10 @@ class WindowLayout:
         # A message stays until a few seconds after the last one (show_message sets how long).
         self._message_clear = Debouncer(6000, parent=self)
         self._message_clear.triggered.connect(self.message_label.clear)
+        made_at_run_time(self.image_label, "text", "toolTip")  # (app/window/layer_display.py)
+        made_at_run_time(self.summary_label, "text", "toolTip")
+        for label in (self.message_label, self.readout_label, self.busy_label):
+            made_at_run_time(label)
         sb.addWidget(self.image_label)
         sb.addWidget(self.summary_label, 1)
         sb.addPermanentWidget(self.message_label)

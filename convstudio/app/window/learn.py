@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import notifier, tr
 from convstudio.app.model.throttle import Debouncer
 from convstudio.app.views.value_labels import ValueLabels
 from convstudio.core.formatting import format_shape, format_short
@@ -69,44 +70,45 @@ def _what_to_look_for(lesson: Lesson) -> list[str]:
     exp = lesson.expected
     items = []
     for layer, shape in sorted(exp.get("shapes", {}).items()):
-        items.append(f"Layer {layer} output: {_shape(shape)} (channels x height x width)")
+        items.append(tr("Layer {n} output: {shape} (channels x height x width)").format(n=layer, shape=_shape(shape)))
     for layer, values in sorted(exp.get("outputs", {}).items()):
         a = np.asarray(values)
         m = a[0] if a.ndim == 3 and a.shape[0] == 1 else None
         if m is not None and m.shape[0] > 2 and (m == m[:1]).all():
-            items.append(f"Layer {layer} values: every row is {_numbers(m[0])}")
+            items.append(tr("Layer {n} values: every row is {values}").format(n=layer, values=_numbers(m[0])))
         elif a.size <= 36:
-            items.append(f"Layer {layer} values: {_numbers(values)}")
+            items.append(tr("Layer {n} values: {values}").format(n=layer, values=_numbers(values)))
     for layer, rf in sorted(exp.get("receptive_field", {}).items()):
-        items.append(f"Receptive field of layer {layer}: {_shape(rf)} input pixels")
+        items.append(tr("Receptive field of layer {n}: {rf} input pixels").format(n=layer, rf=_shape(rf)))
     if "fc_params" in exp:
-        items.append(f"A fully connected layer: {exp['fc_params']:,} parameters")
+        items.append(tr("A fully connected layer: {n} parameters").format(n=f"{exp['fc_params']:,}"))
     if "params" in exp:
-        items.append(f"This pipeline: {exp['params']:,} parameters")
+        items.append(tr("This pipeline: {n} parameters").format(n=f"{exp['params']:,}"))
     return items
 
 
 def lesson_html(lesson: Lesson, index: int, total: int) -> str:
     """The dock's page for one lesson: title, explanation, what to look for."""
     look = _what_to_look_for(lesson)
-    parts = [f"<p style='color:gray'>Lesson {index + 1} of {total}</p>",
-             f"<h3>{html.escape(lesson.title)}</h3>",
-             f"<p>{lesson.explanation}</p>"]  # the explanation is trusted simple HTML
+    # (the title and the explanation are translated whole: one catalogue entry each)
+    parts = ["<p style='color:gray'>" + tr("Lesson {n} of {total}").format(n=index + 1, total=total) + "</p>",
+             f"<h3>{html.escape(tr(lesson.title))}</h3>",
+             f"<p>{tr(lesson.explanation)}</p>"]  # the explanation is trusted simple HTML
     if look:
-        parts.append("<p><b>What to look for</b></p><ul>"
+        parts.append("<p><b>" + tr("What to look for") + "</b></p><ul>"
                      + "".join(f"<li>{html.escape(t)}</li>" for t in look) + "</ul>")
-    parts.append("<p style='color:gray'>Click a pixel to see how it is computed. Edit freely: "
-                 "the Learn menu brings the lesson back.</p>")
+    parts.append("<p style='color:gray'>" + tr("Click a pixel to see how it is computed. Edit freely: the Learn "
+                                               "menu brings the lesson back.") + "</p>")
     return "".join(parts)
 
 
 def contents_html() -> str:
     """The dock's first page: every lesson as a link."""
-    rows = "".join(f"<li><a href='{_LINK_SCHEME}:{html.escape(l.id)}'>{html.escape(l.title)}</a></li>"
+    rows = "".join(f"<li><a href='{_LINK_SCHEME}:{html.escape(l.id)}'>{html.escape(tr(l.title))}</a></li>"
                    for l in LESSONS)
-    return ("<h3>Learn convolution</h3><p>The tutorial, one example per section: each opens an "
-            "image, a pipeline and a short explanation. Walk through them with Previous and "
-            "Next.</p><ul>" + rows + "</ul>")
+    return ("<h3>" + tr("Learn convolution") + "</h3><p>" + tr(
+        "The tutorial, one example per section: each opens an image, a pipeline and a short explanation. Walk "
+        "through them with Previous and Next.") + "</p><ul>" + rows + "</ul>")
 
 
 class LessonPanel(QWidget):
@@ -143,15 +145,26 @@ class LessonPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.browser, 1)
         layout.addLayout(buttons)
+        self._shown = -1  # the lesson shown (-1: the contents)
+        notifier().languageChanged.connect(self._on_language_changed)
         self.show_contents()
 
+    def _on_language_changed(self, _language: str) -> None:
+        """The page, again in the new language (docs/developing.md, "Translations")."""
+        if self._shown >= 0:
+            self.show_lesson(self._shown)
+        else:
+            self.show_contents()
+
     def show_contents(self) -> None:
+        self._shown = -1
         self.browser.setHtml(contents_html())
-        self.position_label.setText(f"{len(LESSONS)} lessons")
+        self.position_label.setText(tr("{n} lessons").format(n=len(LESSONS)))
         self.previous_button.setEnabled(False)
         self.next_button.setEnabled(bool(LESSONS))
 
     def show_lesson(self, index: int) -> None:
+        self._shown = index
         self.browser.setHtml(lesson_html(LESSONS[index], index, len(LESSONS)))
         self.position_label.setText(f"{index + 1} / {len(LESSONS)}")
         self.previous_button.setEnabled(index > 0)
@@ -232,6 +245,7 @@ class LearnController(QObject):
         self.actions: dict[str, QAction] = {}
         self.lesson_actions: list[QAction] = []
         self.menu = self._build_menu()
+        notifier().languageChanged.connect(self._on_language_changed)
 
         # Numbers on the pixels of tiny maps, in both views.
         self.value_labels = [ValueLabels(window.input_view), ValueLabels(window.layer_view)]
@@ -245,6 +259,10 @@ class LearnController(QObject):
         renderer.finished.connect(self._on_render_finished)
 
     # ------------------------------------------------------------------ building
+    def _on_language_changed(self, _language: str) -> None:
+        for act, lesson in zip(self.lesson_actions, LESSONS):  # (the titles are the walker's)
+            act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
+
     def _build_menu(self) -> QMenu:
         w = self.window
         menu = QMenu("Lea&rn", w)
@@ -253,7 +271,7 @@ class LearnController(QObject):
         for i, lesson in enumerate(LESSONS):
             act = menu.addAction(lesson.title)
             act.setData(lesson.id)
-            act.setToolTip(f"Open the lesson '{lesson.id}': image, pipeline and explanation")
+            act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
             act.triggered.connect(lambda _c=False, k=i: self.open_lesson(k))
             self.lesson_actions.append(act)
         menu.addSeparator()
@@ -350,7 +368,8 @@ class LearnController(QObject):
         self._fit_generation = renderer.generation
         if not renderer.busy:
             self._on_render_finished(renderer.generation, None, None)
-        w.show_message(f"Lesson {index + 1} of {len(LESSONS)}: {lesson.title}")
+        w.show_message(tr("Lesson {n} of {total}: {title}").format(n=index + 1, total=len(LESSONS),
+                                                                  title=tr(lesson.title)))
         self.lessonOpened.emit(index)
         return True
 

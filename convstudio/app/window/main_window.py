@@ -16,6 +16,8 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr
+from convstudio.app.model.big_image import BigImage
 from convstudio.app.model.document import Document
 from convstudio.app.model.renderer import Renderer
 from convstudio.app.model.view_state import ViewState
@@ -23,6 +25,7 @@ from convstudio.app.model.worker import Worker, process_events_until
 from convstudio.app.panels.learner import install_learner
 from convstudio.app.views.feature_view import Placement
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE, WindowActions
+from convstudio.app.window.explore import install_explore
 from convstudio.app.window.files import (
     IMAGE_FILTER,
     MAX_RECENT,
@@ -87,6 +90,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self._error_box: QMessageBox | None = None  # the one error dialog open, if any
         self._closing = False
         self.image_loader = Worker("ConvStudio image loader", self)  # (WindowFiles)
+        self.big_image = BigImage(self.doc, self)  # the image is a preview of a larger file (WindowFiles)
 
         self.setWindowTitle("ConvStudio")
         self.setAcceptDrops(True)
@@ -105,6 +109,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self._connect()
         self.learn = LearnController(self)  # Learn menu, Lesson dock, numbers on tiny maps
         self.learner = install_learner(self)  # Learn ▸ Learn a kernel... (app/panels/learner.py)
+        self.explore = install_explore(self)  # shift control, sliding-window player, weight hover
         self.insight = InsightController(self)  # receptive fields, inspector, cross-check...
         self._restore_settings()
 
@@ -116,14 +121,18 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
     def _connect(self) -> None:
         d, r = self.doc, self.renderer
         d.imageChanged.connect(self._on_image_changed)
+        d.imageChanged.connect(self._show_preview_scale)  # after the window's own labels
         d.pipelineChanged.connect(self._on_pipeline_changed)
         d.selectionChanged.connect(self._on_selection_changed)
         d.dirtyChanged.connect(self._on_dirty_changed)
         d.filePathChanged.connect(self._on_file_path_changed)
+        notifier().languageChanged.connect(self._on_language_changed)  # (app/window/layer_display.py)
+        made_at_run_time(self, "windowTitle")
         r.started.connect(self._on_render_started)
         r.layerUpdated.connect(self._on_layer_updated)
         r.layerComputed.connect(self._on_layer_computed)
         r.finished.connect(self._on_render_finished)
+        r.finished.connect(self._show_preview_scale)  # after the window's own preview label
         self.kernel_editor.weightEdited.connect(self._on_kernel_edited)
         self.kernel_editor.message.connect(self.show_message)
         self.layer_panel.message.connect(self.show_message)
@@ -132,6 +141,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
             view.hovered.connect(self._on_pixel_hovered)
         self.image_loader.done.connect(self._on_image_loaded)
         self.image_loader.failed.connect(self._on_image_load_failed)
+        self.image_loader.progressed.connect(self._on_image_load_progress)
         # The view state is the truth; the menus, the grid's boxes and the status bar follow it,
         # and what the user changes in the grid goes to it.
         vs = self.view_state
@@ -162,8 +172,8 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         ed = self.kernel_editor
         w = editable_weights(layer)
         if w is None:
-            hint = ("Select a conv layer to edit its kernel." if layer is None else
-                    f"A {layer.type} layer has no kernel: select a conv layer to edit one.")
+            hint = (tr("Select a conv layer to edit its kernel.") if layer is None else
+                    tr("A {type} layer has no kernel: select a conv layer to edit one.").format(type=layer.type))
             if ed.weight() is not None or self._kernel_hint != hint:
                 ed.clear_weight(hint)
                 self._kernel_hint = hint
@@ -226,3 +236,4 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
             self.renderer.shutdown()
             self.image_loader.shutdown()
             self.learner.shutdown()
+            self.explore.shutdown()

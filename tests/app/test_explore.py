@@ -1,0 +1,154 @@
+"""The shift control, the sliding-window player and the weight hover, through the real window."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from conftest import settle
+from PySide6.QtCore import QTimer
+
+from convstudio.core import Pipeline
+from convstudio.core.explain import explain_pixel, float32_sum_bound
+
+
+def _open(w, lesson_id):
+    assert w.learn.open_lesson(lesson_id, ask=False)
+    settle(w)
+
+
+def _shift(qtbot, w, dy, dx, mode="zeros"):
+    ex = w.explore
+    ex.actions["shift_input"].trigger()
+    ex.shift_panel.set_shift(dy, dx, mode)
+    with qtbot.waitSignal(ex.shift_task.done, timeout=20_000) as blocker:
+        ex.update_shift()
+    return blocker.args[1]
+
+
+def test_shift_conv_map_moves_with_the_input_and_pooling_changes_less(qtbot, make_window):
+    w = make_window(show=True)
+    _open(w, "why-pool")
+    x = w.doc.image
+    w.doc.select(1)
+    conv = _shift(qtbot, w, 3, 5)
+    # independent: the conv map of the zero-filled shifted input, compared at moved positions
+    p = w.doc.pipeline
+    y = p.run(x, upto=1)[0]
+    xs = np.zeros_like(x)
+    xs[:, 3:, 5:] = x[:, :-3, :-5]
+    ys = p.run(xs, upto=1)[0]
+    inner = ys[:, 3 + 1:-1, 5 + 1:-1]  # away from the border: past the fill and the kernel
+    np.testing.assert_array_equal(inner, y[:, 1:-4, 1:-6])
+    assert conv.max_interior_difference == 0.0 and conv.aligned is not None
+    assert "largest |difference| away from the border: 0" in w.explore.shift_panel.summary.text()
+    w.doc.select(1)
+    edges = _shift(qtbot, w, 0, 1)
+    w.doc.select(2)
+    pooled = _shift(qtbot, w, 0, 1)
+    assert pooled.aligned is None  # the pooled map's jump 2 does not divide 1
+    measured = lambda c: np.abs(c.shifted - c.original).sum() / np.abs(c.original).sum()  # noqa: E731
+    assert measured(pooled) < 0.5 * measured(edges)
+
+
+def test_weight_hover_highlights_exactly_the_pixels_it_multiplies(qtbot, make_window):
+    w = make_window(show=True)
+    _open(w, "stride")  # 8 x 8, 3 x 3 kernel, padding 1, stride 2
+    w.doc.select(1)
+    settle(w)
+    view = w.kernel_editor.table_view()
+    index = view.model().index(0, 2)  # weight (a, b) = (0, 2)
+    with qtbot.waitSignal(w.explore.hover_task.done, timeout=10_000):
+        view.entered.emit(index)
+    mask = w.explore.weight_hover.mask
+    x = w.doc.image
+    layer = w.doc.pipeline.layers[0]
+    # independent: perturb one input pixel; the products with weight (0, 2) are the only ones
+    # that change when that weight changes, so compare d(output)/d(weight) support
+    want = np.zeros(x.shape[1:], bool)
+    out = layer.output_shape(x.shape)
+    for i in range(out[1]):
+        for j in range(out[2]):
+            r, c = i * 2 + 0 - 1, j * 2 + 2 - 1
+            if 0 <= r < 8 and 0 <= c < 8:
+                want[r, c] = True
+    np.testing.assert_array_equal(mask[0], want)
+    assert w.explore.weight_hover.overlay.heat_items()
+    w.explore.weight_hover.clear()
+    assert w.explore.weight_hover.mask is None
+
+
+def _plan(qtbot, w):
+    ex = w.explore
+    with qtbot.waitSignal(ex.sliding_task.done, timeout=20_000):
+        ex.actions["sliding_player"].trigger()
+    return ex.player
+
+
+def test_player_steps_write_the_cores_numbers(qtbot, make_window):
+    w = make_window(show=True)
+    _open(w, "multi-input")  # two channels, one window per channel, summed
+    player = _plan(qtbot, w)
+    p, x = w.doc.pipeline, w.doc.image
+    y = p.run(x)[0]
+    assert len(player.plan) == 4
+    for k in range(4):
+        player.seek(k)
+        step = player.plan.steps[k]
+        info = explain_pixel(p, x, 1, 0, step.row, step.col)
+        products = [v for ch in info["inputs"] for v in np.ravel(ch["products"])]
+        assert [t[5] for t in step.terms] == products
+        np.testing.assert_allclose(step.running, np.cumsum(products), rtol=0, atol=0)
+        bound = float32_sum_bound(float(np.abs(products).sum()), len(products), step.result)
+        assert abs(step.running[-1] - y[0, step.row, step.col]) <= bound
+        assert step.output == y[0, step.row, step.col] == player.plan.outputs[step.row, step.col]
+        assert step.text().endswith(f"= {int(y[0, step.row, step.col])}")
+    player.seek(0)
+    player.speed.setValue(60)
+    player.play()
+    qtbot.waitUntil(lambda: not player.playing, timeout=5_000)
+    assert player.index == len(player.plan) - 1
+    player.scrub.setValue(1)
+    assert player.index == 1
+
+
+def test_player_on_a_pooling_layer_keeps_the_running_maximum(qtbot, make_window):
+    w = make_window(show=True)
+    _open(w, "pooling-padding-2")
+    player = _plan(qtbot, w)
+    y = w.doc.pipeline.run(w.doc.image)[0]
+    for step in player.plan.steps:
+        values = [t[3] for t in step.terms if t[3] is not None]
+        assert step.running[-1] == max(values) == y[0, step.row, step.col]
+
+
+def test_player_on_a_large_map_never_blocks_the_window(qtbot, make_window):
+    w = make_window(show=True, preview_pixels=5_000_000)
+    rng = np.random.default_rng(0)
+    w.doc.set_image_array(rng.random((1, 2000, 2000), dtype=np.float32), name="large")
+    w.doc.new_pipeline(Pipeline.from_dict({"format": "convstudio-pipeline", "version": 1, "layers": [
+        {"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "padding": 1}]}))
+    w.doc.select(1)
+    settle(w)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    player = _plan(qtbot, w)  # prepared in the background
+    qtbot.wait(50)  # the dock's first layout and paint
+    last[0] = time.perf_counter()
+    timer.start()
+    player.speed.setValue(60)
+    player.play()
+    qtbot.waitUntil(lambda: player.index >= 30, timeout=10_000)
+    timer.stop()
+    player.pause()
+    assert len(player.plan) == 144  # a 12 x 12 region, not the 4 million values
+    assert max(gaps[1:]) < 0.05, f"the GUI thread was blocked for {max(gaps[1:]) * 1000:.0f} ms"
