@@ -29,6 +29,8 @@ shot lesson-cross-correlation --lesson cross-correlation
 shot lesson-edge --lesson edge-detector
 # Receptive fields: two 2x2 convolutions, one output value seeing 3x3 inputs.
 shot lesson-receptive-field --lesson receptive-field
+# Docks opened, steps played, a kernel learned, the Chinese window, an imported ONNX model.
+.venv/bin/python scripts/feature-screenshots.py
 
 if ! command -v pngquant >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -101,13 +101,18 @@ def layer_words(text: str) -> str:
     """`text` (a layer's description or type) with the words of :func:`describe_layer` translated."""
     if _State.language == ENGLISH:
         return text
-    words = {"conv": tr("conv"), "convT": tr("convT"), "per channel": tr("per channel"), "padded": tr("padded"),
-             "pad": tr("pad"), "maxpool": tr("maxpool"), "avgpool": tr("avgpool"), "stride": tr("stride"),
-             "upsample": tr("upsample")}
+    words = {"conv": tr("conv"), "convT": tr("convT"), "conv_transpose": tr("convT"), "per channel": tr("per channel"),
+             "padded": tr("padded"), "pad": tr("pad"), "maxpool": tr("maxpool"), "avgpool": tr("avgpool"),
+             "stride": tr("stride"), "upsample": tr("upsample"),
+             # the short keys before a number: s2, d2x1, p1, op1, g2
+             "s": tr("stride"), "d": tr("dilation"), "p": tr("pad"), "op": tr("output padding"), "g": tr("groups")}
+    text = _LAYER_KEYS.sub(lambda m: f"{words[m.group(1)]} {m.group(2)}", text)
     return _LAYER_WORDS.sub(lambda m: words[m.group(0)], text)
 
 
-_LAYER_WORDS = re.compile(r"\b(?:convT|conv|per channel|padded|pad|maxpool|avgpool|stride|upsample)\b")
+_LAYER_WORDS = re.compile(
+    r"\b(?:convT|conv_transpose|conv|per channel|padded|pad|maxpool|avgpool|stride|upsample)\b")
+_LAYER_KEYS = re.compile(r"\b(s|d|p|op|g)(\d+(?:x\d+)?)\b")
 
 
 def made_at_run_time(obj: QObject, *fields: str) -> QObject:

@@ -165,10 +165,12 @@ ALLOWED_WORDS = frozenset({
     "conv2d", "conv_transpose2d", "maxpool2d", "avgpool2d", "pad", "stride", "relu", "leaky_relu",
     "abs", "sigmoid", "tanh", "upsample", "zeros", "reflect", "replicate", "circular", "constant",
     "nearest", "bilinear", "max", "min", "exp", "floor", "ceil", "sum", "argmax", "inf", "nan",
-    "valid", "same", "symmetric", "out", "in", "start", "size", "jump",
+    "valid", "same", "symmetric", "out", "in", "start", "size", "jump", "groups",
     "Sobel", "Scharr", "Prewitt", "Laplacian", "Gaussian", "GIMP", "ReLU", "Leaky", "Sigmoid", "Tanh",
     # formula variables and PyTorch's names for them
-    "dy", "dx", "Cin", "Cout", "align_corners", "True", "False",
+    "dy", "dx", "kh", "kw", "Cin", "Cout", "align_corners", "True", "False", "corr2d",
+    # commands
+    "convstudio", "fit",
 })
 _TAGS = re.compile(r"<[^>]*>|&[a-zA-Z]+;|&#\d+;")
 _SKIPPED = re.compile(r"(?:^|\s)/\S+"  # paths
@@ -184,7 +186,7 @@ def english_words(text: str) -> list[str]:
     that are neither allowed names nor formula variables (one letter, maybe with digits)."""
     plain = _SKIPPED.sub(" ", _TAGS.sub(" ", text))
     return [w for w in _WORD.findall(plain)
-            if w not in ALLOWED_WORDS and not re.fullmatch(r"[A-Za-z][0-9]*|[A-Za-z]_[A-Za-z0-9]+", w)]
+            if w not in ALLOWED_WORDS and not re.fullmatch(r"[A-Za-z][0-9]*|[A-Za-z]_[A-Za-z0-9]*", w)]
 
 
 def _item_view_texts(view: QAbstractItemView) -> Iterator[str]:

@@ -745,7 +745,7 @@
         </message>
         <message>
             <source>Inside the dashed box every window stays inside the image, so all the modes agree; outside it the windows reach into the padding and the modes differ.</source>
-            <translation>在虚线框内，每个窗口都在图像之内，所以各模式结果相同；在框外，窗口伸进填充区域，各模式结果不同。</translation>
+            <translation>在虚线框内，每个窗口都完全位于图像内部，因此所有模式一致；在框外，窗口会伸入填充区域，各模式的结果不同。</translation>
         </message>
         <message>
             <source>Inspector</source>
@@ -2381,7 +2381,7 @@
         </message>
         <message>
             <source>leaky ReLU has a different slope below 0: it bends at 0</source>
-            <translation>leaky ReLU 在 0 以下的斜率不同：它在 0 处弯折</translation>
+            <translation>Leaky ReLU 在 0 以下的斜率不同：它在 0 处弯折</translation>
         </message>
         <message>
             <source>levels locked</source>
@@ -2676,6 +2676,146 @@ offset (dy, dx) = ({dy}, {dx})</source>
         <message>
             <source>{shape} (C×H×W, {how})</source>
             <translation>{shape}（C×H×W，{how}）</translation>
+        </message>
+        <message>
+            <source>A 1 x 1 kernel sees one pixel, so each output value is a weighted sum of that pixel's input channels plus a bias: the layer is a fully connected layer applied at every pixel, with a c_o x c_i weight matrix and c_o biases. Here: 3 inputs (R, G, B), 2 outputs: luma (0.299 R + 0.587 G + 0.114 B) and a red-minus-blue opponent channel shifted by a bias of 0.1: 2 x 3 weights and 2 biases, 8 learnable parameters. The kernel size, padding, stride and number of output channels are hyperparameters: chosen, not learned.</source>
+            <translation>1 x 1 卷积核只看一个像素，因此每个输出值都是该像素各输入通道的加权和再加上偏置：这一层相当于在每个像素位置上应用的全连接层，其权重矩阵为 c_o x c_i，偏置有 c_o 个。这里有 3 个输入（R、G、B）和 2 个输出：亮度（0.299 R + 0.587 G + 0.114 B），以及一个“红减蓝”的对立通道，并加上 0.1 的偏置：2 x 3 个权重和 2 个偏置，共 8 个可学习参数。卷积核大小、填充、步幅和输出通道数是超参数：它们是人为选定的，而不是学习得到的。</translation>
+        </message>
+        <message>
+            <source>A 1 × 1 kernel needs no padding: the modes agree everywhere.</source>
+            <translation>1 × 1 卷积核不需要填充：各模式处处一致。</translation>
+        </message>
+        <message>
+            <source>H (rows)</source>
+            <translation>H（行）</translation>
+        </message>
+        <message>
+            <source>Layer {n}: {layer} — padding top {t}, bottom {b}, left {l}, right {r}</source>
+            <translation>第 {n} 层：{layer} — 填充 上 {t}，下 {b}，左 {l}，右 {r}</translation>
+        </message>
+        <message>
+            <source>One fully connected layer doing the same mapping connects every one of the {in_shape} = {n_in} input values to every one of the {out_shape} = {n_out} output values: {n_in} × {n_out} weights + {n_out} biases = &lt;b&gt;{fc}&lt;/b&gt;. A convolution shares one small kernel across every position instead. (The tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs 10&lt;sup&gt;6&lt;/sup&gt; × 10&lt;sup&gt;3&lt;/sup&gt; = 10&lt;sup&gt;9&lt;/sup&gt; weights.)</source>
+            <translation>完成同样映射的一个全连接层，要把 {in_shape} = {n_in} 个输入值中的每一个连接到 {out_shape} = {n_out} 个输出值中的每一个：{n_in} × {n_out} 个权重 + {n_out} 个偏置 = &lt;b&gt;{fc}&lt;/b&gt;。卷积则在所有位置共享一个小卷积核。（教程中的例子：把 1000 × 1000 的图像映射到 1000 个输出，就已经需要 10&lt;sup&gt;6&lt;/sup&gt; × 10&lt;sup&gt;3&lt;/sup&gt; = 10&lt;sup&gt;9&lt;/sup&gt; 个权重。）</translation>
+        </message>
+        <message>
+            <source>Open an image: the sizes depend on it.</source>
+            <translation>请打开一张图像：各个大小取决于它。</translation>
+        </message>
+        <message>
+            <source>Output size per axis: floor((n + p - d×(k - 1) - 1) / s) + 1, which for dilation d = 1 is the tutorial's floor((n + p - k + s) / s); n = input size, p = padding on both sides together, k = kernel, s = stride. Pooling with ceil mode rounds up. A transposed convolution runs the other way: (n - 1)×s - 2p + d×(k - 1) + output padding + 1, p on each side.</source>
+            <translation>每个轴上的输出大小：floor((n + p - d×(k - 1) - 1) / s) + 1，当膨胀 d = 1 时就是教程中的 floor((n + p - k + s) / s)；n = 输入大小，p = 两侧填充之和，k = 卷积核大小，s = 步幅。使用 ceil 模式的池化向上取整。转置卷积则反过来：(n - 1)×s - 2p + d×(k - 1) + 输出填充 + 1，p 为每侧的填充。</translation>
+        </message>
+        <message>
+            <source>Strictly, what a convolutional layer computes is a cross-correlation. A true convolution first rotates the kernel by 180 degrees (flips it up-down and left-right): the kernel with rows (0, 1) and (2, 3) becomes rows (3, 2) and (1, 0), so the first output is 0×3 + 1×2 + 3×1 + 4×0 = 5 instead of 19. The layer's 'Flip' box does it. A network that learns its kernels does not care: it learns the flipped kernel instead.</source>
+            <translation>严格地说，卷积层计算的是互相关。真正的卷积要先把卷积核旋转 180 度（上下、左右各翻转一次）：行为 (0, 1) 和 (2, 3) 的卷积核变为行 (3, 2) 和 (1, 0)，于是第一个输出是 0×3 + 1×2 + 3×1 + 4×0 = 5，而不是 19。层参数中的“翻转”复选框就是做这件事的。学习卷积核的网络并不在意这一点：它会直接学到翻转后的卷积核。</translation>
+        </message>
+        <message>
+            <source>This layer has no padding, so every mode gives the same result; the comparison uses "same" padding instead.</source>
+            <translation>该层没有填充，因此所有模式的结果都相同；比较时改用 "same" 填充。</translation>
+        </message>
+        <message>
+            <source>W (columns)</source>
+            <translation>W（列）</translation>
+        </message>
+        <message>
+            <source>allowed</source>
+            <translation>允许误差</translation>
+        </message>
+        <message>
+            <source>differs from zeros at {n} of {total} values {where} (max |Δ| {d})</source>
+            <translation>与 zeros 相比，{total} 个值中有 {n} 个不同{where}（最大 |Δ| {d}）</translation>
+        </message>
+        <message>
+            <source>dilation</source>
+            <translation>膨胀</translation>
+        </message>
+        <message>
+            <source>groups</source>
+            <translation>分组</translation>
+        </message>
+        <message>
+            <source>identical to zeros</source>
+            <translation>与 zeros 完全相同</translation>
+        </message>
+        <message>
+            <source>in all channels</source>
+            <translation>（所有通道）</translation>
+        </message>
+        <message>
+            <source>layer {n}'s map</source>
+            <translation>第 {n} 层的特征图</translation>
+        </message>
+        <message>
+            <source>one fully connected layer</source>
+            <translation>一个全连接层</translation>
+        </message>
+        <message>
+            <source>output C × H × W</source>
+            <translation>输出 C × H × W</translation>
+        </message>
+        <message>
+            <source>output padding</source>
+            <translation>输出填充</translation>
+        </message>
+        <message>
+            <source>result</source>
+            <translation>结果</translation>
+        </message>
+        <message>
+            <source>the floor drops 1 column of {prev} (column {a}): no window reaches it</source>
+            <translation>向下取整丢掉了{prev}的 1 列（第 {a} 列）：没有窗口到达它</translation>
+        </message>
+        <message>
+            <source>the floor drops 1 row of {prev} (row {a}): no window reaches it</source>
+            <translation>向下取整丢掉了{prev}的 1 行（第 {a} 行）：没有窗口到达它</translation>
+        </message>
+        <message>
+            <source>the floor drops {n} columns of {prev} (columns {a}–{b}): no window reaches them</source>
+            <translation>向下取整丢掉了{prev}的 {n} 列（第 {a}–{b} 列）：没有窗口到达它们</translation>
+        </message>
+        <message>
+            <source>the floor drops {n} rows of {prev} (rows {a}–{b}): no window reaches them</source>
+            <translation>向下取整丢掉了{prev}的 {n} 行（第 {a}–{b} 行）：没有窗口到达它们</translation>
+        </message>
+        <message>
+            <source>the input</source>
+            <translation>输入</translation>
+        </message>
+        <message>
+            <source>the reference for the others</source>
+            <translation>其他模式的参照</translation>
+        </message>
+        <message>
+            <source>waiting for an earlier layer</source>
+            <translation>等待更早的层</translation>
+        </message>
+        <message>
+            <source>{params} parameters vs {fc} for a fully connected layer</source>
+            <translation>{params} 个参数，而全连接层需要 {fc} 个</translation>
+        </message>
+        <message>
+            <source>it is not linear</source>
+            <translation>它不是线性的</translation>
+        </message>
+        <message>
+            <source>max pooling keeps the largest value of each window, which no fixed weights do</source>
+            <translation>最大池化保留每个窗口中的最大值，这是任何固定权重都做不到的</translation>
+        </message>
+        <message>
+            <source>output channel </source>
+            <translation>输出通道 </translation>
+        </message>
+        <message>
+            <source>#</source>
+            <translation>#</translation>
+        </message>
+        <message>
+            <source>max |core − OpenCV|</source>
+            <translation>最大 |ConvStudio − OpenCV|</translation>
+        </message>
+        <message>
+            <source>equal sides</source>
+            <translation>各边相等</translation>
         </message>
     </context>
 </TS>

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import describe_layer, made_at_run_time, tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.views.colormaps import AUTO, display_for
 from convstudio.app.views.feature_view import ImageView, Placement, ViewLinker
@@ -108,13 +109,13 @@ class BorderCompareDialog(QDialog):
         self.resize(1100, 820)
         self._task = task  # this dialog's own: its newest token is the one to show
         self._linker = ViewLinker(self)
-        self.title = QLabel()
+        self.title = made_at_run_time(QLabel())
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         f = self.title.font()
         f.setBold(True)
         self.title.setFont(f)
-        self.note = QLabel()
+        self.note = made_at_run_time(QLabel())
         self.note.setWordWrap(True)
         self.channel_spin = QSpinBox()
         self.channel_spin.setPrefix("channel ")
@@ -137,7 +138,7 @@ class BorderCompareDialog(QDialog):
         for k, mode in enumerate(MODES):
             view = ImageView(view_id=f"border-{mode}", title=MODE_TEXT[mode])
             self._linker.link(view.view_box())
-            stat = QLabel()
+            stat = made_at_run_time(QLabel())
             stat.setStyleSheet("color: gray;")
             box = QVBoxLayout()
             box.setSpacing(1)
@@ -189,19 +190,19 @@ class BorderCompareDialog(QDialog):
         self._refit = zoom_key != self._zoom_key
         self._zoom_key = zoom_key
         t, b, l, r = used.pads
-        self.title.setText(f"Layer {index}: {layer.describe()} — padding top {t}, bottom {b}, "
-                           f"left {l}, right {r}")
+        self.title.setText(tr("Layer {n}: {layer} — padding top {t}, bottom {b}, left {l}, right {r}").format(
+            n=index, layer=describe_layer(layer), t=t, b=b, l=l, r=r))
         notes = []
         if changed:
-            notes.append("This layer has no padding, so every mode gives the same result; the "
-                         "comparison uses \"same\" padding instead.")
+            notes.append(tr("This layer has no padding, so every mode gives the same result; the comparison uses "
+                            "\"same\" padding instead."))
         elif used.pads == (0, 0, 0, 0):
-            notes.append("A 1 × 1 kernel needs no padding: the modes agree everywhere.")
-        notes.append("Inside the dashed box every window stays inside the image, so all the "
-                     "modes agree; outside it the windows reach into the padding and the modes differ.")
+            notes.append(tr("A 1 × 1 kernel needs no padding: the modes agree everywhere."))
+        notes.append(tr("Inside the dashed box every window stays inside the image, so all the modes agree; outside "
+                        "it the windows reach into the padding and the modes differ."))
         self.note.setText(" ".join(notes))
         for stat in self.stats.values():
-            stat.setText("computing…")
+            stat.setText(tr("computing…"))
         self._task.submit(lambda cancelled, lay=used, xx=x: compare_layer(lay, xx, cancelled))
 
     # ---------------------------------------------------------------- results
@@ -218,14 +219,14 @@ class BorderCompareDialog(QDialog):
         base = outputs[MODES[0]]
         for mode, y in outputs.items():
             if mode == MODES[0]:
-                self.stats[mode].setText("the reference for the others")
+                self.stats[mode].setText(tr("the reference for the others"))
                 continue
             diff = np.abs(y.astype(np.float64) - base)
             n = int(np.count_nonzero(diff > 0))
-            where = "in all channels" if c > 1 else ""
-            self.stats[mode].setText(f"differs from zeros at {n:,} of {diff.size:,} values "
-                                     f"{where} (max |Δ| {diff.max():.4g})" if n else
-                                     "identical to zeros")
+            where = tr("in all channels") if c > 1 else ""
+            self.stats[mode].setText(tr("differs from zeros at {n} of {total} values {where} (max |Δ| {d})").format(
+                n=f"{n:,}", total=f"{diff.size:,}", where=where, d=f"{diff.max():.4g}") if n else
+                tr("identical to zeros"))
         self._show()
         if self._refit:
             self._refit = False

@@ -232,6 +232,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
         # A kernel from outside (another layer, undo, a new pipeline): the last action's note
         # no longer describes what is on screen.
         self._status_label.setText("")
+        self._status_label.setProperty("usage_hint", False)
         self._show_usage_hint()
         if self._slice != previous_slice:
             self.currentSliceChanged.emit(*self._slice)
@@ -240,12 +241,14 @@ class KernelEditor(KernelActionsMixin, QWidget):
         """Show that the selected layer has no kernel (``hint`` says why); disables the actions."""
         self._weight = None
         self._hint_label.setText(tr(NO_KERNEL_HINT) if hint == NO_KERNEL_HINT else hint)
+        self._hint_label.setProperty("default_hint", hint == NO_KERNEL_HINT)
         self._stack.setCurrentWidget(self._hint_label)
         self._model.set_values(np.zeros((0, 0), np.float32))
         self._slice_row.setVisible(False)
         self._shape_label.setText("")
         self._info_label.setText("")
         self._status_label.setText("")
+        self._status_label.setProperty("usage_hint", False)
         self._update_action_states()
 
     def set_editable(self, editable: bool) -> None:
@@ -481,6 +484,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self._status_label.setText(text)
+        self._status_label.setProperty("usage_hint", False)
         # A muted red for refusals, so that "nothing happened" is noticed without a dialog.
         style = "color: #a01c1c;" if error else ""
         if self._status_label.styleSheet() != style:  # (restyling a widget is not free)
@@ -492,6 +496,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
         if self._status_label.text():
             return
         self._status_label.setText(tr(USAGE_HINT))
+        self._status_label.setProperty("usage_hint", True)  # (until the first message replaces it)
         self._status_label.setStyleSheet("color: palette(placeholder-text);")
 
     # ================================================================== handlers
@@ -508,12 +513,12 @@ class KernelEditor(KernelActionsMixin, QWidget):
 
     def _on_language_changed(self, _language: str) -> None:
         """The notes made here, again in the new language (docs/developing.md, "Translations")."""
-        if self._hint_label.text() in (NO_KERNEL_HINT, tr(NO_KERNEL_HINT)):
+        if self._hint_label.property("default_hint"):
             self._hint_label.setText(tr(NO_KERNEL_HINT))
         if self._weight is not None:
             self._shape_label.setText(self._describe_shape())
             self._info_label.setText(self._describe_values(self._slice_values(), self.is_mixing_matrix()))
-        if self._status_label.text() in (USAGE_HINT, tr(USAGE_HINT)):
+        if self._status_label.property("usage_hint"):
             self._status_label.setText(tr(USAGE_HINT))
 
     def _on_invalid_input(self, text: str) -> None:

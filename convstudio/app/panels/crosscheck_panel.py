@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import tr
 from convstudio.app.views.feature_view import FeatureMapGrid, Placement, ViewLinker
 from convstudio.core.crosscheck import LayerCheck
 from convstudio.core.formatting import format_duration
@@ -75,7 +76,7 @@ class CrossCheckPanel(QWidget):
 
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setObjectName("crosscheckTable")
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setHorizontalHeaderLabels([tr(h) for h in HEADERS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -134,7 +134,10 @@ class PairSpin(QWidget):
 
 
 class PaddingEditor(QWidget):
-    """valid / same / symmetric (each side ph, pw) / per side (top, bottom, left, right).
+    """valid / same / equal sides (ph rows top and bottom, pw columns left and right) / per side.
+
+    (The key "symmetric" means equal amounts on both sides; it has nothing to do with the
+    "symmetric" border mode, which says what the padding is filled with.)
 
     Signals: ``changed(object)`` with the padding spec of the pipeline format.
     """
@@ -142,7 +145,7 @@ class PaddingEditor(QWidget):
     changed = Signal(object)
     KINDS = (("valid", "valid (none)"),
              ("same", "same (output = ceil(input / stride); up to 1 more in ceil mode)"),
-             ("symmetric", "symmetric"), ("sides", "per side"))
+             ("symmetric", "equal sides"), ("sides", "per side"))
 
     def __init__(self, *, allow_same: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -389,8 +389,18 @@ class KernelLearner(QDialog):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (the window calls this when it closes)."""
+        """Stop the worker thread and stop listening to the Document's undo stack and the language
+        (the window calls this when it closes, before its Document goes)."""
         self.worker.shutdown()
+        if getattr(self, "_detached", False):
+            return
+        self._detached = True
+        for signal, slot in ((self.doc.undo_stack.indexChanged, self._on_undo_index),
+                             (notifier().languageChanged, self._on_language_changed)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # already disconnected, or the sender is gone
+                pass
 
 
 class _blocked:

@@ -23,6 +23,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
+from convstudio.app.i18n import describe_layer, notifier, tr
 from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
 from convstudio.core.formatting import format_ratio, format_shape
 from convstudio.core.layers import Shape
@@ -157,9 +158,13 @@ def _dropped_text(f: AxisFormula, what: str, prev: str) -> str:
         return ""
     a, b = f.dropped
     n = b - a
-    which = f"{what} {a}" if n == 1 else f"{what}s {a}–{b - 1}"
-    return (f"<br><span style='color:#c62828'>the floor drops {n} {what}{'s' if n > 1 else ''} of "
-            f"{prev} ({which}): no window reaches {'it' if n == 1 else 'them'}</span>")
+    if what == "row":
+        text = (tr("the floor drops 1 row of {prev} (row {a}): no window reaches it") if n == 1 else
+                tr("the floor drops {n} rows of {prev} (rows {a}–{b}): no window reaches them"))
+    else:
+        text = (tr("the floor drops 1 column of {prev} (column {a}): no window reaches it") if n == 1 else
+                tr("the floor drops {n} columns of {prev} (columns {a}–{b}): no window reaches them"))
+    return "<br><span style='color:#c62828'>" + text.format(n=n, prev=prev, a=a, b=b - 1) + "</span>"
 
 
 def _structure(layer: Layer) -> tuple:
@@ -172,27 +177,27 @@ def _structure(layer: Layer) -> tuple:
 def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
     """The panel's page: one row per layer, then the fully connected comparison."""
     infos = pipeline.analyze(in_shape)
-    rows = ["<tr><th>#</th><th>layer</th><th>output C × H × W</th><th>H (rows)</th>"
-            "<th>W (columns)</th><th align='right' style='white-space:nowrap'>params</th>"
-            "<th align='right'>one fully connected layer</th></tr>"]
+    rows = [f"<tr><th>#</th><th>{tr('layer')}</th><th>{tr('output C × H × W')}</th><th>{tr('H (rows)')}</th>"
+            f"<th>{tr('W (columns)')}</th><th align='right' style='white-space:nowrap'>{tr('params')}</th>"
+            f"<th align='right'>{tr('one fully connected layer')}</th></tr>"]
     # Shapes and counts never break across lines ("68,719,738,88" over "0").
-    rows.append(f"<tr><td>0</td><td>input</td><td style='white-space:nowrap'>{format_shape(in_shape, _TIMES)}"
+    rows.append(f"<tr><td>0</td><td>{tr('input')}</td><td style='white-space:nowrap'>{format_shape(in_shape, _TIMES)}"
                 "</td><td></td><td></td><td align='right'>0</td><td></td></tr>")
     shape = tuple(in_shape)
     for info, layer in zip(infos, pipeline.layers):
         i = info.index
         bg = " bgcolor='#dbe8fb'" if i == selected else ""
-        label = html.escape(layer.describe() + ("" if layer.enabled else " (disabled)"))
+        label = html.escape(describe_layer(layer) + ("" if layer.enabled else tr(" (disabled)")))
         if info.error is not None or info.waiting or info.output_shape is None:
             why = (html.escape(info.error.reason) if info.error is not None
-                   else "waiting for an earlier layer")
+                   else tr("waiting for an earlier layer"))
             rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td><td colspan='5' "
                         f"style='color:#c62828'>⚠ {why}</td></tr>")
             shape = None
             break
         fh = axis_formula(layer, shape[1], 0)
         fw = axis_formula(layer, shape[2], 1)
-        prev = "the input" if i == 1 else f"layer {i - 1}'s map"
+        prev = tr("the input") if i == 1 else tr("layer {n}'s map").format(n=i - 1)
         fc = fc_params_of(shape, info.output_shape)
         rows.append(f"<tr{bg}><td>{i}</td><td>{label}</td>"
                     f"<td style='white-space:nowrap'>{format_shape(info.output_shape, _TIMES)}</td>"
@@ -211,23 +216,24 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
         n_in = in_shape[0] * in_shape[1] * in_shape[2]
         n_out = out[0] * out[1] * out[2]
         ratio = format_ratio(fc, params)
-        parts.append(f"<p style='font-size:large'><b>{params:,} parameters vs {fc:,} for a fully "
-                     f"connected layer{ratio}</b></p>")
-        parts.append(
-            f"<p>One fully connected layer doing the same mapping connects every one of the "
-            f"{format_shape(in_shape, _TIMES)} = {n_in:,} input values to every one of the "
-            f"{format_shape(out, _TIMES)} = "
-            f"{n_out:,} output values: {n_in:,} × {n_out:,} weights + {n_out:,} biases = "
-            f"<b>{fc:,}</b>. A convolution shares one small kernel across every position instead. "
-            "(The tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs "
-            "10<sup>6</sup> × 10<sup>3</sup> = 10<sup>9</sup> weights.)</p>")
+        versus = tr("{params} parameters vs {fc} for a fully connected layer")
+        parts.append("<p style='font-size:large'><b>" + versus.format(params=f"{params:,}", fc=f"{fc:,}")
+                     + f"{ratio}</b></p>")
+        parts.append("<p>" + tr(
+            "One fully connected layer doing the same mapping connects every one of the {in_shape} = {n_in} input "
+            "values to every one of the {out_shape} = {n_out} output values: {n_in} × {n_out} weights + {n_out} "
+            "biases = <b>{fc}</b>. A convolution shares one small kernel across every position instead. (The "
+            "tutorial's example: a 1000 × 1000 image mapped to 1000 outputs already needs 10<sup>6</sup> × "
+            "10<sup>3</sup> = 10<sup>9</sup> weights.)").format(
+            in_shape=format_shape(in_shape, _TIMES), n_in=f"{n_in:,}", out_shape=format_shape(out, _TIMES),
+            n_out=f"{n_out:,}", fc=f"{fc:,}") + "</p>")
     if shape is not None and 1 <= selected <= len(pipeline):
         parts.append(parameter_steps_html(pipeline, in_shape, selected))
-    parts.append("<p style='color:gray'>Output size per axis: floor((n + p - d×(k - 1) - 1) / s) "
-                 "+ 1, which for dilation d = 1 is the tutorial's floor((n + p - k + s) / s); n = "
-                 "input size, p = padding on both sides together, k = kernel, s = stride. Pooling "
-                 "with ceil mode rounds up. A transposed convolution runs the other way: (n - 1)×s "
-                 "- 2p + d×(k - 1) + output padding + 1, p on each side.</p>")
+    parts.append("<p style='color:gray'>" + tr(
+        "Output size per axis: floor((n + p - d×(k - 1) - 1) / s) + 1, which for dilation d = 1 is the tutorial's "
+        "floor((n + p - k + s) / s); n = input size, p = padding on both sides together, k = kernel, s = stride. "
+        "Pooling with ceil mode rounds up. A transposed convolution runs the other way: (n - 1)×s - 2p + d×(k - 1) "
+        "+ output padding + 1, p on each side.") + "</p>")
     return "".join(parts)
 
 
@@ -282,8 +288,16 @@ class ShapesPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.browser, 1)
         self._key = None
+        self._args: tuple | None = None
+        notifier().languageChanged.connect(self._on_language_changed)
+
+    def _on_language_changed(self, _language: str) -> None:
+        self._key = None  # the page again, in the new language (docs/developing.md, "Translations")
+        if self._args is not None:
+            self.update_for(*self._args)
 
     def update_for(self, pipeline: Pipeline, in_shape: Shape | None, selected: int) -> None:
+        self._args = (pipeline, in_shape, selected)
         # The page shows sizes, never weight values: a kernel edit leaves it as it is (building
         # it and laying out its rich text cost a few ms on every keystroke otherwise).
         key = (tuple(_structure(layer) for layer in pipeline.layers), in_shape, selected)
@@ -291,7 +305,7 @@ class ShapesPanel(QWidget):
             return
         self._key = key
         if in_shape is None:
-            self.browser.setHtml("<p>Open an image: the sizes depend on it.</p>")
+            self.browser.setHtml("<p>" + tr("Open an image: the sizes depend on it.") + "</p>")
             return
         bar = self.browser.verticalScrollBar()
         pos = bar.value()

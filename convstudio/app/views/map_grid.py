@@ -126,7 +126,8 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
 
     def _on_language_changed(self, _language: str) -> None:
         """The texts made here, again in the new language (docs/developing.md, "Translations")."""
-        self._update_pages()
+        if self._x is not None:
+            self._update_pages()
         self._update_title_and_bar()
 
     # ================================================================ public API

@@ -87,7 +87,7 @@ class ExploreController(QObject):
             act = QAction(text, self.window)
             act.setToolTip(tip)
             act.setStatusTip(tip)
-            act.triggered.connect(lambda _c=False, d=dock: (d.show(), d.raise_()))
+            act.triggered.connect(lambda _c=False, d=dock: self.open_dock(d))
             menu.insertAction(first, act)
             self.actions[key] = act
         menu.insertSeparator(first)
@@ -95,6 +95,21 @@ class ExploreController(QObject):
         if panels is not None:
             panels.addAction(self.shift_dock.toggleViewAction())
             panels.addAction(self.player_dock.toggleViewAction())
+
+    def open_dock(self, dock: QDockWidget) -> None:
+        """Show `dock` and give it room: the player's grids and the shift panel's three maps are
+        unreadable in the sliver a bottom dock gets beside the others."""
+        dock.show()
+        dock.raise_()
+        if dock.isFloating():
+            return
+        w = self.window
+        want_w = max(560, w.width() * 2 // 5)
+        if dock.width() < want_w:
+            w.resizeDocks([dock], [want_w], Qt.Orientation.Horizontal)
+        want_h = max(300, w.height() * 3 // 10)
+        if dock.height() < want_h:
+            w.resizeDocks([dock], [want_h], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ shift
     def update_shift(self, *_args) -> None:

@@ -183,6 +183,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         """The pages' texts, made again in the new language (docs/developing.md, "Translations")."""
         self._combined_key = None
         self.refresh_all()
+        self._refresh_border_dialog()
 
     def _on_image_changed(self) -> None:
         self._set_erf(None)
