@@ -97,24 +97,36 @@ def weight_footprint(layer: Conv2d, in_shape, out_channel: int, in_channel: int,
     return mask
 
 
-def parameter_steps_html(pipeline: Pipeline, in_shape, layer: int) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+def parameter_steps_html(pipeline: Pipeline, in_shape, layer: int, *, tr=_same) -> str:
     """The Shapes panel's paragraph on layer `layer`: the three steps counted (empty for a layer
-    that is not a convolution), and which of the layer's numbers are hyperparameters."""
+    that is not a convolution), and which of the layer's numbers are hyperparameters.
+
+    `tr` translates each sentence before its numbers go in (the app passes its translator; the
+    default keeps the English)."""
     try:
         s = parameter_steps(pipeline, in_shape, layer)
     except PipelineError:
         return ""
     lyr = pipeline.layers[layer - 1]
     t = ParameterSteps.total
-    delta = f", Δ = {s.delta}: |a|, |b| ≤ {s.delta}" if s.delta is not None else ""
-    return (
-        f"<p><b>Locality and weight sharing, layer {layer}</b> ({s.in_values:,} input values, "
-        f"{s.out_values:,} output values): fully connected, every output value sees every input "
-        f"value: <b>{t(s.fully_connected):,}</b> parameters. Locally connected (locality{delta}), each "
-        f"output value sees one window of {s.window:,} values with weights of its own: "
-        f"<b>{t(s.locally_connected):,}</b>. Convolution (translation invariance), one window of "
-        f"weights shared by all {s.out_positions:,} positions: <b>{t(s.convolution):,}</b>.</p>"
-        f"<p><b>Hyperparameters</b> (chosen, not learned): kernel size {lyr.kernel_size[0]} × "
-        f"{lyr.kernel_size[1]}, padding, stride {lyr.stride[0]} × {lyr.stride[1]}, dilation, "
-        f"output channels. <b>Learnable parameters</b>: the weights ({s.convolution[0]:,}) and the "
-        f"biases ({s.convolution[1]:,}).</p>")
+    delta = tr(", Δ = {d}: |a|, |b| ≤ {d}").format(d=s.delta) if s.delta is not None else ""
+    steps = tr(
+        "<p><b>Locality and weight sharing, layer {layer}</b> ({n_in} input values, {n_out} output "
+        "values): fully connected, every output value sees every input value: <b>{fc}</b> parameters. "
+        "Locally connected (locality{delta}), each output value sees one window of {window} values with "
+        "weights of its own: <b>{local}</b>. Convolution (translation invariance), one window of weights "
+        "shared by all {positions} positions: <b>{conv}</b>.</p>").format(
+        layer=layer, n_in=f"{s.in_values:,}", n_out=f"{s.out_values:,}", fc=f"{t(s.fully_connected):,}",
+        delta=delta, window=f"{s.window:,}", local=f"{t(s.locally_connected):,}",
+        positions=f"{s.out_positions:,}", conv=f"{t(s.convolution):,}")
+    hyper = tr(
+        "<p><b>Hyperparameters</b> (chosen, not learned): kernel size {kh} × {kw}, padding, stride "
+        "{sh} × {sw}, dilation, output channels. <b>Learnable parameters</b>: the weights ({weights}) and "
+        "the biases ({biases}).</p>").format(
+        kh=lyr.kernel_size[0], kw=lyr.kernel_size[1], sh=lyr.stride[0], sw=lyr.stride[1],
+        weights=f"{s.convolution[0]:,}", biases=f"{s.convolution[1]:,}")
+    return steps + hyper

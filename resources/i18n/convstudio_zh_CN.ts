@@ -2817,5 +2817,29 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>equal sides</source>
             <translation>各边相等</translation>
         </message>
+        <message>
+            <source> (only {q} times as many: on so small an input the kernels cost more)</source>
+            <translation>（仅为其 {q} 倍：输入这么小时，卷积核反而更费参数）</translation>
+        </message>
+        <message>
+            <source> ({q} times as many)</source>
+            <translation>（是其 {q} 倍）</translation>
+        </message>
+        <message>
+            <source>&lt;p&gt;&lt;b&gt;Hyperparameters&lt;/b&gt; (chosen, not learned): kernel size {kh} × {kw}, padding, stride {sh} × {sw}, dilation, output channels. &lt;b&gt;Learnable parameters&lt;/b&gt;: the weights ({weights}) and the biases ({biases}).&lt;/p&gt;</source>
+            <translation>&lt;p&gt;&lt;b&gt;超参数&lt;/b&gt;（由你选定，不是学出来的）：卷积核大小 {kh} × {kw}、填充、步幅 {sh} × {sw}、膨胀、输出通道数。&lt;b&gt;可学习参数&lt;/b&gt;：权重（{weights} 个）和偏置（{biases} 个）。&lt;/p&gt;</translation>
+        </message>
+        <message>
+            <source>&lt;p&gt;&lt;b&gt;Locality and weight sharing, layer {layer}&lt;/b&gt; ({n_in} input values, {n_out} output values): fully connected, every output value sees every input value: &lt;b&gt;{fc}&lt;/b&gt; parameters. Locally connected (locality{delta}), each output value sees one window of {window} values with weights of its own: &lt;b&gt;{local}&lt;/b&gt;. Convolution (translation invariance), one window of weights shared by all {positions} positions: &lt;b&gt;{conv}&lt;/b&gt;.&lt;/p&gt;</source>
+            <translation>&lt;p&gt;&lt;b&gt;局部性与权重共享，第 {layer} 层&lt;/b&gt;（{n_in} 个输入值，{n_out} 个输出值）：全连接时，每个输出值都看到每个输入值：&lt;b&gt;{fc}&lt;/b&gt; 个参数。局部连接（局部性{delta}）时，每个输出值只看到一个含 {window} 个值的窗口，并有它自己的权重：&lt;b&gt;{local}&lt;/b&gt;。卷积（平移不变性）时，一个窗口的权重由全部 {positions} 个位置共享：&lt;b&gt;{conv}&lt;/b&gt;。&lt;/p&gt;</translation>
+        </message>
+        <message>
+            <source>unchanged (layer disabled) = {n}</source>
+            <translation>不变（该层已停用）= {n}</translation>
+        </message>
+        <message>
+            <source>unchanged = {n}</source>
+            <translation>不变 = {n}</translation>
+        </message>
     </context>
 </TS>

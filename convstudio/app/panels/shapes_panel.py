@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTextBrowser, QTextEdit, QVBoxLayout, QWidget
 
-from convstudio.app.i18n import describe_layer, notifier, tr
+from convstudio.app.i18n import ENGLISH, current_language, describe_layer, notifier, tr
 from convstudio.core import AvgPool2d, Conv2d, Layer, MaxPool2d, Pad, Pipeline, Stride
 from convstudio.core.formatting import format_ratio, format_shape
 from convstudio.core.layers import Shape
@@ -127,9 +127,26 @@ AXIS_FORMULAS: dict[str, Callable[[Any, int, int], AxisFormula]] = {
 def axis_formula(layer: Layer, n: int, axis: int) -> AxisFormula:
     """The output length of `layer` along `axis` (0 rows, 1 columns) for an input of length `n`."""
     if not layer.enabled:
-        return AxisFormula(f"unchanged (layer disabled) = {n}", n)
+        return AxisFormula(tr("unchanged (layer disabled) = {n}").format(n=n), n)
     formula = AXIS_FORMULAS.get(layer.type)
-    return AxisFormula(f"unchanged = {n}", n) if formula is None else formula(layer, n, axis)
+    return AxisFormula(tr("unchanged = {n}").format(n=n), n) if formula is None else formula(layer, n, axis)
+
+
+def _ratio_text(fc: int, params: int) -> str:
+    """``format_ratio`` in the interface's language: English says "57 million times as many";
+    Chinese counts in 万 and 亿 (10^4, 10^8) as its readers do."""
+    if current_language() == ENGLISH or not params:
+        return format_ratio(fc, params)
+    q = fc / params
+    if q < 1:
+        return tr(" (only {q} times as many: on so small an input the kernels cost more)").format(q=f"{q:.2g}")
+    if q >= 1e8:
+        number = f"{q / 1e8:,.3g} 亿"
+    elif q >= 1e4:
+        number = f"{q / 1e4:.3g} 万"
+    else:
+        number = f"{q:,.0f}" if q >= 10 else f"{q:.1f}"
+    return tr(" ({q} times as many)").format(q=number)
 
 
 def fc_params_of(in_shape, out_shape) -> int:
@@ -215,7 +232,7 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
         out = shape
         n_in = in_shape[0] * in_shape[1] * in_shape[2]
         n_out = out[0] * out[1] * out[2]
-        ratio = format_ratio(fc, params)
+        ratio = _ratio_text(fc, params)
         versus = tr("{params} parameters vs {fc} for a fully connected layer")
         parts.append("<p style='font-size:large'><b>" + versus.format(params=f"{params:,}", fc=f"{fc:,}")
                      + f"{ratio}</b></p>")
@@ -228,7 +245,7 @@ def shapes_html(pipeline: Pipeline, in_shape: Shape, selected: int = 0) -> str:
             in_shape=format_shape(in_shape, _TIMES), n_in=f"{n_in:,}", out_shape=format_shape(out, _TIMES),
             n_out=f"{n_out:,}", fc=f"{fc:,}") + "</p>")
     if shape is not None and 1 <= selected <= len(pipeline):
-        parts.append(parameter_steps_html(pipeline, in_shape, selected))
+        parts.append(parameter_steps_html(pipeline, in_shape, selected, tr=tr))
     parts.append("<p style='color:gray'>" + tr(
         "Output size per axis: floor((n + p - d×(k - 1) - 1) / s) + 1, which for dilation d = 1 is the tutorial's "
         "floor((n + p - k + s) / s); n = input size, p = padding on both sides together, k = kernel, s = stride. "
