@@ -21,6 +21,7 @@ from .cli import EXIT_FAILED, EXIT_OK, UsageError, _load_pipeline, _Parser
 from .cliguard import OutputError, compute_layer, make_folder, os_error_line, say
 from .core.normalization import NORMALIZE_MODES
 from .core.quiet import STDERR_LOCK
+from .core.safeio import InputSet
 
 __all__ = ["apply_parser", "cmd_apply", "SIXTEEN_BIT_FORMATS"]
 
@@ -175,6 +176,7 @@ class _ApplyRun:
         self.stop = threading.Event()  # set on Ctrl+C / SIGTERM: the other jobs stop at their next check
         # Inputs are never overwritten, the pipeline file included (docs/security.md).
         self.read_files = [Path(args.pipeline), *(job.source for job in jobs)]
+        self.inputs = InputSet(self.read_files)  # every output is checked against all of them
         self._claimed: dict[Path, Path] = {}
         self._claim_lock = threading.Lock()
         # Each job keeps only the layer it computes; the jobs running at once share the budget.
@@ -191,7 +193,7 @@ class _ApplyRun:
 
         with self._claim_lock:
             for out in output_paths(job.target, channels, split=self.split):
-                check_not_input(out, self.read_files)
+                check_not_input(out, self.inputs)
                 key = out.resolve()
                 if key in self._claimed:
                     raise ConvStudioError(f"'{out}' is also the output of '{self._claimed[key]}'")

@@ -52,7 +52,14 @@ def connect(address: str, **local: Any) -> Any:
         from .core.errors import ConvStudioError
 
         raise ConvStudioError('--dask needs Dask: pip install "convstudio[scale]"') from None
+    import logging
+
+    # Dask's own log lines (a worker's heartbeat cut short at shutdown, a slow event loop) would
+    # reach the terminal beside the one line the command line promises; what matters reaches the
+    # user as that line. The local workers get the same level (silence_logs).
+    logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
     if address == "local":
+        local.setdefault("silence_logs", logging.CRITICAL + 1)
         return Client(processes=True, dashboard_address=":0", **local)
     return Client(address)
 
@@ -177,7 +184,9 @@ def _apply_on_worker(pipeline, source: str, target: str, opts: TiledOptions) -> 
 def apply_batch_on_dask(client: Any, pipeline, jobs: list[tuple[Path, Path]], opts: TiledOptions,
                         note: Callable[[str], None]) -> list[bool]:
     """The files of a batch, one task each, on the cluster's workers (which must see the files)."""
-    futures = [client.submit(_apply_on_worker, pipeline, str(src), str(dst), opts, pure=False)
+    # The pipeline goes to every worker once, not once per file (its weights may be megabytes).
+    shared = client.scatter(pipeline, broadcast=True)
+    futures = [client.submit(_apply_on_worker, shared, str(src), str(dst), opts, pure=False)
                for src, dst in jobs]
     results = []
     for fut in futures:

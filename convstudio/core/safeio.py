@@ -18,7 +18,7 @@ from typing import Union
 from .errors import ConvStudioError
 from .formatting import format_bytes
 
-__all__ = ["read_bounded", "open_regular", "same_file", "check_not_input", "os_reason"]
+__all__ = ["read_bounded", "open_regular", "same_file", "check_not_input", "InputSet", "os_reason"]
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -161,14 +161,55 @@ def same_file(a: PathArg, b: PathArg) -> bool:
         return False
 
 
-def check_not_input(target: PathArg, inputs: Iterable[PathArg], *,
+class InputSet:
+    """The files a command reads, looked up by identity in constant time: by inode for those that
+    exist, by resolved name for all (the two tests of :func:`same_file`). A batch of N inputs and
+    N outputs is then checked in O(N), not O(N^2) (2,000 files took minutes pairwise)."""
+
+    def __init__(self, inputs: Iterable[PathArg]) -> None:
+        self._by_inode: dict[tuple[int, int], PathArg] = {}
+        self._by_name: dict[Path, PathArg] = {}
+        for src in inputs:
+            key = _inode(src)
+            if key is not None:
+                self._by_inode.setdefault(key, src)
+            name = _resolved(src)
+            if name is not None:
+                self._by_name.setdefault(name, src)
+
+    def find(self, target: PathArg) -> PathArg | None:
+        """The input `target` names, or None."""
+        key = _inode(target)
+        if key is not None and key in self._by_inode:
+            return self._by_inode[key]
+        name = _resolved(target)
+        return None if name is None else self._by_name.get(name)
+
+
+def _inode(path: PathArg) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _resolved(path: PathArg) -> Path | None:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def check_not_input(target: PathArg, inputs: Iterable[PathArg] | InputSet, *,
                     error: type[ConvStudioError] = ConvStudioError) -> None:
-    """Raise `error` if writing `target` would overwrite one of `inputs` (see :func:`same_file`).
+    """Raise `error` if writing `target` would overwrite one of `inputs` (see :func:`same_file`;
+    pass an :class:`InputSet` when checking many targets against the same inputs).
 
     The one check behind every file the command line writes (``apply`` outputs, ``info --erf``):
     inputs are never overwritten, whatever links lead to them.
     """
-    for src in inputs:
-        if same_file(target, src):
-            same = "" if _name(target) == _name(src) else f" (the same file as '{_name(src)}')"
-            raise error(f"'{_name(target)}' is an input{same}; inputs are never overwritten")
+    src = (inputs if isinstance(inputs, InputSet) else InputSet(inputs)).find(target)
+    if src is not None:
+        same = "" if _name(target) == _name(src) else f" (the same file as '{_name(src)}')"
+        raise error(f"'{_name(target)}' is an input{same}; inputs are never overwritten")
