@@ -105,7 +105,8 @@ class _TileProgress:
 
 def output_channels(pipeline, layer: int, source: str | Path, keep_alpha: bool) -> int:
     """Channels of layer `layer`'s output for this input, from its header."""
-    return pipeline.output_shapes(open_image(source, keep_alpha=keep_alpha).shape)[layer][0]
+    shape = open_image(source, keep_alpha=keep_alpha).shape
+    return pipeline.output_shapes(shape, limit=False)[layer][0]  # the size limit is the run's to apply
 
 
 def apply_file(pipeline, source: str | Path, target: Path, opts: TiledOptions, *,

@@ -56,7 +56,7 @@ __all__ = ["CONTEXT", "ENGLISH", "CHINESE", "LANGUAGES", "SETTINGS_KEY", "tr", "
            "current_language", "set_language", "language_from_settings", "add_language_menu", "system_language",
            "retranslate", "retranslate_all", "load_catalog", "catalog_path", "CatalogTranslator",
            "visible_texts", "SKIP_PROPERTY", "known", "describe_layer", "layer_words",
-           "RUNTIME_PROPERTY", "made_at_run_time"]
+           "RUNTIME_PROPERTY", "made_at_run_time", "tr_noop"]
 
 CONTEXT = "ConvStudio"
 ENGLISH = "en"
@@ -79,6 +79,12 @@ _OUT = "i18n_out_"
 def tr(text: str, disambiguation: str | None = None) -> str:
     """`text` in the interface's language (the English source if it has no translation)."""
     return QCoreApplication.translate(CONTEXT, text, disambiguation)
+
+
+def tr_noop(text: str) -> str:
+    """`text` unchanged, marked for the collector: an English source that is passed on and
+    translated later with ``tr(text)`` where it is shown (and shown again on a language switch)."""
+    return text
 
 
 def known(text: str) -> str:

@@ -39,22 +39,58 @@ def _close(widget: QWidget) -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def dialogs(window) -> Iterator[tuple[str, QWidget]]:
-    """Each dialog the window can open, constructed and shown (closed after the caller resumes)."""
+def _session_folders(root: Path, image) -> list[Path]:
+    """Two autosaved sessions as the app leaves them (docs/user-guide.md, "Nothing is lost"): a
+    good one, and a damaged one whose pipeline cannot be read (the image is intact)."""
+    import json
+
+    import numpy as np
+
+    from convstudio.app.model.autosave_store import SESSION_FILE
+    from convstudio.core import Pipeline, ReLU
+
+    good = {"format": "convstudio-autosave", "version": 1, "pid": 1, "saved_at": 1_700_000_000.0,
+            "pipeline": Pipeline([ReLU()]).to_dict(), "pipeline_file": None, "dirty": True, "selected": 1,
+            "image": {"kind": "array", "file": "image-1.npy", "name": "tour.png"}}
+    damaged = {**good, "saved_at": 1_700_000_060.0, "pipeline": None, "selected": "first"}
+    folders = []
+    for name, data in (("good", good), ("damaged", damaged)):
+        folder = root / f"session-1-{name}"
+        folder.mkdir()
+        np.save(folder / "image-1.npy", image)
+        (folder / SESSION_FILE).write_text(json.dumps(data), encoding="utf-8")
+        folders.append(folder)
+    return folders
+
+
+def _export_dialogs(window, folder: Path) -> Iterator[tuple[str, QWidget]]:
+    """The export dialog, for an image in memory and for a big image exported tile by tile."""
     from convstudio.app.dialogs.export import ExportDialog
-    from convstudio.app.dialogs.restore import RestoreDialog
-    from convstudio.app.model.autosave_store import find_crashed_sessions
+    from convstudio.session.tiled_export import tiled_export_formats
 
     infos = window.doc.analysis()
     shapes = [window.doc.image_shape] + [i.output_shape for i in infos]
-    with tempfile.TemporaryDirectory(prefix="convstudio-tour-") as folder:
+    for name, formats in (("export", None), ("export tiled", tiled_export_formats())):
         export = ExportDialog(window.doc.pipeline, shapes, layer=window.doc.selected,
-                              folder=Path(folder), stem="tour", parent=window)
+                              folder=folder, stem="tour", parent=window, formats=formats)
         export.show()
-        yield "export", export
+        yield name, export
         _close(export)
-        restore = RestoreDialog(find_crashed_sessions(Path(folder)), discard=lambda _s: None)
+
+
+def dialogs(window) -> Iterator[tuple[str, QWidget]]:
+    """Each dialog the window can open, constructed and shown (closed after the caller resumes)."""
+    from convstudio.app.dialogs.restore import RestoreDialog
+    from convstudio.app.model.autosave_store import read_session
+
+    with tempfile.TemporaryDirectory(prefix="convstudio-tour-") as folder:
+        yield from _export_dialogs(window, Path(folder))
+        sessions = [read_session(f) for f in _session_folders(Path(folder), window.doc.image[:, :8, :8])]
+        restore = RestoreDialog(sessions, discard=lambda _s: None)
         restore.show()
+        while not restore.previews_done():  # (the rows' texts grow with the previews)
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        QCoreApplication.processEvents()
         yield "restore", restore
         restore.shutdown()
         _close(restore)
@@ -94,6 +130,26 @@ def _layer_kinds(window) -> Iterator[str]:
         yield f"layer {choice.key}"
 
 
+#: The lessons on which the tour opens the Learn menu's docks: a conv (the sliding window and the
+#: shift of the input) and a pooling layer (the sliding window's maximum).
+_DOCK_LESSONS = {"cross-correlation": ("sliding_player", "shift_input"), "pooling": ("sliding_player",)}
+
+
+def _docks(window, lesson: str, keys: tuple[str, ...]) -> Iterator[str]:
+    """Open the docks of `keys` (Learn menu actions) on the lesson shown, a step forward in the
+    sliding window; hide them again (a dock computes only while shown)."""
+    explore = window.explore
+    docks = {"sliding_player": explore.player_dock, "shift_input": explore.shift_dock}
+    for key in keys:
+        explore.actions[key].trigger()
+    _settle(window)
+    explore.player.seek(1)
+    yield f"lesson {lesson}: " + ", ".join(keys)
+    for key in keys:
+        docks[key].hide()
+    _settle(window)
+
+
 def tour(window) -> Iterator[str]:
     """Drive `window` (a shown MainWindow) through every state worth reading; yield the state's
     name at each. The window ends on its last lesson."""
@@ -116,6 +172,8 @@ def tour(window) -> Iterator[str]:
         window.learn.open_lesson(i, ask=False)
         _settle(window)
         yield f"lesson {lesson.id}"
+        if lesson.id in _DOCK_LESSONS:
+            yield from _docks(window, lesson.id, _DOCK_LESSONS[lesson.id])
 
 
 # ====================================================================== collecting and checking
@@ -138,13 +196,14 @@ class SourceRecorder(QTranslator):
 
 
 def tr_literals(folder: Path) -> dict[str, list[str]]:
-    """Every ``tr("literal")`` call under `folder`: ``{source: ["path:line", ...]}``. A ``tr`` of
-    an f-string is reported as an error (format after translating: ``tr("{n} px").format(n=n)``)."""
+    """Every ``tr("literal")`` and ``tr_noop("literal")`` call under `folder`: ``{source:
+    ["path:line", ...]}``. A ``tr`` of an f-string is reported as an error (format after
+    translating: ``tr("{n} px").format(n=n)``)."""
     found: dict[str, list[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tr"
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "tr_noop")
                     and node.args):
                 continue
             arg = node.args[0]
@@ -159,7 +218,8 @@ def tr_literals(folder: Path) -> dict[str, list[str]]:
 #: Latin words a Chinese interface keeps: names, layer types, units, keys, formula variables.
 ALLOWED_WORDS = frozenset({
     "ConvStudio", "PyTorch", "NumPy", "OpenCV", "ONNX", "SciPy", "HTML", "JSON", "TSV", "PNG", "JPEG",
-    "TIFF", "BMP", "WebP", "RGB", "ERF", "MSE", "SGD", "Adam", "FFT", "FC", "CNN", "nn", "Sequential",
+    "TIFF", "BigTIFF", "Zarr", "zlib", "BMP", "WebP", "RGB", "ERF", "MSE", "SGD", "Adam", "FFT", "FC", "CNN", "nn",
+    "Sequential",
     "Ctrl", "Shift", "Alt", "Esc", "Del", "Delete", "Backspace", "Enter", "Up", "Down", "Left", "Right",
     "px", "ms", "s", "KB", "MB", "GB", "MiB", "GiB", "KiB", "float32", "float64", "uint8", "uint16",
     "conv2d", "conv_transpose2d", "maxpool2d", "avgpool2d", "pad", "stride", "relu", "leaky_relu",

@@ -146,17 +146,17 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
         if any(lesson == known.id for known in LESSONS):
             window.learn.open_lesson(lesson, ask=False)
         else:
-            window.report_error("No such lesson", f"--lesson {lesson}: the lessons are "
-                                + ", ".join(known.id for known in LESSONS))
+            window.report_error(i18n.tr("No such lesson"), i18n.tr("--lesson {id}: the lessons are {ids}").format(
+                id=lesson, ids=", ".join(known.id for known in LESSONS)))
             if doc.image is None:
                 window.load_default()
     if select_layer is not None:
         if 0 <= select_layer <= len(doc.pipeline):
             doc.select(select_layer)
         else:
-            window.report_error("No such layer",
-                                f"--select-layer {select_layer}: the pipeline has "
-                                f"{len(doc.pipeline)} layers (0 is the input)")
+            window.report_error(i18n.tr("No such layer"), i18n.tr(
+                "--select-layer {n}: the pipeline has {count} layers (0 is the input)").format(
+                n=select_layer, count=len(doc.pipeline)))
 
     if screenshot is not None:
         try:

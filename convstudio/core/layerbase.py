@@ -109,11 +109,12 @@ class Layer:
         return {}
 
     # -- arithmetic
-    def output_shape(self, in_shape: Shape) -> Shape:
-        """Shape of the output for an input of `in_shape`; PipelineError if it does not fit."""
+    def output_shape(self, in_shape: Shape, *, limit: bool = True) -> Shape:
+        """Shape of the output for an input of `in_shape`; PipelineError if it does not fit, or,
+        with `limit`, if it is over the size one layer may hold in memory."""
         if not self.enabled:
             return tuple(in_shape)  # type: ignore[return-value]
-        return _check_output(self._output_shape(tuple(in_shape)), self._size_key)
+        return _check_output(self._output_shape(tuple(in_shape)), self._size_key, limit=limit)
 
     def _output_shape(self, in_shape: Shape) -> Shape:
         return in_shape

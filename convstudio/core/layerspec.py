@@ -260,13 +260,15 @@ def _check_keys(d: dict, allowed: set[str]) -> None:
             raise PipelineError(f"unknown key (allowed: {', '.join(sorted(allowed))})", key=str(k))
 
 
-def _check_output(shape: Shape, key: str | None) -> Shape:
-    """`key` names the setting that decides the output size (the window, for most layers)."""
+def _check_output(shape: Shape, key: str | None, *, limit: bool = True) -> Shape:
+    """`key` names the setting that decides the output size (the window, for most layers).
+    `limit`: refuse an output over MAX_OUTPUT_ELEMENTS (a whole layer held in memory); a tiled run
+    holds tiles only and asks without it (docs/scale.md)."""
     c, h, w = shape
     if h < 1 or w < 1:
         raise PipelineError(f"output would be {h} x {w}: the window is larger than its padded input",
                             key=key)
-    if c * h * w > MAX_OUTPUT_ELEMENTS:
+    if limit and c * h * w > MAX_OUTPUT_ELEMENTS:
         raise PipelineError(
             f"output {c} x {h} x {w} ({c * h * w * 4 / 2**30:.1f} GiB) is over the limit of "
             f"{MAX_OUTPUT_ELEMENTS * 4 // 2**30} GiB", key=key)

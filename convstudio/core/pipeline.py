@@ -303,12 +303,13 @@ class Pipeline:
             rf.append(ReceptiveField(tuple(r), tuple(j), tuple(s)))  # type: ignore[arg-type]
         return rf
 
-    def output_shapes(self, in_shape: Iterable[int]) -> list[Shape]:
-        """Shapes of the input and every layer's output; PipelineError at the first misfit."""
+    def output_shapes(self, in_shape: Iterable[int], *, limit: bool = True) -> list[Shape]:
+        """Shapes of the input and every layer's output; PipelineError at the first misfit.
+        `limit=False` leaves out the size limit of a layer held whole in memory (tiled runs)."""
         shapes: list[Shape] = [_as_shape(in_shape)]
         for i, layer in enumerate(self.layers):
             try:
-                shapes.append(layer.output_shape(shapes[-1]))
+                shapes.append(layer.output_shape(shapes[-1], limit=limit))
             except PipelineError as exc:
                 raise exc.at_layer(i + 1) from None
         return shapes

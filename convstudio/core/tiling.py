@@ -218,7 +218,7 @@ def plan_tiles(pipeline_or_layers: Any, in_shape: Sequence[int], tile: int | tup
     if not 0 <= n <= len(layers):
         raise ValueError(f"layer must be between 0 and {len(layers)}, got {n}")
     layers = layers[:n]
-    shapes = Pipeline(layers).output_shapes(in_shape)
+    shapes = Pipeline(layers).output_shapes(in_shape, limit=False)  # tiles, not whole layers, are held
     for k, lay in enumerate(layers):
         if not tileable(lay):
             raise TilingUnsupported(f"layer {k + 1} ({lay.type}) cannot run on tiles yet; "

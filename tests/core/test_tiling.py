@@ -278,3 +278,20 @@ def test_choose_tile_is_the_largest_side_that_fits_and_stops_when_cancelled():
     with pytest.raises(RunCancelled):
         choose_tile(p, shape, 1 << 22, cancelled=cancelled)
     assert len(polls) == 4  # asked between tiles and layers, it stops at the first yes
+
+
+def test_a_layer_too_large_to_hold_whole_still_runs_on_tiles(monkeypatch):
+    """The size limit of one layer held in memory refuses the whole run, not the tiled one: a
+    tiled run holds tiles (a gigapixel input through conv 1->4 is 16 GB as one layer)."""
+    from convstudio.core import PipelineError, layerspec
+
+    p = Pipeline.from_dict({"format": "convstudio-pipeline", "version": 1, "layers": [
+        {"type": "conv2d", "weight": np.arange(36, dtype=float).reshape(4, 1, 3, 3).tolist(), "padding": 1},
+        {"type": "maxpool2d", "kernel_size": 2}]})
+    x = np.random.default_rng(0).random((1, 40, 40), dtype=np.float32)
+    ref = p.run(x)[-1]
+    monkeypatch.setattr(layerspec, "MAX_OUTPUT_ELEMENTS", 4 * 40 * 40 - 1)  # layer 1 is over it
+    with pytest.raises(PipelineError, match="over the limit"):
+        p.output_shapes(x.shape)
+    assert p.output_shapes(x.shape, limit=False)[1] == (4, 40, 40)
+    np.testing.assert_allclose(run_tiled(p, x, tile=7), ref, rtol=0, atol=1e-5 * float(np.abs(ref).max()))

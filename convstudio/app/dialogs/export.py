@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.i18n import made_at_run_time, tr
+from convstudio.app.i18n import made_at_run_time, tr, tr_noop
 from convstudio.app.model.worker import JobContext, Worker, process_events_until
 from convstudio.app.panels.layer_list import shape_text
 from convstudio.core import Pipeline, RunCancelled
@@ -44,15 +44,15 @@ from convstudio.session.tiled_export import TiledSource, export_tiled
 __all__ = ["ExportOptions", "ExportDialog", "ExportJob", "run_export", "export_layer"]
 
 _MODE_TIPS = {
-    "clip": "clip: values below 0 are black, above 1 white",
-    "minmax": "min-max: the smallest value is black, the largest white",
-    "abs": "abs: |x|, then clip to [0, 1]",
-    "signed": "signed: 0 is mid-grey, ±max|x| black / white",
+    "clip": tr_noop("clip: values below 0 are black, above 1 white"),
+    "minmax": tr_noop("min-max: the smallest value is black, the largest white"),
+    "abs": tr_noop("abs: |x|, then clip to [0, 1]"),
+    "signed": tr_noop("signed: 0 is mid-grey, ±max|x| black / white"),
 }
 #: The dialog's choices: "auto", then the modes every writer knows (one list, in the core).
 NORMALIZE_TIPS = {
-    "auto": "auto: signed for feature maps that hold negative values, clip otherwise "
-            "(convstudio apply clips unless --normalize says otherwise)",
+    "auto": tr_noop("auto: signed for feature maps that hold negative values, clip otherwise "
+                    "(convstudio apply clips unless --normalize says otherwise)"),
     **{mode: _MODE_TIPS[mode] for mode in NORMALIZE_MODES},
 }
 
@@ -94,7 +94,7 @@ class ExportDialog(QDialog):
         self.shape_note = QLabel()
         self.shape_note.setEnabled(False)
         made_at_run_time(self.shape_note)
-        self.channels = QComboBox()
+        self.channels = made_at_run_time(QComboBox(), "items")
         self.files = QComboBox()
         self.files.addItem("auto: an image as one file, feature maps one file each", "auto")
         self.files.addItem("one gray file per channel", "split")
@@ -108,7 +108,7 @@ class ExportDialog(QDialog):
         self.normalize = QComboBox()
         for mode, tip in NORMALIZE_TIPS.items():
             self.normalize.addItem(mode, None if mode == "auto" else mode)
-            self.normalize.setItemData(self.normalize.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            self.normalize.setItemData(self.normalize.count() - 1, tr(tip), Qt.ItemDataRole.ToolTipRole)
         self.depth = QComboBox()
         self.depth.addItem("8 bit", 8)
         self.depth.addItem("16 bit", 16)
@@ -118,7 +118,7 @@ class ExportDialog(QDialog):
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
         path_row.addWidget(browse)
-        self.files_note = QLabel()
+        self.files_note = made_at_run_time(QLabel())
         self.files_note.setWordWrap(True)
         self.files_note.setEnabled(False)
 
@@ -165,9 +165,9 @@ class ExportDialog(QDialog):
                                 else tr("this layer does not fit its input"))
         self.channels.blockSignals(True)
         self.channels.clear()
-        self.channels.addItem("all channels", None)
+        self.channels.addItem(tr("all channels"), None)
         for c in range(shape[0] if shape else 0):
-            self.channels.addItem(f"channel {c}", c)
+            self.channels.addItem(tr("channel {c}").format(c=c), c)
         self.channels.blockSignals(False)
         self.path.setText(self._default_path())
 
@@ -190,22 +190,22 @@ class ExportDialog(QDialog):
         ext = path.suffix.lower()
         image = output_is_image(self._pipeline, layer)
         split = self.files.currentData() == "split" or not image
-        kind = "an image" if image else "feature maps"
+        kind = tr("an image") if image else tr("feature maps")
         self.files.setEnabled(ext not in (".npy", ".zarr") and self.channels.currentData() is None)
         if ext == ".npy":
-            self.files_note.setText("the float32 (C, H, W) array, exactly")
+            self.files_note.setText(tr("the float32 (C, H, W) array, exactly"))
         elif ext == ".zarr":
-            self.files_note.setText("one float32 (C, H, W) Zarr array, one chunk per tile")
+            self.files_note.setText(tr("one float32 (C, H, W) Zarr array, one chunk per tile"))
         elif c > 0 and len(output_paths(path, c, split=split)) > 1:
-            self.files_note.setText(f"{kind}, {c} channels: one gray file per channel "
-                                    f"({path.stem}_c00{ext} …)")
+            self.files_note.setText(tr("{kind}, {c} channels: one gray file per channel ({first} …)").format(
+                kind=kind, c=c, first=f"{path.stem}_c00{ext}"))
         else:
-            self.files_note.setText(f"{kind}: " + {1: "one gray image", 3: "one RGB image",
-                                                    4: "one RGBA image"}.get(c, ""))
+            one = {1: tr("one gray image"), 3: tr("one RGB image"), 4: tr("one RGBA image")}.get(c, "")
+            self.files_note.setText(tr("{kind}: {what}").format(kind=kind, what=one))
 
     def _browse(self) -> None:
         filters = ";;".join(f"{label} (*{ext})" for ext, label in self._formats.items())
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), filters)
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export to"), self.path.text(), filters)
         if path:
             self.path.setText(path)
 
@@ -307,10 +307,13 @@ def run_export(pipeline: Pipeline, image: np.ndarray | TiledSource, options: Exp
     job (its thread has stopped). The dialog counts layers, or tiles for a :class:`TiledSource`."""
     job = ExportJob(pipeline, image, options)
     tiled = isinstance(image, TiledSource)
-    what = "at full resolution, tile by tile" if tiled else "at full resolution"
-    dialog = QProgressDialog(f"Exporting layer {options.layer} {what}…", "Cancel",
+    what = tr("at full resolution, tile by tile") if tiled else tr("at full resolution")
+    dialog = QProgressDialog(tr("Exporting layer {n} {what}…").format(n=options.layer, what=what), tr("Cancel"),
                              0, max(1, options.layer), parent)
-    dialog.setWindowTitle("Export")
+    label = dialog.findChild(QLabel)
+    if label is not None:
+        made_at_run_time(label)  # (its text is formatted here; the dialog is modal)
+    dialog.setWindowTitle(tr("Export"))
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(progress_after_ms)
     dialog.setAutoClose(False)
@@ -320,7 +323,8 @@ def run_export(pipeline: Pipeline, image: np.ndarray | TiledSource, options: Exp
         dialog.setMaximum(max(1, total))
         dialog.setValue(done)
         if tiled:
-            dialog.setLabelText(f"Exporting layer {options.layer} {what}: tile {done} of {total}")
+            dialog.setLabelText(tr("Exporting layer {n} {what}: tile {done} of {total}").format(
+                n=options.layer, what=what, done=done, total=total))
 
     job.progressed.connect(on_progress)
     dialog.canceled.connect(job.cancel)

@@ -11,8 +11,10 @@ lost").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, Signal
@@ -30,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.model.autosave_store import CrashedSession
+from convstudio.app.i18n import tr, tr_noop
+from convstudio.app.model.autosave_store import CrashedSession, _clean
 from convstudio.core import ConvStudioError
 
 __all__ = ["THUMBNAIL_SIZE", "Preview", "RestoreDialog", "make_preview", "thumbnail"]
@@ -88,13 +91,13 @@ def make_preview(session: CrashedSession, size: int = THUMBNAIL_SIZE) -> Preview
         try:
             wh = image_size(path)
             if wh is not None and wh[0] * wh[1] > PREVIEW_MAX_PIXELS:
-                note = "no preview: the image is too large"
+                note = tr("no preview: the image is too large")
             else:
                 x = load_image(path, keep_alpha=img.keep_alpha, max_pixels=PREVIEW_MAX_PIXELS)
         except (ConvStudioError, OSError, ValueError) as exc:
-            note = f"no preview: {exc}"
+            note = tr("no preview: {why}").format(why=exc)
         except MemoryError:
-            note = "no preview: not enough memory"
+            note = tr("no preview: not enough memory")
     in_shape = tuple(int(v) for v in x.shape) if x is not None else img.shape
     if in_shape is not None and len(in_shape) == 2:
         in_shape = (1, *in_shape)
@@ -103,7 +106,7 @@ def make_preview(session: CrashedSession, size: int = THUMBNAIL_SIZE) -> Preview
         try:
             out_shape = tuple(session.pipeline.output_shapes(in_shape)[-1])
         except ConvStudioError as exc:
-            note = (note + "; " if note else "") + f"the pipeline does not fit the image: {exc}"
+            note = (note + "; " if note else "") + tr("the pipeline does not fit the image: {why}").format(why=exc)
     return Preview(thumbnail(x, size) if x is not None else None, in_shape, out_shape, note)
 
 
@@ -111,20 +114,107 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return " × ".join(str(v) for v in shape)
 
 
+def pipeline_text(session: CrashedSession) -> str:
+    """:meth:`CrashedSession.pipeline_summary` in the interface's language (the store is Qt-free
+    and English; the same words in English)."""
+    p = session.pipeline
+    if p is None:
+        if session.pipeline_file:
+            return tr("pipeline: only its file {name}").format(name=Path(session.pipeline_file).name)
+        return tr("no pipeline")
+    n = len(p)
+    text = (tr("1 layer") if n == 1 else tr("{n} layers").format(n=n))
+    if n:
+        text += " (" + ", ".join(layer.type for layer in p.layers) + ")"
+    where = Path(session.pipeline_file).name if session.pipeline_file else tr("untitled")
+    if p.name:
+        where += f" '{_clean(p.name, 60)}'"
+    if session.dirty:
+        where += tr(", unsaved changes")
+    return f"{text}; {where}"
+
+
+def image_text(session: CrashedSession) -> str:
+    """:meth:`CrashedSession.image_summary` in the interface's language."""
+    img = session.image
+    if img.kind == "none":
+        return tr("no image")
+    if img.kind == "lost":
+        return tr("image lost")
+    name = img.name or (img.path.name if img.path is not None else "")
+    if img.kind == "too-large":
+        return tr("image '{name}' (too large to autosave: open it again)").format(name=name)
+    return tr("image '{name}'").format(name=name)
+
+
+#: The notes of ``autosave_store`` (Qt-free, English) that the dialog translates; a field in braces
+#: is kept as it is (a file name, or a reason from the core, which stays English: docs/developing.md,
+#: "Translations"). Fixed notes come before the patterns that would also match them.
+_NOTES = (
+    tr_noop("the pipeline could not be read: it is missing"),
+    tr_noop("the pipeline could not be read: its names hold invalid characters"),
+    tr_noop("the pipeline could not be read: {why}"),
+    tr_noop("the pipeline's file name could not be read"),
+    tr_noop("the image could not be read: {why}"),
+    tr_noop("the image record could not be read ({why}); {name} is used"),
+    tr_noop("the image is taken from {name}"),
+    tr_noop("the time saved could not be read (the file's time is shown)"),
+    tr_noop("the time saved could not be read"),
+    tr_noop("whether it had unsaved changes could not be read (kept as unsaved)"),
+    tr_noop("the selected layer could not be read (the input is selected)"),
+    tr_noop("session.json is missing"),
+    tr_noop("session.json is not marked as a version 1 autosave (read anyway)"),
+    tr_noop("session.json does not hold an object"),
+    tr_noop("session.json is not valid JSON ({why})"),
+)
+_NOTE_PATTERNS = [(note, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.*)", re.escape(note)), re.DOTALL))
+                  for note in _NOTES]
+
+
+def note_text(note: str) -> str:
+    """A note of ``autosave_store`` in the interface's language (unchanged if it is not one of
+    :data:`_NOTES`)."""
+    for template, pattern in _NOTE_PATTERNS:
+        m = pattern.fullmatch(note)
+        if m is not None:
+            return tr(template).format(**m.groupdict())
+    return note
+
+
+def state_text(session: CrashedSession) -> str:
+    """:meth:`CrashedSession.state_text` in the interface's language (see :func:`note_text`)."""
+    if not session.notes:
+        return ""
+    intact = []
+    if session.pipeline is not None:
+        intact.append(tr("the pipeline is intact"))
+    if session.image.restorable:
+        intact.append(tr("the image is intact"))
+    return "; ".join(tuple(note_text(n) for n in session.notes) + tuple(intact))
+
+
+def describe(session: CrashedSession) -> str:
+    """:meth:`CrashedSession.describe` in the interface's language."""
+    text = tr("Autosaved at {when}: {pipeline}; {image}.").format(
+        when=session.saved_text(), pipeline=pipeline_text(session), image=image_text(session))
+    state = state_text(session)
+    return f"{text} {state[:1].upper()}{state[1:]}." if state else text
+
+
 def row_text(session: CrashedSession, preview: Preview | None) -> str:
     """The lines of a session's row: when, the pipeline, the image, and what is damaged."""
-    pipeline = session.pipeline_summary()
-    image = session.image_summary()
+    pipeline = pipeline_text(session)
+    image = image_text(session)
     if preview is not None and preview.output_shape is not None:
-        pipeline += f"; output {_shape_text(preview.output_shape)}"
+        pipeline += tr("; output {shape}").format(shape=_shape_text(preview.output_shape))
     if preview is not None and preview.input_shape is not None:
         image += f", {_shape_text(preview.input_shape)}"
-    lines = [f"Saved {session.saved_text()}", pipeline, image]
+    lines = [tr("Saved {when}").format(when=session.saved_text()), pipeline, image]
     if preview is not None and preview.note:
         lines.append(preview.note)
-    state = session.state_text()
+    state = state_text(session)
     if state:
-        lines.append(f"Damaged: {state}")
+        lines.append(tr("Damaged: {what}").format(what=state))
     return "\n".join(lines)
 
 
@@ -149,7 +239,7 @@ class _PreviewThread(QThread):
             try:
                 result = make_preview(session)
             except Exception as exc:  # noqa: BLE001 - a preview must never take the dialog down
-                result = Preview(note=f"no preview: {type(exc).__name__}: {exc}")
+                result = Preview(note=tr("no preview: {why}").format(why=f"{type(exc).__name__}: {exc}"))
             self.preview.emit(i, result)
 
 
@@ -200,7 +290,7 @@ class RestoreDialog(QDialog):
         for i, session in enumerate(self.sessions):
             item = QListWidgetItem(QIcon(placeholder), row_text(session, None))
             item.setData(_SESSION_ROLE, i)
-            item.setToolTip(session.describe())
+            item.setToolTip(describe(session))
             self.list.addItem(item)
         layout.addWidget(self.list, 1)
         buttons = QDialogButtonBox()
@@ -270,12 +360,12 @@ class RestoreDialog(QDialog):
     def confirm_discard(self, sessions: Sequence[CrashedSession]) -> bool:
         """Ask before deleting (Cancel is the default)."""
         n = len(sessions)
-        what = "this autosaved session" if n == 1 else f"these {n} autosaved sessions"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Discard autosaved sessions",
-                          f"Delete {what}? This cannot be undone.", QMessageBox.StandardButton.NoButton,
-                          self)
-        box.setInformativeText("\n".join(s.describe() for s in sessions[:5]))
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        what = tr("this autosaved session") if n == 1 else tr("these {n} autosaved sessions").format(n=n)
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Discard autosaved sessions"),
+                          tr("Delete {what}? This cannot be undone.").format(what=what),
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText("\n".join(describe(s) for s in sessions[:5]))
+        discard = box.addButton(tr("Discard"), QMessageBox.ButtonRole.DestructiveRole)
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(cancel)
         box.exec()
@@ -293,7 +383,7 @@ class RestoreDialog(QDialog):
                 if item is not None:
                     self.list.takeItem(self.list.row(item))
             else:
-                failed.append(f"{session.folder.name} could not be deleted: {why}")
+                failed.append(tr("{name} could not be deleted: {why}").format(name=session.folder.name, why=why))
         if failed:
             self.notes_label.setText("\n".join(filter(None, [self.notes_label.text(), *failed])))
             self.notes_label.setVisible(True)

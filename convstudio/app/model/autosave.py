@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
 
+from convstudio.app.i18n import tr
 from convstudio.app.model.autosave_store import (
     FORMAT,
     MARKER_FILE,
@@ -225,7 +226,7 @@ class AutoSaver(QObject):
 
     def _fail(self, text: str) -> None:
         if self.error is None:  # say it once, not on every edit
-            self.window.show_message(f"Autosave is off: {text}", 10000, error=True)
+            self.window.show_message(tr("Autosave is off: {why}").format(why=text), 10000, error=True)
         self.error = text
 
     # ------------------------------------------------------------------ restoring
@@ -295,8 +296,10 @@ class AutoSaver(QObject):
         if nothing in it can be restored."""
         w = self.window
         if not session.recoverable:
-            w.report_error("Cannot restore the session",
-                           session.state_text() or "nothing in it can be read")
+            from convstudio.app.dialogs.restore import state_text
+
+            w.report_error(tr("Cannot restore the session"),
+                           state_text(session) or tr("nothing in it can be read"))
             return False
         if hasattr(w, "_load_token"):
             w._load_token += 1  # a background load from the command line must not win
@@ -361,11 +364,11 @@ class AutoSaver(QObject):
             return
         if opened:
             if doc.pipeline != pipeline:
-                doc.set_pipeline(pipeline, text="Restore autosaved changes")
+                doc.set_pipeline(pipeline, text=tr("Restore autosaved changes"))
         elif session.dirty or file:
             # Unsaved work stays unsaved: the window asks before it is lost again.
             doc.new_pipeline(Pipeline())
-            doc.set_pipeline(pipeline, text="Restore autosaved pipeline")
+            doc.set_pipeline(pipeline, text=tr("Restore autosaved pipeline"))
         else:
             doc.new_pipeline(pipeline)
 

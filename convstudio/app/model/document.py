@@ -24,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from convstudio.app.i18n import tr
 from convstudio.core import ConvStudioError, Layer, LayerInfo, Pipeline, PipelineError, as_chw
 
 __all__ = ["Document", "PipelineCommand"]
@@ -199,15 +200,17 @@ class Document(QObject):
     def dirty(self) -> bool:
         return not self.undo_stack.isClean()
 
-    def set_pipeline(self, p: Pipeline, *, text: str = "Change pipeline", merge_key: Any = None,
+    def set_pipeline(self, p: Pipeline, *, text: str | None = None, merge_key: Any = None,
                      select: int | None = None) -> None:
-        """Replace the whole pipeline as one undoable edit (nothing happens if it is equal)."""
+        """Replace the whole pipeline as one undoable edit (nothing happens if it is equal).
+        `text` names the edit in Edit ▸ Undo, in the interface's language (made with ``tr()``)."""
         if not isinstance(p, Pipeline):
             raise TypeError(f"expected a Pipeline, got {type(p).__name__}")
         if p == self._pipeline:
             return
         sel_before = self._selected
         sel_after = self._clamp(self._selected if select is None else select, len(p))
+        text = tr("Change pipeline") if text is None else text
         self.undo_stack.push(PipelineCommand(self, self._pipeline, p, text, merge_key=merge_key,
                                              select_before=sel_before, select_after=sel_after))
         self._check_clean()  # (a merge need not move the index)
@@ -222,7 +225,7 @@ class Document(QObject):
             return
         key = None if merge_key is None else ("layer", i, merge_key)
         self.set_pipeline(self._pipeline.replace_layer(i - 1, layer),
-                          text=text or f"Edit layer {i}", merge_key=key, select=i)
+                          text=text or tr("Edit layer {n}").format(n=i), merge_key=key, select=i)
 
     def add_layer(self, layer: Layer, at: int | None = None) -> None:
         """Insert `layer` so that it becomes layer `at` (1-based; default: after the selected
@@ -232,19 +235,20 @@ class Document(QObject):
         if not 1 <= at <= len(self._pipeline) + 1:
             raise IndexError(f"cannot insert at layer {at} of {len(self._pipeline)}")
         self.set_pipeline(self._pipeline.insert_layer(at - 1, layer),
-                          text=f"Add {layer.type} layer", select=at)
+                          text=tr("Add {type} layer").format(type=layer.type), select=at)
 
     def remove_layer(self, i: int) -> None:
         self._check_index(i)
         layer = self._pipeline.layers[i - 1]
-        self.set_pipeline(self._pipeline.remove_layer(i - 1), text=f"Remove layer {i} ({layer.type})",
+        self.set_pipeline(self._pipeline.remove_layer(i - 1), text=tr("Remove layer {n} ({type})").format(
+                              n=i, type=layer.type),
                           select=min(i, len(self._pipeline) - 1))
 
     def duplicate_layer(self, i: int) -> None:
         self._check_index(i)
         layer = self._pipeline.layers[i - 1]
         self.set_pipeline(self._pipeline.insert_layer(i, layer),
-                          text=f"Duplicate layer {i} ({layer.type})", select=i + 1)
+                          text=tr("Duplicate layer {n} ({type})").format(n=i, type=layer.type), select=i + 1)
 
     def move_layer(self, src: int, dst: int) -> None:
         """Move layer `src` so that it becomes layer `dst` (both 1-based)."""
@@ -253,7 +257,7 @@ class Document(QObject):
         if src == dst:
             return
         self.set_pipeline(self._pipeline.move_layer(src - 1, dst - 1),
-                          text=f"Move layer {src} to {dst}", select=dst)
+                          text=tr("Move layer {src} to {dst}").format(src=src, dst=dst), select=dst)
 
     def set_layer_enabled(self, i: int, enabled: bool) -> None:
         import dataclasses
@@ -264,7 +268,7 @@ class Document(QObject):
             return
         self.set_pipeline(
             self._pipeline.replace_layer(i - 1, dataclasses.replace(layer, enabled=bool(enabled))),
-            text=f"{'Enable' if enabled else 'Disable'} layer {i}", select=self._selected)
+            text=(tr("Enable layer {n}") if enabled else tr("Disable layer {n}")).format(n=i), select=self._selected)
 
     def new_pipeline(self, p: Pipeline | None = None) -> None:
         """Start afresh with `p` (default empty): no file, no undo history, not dirty."""

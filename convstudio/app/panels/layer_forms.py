@@ -290,7 +290,7 @@ class LayerFormsMixin:
         name = QLineEdit()
         name.setPlaceholderText("optional name")
         name.editingFinished.connect(lambda: self._commit(
-            "name", name=name.text().strip() or None, text="Rename layer"))
+            "name", name=name.text().strip() or None, text=tr("Rename layer")))
         self._row("name", "Name", name, "A label for this layer, saved in the pipeline file")
         enabled = QCheckBox("Enabled")
         enabled.setToolTip("A disabled layer passes its input through unchanged")

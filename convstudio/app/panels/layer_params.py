@@ -366,7 +366,7 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
             bias = None
             if l.bias is not None:
                 bias = np.full(c, l.bias[0], np.float32) if l.bias_shared else l.bias
-            ok = self._commit("form", text=f"Layer {self._index}: full weight", weight=w,
+            ok = self._commit("form", text=tr("Layer {n}: full weight").format(n=self._index), weight=w,
                               kernel=None, groups=c, bias=bias, bias_shared=False)
             if ok:
                 self.message.emit(f"Layer {self._index} is now a {c}×1 depthwise weight "
@@ -381,7 +381,7 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
                     bias = l.bias
             same = l.weight.shape == (c, 1) + k.shape and l.groups == c and \
                 bool(np.all(l.weight == k))
-            ok = self._commit("form", text=f"Layer {self._index}: per channel kernel", kernel=k,
+            ok = self._commit("form", text=tr("Layer {n}: per channel kernel").format(n=self._index), kernel=k,
                               weight=None, groups=1, bias=bias, bias_shared=shared)
             if ok and not same:
                 self.message.emit(f"Layer {self._index}: kept the kernel of output 0, input 0; "

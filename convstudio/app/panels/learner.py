@@ -20,6 +20,7 @@ begins afresh from the layer as it then is. The numbers are defined in docs/sema
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr
+from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
 from convstudio.app.model.worker import Worker
@@ -99,10 +100,13 @@ class KernelLearner(QDialog):
         self._show_layer()
 
     def _on_language_changed(self, _language: str) -> None:
-        self._show_layer()  # (its text is made here: docs/developing.md, "Translations")
+        # (texts made here are made again: docs/developing.md, "Translations")
+        self._show_layer()
+        self._label_axes()
+        self.status_label.setText(self._status())
 
     def _on_image_changed(self) -> None:
-        self._end_run("A new image: the next Start learns afresh.")
+        self._end_run(tr_noop("A new image: the next Start learns afresh."))
 
     def _on_selection_changed(self, _index: int) -> None:
         self._show_layer()
@@ -161,12 +165,11 @@ class KernelLearner(QDialog):
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("lossPlot")
         self.plot.setLogMode(x=False, y=True)
-        self.plot.setLabel("left", "loss (mean squared error)")
-        self.plot.setLabel("bottom", "step")
+        self._label_axes()
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
 
-        self.start_button = QPushButton("Start")
+        self.start_button = made_at_run_time(QPushButton(tr("Start")))
         self.start_button.clicked.connect(self.toggle)
         self.step_button = QPushButton("Step")
         self.step_button.clicked.connect(self.step)
@@ -180,8 +183,9 @@ class KernelLearner(QDialog):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(close)
-        self.status_label = QLabel()
+        self.status_label = made_at_run_time(QLabel())
         self.status_label.setWordWrap(True)
+        self._status: Callable[[], str] = str  # makes the status line, in the language shown
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.layer_label)
@@ -191,6 +195,10 @@ class KernelLearner(QDialog):
         layout.addLayout(buttons)
         self.resize(520, 520)
         self._on_target_changed()
+
+    def _label_axes(self) -> None:
+        self.plot.setLabel("left", tr("loss (mean squared error)"))
+        self.plot.setLabel("bottom", tr("step"))
 
     # ------------------------------------------------------------------ state shown
     @property
@@ -211,15 +219,18 @@ class KernelLearner(QDialog):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.start_button.setText("Pause" if self._running else "Start")
+        self.start_button.setText(tr("Pause") if self._running else tr("Start"))
         self.step_button.setEnabled(not self._running)
         self.undo_button.setEnabled(self._run_on_top())
         on_file = self.target_combo.currentData() == FILE_TARGET
         self.load_button.setEnabled(on_file and not self._running)
         self.target_combo.setEnabled(not self._running)
 
-    def _say(self, text: str) -> None:
-        self.status_label.setText(text)
+    def _say(self, text: str | Callable[[], str]) -> None:
+        """Show a status line: an English source (translated here) or a function making the
+        line in the language shown; either is made again on a language switch."""
+        self._status = text if callable(text) else (lambda: tr(text))
+        self.status_label.setText(self._status())
 
     def _sync_controls(self) -> None:
         self.controls.lr = None if self.lr_auto.isChecked() else float(self.lr_spin.value())
@@ -260,12 +271,12 @@ class KernelLearner(QDialog):
         i, image = self.doc.selected, self.doc.image
         layer = self.doc.selected_layer
         if image is None or not isinstance(layer, Conv2d) or not layer.enabled:
-            self._say("Select an enabled conv2d layer (with an image open) to learn its kernel.")
+            self._say(tr_noop("Select an enabled conv2d layer (with an image open) to learn its kernel."))
             return None
         key = self.target_combo.currentData()
         if key == FILE_TARGET:
             if self._file_target is None:
-                self._say("Load a target file first.")
+                self._say(tr_noop("Load a target file first."))
                 return None
             session = LearnSession(self.doc.pipeline, image, i, target=self._file_target)
         else:
@@ -295,8 +306,8 @@ class KernelLearner(QDialog):
         self.controls.stop.clear()
         self._running = True
         self.worker.submit(session.job(steps or self.steps_spin.value(), self.controls))
-        self._say("Learning..." if self.controls.lr is not None else
-                  "Learning (estimating the learning rate first)...")
+        self._say(tr_noop("Learning...") if self.controls.lr is not None else
+                  tr_noop("Learning (estimating the learning rate first)..."))
         self._update_buttons()
         return True
 
@@ -321,9 +332,9 @@ class KernelLearner(QDialog):
         if report.done or time.monotonic() - self._last_push >= PUSH_INTERVAL_S:
             self._push()
         loss = f"{self.losses[-1]:.6g}" if self.losses else "-"
-        self._say(f"Step {report.steps}: loss {loss} (before the step), learning rate "
-                  f"{report.lr:.4g}" + ("" if not report.done else ". Paused." if
-                                         self.controls.stop.is_set() else ". Done."))
+        end = "" if not report.done else tr_noop(". Paused.") if self.controls.stop.is_set() else tr_noop(". Done.")
+        self._say(lambda: tr("Step {n}: loss {loss} (before the step), learning rate {lr}").format(
+            n=report.steps, loss=loss, lr=f"{report.lr:.4g}") + (tr(end) if end else ""))
         if report.done:
             self._running = False
             self._update_buttons()
@@ -343,7 +354,7 @@ class KernelLearner(QDialog):
         self._pushing = True
         try:
             self.doc.replace_layer(self._session.index, layer,
-                                   text=f"Learn the kernel of layer {self._session.index}",
+                                   text=tr("Learn the kernel of layer {n}").format(n=self._session.index),
                                    merge_key=("learn", self._run))
         finally:
             self._pushing = False
@@ -370,11 +381,12 @@ class KernelLearner(QDialog):
             self._show_layer()
             return
         if self.doc.pipeline is not self._expected:
-            self._end_run("The pipeline changed: the next Start learns afresh from the layer "
-                          "as it is now.")
+            self._end_run(tr_noop("The pipeline changed: the next Start learns afresh from the layer "
+                                  "as it is now."))
 
     def _end_run(self, message: str | None) -> None:
-        """Forget the run (the Document keeps what it has); a running job is dropped."""
+        """Forget the run (the Document keeps what it has); a running job is dropped. `message`
+        is an English source (see :meth:`_say`)."""
         if self._running:
             self.worker.cancel()
             self._running = False

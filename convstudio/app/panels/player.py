@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr, tr_noop
 from convstudio.core.formatting import format_short
 from convstudio.session.sliding import SlidingPlan, SlidingStep
 
@@ -61,10 +62,11 @@ class SlidingFigure(QWidget):
 
     def _blocks(self) -> list[tuple[str, np.ndarray]]:
         p = self.plan
-        blocks = [(f"input channel {c}", p.crop[k]) for k, c in enumerate(p.input_channels)]
+        blocks = [(tr("input channel {c}").format(c=c), p.crop[k]) for k, c in enumerate(p.input_channels)]
         if p.kernel is not None:
-            blocks += [(f"kernel [{p.channel}, {k}]", p.kernel[k]) for k in range(p.kernel.shape[0])]
-        blocks.append((f"output channel {p.channel}", p.outputs))
+            blocks += [(tr("kernel [{o}, {i}]").format(o=p.channel, i=k), p.kernel[k])
+                       for k in range(p.kernel.shape[0])]
+        blocks.append((tr("output channel {c}").format(c=p.channel), p.outputs))
         return blocks
 
     def cell_side(self) -> float:
@@ -140,7 +142,8 @@ class PlayerPanel(QWidget):
         self.timer.timeout.connect(self._on_frame)
         self.figure = SlidingFigure()
         style = self.style()
-        self.play_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
+        self.play_button = made_at_run_time(
+            QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play")))
         self.play_button.clicked.connect(self.toggle)
         self.back_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), "")
         self.back_button.setToolTip("One step back")
@@ -160,11 +163,12 @@ class PlayerPanel(QWidget):
         for w in (self.back_button, self.play_button, self.step_button, QLabel("speed"), self.speed):
             controls.addWidget(w)
         controls.addWidget(self.scrub, 1)
-        self.expression = QLabel("Select a conv or pooling layer.")
+        self._message = tr_noop("Select a conv or pooling layer.")  # (the English source while no plan is shown)
+        self.expression = made_at_run_time(QLabel(tr(self._message)))
         self.expression.setObjectName("slidingExpression")
         self.expression.setWordWrap(True)
         self.expression.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.running = QLabel()
+        self.running = made_at_run_time(QLabel())
         self.running.setObjectName("slidingRunning")
         self.running.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -174,6 +178,16 @@ class PlayerPanel(QWidget):
         layout.addWidget(self.running)
         layout.addLayout(controls)
         self._enable(False)
+        notifier().languageChanged.connect(self._on_language_changed)
+
+    def _on_language_changed(self, _language: str) -> None:
+        """Make the step's texts again (docs/developing.md, "Translations")."""
+        self.play_button.setText(tr("Pause") if self.playing else tr("Play"))
+        if self.plan is None:
+            self.expression.setText(tr(self._message))
+        else:
+            self._show_texts(self.plan.steps[self._index], self._index)
+        self.figure.update()
 
     # ------------------------------------------------------------------ state
     @property
@@ -185,13 +199,15 @@ class PlayerPanel(QWidget):
         return self.timer.isActive()
 
     def set_plan(self, plan: SlidingPlan | None, message: str = "") -> None:
-        """Show `plan` from its first step (None: nothing to play; `message` says why)."""
+        """Show `plan` from its first step (None: nothing to play; `message`, an English source
+        translated here and again on a language switch, says why)."""
         self.pause()
         self.plan = plan
         self._enable(plan is not None)
         if plan is None:
             self.figure.show_step(None, 0)
-            self.expression.setText(message or "Select a conv or pooling layer.")
+            self._message = message or "Select a conv or pooling layer."
+            self.expression.setText(tr(self._message))
             self.running.clear()
             return
         self.scrub.blockSignals(True)
@@ -210,16 +226,19 @@ class PlayerPanel(QWidget):
         self._index = index
         step = self.plan.steps[index]
         self.figure.show_step(self.plan, index)
-        self.expression.setText(f"Output ({step.row}, {step.col}), step {index + 1} of {len(self.plan)}: "
-                                f"{step.text()}")
-        what = {"conv": "running sum", "max": "running maximum", "avg": "running sum, then / divisor"}
-        self.running.setText(f"{what[step.kind]}: {step.running_text()}; the map holds "
-                             f"{format_short(step.output)}")
+        self._show_texts(step, index)
         if self.scrub.value() != index:
             self.scrub.blockSignals(True)
             self.scrub.setValue(index)
             self.scrub.blockSignals(False)
         self.stepShown.emit(index)
+
+    def _show_texts(self, step: SlidingStep, index: int) -> None:
+        self.expression.setText(tr("Output ({row}, {col}), step {n} of {total}: {sum}").format(
+            row=step.row, col=step.col, n=index + 1, total=len(self.plan), sum=step.text()))
+        what = {"conv": tr("running sum"), "max": tr("running maximum"), "avg": tr("running sum, then / divisor")}
+        self.running.setText(tr("{what}: {values}; the map holds {value}").format(
+            what=what[step.kind], values=step.running_text(), value=format_short(step.output)))
 
     def play(self) -> None:
         if self.plan is None:
@@ -228,12 +247,12 @@ class PlayerPanel(QWidget):
             self.seek(0)
         self._due = 0.0
         self.timer.start()
-        self.play_button.setText("Pause")
+        self.play_button.setText(tr("Pause"))
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
 
     def pause(self) -> None:
         self.timer.stop()
-        self.play_button.setText("Play")
+        self.play_button.setText(tr("Play"))
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
     def toggle(self) -> None:

@@ -14,32 +14,39 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.qtsetup import pg
 from convstudio.core.formatting import format_short
 from convstudio.session.shift import MAX_SHIFT, SHIFT_MODES, ShiftComparison
 
 __all__ = ["ShiftPanel", "shift_summary"]
 
+#: The captions under the three maps.
+_CAPTIONS = (tr_noop("original"), tr_noop("shifted (moved back)"), tr_noop("difference"))
+
 
 def shift_summary(c: ShiftComparison) -> str:
     """One paragraph: what was compared and how large the difference is away from the border."""
-    where = (f"Layer {c.layer}, input shifted by dy = {c.dy}, dx = {c.dx} "
-             f"({SHIFT_MODES[c.mode]}).")
+    where = tr("Layer {n}, input shifted by dy = {dy}, dx = {dx} ({fill}).").format(
+        n=c.layer, dy=c.dy, dx=c.dx, fill=tr(SHIFT_MODES[c.mode]))
     if c.jump is None:
-        return f"{where} The layer's receptive field is in fractions of a pixel: compared as is."
+        return tr("{where} The layer's receptive field is in fractions of a pixel: compared as is.").format(
+            where=where)
     jy, jx = c.jump
     if c.aligned is not None:
-        moved = f"Its map moved back by ({c.dy // jy}, {c.dx // jx}) (the layer's jump is {jy} x {jx})"
+        moved = tr("Its map moved back by ({y}, {x}) (the layer's jump is {jy} x {jx})").format(
+            y=c.dy // jy, x=c.dx // jx, jy=jy, jx=jx)
     else:
-        moved = (f"The layer's jump {jy} x {jx} does not divide the shift: the maps are compared "
-                 "where they are")
+        moved = tr("The layer's jump {jy} x {jx} does not divide the shift: the maps are compared "
+                   "where they are").format(jy=jy, jx=jx)
     worst = c.max_interior_difference
     if worst is None:
-        inner = "no position is far enough from the border to compare"
+        inner = tr("no position is far enough from the border to compare")
     else:
-        inner = f"largest |difference| away from the border: {format_short(worst)}"
-    return (f"{where} {moved}; {inner}. Change where the map is: {format_short(c.change)} "
-            "(sum |shifted - original| / sum |original|; 0: unchanged).")
+        inner = tr("largest |difference| away from the border: {v}").format(v=format_short(worst))
+    return tr("{where} {moved}; {inner}. Change where the map is: {change} "
+              "(sum |shifted - original| / sum |original|; 0: unchanged).").format(
+        where=where, moved=moved, inner=inner, change=format_short(c.change))
 
 
 class ShiftPanel(QWidget):
@@ -64,14 +71,17 @@ class ShiftPanel(QWidget):
         self.plot = pg.GraphicsLayoutWidget()
         self.plot.setMinimumHeight(160)
         self.items: dict[str, pg.ImageItem] = {}
-        for k, title in enumerate(("original", "shifted (moved back)", "difference")):
+        self.captions: dict[str, pg.LabelItem] = {}  # (painted: made again on languageChanged)
+        for k, title in enumerate(_CAPTIONS):
             box = self.plot.addViewBox(row=0, col=k, lockAspect=True, invertY=True)
             box.setMenuEnabled(False)
-            self.plot.addLabel(title, row=1, col=k)
+            self.captions[title] = self.plot.addLabel(tr(title), row=1, col=k)
             item = pg.ImageItem(axisOrder="row-major")
             box.addItem(item)
             self.items[title.split()[0]] = item
-        self.summary = QLabel("Select a layer to compare its maps.")
+        self._comparison: ShiftComparison | None = None
+        self._message: str | None = tr_noop("Select a layer to compare its maps.")  # (English source of the text shown)
+        self.summary = made_at_run_time(QLabel(tr(self._message)))
         self.summary.setObjectName("shiftSummary")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,6 +90,16 @@ class ShiftPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary)
+        notifier().languageChanged.connect(self._on_language_changed)
+
+    def _on_language_changed(self, _language: str) -> None:
+        """Captions and summary again (docs/developing.md, "Translations")."""
+        for title, label in self.captions.items():
+            label.setText(tr(title))
+        if self._comparison is not None:
+            self.summary.setText(shift_summary(self._comparison))
+        elif self._message is not None:
+            self.summary.setText(tr(self._message))
 
     def _spin(self, tip: str) -> QSpinBox:
         s = QSpinBox()
@@ -110,9 +130,17 @@ class ShiftPanel(QWidget):
         diff = c.difference[ch]
         m = float(np.abs(diff).max()) or 1.0
         self.items["difference"].setImage(diff, autoLevels=False, levels=(-m, m))
+        self._comparison, self._message = c, None
         self.summary.setText(shift_summary(c))
 
     def show_message(self, text: str) -> None:
+        """Clear the maps and say `text` (an English source: translated here, and again on a
+        language switch)."""
         for item in self.items.values():
             item.clear()
-        self.summary.setText(text)
+        self.say(text)
+
+    def say(self, text: str) -> None:
+        """Say `text` (an English source, as :meth:`show_message`) under the maps shown."""
+        self._comparison, self._message = None, text
+        self.summary.setText(tr(text))

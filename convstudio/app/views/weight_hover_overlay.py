@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, QModelIndex, QObject
 
+from convstudio.app.i18n import tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.views.erf_overlay import ErfOverlay, erf_rgba
 from convstudio.core import Conv2d
@@ -70,8 +71,8 @@ class WeightHover(QObject):
             return
         if doc.selected != 1:
             self.clear()
-            self.window.show_message(f"This weight multiplies layer {doc.selected - 1}'s output, not "
-                                     "the image: the input view highlights the first layer's weights")
+            self.window.show_message(tr("This weight multiplies layer {n}'s output, not the image: the input "
+                                        "view highlights the first layer's weights").format(n=doc.selected - 1))
             return
         self.cell = cell
         shape = doc.image.shape if doc.image.ndim == 3 else (1, *doc.image.shape)

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from convstudio.app.i18n import tr_noop
 from convstudio.app.model.worker import Worker, process_events_until
 from convstudio.app.panels.player import PlayerPanel
 from convstudio.app.panels.shift_panel import ShiftPanel
@@ -120,11 +121,11 @@ class ExploreController(QObject):
         k = doc.selected
         if doc.image is None or not 1 <= k <= len(doc.pipeline):
             self.shift_task.cancel()
-            self.shift_panel.show_message("Select a layer (not the input) to compare its maps.")
+            self.shift_panel.show_message(tr_noop("Select a layer (not the input) to compare its maps."))
             return
         dy, dx, mode = self.shift_panel.shift()
         pipeline, image = doc.pipeline, doc.image
-        self.shift_panel.summary.setText("Computing...")
+        self.shift_panel.say(tr_noop("Computing..."))
         self.shift_task.submit(lambda ctx: compare_shift(pipeline, image, k, dy, dx, mode))
 
     # ------------------------------------------------------------------ player
@@ -136,7 +137,7 @@ class ExploreController(QObject):
         k, layer = doc.selected, doc.selected_layer
         if layer is None or layer.type not in SLIDING_TYPES:
             self.sliding_task.cancel()
-            self.player.set_plan(None, "Select a conv or pooling layer to play its window.")
+            self.player.set_plan(None, tr_noop("Select a conv or pooling layer to play its window."))
             return
         if r.busy or r.pipeline != doc.pipeline or len(r.outputs) < k or r.input is None:
             return  # the renderer's `finished` brings us back
@@ -145,7 +146,7 @@ class ExploreController(QObject):
         mark = self.window.view_state.pixel
         centre = (mark.row, mark.col) if mark is not None and mark.layer == k else None
         channel = mark.channel if mark is not None and mark.layer == k else 0
-        self.player.set_plan(None, "Preparing the steps...")
+        self.player.set_plan(None, tr_noop("Preparing the steps..."))
         self.sliding_task.submit(lambda ctx: plan_steps(layer, x, out, channel, centre=centre))
 
     # ------------------------------------------------------------------ teardown

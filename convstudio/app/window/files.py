@@ -22,6 +22,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
+from convstudio.app.i18n import known, tr, tr_noop
 from convstudio.app.model.big_image import read_for_window
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
@@ -33,8 +34,8 @@ __all__ = ["WindowFiles", "default_pipeline", "qimage_to_array", "MAX_RECENT", "
            "PIPELINE_FILTER"]
 
 MAX_RECENT = 10
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)"
-PIPELINE_FILTER = "ConvStudio pipelines (*.json);;All files (*)"
+IMAGE_FILTER = tr_noop("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)")
+PIPELINE_FILTER = tr_noop("ConvStudio pipelines (*.json);;All files (*)")
 
 
 def default_pipeline() -> Pipeline:
@@ -44,6 +45,16 @@ def default_pipeline() -> Pipeline:
         ReLU(),
         MaxPool2d(kernel_size=(2, 2)),
     ), name="Edges, rectified and pooled")
+
+
+def preview_text(preview: Preview) -> str:
+    """:meth:`Preview.describe` in the interface's language (its reason and how it was read are
+    the session's words, in English: docs/developing.md, "Translations")."""
+    c, h, w = preview.full_shape
+    return tr("{name} is {w} x {h} ({c}), {why}: the layers are computed on a preview at 1/{f} scale ({how}). "
+              "File ▸ Export computes at full resolution, tile by tile.").format(
+        name=preview.path.name, w=w, h=h, c=tr("1 channel") if c == 1 else tr("{n} channels").format(n=c),
+        why=preview.reason, f=preview.factor, how=preview.how)
 
 
 class WindowFiles:
@@ -90,14 +101,14 @@ class WindowFiles:
         try:
             self.doc.load_image(path)
         except ConvStudioError as exc:
-            self.report_error("Cannot open image", str(exc))
+            self.report_error(tr("Cannot open image"), str(exc))
             return False
         except MemoryError:
-            self.report_error("Cannot open image", f"'{Path(path).name}' is too large for the "
-                              "memory available")
+            self.report_error(tr("Cannot open image"), tr("'{name}' is too large for the memory available").format(
+                name=Path(path).name))
             return False
         self._add_recent("images", Path(path))
-        self.show_message(f"Opened {Path(path).name}")
+        self.show_message(tr("Opened {name}").format(name=Path(path).name))
         return True
 
     def _load_image_async(self, path: Path) -> None:
@@ -120,16 +131,16 @@ class WindowFiles:
         if isinstance(x, Preview):
             self.big_image.show(x)
             c, h, w = x.full_shape
-            self.show_message(f"Opened {path.name}, {w}×{h}: too large to load whole ({x.reason}); the "
-                              f"layers are computed on a preview at 1/{x.factor} scale, File ▸ Export "
-                              "computes at full resolution", 10_000)
+            self.show_message(tr("Opened {name}, {w}×{h}: too large to load whole ({why}); the layers are computed "
+                                 "on a preview at 1/{f} scale, File ▸ Export computes at full resolution").format(
+                name=path.name, w=w, h=h, why=x.reason, f=x.factor), 10_000)
             return
         self.doc.set_loaded_image(x, path)
-        self.show_message(f"Opened {path.name}")
+        self.show_message(tr("Opened {name}").format(name=path.name))
 
     def _on_image_load_failed(self, _token: int, message: str) -> None:
         self.view_state.set_loading(None)
-        self.report_error("Cannot open image", message)
+        self.report_error(tr("Cannot open image"), message)
 
     def _on_image_load_progress(self, _token: int, done_total: tuple[int, int]) -> None:
         """A preview is being read: the progress bar and the busy label follow it."""
@@ -140,7 +151,8 @@ class WindowFiles:
         bar.setValue(done)
         bar.setVisible(True)
         if path is not None:
-            self.busy_label.setText(f"reading a preview of {path.name}… {100 * done // max(1, total)}%")
+            self.busy_label.setText(tr("reading a preview of {name}… {percent}%").format(
+                name=path.name, percent=100 * done // max(1, total)))
 
     def _load_bar(self) -> QProgressBar:
         bar = getattr(self, "_preview_load_bar", None)
@@ -154,7 +166,7 @@ class WindowFiles:
         return bar
 
     def _show_loading(self, path: Path | None) -> None:
-        self.busy_label.setText("" if path is None else f"loading {path.name}…")
+        self.busy_label.setText("" if path is None else tr("loading {name}…").format(name=path.name))
         if path is None:
             self._load_bar().setVisible(False)
 
@@ -169,10 +181,11 @@ class WindowFiles:
                 self._preview_scale_shown = False
             return
         f = preview.factor * (self.renderer.factor if self.renderer.input is not None else 1)
-        self.preview_label.setText(f"preview 1/{f}")
-        self.preview_label.setToolTip(preview.describe())
+        self.preview_label.setText(tr("preview 1/{f}").format(f=f))
+        about = preview_text(preview)
+        self.preview_label.setToolTip(about)
         tip = self.image_label.toolTip().split("\n\n")[0]  # (the window's own line, then ours)
-        self.image_label.setToolTip(f"{tip}\n\n{preview.describe()}" if tip else preview.describe())
+        self.image_label.setToolTip(f"{tip}\n\n{about}" if tip else about)
         self._preview_scale_shown = True
 
     def wait_for_loads(self, timeout_ms: int = 30_000) -> bool:
@@ -181,11 +194,11 @@ class WindowFiles:
 
     def load_pattern(self, name: str) -> None:
         self.doc.set_image_array(samples.make_pattern(name), samples.PATTERNS[name].label)
-        self.show_message(f"Test pattern: {samples.PATTERNS[name].label}")
+        self.show_message(tr("Test pattern: {name}").format(name=known(samples.PATTERNS[name].label)))
 
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_folder("images"),
-                                              IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open image"), self._last_folder("images"),
+                                              tr(IMAGE_FILTER))
         if path:
             self.open_image(path, wait=False)
 
@@ -199,14 +212,14 @@ class WindowFiles:
                     return self.open_image(url.toLocalFile(), wait=False)
         img = clip.image()
         if img.isNull():
-            self.show_message("The clipboard holds no image.")
+            self.show_message(tr("The clipboard holds no image."))
             return False
         # the rule of a file opened: alpha dropped unless "keep alpha" is on
         x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
         self.doc.set_image_array(x, "pasted image")
         c = x.shape[0]
-        self.show_message(f"Pasted a {img.width()}×{img.height()} image "
-                          f"({c} channel{'' if c == 1 else 's'})")
+        self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
+                           tr("Pasted a {w}×{h} image ({c} channels)")).format(w=img.width(), h=img.height(), c=c))
         return True
 
     # ================================================================== pipelines
@@ -217,19 +230,19 @@ class WindowFiles:
         try:
             self.doc.open_pipeline(path)
         except ConvStudioError as exc:
-            self.report_error("Cannot open pipeline", str(exc))
+            self.report_error(tr("Cannot open pipeline"), str(exc))
             return False
         self._add_recent("pipelines", Path(path))
         if self.doc.selected == 0 and len(self.doc.pipeline):
             self.doc.select(len(self.doc.pipeline))
-        self.show_message(f"Opened pipeline {Path(path).name}")
+        self.show_message(tr("Opened pipeline {name}").format(name=Path(path).name))
         return True
 
     def open_pipeline_dialog(self) -> None:
         if self.doc.dirty and not self.confirm_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open pipeline", self._last_folder("pipelines"),
-                                              PIPELINE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open pipeline"), self._last_folder("pipelines"),
+                                              tr(PIPELINE_FILTER))
         if path:
             self.open_pipeline(path, ask=False)
 
@@ -243,7 +256,7 @@ class WindowFiles:
         if self.doc.dirty and not self.confirm_discard():
             return
         self.doc.new_pipeline(Pipeline())
-        self.show_message("New empty pipeline: add layers with Layer ▸ Add")
+        self.show_message(tr("New empty pipeline: add layers with Layer ▸ Add"))
 
     def save_pipeline(self) -> bool:
         if self.doc.file_path is None:
@@ -253,7 +266,7 @@ class WindowFiles:
     def save_pipeline_as(self) -> bool:
         start = str(self.doc.file_path) if self.doc.file_path else \
             str(Path(self._last_folder("pipelines")) / "pipeline.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save pipeline", start, PIPELINE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save pipeline"), start, tr(PIPELINE_FILTER))
         if not path:
             return False
         if not Path(path).suffix:
@@ -264,10 +277,10 @@ class WindowFiles:
         try:
             target = self.doc.save_pipeline(path)
         except (ConvStudioError, OSError, ValueError) as exc:
-            self.report_error("Cannot save pipeline", str(exc))
+            self.report_error(tr("Cannot save pipeline"), str(exc))
             return False
         self._add_recent("pipelines", target)
-        self.show_message(f"Saved {target.name}")
+        self.show_message(tr("Saved {name}").format(name=target.name))
         return True
 
     def confirm_discard(self) -> bool:
@@ -275,11 +288,11 @@ class WindowFiles:
 
         Tests replace this method to answer without a dialog.
         """
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          "The pipeline has changes that are not saved.",
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("Unsaved changes"),
+                          tr("The pipeline has changes that are not saved."),
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self)
-        box.setInformativeText("Save them first?")
+        box.setInformativeText(tr("Save them first?"))
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         answer = box.exec()
         if answer == QMessageBox.StandardButton.Save:
@@ -289,7 +302,7 @@ class WindowFiles:
     # ================================================================== export
     def export_dialog(self) -> None:
         if self.doc.image is None:
-            self.show_message("Open an image first.")
+            self.show_message(tr("Open an image first."))
             return
         preview = self.big_image.preview
         if preview is None:
@@ -317,16 +330,16 @@ class WindowFiles:
         job = run_export(self.doc.pipeline, self.doc.image if source is None else source, options,
                          parent=self)
         if job.was_cancelled:
-            self.show_message("Export cancelled; nothing was written.")
+            self.show_message(tr("Export cancelled; nothing was written."))
             return []
         if job.error is not None:
-            self.report_error("Export failed", str(job.error))
+            self.report_error(tr("Export failed"), str(job.error))
             return []
         names = ", ".join(p.name for p in job.paths[:3]) + (" …" if len(job.paths) > 3 else "")
         folders = sorted({str(p.parent.resolve()) for p in job.paths}) or [str(options.path.parent)]
-        files = f"{len(job.paths)} files" if len(job.paths) > 1 else "1 file"
-        self.show_message(f"Exported layer {options.layer} to {', '.join(folders)} "
-                          f"({files}: {names})", 10_000)
+        files = tr("{n} files").format(n=len(job.paths)) if len(job.paths) > 1 else tr("1 file")
+        self.show_message(tr("Exported layer {n} to {folders} ({files}: {names})").format(
+            n=options.layer, folders=", ".join(folders), files=files, names=names), 10_000)
         return job.paths
 
     # ================================================================== drag and drop

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QTabWidget
 
+from convstudio.app.i18n import tr
 from convstudio.app.panels.combined_panel import CombinedKernelPanel
 from convstudio.app.panels.crosscheck_panel import CrossCheckPanel
 from convstudio.app.panels.inspector import InspectorPanel
@@ -187,9 +188,10 @@ class InsightActionsMixin:
         try:
             text = copy_code(kind, pipeline, c)
         except (PipelineError, ValueError) as exc:
-            self.window.show_message(f"Cannot write {name} code: {exc}", error=True)
+            self.window.show_message(tr("Cannot write {name} code: {why}").format(name=name, why=exc), error=True)
             return None
         lines = text.count("\n")
-        self.window.show_message(f"Copied {lines} lines of {name} code to the clipboard "
-                                 f"({c} input channel{'s' if c != 1 else ''}).")
+        self.window.show_message((tr("Copied {lines} lines of {name} code to the clipboard (1 input channel).")
+                                  if c == 1 else tr("Copied {lines} lines of {name} code to the clipboard "
+                                                    "({c} input channels).")).format(lines=lines, name=name, c=c))
         return text

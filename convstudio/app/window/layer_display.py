@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
-from convstudio.app.i18n import known, layer_words, tr
+from convstudio.app.i18n import known, layer_words, made_at_run_time, tr
 from convstudio.app.panels.layer_list import layer_label, shape_text, time_text
 from convstudio.app.views.feature_view import PixelInfo, Placement
 
@@ -71,6 +71,7 @@ class LayerDisplay:
         self._update_layer_view()
         self.busy_label.setText(tr("computing…") if self.renderer.busy else "")
         self._update_preview_label()
+        self._show_preview_scale()  # (a big image's own line: app/window/files.py)
         self._sync_kernel_editor()
 
     def _update_title(self) -> None:
@@ -298,6 +299,9 @@ class LayerDisplay:
         if self._error_box is not None:
             self._error_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        label = box.findChild(QLabel, "qt_msgbox_label")
+        if label is not None:  # (`text` is made with tr() by the caller: docs/developing.md, "Translations")
+            made_at_run_time(label)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _r: setattr(self, "_error_box", None))
         self._error_box = box

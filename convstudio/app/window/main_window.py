@@ -199,11 +199,11 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         try:
             new = with_weights(layer, w)
         except PipelineError as exc:
-            self.show_message(f"Layer {i}: {exc.reason}")
+            self.show_message(tr("Layer {n}: {why}").format(n=i, why=exc.reason))
             self.kernel_editor.set_weight(old)
             return
-        what = "kernel cell" if merge_key else "kernel"
-        self.doc.replace_layer(i, new, text=f"Layer {i}: edit {what}", merge_key=merge_key)
+        text = tr("Layer {n}: edit kernel cell") if merge_key else tr("Layer {n}: edit kernel")
+        self.doc.replace_layer(i, new, text=text.format(n=i), merge_key=merge_key)
 
     # ================================================================== Qt events
     def showEvent(self, event) -> None:

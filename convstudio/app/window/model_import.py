@@ -14,11 +14,12 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from convstudio.app.i18n import tr, tr_noop
 from convstudio.app.model.worker import Worker, process_events_until
 
 __all__ = ["ModelImporter", "MODEL_FILTER"]
 
-MODEL_FILTER = "ONNX models (*.onnx);;All files (*)"
+MODEL_FILTER = tr_noop("ONNX models (*.onnx);;All files (*)")
 
 
 # Workers with a job in flight or a thread still to stop. A worker belongs to the application,
@@ -89,14 +90,14 @@ class ModelImporter(QObject):
     def ask(self) -> None:
         """Choose a model file and import it."""
         folder = self.window.settings.value("import/folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import model", str(folder), MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, tr("Import model"), str(folder), tr(MODEL_FILTER))
         if path:
             self.start(path)
 
     def start(self, path: str | Path) -> bool:
         """Import `path` in the background; False (and a message) if an import is running."""
         if self._worker is not None:
-            self.window.show_message(f"Still importing {self._path.name}…")
+            self.window.show_message(tr("Still importing {name}…").format(name=self._path.name))
             return False
         self._path = Path(path)
         self.window.settings.setValue("import/folder", str(self._path.parent))
@@ -106,7 +107,7 @@ class ModelImporter(QObject):
         worker.failed.connect(lambda _token, _message, w=worker: _retire(w))
         worker.done.connect(self._on_done)  # (bound: nothing is delivered once the window is gone)
         worker.failed.connect(self._on_failed)
-        self.window.busy_label.setText(f"importing {self._path.name}…")
+        self.window.busy_label.setText(tr("importing {name}…").format(name=self._path.name))
         worker.submit(lambda _ctx, p=self._path: _import(p))
         return True
 
@@ -124,18 +125,22 @@ class ModelImporter(QObject):
         if not self._deliver():
             return
         pipeline = result.pipeline
-        self.window.doc.set_pipeline(pipeline, text=f"Import {self._path.name}", select=len(pipeline))
+        name = self._path.name
+        self.window.doc.set_pipeline(pipeline, text=tr("Import {name}").format(name=name), select=len(pipeline))
         n = len(pipeline)
-        text = f"Imported {n} layer{'' if n == 1 else 's'} from {self._path.name}"
-        if result.stopped is not None:
-            text += f"; stopped at {result.stopped}"
+        text = (tr("Imported 1 layer from {name}") if n == 1 else tr("Imported {n} layers from {name}")).format(
+            n=n, name=name)
+        stop = result.stopped
+        if stop is not None:  # (the reason is the core's, in English: docs/developing.md, "Translations")
+            text += tr("; stopped at node '{node}' ({op}): {reason}").format(node=stop.node, op=stop.op,
+                                                                            reason=stop.reason)
         self.window.show_message(text, 15_000)
         self.imported.emit(result)
 
     def _on_failed(self, _token: int, message: str) -> None:
         if not self._deliver():
             return
-        self.window.report_error("Cannot import model", message)
+        self.window.report_error(tr("Cannot import model"), message)
         self.failed.emit(message)
 
     def _deliver(self) -> bool:
