@@ -139,8 +139,29 @@ def _import(app, w) -> None:
     _save(w, "import")
 
 
+def _weight_hover(app, w) -> None:
+    """The edge-detector lesson with the kernel's right weight (-1) under the mouse: every input
+    pixel it multiplies, at every output position, lit on the input."""
+    w.learn.open_lesson("edge-detector", ask=False)
+    _settle(app, w)
+    view = w.kernel_editor.table_view()
+    w.explore.weight_hover.hover(view.model().index(0, 1))
+    _settle(app, w, 800)
+    _save(w, "weight-hover")
+
+
+def _lesson(lesson_id: str):
+    def scene(app, w) -> None:
+        w.learn.open_lesson(lesson_id, ask=False)
+        _settle(app, w, 600)
+        _save(w, f"lesson-{lesson_id}")
+    return scene
+
+
 SCENES = {"player": _player, "shift": _shift, "lesson-locality": _locality, "learner": _learner,
-          "chinese": _chinese, "import": _import}
+          "chinese": _chinese, "import": _import, "weight-hover": _weight_hover,
+          "lesson-translation-invariance": _lesson("translation-invariance"),
+          "lesson-padding-figure": _lesson("padding-figure"), "lesson-stride-figure": _lesson("stride-figure")}
 
 
 def main(argv: list[str]) -> int:
