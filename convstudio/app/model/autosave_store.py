@@ -53,7 +53,7 @@ PREFIX = "session-"
 FORMAT = "convstudio-autosave"
 VERSION = 1
 MAX_SESSION_BYTES = 128 * 1024 * 1024
-"""A larger session.json is not read (a pipeline file is at most 64 MiB)."""
+"""A larger session.json is not read (a pipeline file is at most 128 MiB)."""
 MAX_PATH_CHARS = 4096
 MAX_NAME_CHARS = 200
 _LATEST_TIME = 253402300799.0  # 9999-12-31 23:59:59 UTC, the last time strftime shows
