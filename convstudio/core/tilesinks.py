@@ -94,19 +94,39 @@ def _replace(tmp: str, target: Path) -> None:
 
 
 class _NpySink(TileSink):
+    """A ``.npy`` written tile by tile with ``pwrite`` at each row's place in the file. (A memory
+    map would do the same with one assignment, but its written pages count in the process's
+    resident memory until the kernel reclaims them: 3.7 GiB for a 1-gigapixel run, against the
+    tiles' 0.15 GiB.)"""
+
     def __init__(self, target: Path, shape):
         super().__init__([target])
         self._temps = [_temp_name(target)]
-        self._mm = np.lib.format.open_memmap(self._temps[0], mode="w+", dtype=np.float32, shape=shape)
+        header = np.lib.format.open_memmap(self._temps[0], mode="w+", dtype=np.float32, shape=shape)
+        self._offset = int(header.offset)  # the header's length; the file has its full size
+        del header
+        self._shape = tuple(int(v) for v in shape)
+        self._fd: int | None = os.open(self._temps[0], os.O_WRONLY)
 
     def write(self, box, block):
         r0, r1, c0, c1 = box
-        self._mm[:, r0:r1, c0:c1] = block
+        _, h, w = self._shape
+        block = np.ascontiguousarray(block, dtype="<f4")
+        for c in range(block.shape[0]):
+            if c0 == 0 and c1 == w:  # whole rows: one write per channel
+                os.pwrite(self._fd, memoryview(block[c]).cast("B"), self._offset + (c * h + r0) * w * 4)
+                continue
+            for r in range(r0, r1):
+                os.pwrite(self._fd, memoryview(block[c, r - r0]).cast("B"),
+                          self._offset + ((c * h + r) * w + c0) * 4)
 
     def _close(self):
-        if self._mm is not None:
-            self._mm.flush()
-            self._mm = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 class _ZarrSink(TileSink):

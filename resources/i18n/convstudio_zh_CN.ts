@@ -2841,5 +2841,637 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>unchanged = {n}</source>
             <translation>不变 = {n}</translation>
         </message>
+        <message>
+            <source>'{name}' is too large for the memory available</source>
+            <translation>“{name}”太大，可用内存放不下</translation>
+        </message>
+        <message>
+            <source>, unsaved changes</source>
+            <translation>，有未保存的更改</translation>
+        </message>
+        <message>
+            <source>. Done.</source>
+            <translation>。完成。</translation>
+        </message>
+        <message>
+            <source>. Paused.</source>
+            <translation>。已暂停。</translation>
+        </message>
+        <message>
+            <source>1 channel</source>
+            <translation>1 个通道</translation>
+        </message>
+        <message>
+            <source>1 file</source>
+            <translation>1 个文件</translation>
+        </message>
+        <message>
+            <source>1 layer</source>
+            <translation>1 层</translation>
+        </message>
+        <message>
+            <source>; output {shape}</source>
+            <translation>；输出 {shape}</translation>
+        </message>
+        <message>
+            <source>; stopped at node '{node}' ({op}): {reason}</source>
+            <translation>；停在节点“{node}”（{op}）：{reason}</translation>
+        </message>
+        <message>
+            <source>A new image: the next Start learns afresh.</source>
+            <translation>换了新图像：下次“开始”将重新学习。</translation>
+        </message>
+        <message>
+            <source>Add {type} layer</source>
+            <translation>添加 {type} 层</translation>
+        </message>
+        <message>
+            <source>Autosave is off: {why}</source>
+            <translation>自动保存已关闭：{why}</translation>
+        </message>
+        <message>
+            <source>Autosaved at {when}: {pipeline}; {image}.</source>
+            <translation>自动保存于 {when}：{pipeline}；{image}。</translation>
+        </message>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Cannot import model</source>
+            <translation>无法导入模型</translation>
+        </message>
+        <message>
+            <source>Cannot open image</source>
+            <translation>无法打开图像</translation>
+        </message>
+        <message>
+            <source>Cannot open pipeline</source>
+            <translation>无法打开流水线</translation>
+        </message>
+        <message>
+            <source>Cannot restore the session</source>
+            <translation>无法恢复该会话</translation>
+        </message>
+        <message>
+            <source>Cannot save pipeline</source>
+            <translation>无法保存流水线</translation>
+        </message>
+        <message>
+            <source>Cannot write {name} code: {why}</source>
+            <translation>无法生成 {name} 代码：{why}</translation>
+        </message>
+        <message>
+            <source>Change pipeline</source>
+            <translation>更改流水线</translation>
+        </message>
+        <message>
+            <source>Computing...</source>
+            <translation>正在计算…</translation>
+        </message>
+        <message>
+            <source>ConvStudio pipelines (*.json);;All files (*)</source>
+            <translation>ConvStudio 流水线 (*.json);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Copied {lines} lines of {name} code to the clipboard (1 input channel).</source>
+            <translation>已将 {lines} 行 {name} 代码复制到剪贴板（1 个输入通道）。</translation>
+        </message>
+        <message>
+            <source>Copied {lines} lines of {name} code to the clipboard ({c} input channels).</source>
+            <translation>已将 {lines} 行 {name} 代码复制到剪贴板（{c} 个输入通道）。</translation>
+        </message>
+        <message>
+            <source>Damaged: {what}</source>
+            <translation>已损坏：{what}</translation>
+        </message>
+        <message>
+            <source>Delete {what}? This cannot be undone.</source>
+            <translation>删除{what}？此操作无法撤销。</translation>
+        </message>
+        <message>
+            <source>Disable layer {n}</source>
+            <translation>停用第 {n} 层</translation>
+        </message>
+        <message>
+            <source>Discard</source>
+            <translation>丢弃</translation>
+        </message>
+        <message>
+            <source>Discard autosaved sessions</source>
+            <translation>丢弃自动保存的会话</translation>
+        </message>
+        <message>
+            <source>Duplicate layer {n} ({type})</source>
+            <translation>复制第 {n} 层（{type}）</translation>
+        </message>
+        <message>
+            <source>Edit layer {n}</source>
+            <translation>编辑第 {n} 层</translation>
+        </message>
+        <message>
+            <source>Enable layer {n}</source>
+            <translation>启用第 {n} 层</translation>
+        </message>
+        <message>
+            <source>Export cancelled; nothing was written.</source>
+            <translation>导出已取消；未写入任何文件。</translation>
+        </message>
+        <message>
+            <source>Export failed</source>
+            <translation>导出失败</translation>
+        </message>
+        <message>
+            <source>Export to</source>
+            <translation>导出到</translation>
+        </message>
+        <message>
+            <source>Exported layer {n} to {folders} ({files}: {names})</source>
+            <translation>已将第 {n} 层导出到 {folders}（{files}：{names}）</translation>
+        </message>
+        <message>
+            <source>Exporting layer {n} {what}: tile {done} of {total}</source>
+            <translation>正在{what}导出第 {n} 层：第 {done} / {total} 块</translation>
+        </message>
+        <message>
+            <source>Exporting layer {n} {what}…</source>
+            <translation>正在{what}导出第 {n} 层…</translation>
+        </message>
+        <message>
+            <source>Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)</source>
+            <translation>图像 (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Import model</source>
+            <translation>导入模型</translation>
+        </message>
+        <message>
+            <source>Import {name}</source>
+            <translation>导入 {name}</translation>
+        </message>
+        <message>
+            <source>Imported 1 layer from {name}</source>
+            <translation>已从 {name} 导入 1 层</translation>
+        </message>
+        <message>
+            <source>Imported {n} layers from {name}</source>
+            <translation>已从 {name} 导入 {n} 层</translation>
+        </message>
+        <message>
+            <source>Its map moved back by ({y}, {x}) (the layer's jump is {jy} x {jx})</source>
+            <translation>其特征图已移回 ({y}, {x})（该层的跳距为 {jy} x {jx}）</translation>
+        </message>
+        <message>
+            <source>Layer {n}, input shifted by dy = {dy}, dx = {dx} ({fill}).</source>
+            <translation>第 {n} 层，输入平移 dy = {dy}，dx = {dx}（{fill}）。</translation>
+        </message>
+        <message>
+            <source>Layer {n}: edit kernel</source>
+            <translation>第 {n} 层：编辑卷积核</translation>
+        </message>
+        <message>
+            <source>Layer {n}: edit kernel cell</source>
+            <translation>第 {n} 层：编辑卷积核单元</translation>
+        </message>
+        <message>
+            <source>Layer {n}: full weight</source>
+            <translation>第 {n} 层：完整权重</translation>
+        </message>
+        <message>
+            <source>Layer {n}: per channel kernel</source>
+            <translation>第 {n} 层：逐通道卷积核</translation>
+        </message>
+        <message>
+            <source>Layer {n}: {why}</source>
+            <translation>第 {n} 层：{why}</translation>
+        </message>
+        <message>
+            <source>Learn the kernel of layer {n}</source>
+            <translation>学习第 {n} 层的卷积核</translation>
+        </message>
+        <message>
+            <source>Learning (estimating the learning rate first)...</source>
+            <translation>正在学习（先估计学习率）…</translation>
+        </message>
+        <message>
+            <source>Learning...</source>
+            <translation>正在学习…</translation>
+        </message>
+        <message>
+            <source>Load a target file first.</source>
+            <translation>请先载入目标文件。</translation>
+        </message>
+        <message>
+            <source>Move layer {src} to {dst}</source>
+            <translation>将第 {src} 层移到第 {dst} 层</translation>
+        </message>
+        <message>
+            <source>New empty pipeline: add layers with Layer ▸ Add</source>
+            <translation>新的空流水线：用 层 ▸ 添加 加入层</translation>
+        </message>
+        <message>
+            <source>ONNX models (*.onnx);;All files (*)</source>
+            <translation>ONNX 模型 (*.onnx);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Open an image first.</source>
+            <translation>请先打开一幅图像。</translation>
+        </message>
+        <message>
+            <source>Opened pipeline {name}</source>
+            <translation>已打开流水线 {name}</translation>
+        </message>
+        <message>
+            <source>Opened {name}</source>
+            <translation>已打开 {name}</translation>
+        </message>
+        <message>
+            <source>Opened {name}, {w}×{h}: too large to load whole ({why}); the layers are computed on a preview at 1/{f} scale, File ▸ Export computes at full resolution</source>
+            <translation>已打开 {name}，{w}×{h}：太大，无法整体载入（{why}）；各层在 1/{f} 比例的预览上计算，文件 ▸ 导出 以全分辨率计算</translation>
+        </message>
+        <message>
+            <source>Output ({row}, {col}), step {n} of {total}: {sum}</source>
+            <translation>输出 ({row}, {col})，第 {n} / {total} 步：{sum}</translation>
+        </message>
+        <message>
+            <source>Pasted a {w}×{h} image (1 channel)</source>
+            <translation>已粘贴一幅 {w}×{h} 的图像（1 个通道）</translation>
+        </message>
+        <message>
+            <source>Pasted a {w}×{h} image ({c} channels)</source>
+            <translation>已粘贴一幅 {w}×{h} 的图像（{c} 个通道）</translation>
+        </message>
+        <message>
+            <source>Pause</source>
+            <translation>暂停</translation>
+        </message>
+        <message>
+            <source>Preparing the steps...</source>
+            <translation>正在准备各步…</translation>
+        </message>
+        <message>
+            <source>Remove layer {n} ({type})</source>
+            <translation>删除第 {n} 层（{type}）</translation>
+        </message>
+        <message>
+            <source>Rename layer</source>
+            <translation>重命名层</translation>
+        </message>
+        <message>
+            <source>Restore autosaved changes</source>
+            <translation>恢复自动保存的更改</translation>
+        </message>
+        <message>
+            <source>Restore autosaved pipeline</source>
+            <translation>恢复自动保存的流水线</translation>
+        </message>
+        <message>
+            <source>Save them first?</source>
+            <translation>先保存吗？</translation>
+        </message>
+        <message>
+            <source>Saved {name}</source>
+            <translation>已保存 {name}</translation>
+        </message>
+        <message>
+            <source>Saved {when}</source>
+            <translation>保存于 {when}</translation>
+        </message>
+        <message>
+            <source>Select a conv or pooling layer to play its window.</source>
+            <translation>请选择一个卷积层或池化层来播放其滑动窗口。</translation>
+        </message>
+        <message>
+            <source>Select a layer (not the input) to compare its maps.</source>
+            <translation>请选择一个层（不是输入）来比较其特征图。</translation>
+        </message>
+        <message>
+            <source>Select an enabled conv2d layer (with an image open) to learn its kernel.</source>
+            <translation>请选择一个已启用的 conv2d 层（并打开一幅图像）来学习其卷积核。</translation>
+        </message>
+        <message>
+            <source>Step {n}: loss {loss} (before the step), learning rate {lr}</source>
+            <translation>第 {n} 步：损失 {loss}（该步之前），学习率 {lr}</translation>
+        </message>
+        <message>
+            <source>Still importing {name}…</source>
+            <translation>仍在导入 {name}…</translation>
+        </message>
+        <message>
+            <source>Test pattern: {name}</source>
+            <translation>测试图案：{name}</translation>
+        </message>
+        <message>
+            <source>The clipboard holds no image.</source>
+            <translation>剪贴板中没有图像。</translation>
+        </message>
+        <message>
+            <source>The layer's jump {jy} x {jx} does not divide the shift: the maps are compared where they are</source>
+            <translation>该层的跳距 {jy} x {jx} 不能整除平移量：特征图按原位比较</translation>
+        </message>
+        <message>
+            <source>The pipeline changed: the next Start learns afresh from the layer as it is now.</source>
+            <translation>流水线已更改：下次“开始”将从该层当前的状态重新学习。</translation>
+        </message>
+        <message>
+            <source>The pipeline has changes that are not saved.</source>
+            <translation>流水线有未保存的更改。</translation>
+        </message>
+        <message>
+            <source>This weight multiplies layer {n}'s output, not the image: the input view highlights the first layer's weights</source>
+            <translation>此权重乘的是第 {n} 层的输出，而不是图像：输入视图只为第一层的权重高亮像素</translation>
+        </message>
+        <message>
+            <source>Tiled BigTIFF (float32 values as they are, zlib)</source>
+            <translation>分块 BigTIFF（float32 原值，zlib 压缩）</translation>
+        </message>
+        <message>
+            <source>Unsaved changes</source>
+            <translation>未保存的更改</translation>
+        </message>
+        <message>
+            <source>Zarr array (C, H, W), chunked by tile</source>
+            <translation>Zarr 数组 (C, H, W)，按块分片</translation>
+        </message>
+        <message>
+            <source>abs: |x|, then clip to [0, 1]</source>
+            <translation>abs：取 |x|，再截断到 [0, 1]</translation>
+        </message>
+        <message>
+            <source>an image</source>
+            <translation>图像</translation>
+        </message>
+        <message>
+            <source>at full resolution</source>
+            <translation>以全分辨率</translation>
+        </message>
+        <message>
+            <source>at full resolution, tile by tile</source>
+            <translation>以全分辨率逐块</translation>
+        </message>
+        <message>
+            <source>auto: signed for feature maps that hold negative values, clip otherwise (convstudio apply clips unless --normalize says otherwise)</source>
+            <translation>auto：含负值的特征图用 signed，否则用 clip（convstudio apply 默认 clip，除非 --normalize 另行指定）</translation>
+        </message>
+        <message>
+            <source>channel {c}</source>
+            <translation>通道 {c}</translation>
+        </message>
+        <message>
+            <source>clip: values below 0 are black, above 1 white</source>
+            <translation>clip：小于 0 的值为黑，大于 1 的值为白</translation>
+        </message>
+        <message>
+            <source>difference</source>
+            <translation>差</translation>
+        </message>
+        <message>
+            <source>feature maps</source>
+            <translation>特征图</translation>
+        </message>
+        <message>
+            <source>image '{name}'</source>
+            <translation>图像“{name}”</translation>
+        </message>
+        <message>
+            <source>image '{name}' (too large to autosave: open it again)</source>
+            <translation>图像“{name}”（太大，未自动保存：请重新打开）</translation>
+        </message>
+        <message>
+            <source>image lost</source>
+            <translation>图像已丢失</translation>
+        </message>
+        <message>
+            <source>importing {name}…</source>
+            <translation>正在导入 {name}…</translation>
+        </message>
+        <message>
+            <source>input channel {c}</source>
+            <translation>输入通道 {c}</translation>
+        </message>
+        <message>
+            <source>kernel [{o}, {i}]</source>
+            <translation>卷积核 [{o}, {i}]</translation>
+        </message>
+        <message>
+            <source>largest |difference| away from the border: {v}</source>
+            <translation>远离边界处的最大 |差|：{v}</translation>
+        </message>
+        <message>
+            <source>loading {name}…</source>
+            <translation>正在载入 {name}…</translation>
+        </message>
+        <message>
+            <source>loss (mean squared error)</source>
+            <translation>损失（均方误差）</translation>
+        </message>
+        <message>
+            <source>min-max: the smallest value is black, the largest white</source>
+            <translation>min-max：最小值为黑，最大值为白</translation>
+        </message>
+        <message>
+            <source>no pipeline</source>
+            <translation>没有流水线</translation>
+        </message>
+        <message>
+            <source>no position is far enough from the border to compare</source>
+            <translation>没有离边界足够远、可以比较的位置</translation>
+        </message>
+        <message>
+            <source>no preview: not enough memory</source>
+            <translation>无预览：内存不足</translation>
+        </message>
+        <message>
+            <source>no preview: the image is too large</source>
+            <translation>无预览：图像太大</translation>
+        </message>
+        <message>
+            <source>no preview: {why}</source>
+            <translation>无预览：{why}</translation>
+        </message>
+        <message>
+            <source>nothing in it can be read</source>
+            <translation>其中没有可读取的内容</translation>
+        </message>
+        <message>
+            <source>one RGB image</source>
+            <translation>一幅 RGB 图像</translation>
+        </message>
+        <message>
+            <source>one RGBA image</source>
+            <translation>一幅 RGBA 图像</translation>
+        </message>
+        <message>
+            <source>one float32 (C, H, W) Zarr array, one chunk per tile</source>
+            <translation>一个 float32 (C, H, W) 的 Zarr 数组，每块一个分片</translation>
+        </message>
+        <message>
+            <source>one gray image</source>
+            <translation>一幅灰度图像</translation>
+        </message>
+        <message>
+            <source>original</source>
+            <translation>原始</translation>
+        </message>
+        <message>
+            <source>output channel {c}</source>
+            <translation>输出通道 {c}</translation>
+        </message>
+        <message>
+            <source>pipeline: only its file {name}</source>
+            <translation>流水线：只有其文件 {name}</translation>
+        </message>
+        <message>
+            <source>reading a preview of {name}… {percent}%</source>
+            <translation>正在读取 {name} 的预览… {percent}%</translation>
+        </message>
+        <message>
+            <source>running maximum</source>
+            <translation>累计最大值</translation>
+        </message>
+        <message>
+            <source>running sum</source>
+            <translation>累加和</translation>
+        </message>
+        <message>
+            <source>running sum, then / divisor</source>
+            <translation>累加和，再除以除数</translation>
+        </message>
+        <message>
+            <source>shifted (moved back)</source>
+            <translation>平移后（已移回）</translation>
+        </message>
+        <message>
+            <source>signed: 0 is mid-grey, ±max|x| black / white</source>
+            <translation>signed：0 为中灰，±max|x| 为黑 / 白</translation>
+        </message>
+        <message>
+            <source>step</source>
+            <translation>步</translation>
+        </message>
+        <message>
+            <source>the float32 (C, H, W) array, exactly</source>
+            <translation>float32 (C, H, W) 数组，原样保存</translation>
+        </message>
+        <message>
+            <source>the image is intact</source>
+            <translation>图像完好</translation>
+        </message>
+        <message>
+            <source>the pipeline does not fit the image: {why}</source>
+            <translation>流水线与图像不匹配：{why}</translation>
+        </message>
+        <message>
+            <source>the pipeline is intact</source>
+            <translation>流水线完好</translation>
+        </message>
+        <message>
+            <source>these {n} autosaved sessions</source>
+            <translation>这 {n} 个自动保存的会话</translation>
+        </message>
+        <message>
+            <source>this autosaved session</source>
+            <translation>这个自动保存的会话</translation>
+        </message>
+        <message>
+            <source>untitled</source>
+            <translation>未命名</translation>
+        </message>
+        <message>
+            <source>{kind}, {c} channels: one gray file per channel ({first} …)</source>
+            <translation>{kind}，{c} 个通道：每个通道一个灰度文件（{first} …）</translation>
+        </message>
+        <message>
+            <source>{kind}: {what}</source>
+            <translation>{kind}：{what}</translation>
+        </message>
+        <message>
+            <source>{name} could not be deleted: {why}</source>
+            <translation>无法删除 {name}：{why}</translation>
+        </message>
+        <message>
+            <source>{name} is {w} x {h} ({c}), {why}: the layers are computed on a preview at 1/{f} scale ({how}). File ▸ Export computes at full resolution, tile by tile.</source>
+            <translation>{name} 为 {w} x {h}（{c}），{why}：各层在 1/{f} 比例的预览上计算（{how}）。文件 ▸ 导出 以全分辨率逐块计算。</translation>
+        </message>
+        <message>
+            <source>{n} files</source>
+            <translation>{n} 个文件</translation>
+        </message>
+        <message>
+            <source>{n} layers</source>
+            <translation>{n} 层</translation>
+        </message>
+        <message>
+            <source>{what}: {values}; the map holds {value}</source>
+            <translation>{what}：{values}；特征图中的值为 {value}</translation>
+        </message>
+        <message>
+            <source>{where} The layer's receptive field is in fractions of a pixel: compared as is.</source>
+            <translation>{where}该层的感受野以像素的分数计：按原样比较。</translation>
+        </message>
+        <message>
+            <source>{where} {moved}; {inner}. Change where the map is: {change} (sum |shifted - original| / sum |original|; 0: unchanged).</source>
+            <translation>{where}{moved}；{inner}。特征图所在处的变化：{change}（Σ|平移后 − 原始| / Σ|原始|；0 表示不变）。</translation>
+        </message>
+        <message>
+            <source>session.json does not hold an object</source>
+            <translation>session.json 中不是一个对象</translation>
+        </message>
+        <message>
+            <source>session.json is missing</source>
+            <translation>缺少 session.json</translation>
+        </message>
+        <message>
+            <source>session.json is not marked as a version 1 autosave (read anyway)</source>
+            <translation>session.json 未标记为第 1 版自动保存（仍已读取）</translation>
+        </message>
+        <message>
+            <source>session.json is not valid JSON ({why})</source>
+            <translation>session.json 不是有效的 JSON（{why}）</translation>
+        </message>
+        <message>
+            <source>the image could not be read: {why}</source>
+            <translation>无法读取图像：{why}</translation>
+        </message>
+        <message>
+            <source>the image is taken from {name}</source>
+            <translation>图像取自 {name}</translation>
+        </message>
+        <message>
+            <source>the image record could not be read ({why}); {name} is used</source>
+            <translation>无法读取图像记录（{why}）；改用 {name}</translation>
+        </message>
+        <message>
+            <source>the pipeline could not be read: it is missing</source>
+            <translation>无法读取流水线：它不存在</translation>
+        </message>
+        <message>
+            <source>the pipeline could not be read: its names hold invalid characters</source>
+            <translation>无法读取流水线：其名称含有无效字符</translation>
+        </message>
+        <message>
+            <source>the pipeline could not be read: {why}</source>
+            <translation>无法读取流水线：{why}</translation>
+        </message>
+        <message>
+            <source>the pipeline's file name could not be read</source>
+            <translation>无法读取流水线的文件名</translation>
+        </message>
+        <message>
+            <source>the selected layer could not be read (the input is selected)</source>
+            <translation>无法读取所选的层（已选中输入）</translation>
+        </message>
+        <message>
+            <source>the time saved could not be read</source>
+            <translation>无法读取保存时间</translation>
+        </message>
+        <message>
+            <source>the time saved could not be read (the file's time is shown)</source>
+            <translation>无法读取保存时间（显示的是文件的时间）</translation>
+        </message>
+        <message>
+            <source>whether it had unsaved changes could not be read (kept as unsaved)</source>
+            <translation>无法读取是否有未保存的更改（按未保存处理）</translation>
+        </message>
     </context>
 </TS>

@@ -8,6 +8,7 @@ import importlib.util
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QTranslator
 from PySide6.QtWidgets import QAbstractButton, QLabel, QToolButton
@@ -130,3 +131,33 @@ def test_nothing_is_cut_off_in_chinese_at_1600_by_1000(make_window, english_afte
         if text and widget.fontMetrics().horizontalAdvance(text) > widget.width():
             cut.append((widget.objectName() or type(widget).__name__, text, widget.width()))
     assert not cut
+
+
+def test_restore_texts_in_english_are_the_stores_own(tmp_path, qapp):
+    """The dialog's translatable summaries say, in English, exactly what the Qt-free store says."""
+    from convstudio.app.dialogs.restore import describe, image_text, pipeline_text, state_text
+    from convstudio.app.i18n_tour import _session_folders
+    from convstudio.app.model.autosave_store import read_session
+
+    for folder in _session_folders(tmp_path, np.zeros((1, 4, 4), np.float32)):
+        s = read_session(folder)
+        assert (pipeline_text(s), image_text(s), state_text(s), describe(s)) == (
+            s.pipeline_summary(), s.image_summary(), s.state_text(), s.describe())
+    assert any(read_session(f).damaged for f in tmp_path.iterdir())
+
+
+def test_player_texts_follow_a_language_switch(make_window, english_after):
+    """The sliding window's step texts are made again on a switch, and come back in English."""
+    from convstudio.lessons import LESSONS
+
+    w = make_window(first_launch=True, show=True)
+    w.learn.open_lesson(next(i for i, les in enumerate(LESSONS) if les.id == "cross-correlation"), ask=False)
+    w.explore.actions["sliding_player"].trigger()
+    w.wait_idle()
+    english = w.explore.player.expression.text()
+    assert english.startswith("Output (0, 0), step 1 of ")
+    i18n.set_language(i18n.CHINESE)
+    chinese = w.explore.player.expression.text()
+    assert chinese.startswith("输出 (0, 0)，第 1 / ") and not english_words(chinese)
+    i18n.set_language(i18n.ENGLISH)
+    assert w.explore.player.expression.text() == english

@@ -34,14 +34,20 @@ def mixed_pipeline(rng) -> Pipeline:
     ]})
 
 
-def numeric_gradient(p: Pipeline, x: np.ndarray, layer: int, c: int, i: int, j: int, eps=1e-3):
-    g = np.zeros(x.shape)
+def numeric_gradients(p: Pipeline, x: np.ndarray, targets: list[tuple[int, int, int, int]],
+                      eps=1e-3) -> list[np.ndarray]:
+    """Central differences of each output pixel ``(layer, c, i, j)`` in `targets` with respect to
+    every input value; one pair of runs per input value serves every target (a run returns every
+    layer's output)."""
+    gs = [np.zeros(x.shape) for _ in targets]
     for idx in np.ndindex(x.shape):
         xp, xm = x.astype(np.float64), x.astype(np.float64)
         xp[idx] += eps
         xm[idx] -= eps
-        g[idx] = (p.run(xp)[layer - 1][c, i, j] - p.run(xm)[layer - 1][c, i, j]) / (2 * eps)
-    return g
+        up, down = p.run(xp), p.run(xm)
+        for g, (layer, c, i, j) in zip(gs, targets):
+            g[idx] = (up[layer - 1][c, i, j] - down[layer - 1][c, i, j]) / (2 * eps)
+    return gs
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -50,11 +56,12 @@ def test_erf_matches_finite_differences(seed):
     p = mixed_pipeline(rng)
     x = rng.random((2, 13, 17)).astype(np.float32)
     shapes = p.output_shapes(x.shape)
+    targets = []
     for layer in (1, 3, 6, len(p)):
         c, h, w = shapes[layer]
-        pos = (c - 1, h // 2, w // 2)
-        erf = effective_receptive_field(p, x, layer, *pos)
-        num = numeric_gradient(p, x, layer, *pos)
+        targets.append((layer, c - 1, h // 2, w // 2))
+    for target, num in zip(targets, numeric_gradients(p, x, targets)):
+        erf = effective_receptive_field(p, x, *target)
         assert erf.shape == x.shape and erf.dtype == np.float32
         # float32 forward passes limit the finite differences to about 1e-5
         np.testing.assert_allclose(erf, num, atol=5e-5 + 1e-3 * np.abs(num).max())
