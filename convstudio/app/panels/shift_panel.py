@@ -68,17 +68,12 @@ class ShiftPanel(QWidget):
             row.addWidget(QLabel(text))
             row.addWidget(w)
         row.addStretch(1)
+        # The three views are built the first time they are needed (the dock is shown, or a
+        # comparison arrives): most windows never open this dock, and they cost 40 ms.
         self.plot = pg.GraphicsLayoutWidget()
         self.plot.setMinimumHeight(160)
-        self.items: dict[str, pg.ImageItem] = {}
+        self._items: dict[str, pg.ImageItem] = {}
         self.captions: dict[str, pg.LabelItem] = {}  # (painted: made again on languageChanged)
-        for k, title in enumerate(_CAPTIONS):
-            box = self.plot.addViewBox(row=0, col=k, lockAspect=True, invertY=True)
-            box.setMenuEnabled(False)
-            self.captions[title] = self.plot.addLabel(tr(title), row=1, col=k)
-            item = pg.ImageItem(axisOrder="row-major")
-            box.addItem(item)
-            self.items[title.split()[0]] = item
         self._comparison: ShiftComparison | None = None
         self._message: str | None = tr_noop("Select a layer to compare its maps.")  # (English source of the text shown)
         self.summary = made_at_run_time(QLabel(tr(self._message)))
@@ -91,6 +86,23 @@ class ShiftPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary)
         notifier().languageChanged.connect(self._on_language_changed)
+
+    @property
+    def items(self) -> dict[str, pg.ImageItem]:
+        """The image of each view ("original", "shifted", "difference"), built on first use."""
+        if not self._items:
+            for k, title in enumerate(_CAPTIONS):
+                box = self.plot.addViewBox(row=0, col=k, lockAspect=True, invertY=True)
+                box.setMenuEnabled(False)
+                self.captions[title] = self.plot.addLabel(tr(title), row=1, col=k)
+                item = pg.ImageItem(axisOrder="row-major")
+                box.addItem(item)
+                self._items[title.split()[0]] = item
+        return self._items
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.items  # noqa: B018 - build the views before they are first painted
+        super().showEvent(event)
 
     def _on_language_changed(self, _language: str) -> None:
         """Captions and summary again (docs/developing.md, "Translations")."""
