@@ -117,3 +117,24 @@ def test_the_image_being_loaded_is_in_the_view_state(window, tmp_path):
     assert w.view_state.loading is None and not w.image_loader.busy
     settle(w)
     assert w.doc.image_path == other and w.doc.image_shape == (1, 5, 7)
+
+
+def test_the_pins_live_in_the_view_state(window):
+    """A click pins through the overlay into the view state; whoever changes the state (here the
+    test, as a future control would), the overlay follows, its boxes and its signal included."""
+    w = window
+    settle(w)
+    pins = recorder(w.view_state.pinsChanged)
+    overlay_changes: list[None] = []
+    w.insight.overlay.pinsChanged.connect(lambda: overlay_changes.append(None))
+    a, b = Mark(w.doc.selected, 1, 2, 0), Mark(w.doc.selected, 3, 4, 0)
+    w.insight.overlay.pin(a)
+    w.insight.overlay.pin(b)
+    assert [m for _, m in w.view_state.pins] == [a, b] == w.insight.overlay.pins()
+    assert len(pins) == 2 and len(overlay_changes) == 2
+    w.view_state.set_pins(w.view_state.pins[1:])  # from outside the overlay: b stays
+    assert w.insight.overlay.pins() == [b] and len(overlay_changes) == 3
+    w.view_state.set_pins(w.view_state.pins)  # no change, no signal
+    assert len(pins) == 3
+    w.insight.clear_pins()
+    assert w.view_state.pins == () and w.insight.overlay.pins() == []

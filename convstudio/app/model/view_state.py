@@ -15,6 +15,9 @@ Who writes and who listens (docs/developing.md, "From an edit to a repaint"):
 * ``levels_lock``: View ▸ Lock levels and the grid's "Lock levels" box write it; the layer view
   and both check boxes follow.
 * ``pixel``: a click on a map writes it; the "seeing why" controller explains it.
+* ``pins``: the pinned receptive-field marks, ``(colour index, Mark)`` pairs, oldest first; a
+  click pins, Esc / "Clear pins" clears; the receptive-field overlay draws them and the panel
+  lists them.
 * ``loading``: the window's background image reads write it; the status bar shows it.
 
 Plain Python values only (str, tuples, a frozen ``Mark``, a Path); GUI thread only.
@@ -44,12 +47,15 @@ class ViewState(QObject):
         The clicked pixel (a :class:`~convstudio.app.views.receptive_overlay.Mark`) or None.
     loadingChanged(object)
         The image file being read in the background (a Path), or None.
+    pinsChanged(object)
+        The pinned marks: a tuple of ``(colour index, Mark)``.
     """
 
     displayModeChanged = Signal(str)
     levelsLockChanged = Signal(object)
     pixelChanged = Signal(object)
     loadingChanged = Signal(object)
+    pinsChanged = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, display_mode: str = AUTO) -> None:
         super().__init__(parent)
@@ -57,6 +63,19 @@ class ViewState(QObject):
         self._levels_lock: tuple[float, float] | None = None
         self._pixel: Any = None
         self._loading: Path | None = None
+        self._pins: tuple[tuple[int, Any], ...] = ()
+
+    @property
+    def pins(self) -> tuple[tuple[int, Any], ...]:
+        """The pinned marks, ``(colour index, Mark)``, oldest first."""
+        return self._pins
+
+    def set_pins(self, pins) -> None:
+        pins = tuple((int(k), m) for k, m in pins)
+        if pins == self._pins:
+            return
+        self._pins = pins
+        self.pinsChanged.emit(pins)
 
     # ------------------------------------------------------------------ display mode
     @property

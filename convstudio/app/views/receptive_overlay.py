@@ -143,6 +143,10 @@ class ReceptiveOverlay(QObject):
         of the input and every layer's output in computed (maybe preview) pixels, and the preview
         factor; or None when nothing is computed.
 
+    state : ViewState, optional
+        Where the pins live (``ViewState.pins``; the window's, so that whoever changes them, the
+        overlay redraws); without one the overlay keeps its own.
+
     Views are added with :meth:`add_target` (anything with ``add_rect_overlay`` / ``remove_overlay``,
     e.g. a FeatureMapGrid) and a callable giving the layer index the view shows now (None: nothing).
 
@@ -155,14 +159,37 @@ class ReceptiveOverlay(QObject):
     pinsChanged = Signal()
 
     def __init__(self, context: Callable[[], tuple[Pipeline, Sequence, int] | None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *, state=None) -> None:
         super().__init__(parent)
+        from convstudio.app.model.view_state import ViewState
+
         self._context = context
         self._targets: list[tuple[object, Callable[[], int | None]]] = []
         self._drawn: dict[int, dict[Hashable, set]] = {}  # id(view) -> mark id -> keys
         self._hover: Mark | None = None
-        self._pins: list[tuple[int, Mark]] = []  # (colour index, mark)
+        self._state = state if state is not None else ViewState(self)
+        self._shown: tuple[tuple[int, Mark], ...] = ()  # the pins drawn now
+        self._state.pinsChanged.connect(self._on_state_pins)
         self._visible = True
+
+    @property
+    def _pins(self) -> list[tuple[int, Mark]]:
+        return list(self._state.pins)
+
+    def _set_pins(self, pins: list[tuple[int, Mark]]) -> None:
+        self._shown = tuple(pins)
+        self._state.set_pins(pins)
+
+    def _on_state_pins(self, pins) -> None:
+        """The pins were changed elsewhere (not through this overlay): draw what the state holds."""
+        if tuple(pins) == self._shown:
+            return
+        for k, _ in self._shown:
+            self._draw(("pin", k), None, None)
+        self._shown = tuple(pins)
+        for k, m in self._shown:
+            self._draw(("pin", k), m, PIN_COLOURS[k])
+        self.pinsChanged.emit()
 
     # ---------------------------------------------------------------- targets
     def add_target(self, view, layer_of: Callable[[], int | None]) -> None:
@@ -194,16 +221,18 @@ class ReceptiveOverlay(QObject):
         """Pin `mark` (a pixel already pinned is not pinned twice; the oldest pin goes when there
         are more than MAX_PINS)."""
         key = (mark.layer, mark.row, mark.col)
-        if any((m.layer, m.row, m.col) == key for _, m in self._pins):
+        pins = self._pins
+        if any((m.layer, m.row, m.col) == key for _, m in pins):
             return
-        used = {k for k, _ in self._pins}
-        if len(self._pins) >= MAX_PINS:
-            k, old = self._pins.pop(0)
+        used = {k for k, _ in pins}
+        if len(pins) >= MAX_PINS:
+            k, old = pins.pop(0)
             self._draw(("pin", k), None, None)
             used.discard(k)
         colour = next(k for k in range(len(PIN_COLOURS)) if k not in used)
-        self._pins.append((colour, mark))
+        pins.append((colour, mark))
         self._draw(("pin", colour), mark, PIN_COLOURS[colour])
+        self._set_pins(pins)
         self.pinsChanged.emit()
 
     def clear_pins(self) -> None:
@@ -211,16 +240,17 @@ class ReceptiveOverlay(QObject):
             return
         for k, _ in self._pins:
             self._draw(("pin", k), None, None)
-        self._pins = []
+        self._set_pins([])
         self.pinsChanged.emit()
 
     def refresh(self) -> None:
         """Redraw everything (the pipeline, the selection, the image or the result changed); pins
         that no longer exist are dropped."""
         ctx = self._context()
-        valid = [(k, m) for k, m in self._pins if ctx is not None and _exists(ctx, m)]
-        dropped = [(k, m) for k, m in self._pins if (k, m) not in valid]
-        self._pins = valid
+        pins = self._pins
+        valid = [(k, m) for k, m in pins if ctx is not None and _exists(ctx, m)]
+        dropped = [(k, m) for k, m in pins if (k, m) not in valid]
+        self._set_pins(valid)
         for k, _ in dropped:
             self._draw(("pin", k), None, None)
         if self._hover is not None and (ctx is None or not _exists(ctx, self._hover)):

@@ -70,7 +70,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._border_layer: int | None = None
         self._closed = False
 
-        self.overlay = ReceptiveOverlay(self._context, self)
+        self.overlay = ReceptiveOverlay(self._context, self, state=window.view_state)  # pins: the view state
         self.overlay.add_target(window.input_view, lambda: 0 if self._context() else None)
         self.overlay.add_target(window.layer_view, self._layer_view_index)
         self.overlay.pinsChanged.connect(self._update_pins_text)
