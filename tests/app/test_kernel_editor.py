@@ -22,6 +22,7 @@ from convstudio.app.editing.kernel_model import (
     format_cell_value,
     parse_cell_value,
 )
+from convstudio.app.views.colormaps import DIVERGING_LUT
 from convstudio.core import kernels
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -86,12 +87,15 @@ def test_parse_cell_value_refuses_garbage_with_a_reason(text):
     assert str(caught.value)
 
 
-def test_diverging_colours_are_blue_white_red_with_readable_text():
+def test_diverging_colours_are_the_feature_maps_scale_with_readable_text():
     negative, zero, positive = (diverging_colour(v, 2.0) for v in (-2.0, 0.0, 2.0))
     assert negative.blue() > negative.red()
     assert positive.red() > positive.blue()
-    assert zero == QColor(255, 255, 255)
-    assert diverging_colour(5.0, 0.0) == QColor(255, 255, 255)  # an all-zero slice
+    assert min(zero.red(), zero.green(), zero.blue()) >= 240  # near-white
+    assert diverging_colour(5.0, 0.0) == zero  # an all-zero slice
+    # the same colour as the feature maps' table at the same share of the maximum
+    lut_end = DIVERGING_LUT[-1]
+    assert (positive.red(), positive.green(), positive.blue()) == tuple(int(c) for c in lut_end[:3])
     assert contrast_text_colour(negative) == QColor(Qt.GlobalColor.white)
     assert contrast_text_colour(zero) == QColor(Qt.GlobalColor.black)
 
@@ -108,7 +112,7 @@ def test_set_weight_shows_values_colours_and_does_not_emit(editor, qtbot):
     positive = _cell(editor, 1, 2, BACKGROUND)
     zero = _cell(editor, 0, 1, BACKGROUND)
     assert negative.blue() > negative.red() and positive.red() > positive.blue()
-    assert zero == QColor(255, 255, 255)
+    assert zero == diverging_colour(0.0, 2.0) and zero.lightness() >= 240  # the neutral, near-white
     # Max |value| gets the full colour: -2 is darker than -1.
     assert _cell(editor, 1, 0, BACKGROUND).lightness() < _cell(editor, 0, 0, BACKGROUND).lightness()
     assert _cell(editor, 1, 0, FOREGROUND) == QColor(Qt.GlobalColor.white)

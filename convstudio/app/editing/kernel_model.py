@@ -4,7 +4,7 @@ Three things live here, all free of widgets so that they can be tested without a
 
 * :func:`parse_cell_value` turns what the user typed ("1/16", "-0.5", "2e-3") into a float, or
   raises :class:`CellValueError` with a message meant for the status line;
-* :func:`diverging_colour` maps a signed value to the blue-white-red scale used for the cells;
+* :func:`diverging_colour` maps a signed value to the app's diverging scale (the feature maps' own);
 * :class:`KernelTableModel` serves a ``(rows, cols)`` float32 array to a ``QTableView`` (display
   text, colours, anchor marking, offset headers) and turns committed edits into a signal.
 
@@ -24,6 +24,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from convstudio.app.i18n import tr
+from convstudio.app.views.colormaps import diverging_rgb
 
 __all__ = [
     "CellValueError",
@@ -40,9 +41,6 @@ __all__ = [
 
 # Colour ends of the diverging scale (ColorBrewer RdBu ends, softened a little so that black
 # text stays readable on most of the range).
-NEGATIVE_RGB = (33, 102, 172)
-ZERO_RGB = (255, 255, 255)
-POSITIVE_RGB = (178, 24, 43)
 
 #: Item data role that gives a cell's value as a float (the display text is rounded).
 VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -179,22 +177,18 @@ def compact_cell_texts(value: float, significant_digits: int = 4):
 
 
 def diverging_colour(value: float, max_abs: float) -> QColor:
-    """Colour of ``value`` on a blue (negative) - white (zero) - red (positive) scale.
+    """Colour of ``value`` on the app's one diverging scale (``colormaps.diverging_rgb``: blue
+    for negative, near-white for zero, red for positive), so a cell and a feature map of the same
+    sign and share of the maximum have the same colour.
 
     Parameters
     ----------
     value : float
         The cell value.
     max_abs : float
-        The value that gets the full colour (the slice's max |value|); 0 makes everything white.
+        The value that gets the full colour (the slice's max |value|); 0 makes everything neutral.
     """
-    if max_abs <= 0 or not math.isfinite(value):
-        return QColor(*ZERO_RGB)
-    t = max(-1.0, min(1.0, value / max_abs))
-    end = POSITIVE_RGB if t > 0 else NEGATIVE_RGB
-    a = abs(t)
-    r, g, b = (round(z + (e - z) * a) for z, e in zip(ZERO_RGB, end))
-    return QColor(r, g, b)
+    return QColor(*(int(c) for c in diverging_rgb(value, max_abs)))
 
 
 def contrast_text_colour(background: QColor) -> QColor:
