@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PipelineError
+from .formatting import format_short
 from .gradients import avg_divisors, layer_backward, pad_source_index, pool_geometry
 from .layers import AvgPool2d, Conv2d, Layer, Pad, Stride
 from .pipeline import Pipeline, as_chw
@@ -78,11 +79,8 @@ def effective_receptive_field(
 
 
 def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    if float(v).is_integer() and abs(v) < 1e9:
-        return str(int(v))
-    return f"{v:.4g}"
+    """One number of a written-out sum (core/formatting.py's short form, integers in full)."""
+    return format_short(v, whole_below=1e9)
 
 
 #: Unit roundoff of float32 (half the distance from 1 to the next float32).
