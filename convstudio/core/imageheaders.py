@@ -23,6 +23,7 @@ import numpy as np
 
 from convstudio.core.errors import ImageIOError
 from convstudio.core.formatting import format_pixels
+from convstudio.core.safeio import os_reason
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -100,14 +101,7 @@ def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
         raise ImageIOError(f"'{name}' is {width} x {height} = {have}, above the limit of {limit}")
 
 
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "no such file or folder"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, IsADirectoryError):
-        return "it is a folder"
-    return (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+_os_reason = os_reason  # (the readers and writers here import it by this name)
 
 
 def _cv_reason(exc: cv2.error) -> str:

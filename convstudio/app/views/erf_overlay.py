@@ -30,6 +30,7 @@ from convstudio.app.qtsetup import pg
 from convstudio.app.views.colormaps import NEGATIVE_RGB, POSITIVE_RGB
 from convstudio.app.views.display import ALL_CHANNELS
 from convstudio.app.views.map_grid import FeatureMapGrid
+from convstudio.app.views.overlay import detach_items
 
 __all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
 
@@ -186,13 +187,7 @@ class ErfOverlay(QObject):
         return list(zip(items, channels))
 
     def _clear(self) -> None:
-        for _parent, heat in self._items:
-            if not shiboken6.isValid(heat):
-                continue
-            scene = heat.scene()
-            heat.setParentItem(None)
-            if scene is not None:
-                scene.removeItem(heat)
+        detach_items(heat for _parent, heat in self._items)
         self._items = []
         self._key = None
 

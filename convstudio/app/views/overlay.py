@@ -1,20 +1,22 @@
 """Rectangle overlays (receptive-field boxes and the like) drawn in input coordinates on the maps of an
 :class:`~convstudio.app.views.image_view.ImageView` or a
-:class:`~convstudio.app.views.map_grid.FeatureMapGrid`: the item that draws one, and how its pen and
-brush are chosen.
+:class:`~convstudio.app.views.map_grid.FeatureMapGrid`: the item that draws one, how its pen and
+brush are chosen, and how an overlay's items leave the scene (:func:`detach_items`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+import shiboken6
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from convstudio.app.qtsetup import pg
 
-__all__ = ["DEFAULT_OVERLAY_PEN", "OverlayRect", "normalise_overlay", "shown_brush"]
+__all__ = ["DEFAULT_OVERLAY_PEN", "OverlayRect", "detach_items", "normalise_overlay", "shown_brush"]
 
 
 DEFAULT_OVERLAY_PEN = pg.mkPen((255, 220, 0), width=2)
@@ -64,3 +66,15 @@ def shown_brush(brush, fills: bool):
     if fills or brush.style() != Qt.BrushStyle.SolidPattern:
         return brush
     return pg.mkBrush(None)
+
+
+def detach_items(items: Iterable) -> None:
+    """Take graphics items out of their parent and scene (the overlays' way to clear). An item
+    whose C++ side is already gone (its view was destroyed first) is skipped."""
+    for item in items:
+        if not shiboken6.isValid(item):
+            continue
+        scene = item.scene()
+        item.setParentItem(None)
+        if scene is not None:
+            scene.removeItem(item)

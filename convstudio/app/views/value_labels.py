@@ -22,6 +22,7 @@ from convstudio.app.model.throttle import Debouncer
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.display import ALL_CHANNELS
 from convstudio.app.views.map_grid import FeatureMapGrid
+from convstudio.app.views.overlay import detach_items
 from convstudio.core.formatting import format_short
 
 __all__ = ["ValueLabels", "format_value", "MAX_LABELLED_PIXELS", "MAX_LABELS"]
@@ -174,14 +175,7 @@ class ValueLabels(QObject):
         return targets
 
     def _clear(self) -> None:
-        for _item, labels in self._labels:
-            for lab in labels:
-                if not shiboken6.isValid(lab):
-                    continue
-                scene = lab.scene()
-                lab.setParentItem(None)
-                if scene is not None:
-                    scene.removeItem(lab)
+        detach_items(lab for _item, labels in self._labels for lab in labels)
         self._labels = []
         self._key = None
 
