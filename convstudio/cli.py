@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -390,8 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # --help, --version: printed; a full disk is reported here
             flush_stdout()
             return done.code if isinstance(done.code, int) else EXIT_OK
-        # SIGTERM is handled like Ctrl+C; float overflow gives inf, never a warning line (docs/cli.md)
-        with handle_sigterm(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # SIGTERM is handled like Ctrl+C (the app quits its event loop instead: app/launch.py);
+        # float overflow gives inf, never a warning line (docs/cli.md)
+        guard = nullcontext() if run is _cmd_app else handle_sigterm()
+        with guard, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             code = run(args)
         flush_stdout()  # a full disk or closed pipe is reported here, not at interpreter exit
         return code

@@ -180,12 +180,39 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
     window.autosaver = saver  # type: ignore[attr-defined]
     window.show()
     QTimer.singleShot(0, window.raise_)
+    terminated = _quit_on_sigterm(app)
     try:
         code = app.exec()
         window.shutdown()
     finally:
-        saver.finish()  # a clean exit: nothing to restore next time
+        if terminated() and doc.dirty:
+            # Ended from outside (a logout, `kill`): nobody was asked about the unsaved work,
+            # so it is written now and offered at the next start, as after a crash.
+            saver.save_now()
+        else:
+            saver.finish()  # a clean exit: nothing to restore next time
     return int(code)
+
+
+def _quit_on_sigterm(app):
+    """SIGTERM ends the event loop (exit status 143, as a shell reports it) instead of killing the
+    process mid-paint; returns a callable saying whether it came. Python runs the handler between
+    bytecodes, which the GUI-thread collector's timer guarantees a few times a second."""
+    import signal
+
+    from convstudio.cliguard import EXIT_TERMINATED
+
+    came = []
+
+    def on_sigterm(_signum, _frame) -> None:
+        came.append(True)
+        app.exit(EXIT_TERMINATED)
+
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except (ValueError, OSError):  # not the main thread, or an embedding that forbids it
+        pass
+    return lambda: bool(came)
 
 
 def _screenshot(app, window, renderer, path: str) -> int:

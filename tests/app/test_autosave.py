@@ -306,6 +306,9 @@ DRIVER = textwrap.dedent('''
         w.autosaver.saved.connect(saved)
 
     QTimer.singleShot(0, edit)
+    if mode == "term":  # as a user starts it: the console script's main (settings from XDG_CONFIG_HOME)
+        from convstudio.cli import main
+        sys.exit(main([]))
     sys.exit(launch.run_app(settings_path=sys.argv[1]))
 ''')
 
@@ -313,7 +316,8 @@ DRIVER = textwrap.dedent('''
 def _start_driver(tmp_path: Path, mode: str) -> subprocess.Popen:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{ENV_STATE_DIR: str(tmp_path / "state")})
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               **{ENV_STATE_DIR: str(tmp_path / "state")})
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     with open(tmp_path / "stderr.txt", "w") as err:  # a file: a full pipe would block the app
         return subprocess.Popen([sys.executable, str(driver), str(tmp_path / "settings.ini"),
@@ -386,6 +390,21 @@ def test_sigkill_mid_edit_then_restore(autosaved_window, tmp_path, qtbot):
     np.testing.assert_array_equal(d.image, lesson.make_image())
     assert d.image_name == lesson.title
     assert not folder.exists()
+
+
+def test_sigterm_quits_cleanly_and_keeps_the_unsaved_work(tmp_path):
+    """A logout or `kill` ends the app started as the console script does: the event loop stops
+    with the shell's 143, no traceback, and the unsaved edit is offered at the next start."""
+    proc = _start_driver(tmp_path, "term")
+    try:
+        folder, _ = _wait_saved(proc, tmp_path)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) == 128 + signal.SIGTERM
+    finally:
+        _close(proc)
+    err = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in err and "Terminated" not in err, err
+    assert [s.folder for s in find_crashed_sessions(tmp_path / "state")] == [folder]
 
 
 def test_clean_quit_leaves_nothing_to_restore(tmp_path):
