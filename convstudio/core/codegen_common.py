@@ -144,3 +144,18 @@ def _comment_block(lines: list[str], indent: str = "") -> list[str]:
                    or [indent + "#"])
     return out
 
+
+#: The pooling output length as the exported scripts compute it (both the PyTorch and the NumPy
+#: export write this same function into the file they generate).
+POOL_OUTPUT_SIZE = '''
+def pool_output_size(n, k, stride, before, after, dilation=1, ceil_mode=False):
+    """Pooling output length (PyTorch's rule): with ceil_mode a last window that would start in
+    the bottom/right padding is dropped."""
+    span = n + before + after - dilation * (k - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= n + before:
+        out -= 1
+    return out
+'''

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .codegen_common import (
+    POOL_OUTPUT_SIZE,
     _call,
     _channels_text,
     _comment_block,
@@ -121,17 +122,7 @@ def upsample(x, scale_factor, mode):
     return np.stack([cv2.resize(plane, (w * sw, h * sh), interpolation=interp).reshape(h * sh, w * sw)
                      for plane in x])
 ''',
-    "pool_output_size": '''
-def pool_output_size(n, k, stride, before, after, dilation=1, ceil_mode=False):
-    """Pooling output length (PyTorch's rule): with ceil_mode a last window that would start in
-    the bottom/right padding is dropped."""
-    span = n + before + after - dilation * (k - 1) - 1
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= n + before:
-        out -= 1
-    return out
+    "pool_output_size": POOL_OUTPUT_SIZE + '''
 
 
 def pool_geometry(h, w, kernel_size, stride, pads, dilation, ceil_mode):

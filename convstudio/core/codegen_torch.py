@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .codegen_common import (
+    POOL_OUTPUT_SIZE,
     _call,
     _channels_text,
     _comment_block,
@@ -82,17 +83,7 @@ class Subsample(nn.Module):
     def extra_repr(self) -> str:
         return f"stride={self.stride}, offset={self.offset}"
 ''',
-    "Pool2d": '''
-def pool_output_size(n, k, stride, before, after, dilation=1, ceil_mode=False):
-    """Pooling output length; with ceil_mode a last window that would start in the bottom/right
-    padding is dropped (the rule PyTorch applies with symmetric padding)."""
-    span = n + before + after - dilation * (k - 1) - 1
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= n + before:
-        out -= 1
-    return out
+    "Pool2d": POOL_OUTPUT_SIZE + '''
 
 
 class Pool2d(nn.Module):
