@@ -75,6 +75,17 @@ def _edges(n: int, step: int) -> list[int]:
     return list(range(0, n, step)) + [n]
 
 
+def _gathered_shape(layer, in_shape, in_region: Region, out_region: Region) -> tuple[int, int, int]:
+    """The shape of the padded block a windowed layer gathers for `out_region` (at most: the
+    rows and columns its windows span), or of `in_region` for any other layer."""
+    windows = getattr(layer, "_windows", None)
+    if windows is None:
+        return (in_shape[0],) + in_region.shape
+    wr, wc = windows(in_shape)
+    oh, ow = out_region.shape
+    return (in_shape[0], max(0, oh - 1) * wr.stride + wr.span, max(0, ow - 1) * wc.stride + wc.span)
+
+
 class TilePlan:
     """The tiles of layer `len(layers)`'s output for an input of `in_shape`, in row-major order.
 
@@ -139,21 +150,34 @@ class TilePlan:
             x = read_region(source, tile.regions[0])
         for k, layer in enumerate(self.layers):
             cancel.check()
-            if layer.enabled:
-                x = layer.forward_region(x, tile.regions[k], tile.regions[k + 1], self.shapes[k])
+            out = tile.regions[k + 1]
+            if out.size == 0:
+                # The tile's outputs read nothing of this layer's output (a tile of padding
+                # only, added by a later layer): an empty block keeps the shapes right.
+                x = np.zeros((self.shapes[k + 1][0],) + out.shape, np.float32)
+            elif layer.enabled:
+                x = layer.forward_region(x, tile.regions[k], out, self.shapes[k])
         return x
 
     # -- sizes
     def tile_bytes(self, tile: Tile) -> int:
         """Estimated peak bytes of running `tile`: at each layer the input region, the padded
-        block gathered from it, and the layer's own peak on that block (core/memory.py)."""
-        from .memory import layer_peak_bytes
+        block gathered from it, and the layer's own peak on that block (core/memory.py), whose
+        output is the tile's output region only."""
+        from .memory import array_bytes, layer_peak_bytes
 
         peak = 4 * self.shapes[0][0] * tile.regions[0].size
         for k, layer in enumerate(self.layers):
             held = 4 * self.shapes[k][0] * tile.regions[k].size
-            block = (self.shapes[k][0],) + tile.regions[k].shape
-            peak = max(peak, held + layer_peak_bytes(layer, block) if layer.enabled else held)
+            if not layer.enabled:
+                peak = max(peak, held)
+                continue
+            block = _gathered_shape(layer, self.shapes[k], tile.regions[k], tile.regions[k + 1])
+            out = array_bytes((self.shapes[k + 1][0],) + tile.regions[k + 1].shape)
+            # The block holds the padding already: the layer's run on it makes the tile's
+            # outputs, not the (maybe much larger) output of the block padded once more.
+            own = layer_peak_bytes(layer, block) - array_bytes(layer.output_shape(block)) + out
+            peak = max(peak, held + own)
         return peak + _OVERHEAD_BYTES
 
     def peak_tile_bytes(self) -> int:

@@ -259,6 +259,49 @@ def test_tiled_peak_bounds_a_real_tiled_run_within_3x(layers):
     assert worst <= estimate <= 3 * worst, (worst, estimate)
 
 
+def test_a_tile_of_mostly_padding_is_estimated_by_its_own_outputs():
+    """A small image padded far beyond its size (9 x 11 with 3000 replicated cells a side):
+    every tile reads the whole input, but computes and holds only its own outputs. Its
+    estimate once counted the padded output of the whole image for every tile, so no side fit
+    the budget and `apply` crawled through 16 x 16 tiles for minutes."""
+    import tracemalloc
+
+    from convstudio.core.tiling import choose_tile
+
+    p = pipe({"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "scale": 0.0625,
+              "padding": 3000, "padding_mode": "replicate"})
+    x = np.random.default_rng(5).random((3, 9, 11), dtype=np.float32)
+    whole = 4 * int(np.prod(p.output_shapes(x.shape)[-1]))  # 433 MB
+    plan = plan_tiles(p, x.shape, 512)
+    estimate = plan.peak_tile_bytes()
+    assert estimate < whole / 4
+    assert choose_tile(p, x.shape, whole) >= 512  # (it was 16: 141,000 tiles)
+    rows, cols = plan.grid
+    worst = 0
+    tracemalloc.start()
+    try:
+        for i, j in ((0, 0), (rows // 2, cols // 2), (rows - 1, cols - 1)):
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            y = plan.run_tile(plan.tile(i, j), x)
+            del y
+            worst = max(worst, tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        tracemalloc.stop()
+    assert worst <= estimate
+    small = pipe({"type": "conv2d", "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "scale": 0.0625,
+                  "padding": 40, "padding_mode": "replicate"})
+    assert_matches_whole(small, x, 16)
+
+
+def test_a_tile_that_reads_nothing_of_a_layer_is_padding_only():
+    # the last column of the pad's output reads no output of the conv before it
+    p = pipe({"type": "conv2d", "kernel": [[0.126]]},
+             {"type": "pad", "padding": [0, 0, 0, 1], "mode": "zeros", "value": 0.25})
+    x = np.random.default_rng(0).normal(size=(2, 4, 4)).astype(np.float32)
+    assert_matches_whole(p, x, 1)
+
+
 def test_choose_tile_is_the_largest_side_that_fits_and_stops_when_cancelled():
     from convstudio.core import RunCancelled
     from convstudio.core.tiling import _TILE_CHOICES, choose_tile
