@@ -237,6 +237,71 @@ def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
     grid.grab()  # paints
 
 
+def test_maps_too_large_to_shrink_at_once_are_shrunk_in_the_background(grid, qtbot, monkeypatch):
+    """Above SYNC_LIMIT values a map is shrunk by the shrinker's thread: the tile shows every
+    s-th pixel at once, the block extremes when they are ready, and the GUI thread never runs
+    the reduction of a large map itself."""
+    from convstudio.app.views import display, shrink
+
+    monkeypatch.setattr(shrink, "SYNC_LIMIT", 100_000)  # a 1200 x 1500 map counts as large
+    on_gui = []
+    real = display.display_block_reduce
+
+    def spy(a, rows, cols):
+        if QApplication.instance().thread().isCurrentThread() and a.size > 100_000:
+            on_gui.append(a.shape)
+        return real(a, rows, cols)
+
+    monkeypatch.setattr(shrink, "display_block_reduce", spy)
+    x = np.random.default_rng(4).standard_normal((4, 1200, 1500)).astype(np.float32)
+    x[2, :, 701] = 50.0  # a thin strong line that every s-th pixel misses
+    grid.set_maps(x)
+    qtbot.waitUntil(lambda: grid_drawn(grid))
+    tile, item = grid._tiles[2], grid.tile_image_items()[2]
+    sr, sc = tile.steps()
+    assert sc > 1 and 701 % sc
+    want = display_block_reduce(x[2], sr, sc)
+    qtbot.waitUntil(lambda: item.image is not None and item.image.shape == want.shape
+                    and np.array_equal(item.image, want), timeout=10_000)
+    assert np.all(item.image[:, 701 // sc] == 50.0)
+    assert on_gui == []
+    # the same map again (another run with equal values, say): from the cache, at once
+    shrink.shrinker().worker.wait_idle()
+    grid.set_maps(x.copy())
+    grid.set_maps(x)
+    assert np.array_equal(grid.tile_image_items()[2].image, want)
+
+
+def test_a_large_true_colour_image_is_shrunk_to_block_means_in_the_background(qtbot, monkeypatch):
+    from convstudio.app.views import shrink
+    from convstudio.app.views.image_view import ImageView
+
+    monkeypatch.setattr(shrink, "SYNC_LIMIT", 100_000)
+    v = ImageView(view_id="input", title="Input")
+    v.resize(300, 260)
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    x = np.random.default_rng(6).random((3, 900, 1200), dtype=np.float32)
+    v.set_image(x)
+    item = v._cell.item
+    v.grab()  # paints: renders a stand-in and asks for the shrunk image
+    xds, yds = item._computeDownsampleFactors()
+    assert (xds, yds) != (1, 1)
+    hwc = x.transpose(1, 2, 0)
+    want = shrink.display_block_mean(hwc, yds, xds)
+    qtbot.waitUntil(lambda: not shrink.shrinker().busy(), timeout=10_000)
+    got = shrink.shrinker().shrunk(item, item.image, None, yds, xds, shrink.MEAN)
+    assert got is not None  # cached now
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # block means, partial blocks at the edges included
+    np.testing.assert_allclose(want[0, 0], hwc[:yds, :xds].mean(axis=(0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(want[-1, -1], hwc[(want.shape[0] - 1) * yds:,
+                                                (want.shape[1] - 1) * xds:].mean(axis=(0, 1)),
+                               rtol=1e-5)
+    v.grab()
+
+
 # ------------------------------------------------------------------ the window
 
 

@@ -228,6 +228,31 @@ def test_block_reduction_keeps_a_one_pixel_line():
     assert display_block_reduce(x, 1, 1) is x
 
 
+def _block_extreme_reference(x: np.ndarray, r: int, c: int) -> np.ndarray:
+    """One block at a time: NaN if the block has one, else its largest |value|, + on a tie."""
+    h, w = x.shape
+    out = np.empty((-(-h // r), -(-w // c)), x.dtype)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            b = x[i * r:(i + 1) * r, j * c:(j + 1) * c]
+            hi, lo = b.max(), b.min()
+            out[i, j] = lo if -lo > hi else hi
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_block_reduction_matches_a_block_by_block_reference(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        r, c = (int(v) for v in rng.integers(1, 20, 2))  # column blocks below and above 8
+        x = rng.integers(-3, 4, (h, w)).astype(np.float32)  # small integers: many ties
+        if rng.random() < 0.3:
+            x[rng.integers(h), rng.integers(w)] = np.nan
+        np.testing.assert_array_equal(display_block_reduce(x, r, c),
+                                      _block_extreme_reference(x, r, c))
+
+
 def test_shrunk_tile_shows_a_thin_line(grid, qtbot):
     x = np.zeros((1, 512, 512), np.float32)
     x[0, :, 257] = 1.0

@@ -121,6 +121,11 @@ def display_block_reduce(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     Taking every ``rows``-th pixel (or the block mean) loses a 1 or 2 pixel wide edge, however
     strong; the block extreme keeps it at full strength. Blocks at the right and bottom edges may be
     partial. NaN in a block makes the block NaN. ``rows = cols = 1`` returns ``a`` itself.
+
+    Rows are reduced first (whole contiguous rows at a time, one pass over the map), then the
+    columns of the ``rows`` times smaller result: for a 24 MP map shrunk 30 times this takes about
+    a tenth of the time of reducing columns first, where every strided pass touches every cache
+    line of the map. Large maps are shrunk off the GUI thread (:mod:`~convstudio.app.views.shrink`).
     """
     a = np.asarray(a)
     if a.ndim != 2:
@@ -130,21 +135,43 @@ def display_block_reduce(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
         raise ValueError(f"block size must be at least 1, got {rows} x {cols}")
     if rows == cols == 1 or a.size == 0:
         return a
-    # Strided slices, one per offset in the block, combined elementwise: ten times faster than
-    # reducing a (H/r, r, W/c, c) reshape over its short axes.
-    hi = a[:, ::cols].copy()
-    lo = hi.copy()
+    hi = _reduce_cols(_reduce_rows(a, rows, np.maximum), cols, np.maximum)
+    lo = _reduce_cols(_reduce_rows(a, rows, np.minimum), cols, np.minimum)
+    return np.where(-lo > hi, lo, hi)
+
+
+def _reduce_rows(a: np.ndarray, rows: int, fn: np.ufunc) -> np.ndarray:
+    """``fn`` over each block of `rows` rows (the last one may be partial); `a` itself for 1."""
+    if rows == 1:
+        return a
+    h, w = a.shape
+    full = h // rows
+    out = np.empty((-(-h // rows), w), a.dtype)
+    if full:
+        fn.reduce(a[: full * rows].reshape(full, rows, w), axis=1, out=out[:full])
+    if full < out.shape[0]:
+        fn.reduce(a[full * rows:], axis=0, out=out[full])
+    return out
+
+
+def _reduce_cols(a: np.ndarray, cols: int, fn: np.ufunc) -> np.ndarray:
+    """``fn`` over each block of `cols` columns (the last one may be partial), a new array."""
+    h, w = a.shape
+    full = w // cols
+    out = np.empty((h, -(-w // cols)), a.dtype)
+    if cols >= 8:  # long enough blocks: one reduce over the innermost axis
+        if full:
+            fn.reduce(a[:, : full * cols].reshape(h, full, cols), axis=2, out=out[:, :full])
+        if full < out.shape[1]:
+            fn.reduce(a[:, full * cols:], axis=1, out=out[:, full])
+        return out
+    # short blocks: NumPy's inner loop over a few values is slow; combine strided slices instead
+    out[...] = a[:, ::cols]
     for k in range(1, cols):
         s = a[:, k::cols]  # one column fewer when the last block is partial
         n = s.shape[1]
-        np.maximum(hi[:, :n], s, out=hi[:, :n])
-        np.minimum(lo[:, :n], s, out=lo[:, :n])
-    hi2, lo2 = hi[::rows].copy(), lo[::rows].copy()
-    for k in range(1, rows):
-        n = hi[k::rows].shape[0]
-        np.maximum(hi2[:n], hi[k::rows], out=hi2[:n])
-        np.minimum(lo2[:n], lo[k::rows], out=lo2[:n])
-    return np.where(-lo2 > hi2, lo2, hi2)
+        fn(out[:, :n], s, out=out[:, :n])
+    return out
 
 
 _COLOR_MAPS: dict[int, pg.ColorMap] = {}

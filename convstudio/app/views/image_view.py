@@ -23,7 +23,6 @@ from convstudio.app.views.display import (
     ALL_CHANNELS,
     PixelInfo,
     as_chw,
-    display_block_reduce,
     needs_fit,
     pixel_info,
     rgb_for_display,
@@ -36,6 +35,7 @@ from convstudio.app.views.placement import (
     content_rect,
     placement_transform,
 )
+from convstudio.app.views.shrink import EXTREME, MEAN, shrunk
 
 __all__ = [
     "BACKGROUND",
@@ -67,19 +67,26 @@ class MapImageItem(pg.ImageItem):
     one of them.
 
     A single-valued map shown smaller than its pixels (``autoDownsample``) is shrunk with
-    :func:`display_block_reduce` instead of pyqtgraph's block mean, which would fade a thin
-    strong edge to a fraction of its value.
+    :func:`~convstudio.app.views.display.display_block_reduce` instead of pyqtgraph's block mean,
+    which would fade a thin strong edge to a fraction of its value; a true-colour image to its
+    block means. A large image is shrunk off the GUI thread (:mod:`~convstudio.app.views.shrink`).
     """
 
     def render(self) -> None:
         image = self.image
-        if (self.autoDownsample and image is not None and image.ndim == 2 and image.size
+        if (self.autoDownsample and image is not None and image.ndim in (2, 3) and image.size
                 and self.axisOrder == "row-major"):
             xds, yds = self._computeDownsampleFactors()
             if xds is not None and (xds, yds) != (1, 1):
-                # pyqtgraph renders the reduced map with its own downsampling off, then draws the
-                # rendering over the full map's rectangle (width() / height() read self.image)
-                self.image, self.autoDownsample = display_block_reduce(image, yds, xds), False
+                # pyqtgraph renders the reduced image with its own downsampling off, then draws
+                # the rendering over the full image's rectangle (width() / height() read
+                # self.image). A large image is shrunk in the background; until then every
+                # yds-th / xds-th pixel stands in.
+                kind = EXTREME if image.ndim == 2 else MEAN
+                small = shrunk(self, image, None, yds, xds, kind)
+                if small is None:
+                    small = np.ascontiguousarray(image[::yds, ::xds])
+                self.image, self.autoDownsample = small, False
                 self._imageNanLocations = None
                 try:
                     super().render()
@@ -91,6 +98,12 @@ class MapImageItem(pg.ImageItem):
                 return
         super().render()
         self._to_paint_format()
+
+    def _on_shrunk(self) -> None:
+        """The image shrunk in the background is ready: render again (pyqtgraph's own flag;
+        its paint draws ``qimage`` unless a rendering is due)."""
+        self._renderRequired = True
+        self.update()
 
     def _to_paint_format(self) -> None:
         qimage = self.qimage

@@ -133,12 +133,15 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
     # ================================================================ public API
     def set_maps(self, x: np.ndarray, *, title: str = "", placement: Placement | Any | None = None,
                  data_range: tuple[float, float] | None = None,
-                 changed: Sequence[int] | None = None) -> None:
+                 changed: Sequence[int] | None = None,
+                 channel_ranges: np.ndarray | None = None) -> None:
         """Show every channel of ``x`` (``(C, H, W)`` or ``(H, W)`` float32) placed by ``placement``.
 
         ``placement`` (a :class:`Placement` or a core ``ReceptiveField``; None = the input itself) puts
         the maps in input coordinates. ``data_range``, the finite ``(min, max)`` of ``x``, saves scanning
-        it when the caller knows it already (the renderer measures every layer in its worker).
+        it when the caller knows it already (the renderer measures every layer in its worker);
+        ``channel_ranges``, ``(C, 2)``, the finite ``(min, max)`` of every channel, saves scanning
+        each map for its minimum (which decides whether a map is drawn grey).
         ``changed``: the channels in which ``x`` differs from the maps shown now, when the caller knows
         that (an edit changed a few); if the shape, the placement and the colour scale stay, only those
         channels are redrawn. The focused channel is kept when it still exists. The views are refitted
@@ -152,6 +155,8 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
                 self._channel_lows.pop(int(ch), None)
         else:
             self._channel_lows.clear()
+        if channel_ranges is not None and len(channel_ranges) == x.shape[0]:
+            self._channel_lows = {c: float(lo) for c, lo in enumerate(channel_ranges[:, 0])}
         self._x = x
         self._placement = placement
         self._title_text = title

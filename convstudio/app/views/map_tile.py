@@ -14,10 +14,11 @@ from PySide6.QtGui import QColor, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
 
 from convstudio.app.views.colormaps import Display
-from convstudio.app.views.display import ALL_CHANNELS, PixelInfo, display_block_reduce, pixel_info, rgb_for_display
+from convstudio.app.views.display import ALL_CHANNELS, PixelInfo, pixel_info, rgb_for_display
 from convstudio.app.views.image_view import MapImageItem
 from convstudio.app.views.overlay import OverlayRect, shown_brush
 from convstudio.app.views.placement import INPUT_PLACEMENT, Placement, placement_transform
+from convstudio.app.views.shrink import shrunk
 
 if TYPE_CHECKING:
     from convstudio.app.views.map_grid import FeatureMapGrid
@@ -49,10 +50,12 @@ class MapTile(QGraphicsWidget):
 
     A map larger than the tile on screen is handed to its ImageItem shrunk to about one map pixel
     per device pixel (each ``s x s`` block shown as its value of largest magnitude,
-    :func:`display_block_reduce`, the item scaled by ``s``): a thin strong edge stays visible where
-    taking every ``s``-th pixel would drop it, and pyqtgraph converts a tile-sized image to colours
-    instead of the whole map (8 MP for a layer of eight 1 MP maps) on every new result. Zooming in
-    lowers the step, down to every pixel.
+    :func:`~convstudio.app.views.display.display_block_reduce`, the item scaled by ``s``): a thin
+    strong edge stays visible where taking every ``s``-th pixel would drop it, and pyqtgraph
+    converts a tile-sized image to colours instead of the whole map (8 MP for a layer of eight 1 MP
+    maps) on every new result. Zooming in lowers the step, down to every pixel. Large maps are
+    shrunk in the background (:mod:`~convstudio.app.views.shrink`); until then the tile shows
+    every ``s``-th pixel.
     """
 
     def __init__(self, grid: FeatureMapGrid) -> None:
@@ -110,8 +113,15 @@ class MapTile(QGraphicsWidget):
             self.item.setImage(rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
         else:
             d = self._display
-            data = display_block_reduce(self.source[self.channel], sr, sc)
+            data = shrunk(self, self.source, self.channel, sr, sc)
+            if data is None:  # a large map: every sr-th / sc-th pixel until it is shrunk
+                data = self.source[self.channel][::sr, ::sc]
             self.item.setImage(d.prepare(data), autoLevels=False, levels=d.levels, lut=d.lut)
+
+    def _on_shrunk(self) -> None:
+        """The map shrunk in the background is ready (see :mod:`~convstudio.app.views.shrink`)."""
+        if self.source is not None and self._display is not None:
+            self._put_image()
 
     def retarget(self, source: np.ndarray) -> None:
         """Show the same values from another array (other channels of the layer changed): the

@@ -23,6 +23,7 @@ from convstudio.app.model.renderer import Renderer
 from convstudio.app.model.view_state import ViewState
 from convstudio.app.model.worker import Worker, process_events_until
 from convstudio.app.panels.learner import install_learner
+from convstudio.app.views import shrink
 from convstudio.app.views.feature_view import Placement
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE, WindowActions
 from convstudio.app.window.explore import install_explore
@@ -237,3 +238,4 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
             self.image_loader.shutdown()
             self.learner.shutdown()
             self.explore.shutdown()
+            shrink.shutdown()  # the maps' background shrinking (a later view starts it again)

@@ -1,0 +1,229 @@
+"""Large maps shrunk for the screen off the GUI thread.
+
+A view shows a map larger than its pixels on screen shrunk: each block of ``rows x cols`` map
+pixels becomes one value, the block's extreme for a single-valued map
+(:func:`~convstudio.app.views.display.display_block_reduce`, so a thin strong edge stays) and its
+mean for a true-colour image (:func:`display_block_mean`). For a 1 MP map that takes a millisecond
+or two; for the maps of a 24 MP photo at full resolution 30-50 ms each, and a layer of eight of
+them would block the GUI thread for a third of a second on every new result.
+
+So a view asks :func:`shrunk` for the shrunk plane. A small plane (at most :data:`SYNC_LIMIT`
+values) is shrunk at once. For a larger one the answer is None the first time: the view shows
+every ``rows``-th / ``cols``-th pixel for now (a strided view of the map, free), the plane is
+shrunk on a background :class:`~convstudio.app.model.worker.Worker`, and when it is ready the
+view's ``_on_shrunk()`` is called on the GUI thread; asked again, :func:`shrunk` returns it from
+a small cache. The cache and the queue refer to the maps weakly (a layer output that is replaced
+is freed as usual) and a view that moves on to another map or scale drops its old request.
+
+The one :class:`Shrinker` of the application is made on first use; :func:`shutdown` stops its
+thread (the window calls it when it closes; it also runs when the application quits and at
+interpreter exit, so a thread never outlives the app).
+"""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from collections import OrderedDict
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
+
+from convstudio.app.model.worker import JobContext, Worker
+from convstudio.app.views.display import display_block_reduce
+from convstudio.core import RunCancelled
+
+__all__ = ["SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "display_block_mean", "shrinker",
+           "shrunk", "shutdown"]
+
+#: Planes of at most this many values (rows x cols x colour channels) are shrunk on the spot
+#: (a few milliseconds); larger ones in the background.
+SYNC_LIMIT = 1 << 21
+EXTREME, MEAN = "extreme", "mean"
+#: Bytes of shrunk planes kept (each is about the size of its view on screen).
+CACHE_BYTES = 64 << 20
+
+
+class ShrinkOwner(Protocol):
+    def _on_shrunk(self) -> None:
+        """A plane this view asked for is ready: ask :func:`shrunk` again (GUI thread)."""
+
+
+def display_block_mean(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``(H, W)`` or ``(H, W, C)`` shrunk to the mean of each ``rows x cols`` block (the last
+    blocks may be partial), shape that of ``a[::rows, ::cols]``, float32; `a` itself for 1 x 1."""
+    a = np.asarray(a)
+    if rows == cols == 1 or a.size == 0:
+        return a
+    h, w = a.shape[:2]
+    s = np.add.reduceat(a, np.arange(0, h, rows), axis=0, dtype=np.float32) if rows > 1 else a
+    s = np.add.reduceat(s, np.arange(0, w, cols), axis=1, dtype=np.float32) if cols > 1 else \
+        s.astype(np.float32)
+    n_r = np.minimum(rows, h - np.arange(0, h, rows)).astype(np.float32)
+    n_c = np.minimum(cols, w - np.arange(0, w, cols)).astype(np.float32)
+    count = np.multiply.outer(n_r, n_c)
+    s /= count if s.ndim == 2 else count[..., None]
+    return s
+
+
+def _shrink(plane: np.ndarray, rows: int, cols: int, kind: str) -> np.ndarray:
+    if kind == EXTREME:
+        out = display_block_reduce(plane, rows, cols)
+    else:
+        out = display_block_mean(plane, rows, cols)
+    return np.ascontiguousarray(out)
+
+
+class Shrinker(QObject):
+    """Shrinks large planes for views in the background (see the module docstring)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = Worker("ConvStudio display", self)
+        self.worker.progressed.connect(self._on_ready)
+        self.worker.done.connect(self._on_job_end)
+        self.worker.failed.connect(self._on_job_failed)
+        # key -> (weak source, channel, rows, cols, kind); key = (id(source), channel, rows,
+        # cols, kind)
+        self._pending: dict[tuple, tuple] = {}
+        self._owners: dict[tuple, list[weakref.ref]] = {}
+        self._asked: dict[int, tuple] = {}  # id(owner) -> the key it waits for
+        self._cache: OrderedDict[tuple, tuple[weakref.ref, np.ndarray]] = OrderedDict()
+        self._cache_bytes = 0
+        self._in_job: set[tuple] = set()
+        self._submit_timer = QTimer(self)
+        self._submit_timer.setSingleShot(True)
+        self._submit_timer.setInterval(0)  # the requests of one event-loop turn go as one job
+        self._submit_timer.timeout.connect(self._submit)
+
+    # ---------------------------------------------------------------- GUI thread
+    def shrunk(self, owner: ShrinkOwner, source: np.ndarray, channel: int | None, rows: int,
+               cols: int, kind: str = EXTREME) -> np.ndarray | None:
+        """``source`` (``channel`` of it, or all of it for None) shrunk by ``rows x cols`` blocks,
+        or None when it is being shrunk in the background (``owner._on_shrunk()`` follows)."""
+        plane = source if channel is None else source[channel]
+        if rows == cols == 1:
+            return plane
+        key = (id(source), channel, int(rows), int(cols), kind)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0]() is source:
+            self._cache.move_to_end(key)
+            self._forget_request(owner)
+            return hit[1]
+        if plane.size <= SYNC_LIMIT:
+            self._forget_request(owner)
+            return _shrink(plane, int(rows), int(cols), kind)
+        if self._asked.get(id(owner)) != key:
+            self._forget_request(owner)
+        entry = self._pending.get(key)
+        if entry is None or entry[0]() is not source:
+            self._pending[key] = (weakref.ref(source), channel, int(rows), int(cols), kind)
+            self._owners[key] = []
+        if id(owner) not in [id(o()) for o in self._owners[key]]:
+            self._owners[key].append(weakref.ref(owner))
+        self._asked[id(owner)] = key
+        if not self.worker.busy:
+            self._submit_timer.start()
+        return None
+
+    def busy(self) -> bool:
+        """Whether planes are waiting or being shrunk."""
+        return bool(self._pending) or self.worker.busy
+
+    def shutdown(self) -> None:
+        self._submit_timer.stop()
+        self._pending.clear()
+        self._owners.clear()
+        self._asked.clear()
+        self.worker.shutdown()
+
+    def _forget_request(self, owner: Any) -> None:
+        key = self._asked.pop(id(owner), None)
+        if key is None:
+            return
+        owners = [o for o in self._owners.get(key, []) if o() is not None and o() is not owner]
+        if owners:
+            self._owners[key] = owners
+        elif key not in self._in_job:  # nobody waits for it: it need not be computed
+            self._pending.pop(key, None)
+            self._owners.pop(key, None)
+
+    def _submit(self) -> None:
+        if self.worker.busy or self.worker.closed or not self._pending:
+            return
+        work = list(self._pending.items())
+        self._in_job = {k for k, _ in work}
+        pending = self._pending
+
+        def job(ctx: JobContext) -> None:
+            for key, (ref, channel, rows, cols, kind) in work:
+                if ctx.cancelled():
+                    raise RunCancelled()
+                source = ref()
+                if source is None or key not in pending:  # freed, or nobody waits any more
+                    continue
+                plane = source if channel is None else source[channel]
+                ctx.progress((key, ref, _shrink(plane, rows, cols, kind)))
+
+        self.worker.submit(job)
+
+    def _on_ready(self, _token: int, payload: tuple) -> None:
+        key, ref, result = payload
+        entry = self._pending.get(key)
+        if entry is None or entry[0]() is not ref():
+            return
+        del self._pending[key]
+        self._cache[key] = (ref, result)
+        self._cache_bytes += result.nbytes
+        while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
+            _, (_, old) = self._cache.popitem(last=False)
+            self._cache_bytes -= old.nbytes
+        for owner_ref in self._owners.pop(key, []):
+            owner = owner_ref()
+            if owner is not None and self._asked.get(id(owner)) == key:
+                del self._asked[id(owner)]
+                owner._on_shrunk()
+
+    def _on_job_end(self, *_args: Any) -> None:
+        self._in_job = set()
+        if self._pending:
+            self._submit_timer.start()
+
+    def _on_job_failed(self, _token: int, _message: str) -> None:
+        # (out of memory, most likely): the views keep their strided previews
+        for key in self._in_job:
+            self._pending.pop(key, None)
+            self._owners.pop(key, None)
+        self._on_job_end()
+
+
+_SHRINKER: Shrinker | None = None
+
+
+def shrinker() -> Shrinker:
+    """The application's :class:`Shrinker` (made on first use)."""
+    global _SHRINKER
+    if _SHRINKER is None or _SHRINKER.worker.closed:
+        app = QCoreApplication.instance()
+        _SHRINKER = Shrinker(app)
+        if app is not None:
+            app.aboutToQuit.connect(shutdown)
+    return _SHRINKER
+
+
+def shrunk(owner: ShrinkOwner, source: np.ndarray, channel: int | None, rows: int, cols: int,
+           kind: str = EXTREME) -> np.ndarray | None:
+    """:meth:`Shrinker.shrunk` of the application's shrinker."""
+    return shrinker().shrunk(owner, source, channel, rows, cols, kind)
+
+
+def shutdown() -> None:
+    """Stop the shrinker's thread, if it runs (a later :func:`shrunk` starts a new one)."""
+    global _SHRINKER
+    s, _SHRINKER = _SHRINKER, None
+    if s is not None:
+        s.shutdown()
+
+
+atexit.register(shutdown)
