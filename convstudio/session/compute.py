@@ -33,6 +33,7 @@ from convstudio.core import (
     Pipeline,
     PipelineError,
     RunCancelled,
+    fastpaths,
     run_layers,
 )
 from convstudio.core.pipeline import first_changed_layer
@@ -87,40 +88,75 @@ def _never() -> bool:
     return False
 
 
+#: Values per task when a layer is scanned on the core's threads (whole rows of one channel).
+_SCAN_BLOCK = 1 << 22
+
+
+def _scan_blocks(x: np.ndarray, channels: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(channel, first row, end row) blocks of about _SCAN_BLOCK values covering `channels`."""
+    _, h, w = x.shape
+    rows = max(1, _SCAN_BLOCK // max(1, w))
+    return [(k, r, min(h, r + rows)) for k in channels for r in range(0, h, rows)]
+
+
+def _finite_min_max(a: np.ndarray) -> tuple[float, float]:
+    lo, hi = float(a.min()), float(a.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        finite = a[np.isfinite(a)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (np.inf, -np.inf)
+    return lo, hi
+
+
 def channel_ranges(x: np.ndarray, channels: Iterable[int] | None = None, *,
                    out: np.ndarray | None = None) -> np.ndarray:
     """``(C, 2) float64``: the finite min and max of every channel of ``(C, H, W)`` `x`
     (``(inf, -inf)`` for a channel without finite values).
 
     With `channels` only those rows are computed, into `out` (a copy of the old ranges, say).
+    A large layer is scanned in blocks of rows on the core's threads
+    (:func:`convstudio.core.fastpaths.parallel`).
     """
     c = x.shape[0]
     if out is None:
         out = np.empty((c, 2), np.float64)
-        channels = range(c) if channels is None else channels
-    elif channels is None:
-        channels = range(c)
-    for k in channels:
-        ch = x[k]
-        if ch.size == 0:
-            out[k] = (np.inf, -np.inf)
-            continue
-        lo, hi = float(ch.min()), float(ch.max())
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            finite = ch[np.isfinite(ch)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size \
-                else (np.inf, -np.inf)
-        out[k] = (lo, hi)
+    channels = list(range(c) if channels is None else channels)
+    out[channels] = (np.inf, -np.inf)
+    if x.size == 0 or not channels:
+        return out
+    blocks = _scan_blocks(x, channels)
+    found: list[tuple[int, float, float]] = []
+
+    def task(k: int, r0: int, r1: int) -> None:
+        found.append((k, *_finite_min_max(x[k, r0:r1])))  # (list.append is atomic)
+
+    fastpaths.parallel([lambda b=b: task(*b) for b in blocks])
+    for k, lo, hi in found:
+        out[k, 0] = min(out[k, 0], lo)
+        out[k, 1] = max(out[k, 1], hi)
     return out
 
 
 def changed_channels(old: np.ndarray, new: np.ndarray) -> tuple[int, ...] | None:
-    """The channels in which two ``(C, H, W)`` arrays differ (NaN equals NaN); None if the
-    shapes differ."""
+    """The channels in which two ``(C, H, W)`` arrays differ; None if the shapes differ.
+
+    Compared bit for bit (so NaN equals NaN; a 0 that became -0 counts as a change, which only
+    costs a redraw), in blocks of rows on the core's threads.
+    """
     if old.shape != new.shape:
         return None
-    return tuple(k for k in range(new.shape[0])
-                 if not np.array_equal(old[k], new[k], equal_nan=True))
+    if old.dtype != new.dtype:
+        return tuple(k for k in range(new.shape[0])
+                     if not np.array_equal(old[k], new[k], equal_nan=True))
+    bits = np.dtype(f"u{new.dtype.itemsize}")
+    ov, nv = old.view(bits), new.view(bits)
+    differ: set[int] = set()
+
+    def task(k: int, r0: int, r1: int) -> None:
+        if k not in differ and not np.array_equal(ov[k, r0:r1], nv[k, r0:r1]):
+            differ.add(k)
+
+    fastpaths.parallel([lambda b=b: task(*b) for b in _scan_blocks(new, range(new.shape[0]))])
+    return tuple(sorted(differ))
 
 
 def combined_range(ranges: np.ndarray) -> tuple[float, float]:
@@ -175,6 +211,9 @@ class CachedRunner:
         self._times: list[float] = []
         self._exact: list[bool] = []
         self._ranges: list[np.ndarray] = []
+        #: Seconds the layers from the one :meth:`update` last changed to the end took when
+        #: they were last computed exactly: about what the exact recompute after it will take.
+        self.pending_seconds = 0.0
 
     def clear(self) -> None:
         self._input, self._layers = None, ()
@@ -249,6 +288,7 @@ class CachedRunner:
             return 0
         old_outputs, old_times, old_ranges = list(self._outputs), list(self._times), \
             list(self._ranges)
+        self.pending_seconds = float(sum(old_times[i:]))
         self._truncate(i)  # from here on the cache holds only what is consistent
         k = i
         while True:
@@ -318,10 +358,11 @@ class CachedRunner:
             if step is None:
                 break
             out = step.output
+            ranges = channel_ranges(out)  # (first: it may raise RunCancelled)
             self._outputs.append(out)
             self._times.append(step.seconds)
             self._exact.append(True)
-            self._ranges.append(channel_ranges(out))
+            self._ranges.append(ranges)
             self._layers = pipeline.layers[:step.index]
             if on_layer is not None:
                 on_layer(step.index, out, step.seconds)

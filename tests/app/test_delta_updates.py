@@ -259,6 +259,42 @@ def test_runner_update_is_not_applicable_otherwise():
     assert runner.update(x, Pipeline(with_cell(p, 0, (0, 0, 0, 0)).layers + bad.layers[4:])) == 0
 
 
+@pytest.mark.parametrize("block", [7, 30, 1 << 22])
+def test_channel_ranges_and_changed_channels_scanned_in_blocks(monkeypatch, block):
+    """Large layers are scanned in row blocks on the core's threads; the answers are those of a
+    whole-channel scan, whichever block holds the extremes, the inf or the NaN."""
+    from convstudio.session import compute
+
+    monkeypatch.setattr(compute, "_SCAN_BLOCK", block)  # values per block (whole rows)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 13, 6)).astype(np.float32)
+    x[1, 12, 5] = -np.inf
+    x[1, 0, 0] = 9.0
+    x[2, 7] = np.nan
+    x[3] = np.nan
+    r = channel_ranges(x)
+    for k in range(5):
+        finite = x[k][np.isfinite(x[k])]
+        want = (finite.min(), finite.max()) if finite.size else (np.inf, -np.inf)
+        assert tuple(r[k]) == tuple(float(v) for v in want)
+    y = x.copy()
+    assert changed_channels(x, y) == ()  # NaN equals NaN, bit for bit
+    y[0, 12, 5] += 1
+    y[4, 0, 0] = -y[4, 0, 0]
+    assert changed_channels(x, y) == (0, 4)
+    z = x.copy()
+    z[2, 3, 3] = 0.0
+    z2 = z.copy()
+    z2[2, 3, 3] = -0.0  # equal values, other bits: a redraw at most
+    assert changed_channels(z, z2) == (2,)
+    # only the channels asked for are rescanned
+    out = r.copy()
+    out[0] = (123.0, 456.0)
+    channel_ranges(y, (4,), out=out)
+    assert tuple(out[0]) == (123.0, 456.0)
+    assert out[4, 0] == float(y[4].min()) and out[4, 1] == float(y[4].max())
+
+
 def test_channel_ranges_and_changed_channels():
     x = rand(4, 5, 6)
     x[1, 0, 0] = np.inf

@@ -101,6 +101,36 @@ def test_an_edit_shows_a_delta_then_the_exact_result(qtbot, renderers, edited):
     assert not r.busy
 
 
+@pytest.mark.parametrize("quick_below", [1e9, 0.0])
+def test_the_exact_stage_waits_only_before_a_long_recompute(qtbot, renderers, monkeypatch,
+                                                             quick_below):
+    """The pause between the stages (for the GUI's paint, and bursts) is kept for recomputes
+    expected to take QUICK_EXACT_S or more (measured: the layers' last times); a quick one
+    starts at once."""
+    from convstudio.app.model import renderer as renderer_module
+    from convstudio.app.model.worker import JobContext
+
+    monkeypatch.setattr(renderer_module, "QUICK_EXACT_S", quick_below)
+    pauses: list[float] = []
+    real_pause = JobContext.pause
+    monkeypatch.setattr(JobContext, "pause",
+                        lambda self, seconds: pauses.append(seconds) or real_pause(self, seconds))
+    doc = make_doc()
+    doc.select(4)
+    r = renderers(doc)
+    r.request()
+    assert r.wait_idle(60_000)
+    times_before = list(r.times)
+    edit_cell(doc, 1, (2, 1, 0, 2), 0.9)
+    assert r.wait_idle(60_000)
+    expected = r._compute.runner.pending_seconds
+    assert 0 < expected == pytest.approx(sum(times_before))  # every layer, from layer 1 on
+    long = expected >= quick_below
+    assert pauses == ([renderer_module.EXACT_DELAY_MS / 1000] if long else [])
+    for got, w in zip(r.outputs, doc.pipeline.run(doc.image), strict=True):
+        np.testing.assert_array_equal(got, w)
+
+
 def test_threaded_edit_delta_first_exact_last_and_never_stale(qtbot, renderers):
     doc = make_doc(shape=(3, 120, 130))
     doc.select(1)

@@ -14,8 +14,9 @@ first derives the new outputs from the cached ones (:meth:`CachedRunner.update
 <convstudio.session.compute.CachedRunner.update>`, a few milliseconds: equal to the exact result to
 float32 rounding) and sends them as inexact :class:`LayerUpdate` values (the GUI thread waits up
 to ``HANDOVER_WAIT_S`` for this stage of an idle worker, so that the two do not slow each other
-down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints
-them without competing for the cores; a newer request ends the pause,
+down fighting over the GIL); when the exact recompute is expected to take at least
+``QUICK_EXACT_S``, it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints them without
+competing for the cores; a newer request ends the pause,
 :meth:`~convstudio.app.model.worker.JobContext.pause`) and recomputes from the
 first changed or inexact layer on, exactly (:class:`~convstudio.session.compute.CachedRunner`),
 which replaces them. It polls "is my generation still the latest?" between layers and inside
@@ -51,12 +52,16 @@ from convstudio.session.compute import (
 )
 
 __all__ = ["Renderer", "RenderRequest", "LayerUpdate", "DEBOUNCE_MS", "EXACT_DELAY_MS",
-           "HANDOVER_WAIT_S"]
+           "QUICK_EXACT_S", "HANDOVER_WAIT_S"]
 
 DEBOUNCE_MS = 30
-#: After inexact (delta) outputs were sent, the exact recompute starts this much later: the GUI
-#: thread paints the quick result first, and a burst of edits recomputes once at its end.
+#: After inexact (delta) outputs were sent, the exact recompute starts this much later when it
+#: is expected to take at least QUICK_EXACT_S: the GUI thread paints the quick result first, and
+#: a burst of edits recomputes once at its end. A quicker recompute starts at once: waiting would
+#: be most of the time until the exact maps (at 1 MP, 60 of about 90 ms for the last layer), and
+#: a burst's cancelled recomputes cost little.
 EXACT_DELAY_MS = 60
+QUICK_EXACT_S = 0.25
 #: How long the GUI thread may wait for an idle worker's quick stage after handing it a request
 #: (seconds; see Renderer._submit).
 HANDOVER_WAIT_S = 0.005
@@ -187,7 +192,8 @@ def _render_job(compute: _Compute, req: RenderRequest):
             updated = 0
         finally:
             ctx.release()  # the GUI thread's head start for this stage ends here
-        if updated and ctx.pause(EXACT_DELAY_MS / 1000):
+        if updated and compute.runner.pending_seconds >= QUICK_EXACT_S \
+                and ctx.pause(EXACT_DELAY_MS / 1000):
             raise RunCancelled()
         try:
             x, result = compute.run(req, ctx.cancelled, on_update)
@@ -318,6 +324,14 @@ class Renderer(QObject):
         if 1 <= index <= min(len(self.outputs), len(self.ranges)) \
                 and self.outputs[index - 1] is output:
             return combined_range(self.ranges[index - 1])
+        return None
+
+    def channel_ranges(self, index: int, output: np.ndarray) -> np.ndarray | None:
+        """The ``(C, 2)`` finite (min, max) of every channel of `output` if it is layer
+        `index`'s output in :attr:`outputs`, else None."""
+        if 1 <= index <= min(len(self.outputs), len(self.ranges)) \
+                and self.outputs[index - 1] is output:
+            return self.ranges[index - 1]
         return None
 
     def input_range(self) -> tuple[float, float] | None:

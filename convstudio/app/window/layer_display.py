@@ -102,7 +102,7 @@ class LayerDisplay:
             changed = update.changed if update.base is not None \
                 and update.base is self._shown_output else None
             self._show_layer_output(index, update.output, data_range=update.data_range,
-                                    changed=changed)
+                                    changed=changed, channel_ranges=update.ranges)
 
     def _on_layer_computed(self, _generation: int, index: int, _out: np.ndarray,
                            seconds: float) -> None:
@@ -216,25 +216,31 @@ class LayerDisplay:
 
     def _show_layer_output(self, i: int, out: np.ndarray, *,
                            data_range: tuple[float, float] | None = None,
-                           changed: tuple[int, ...] | None = None) -> None:
+                           changed: tuple[int, ...] | None = None,
+                           channel_ranges: np.ndarray | None = None) -> None:
         layer = self.doc.pipeline.layers[i - 1]
         t = self.renderer.times[i - 1] if i - 1 < len(self.renderer.times) else None
         extra = f"   ({time_text(t)})" if t is not None else ""
         self._layer_title.setText(f"{i}  {layer_label(layer)}{extra}")
         if data_range is None:
             data_range = self.renderer.data_range(i, out)
-        self._show_maps(out, self._placement(i), data_range=data_range, changed=changed)
+        if channel_ranges is None:
+            channel_ranges = self.renderer.channel_ranges(i, out)
+        self._show_maps(out, self._placement(i), data_range=data_range, changed=changed,
+                        channel_ranges=channel_ranges)
 
     def _show_maps(self, x: np.ndarray, placement: Placement, *,
                    data_range: tuple[float, float] | None = None,
-                   changed: tuple[int, ...] | None = None) -> None:
+                   changed: tuple[int, ...] | None = None,
+                   channel_ranges: np.ndarray | None = None) -> None:
         self._shown_index = self.doc.selected
         self._layer_stack.setCurrentWidget(self.layer_view)
         if x is self._shown_output and placement == self._shown_placement:
             return
         self._shown_output = x
         self._shown_placement = placement
-        self.layer_view.set_maps(x, placement=placement, data_range=data_range, changed=changed)
+        self.layer_view.set_maps(x, placement=placement, data_range=data_range, changed=changed,
+                                 channel_ranges=channel_ranges)
 
     def _show_layer_message(self, text: str) -> None:
         self._layer_message.setText(text)
