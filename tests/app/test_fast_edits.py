@@ -102,19 +102,24 @@ def test_an_edit_shows_a_delta_then_the_exact_result(qtbot, renderers, edited):
 
 
 @pytest.mark.parametrize("quick_below", [1e9, 0.0])
-def test_the_exact_stage_waits_only_before_a_long_recompute(qtbot, renderers, monkeypatch,
-                                                             quick_below):
-    """The pause between the stages (for the GUI's paint, and bursts) is kept for recomputes
-    expected to take QUICK_EXACT_S or more (measured: the layers' last times); a quick one
-    starts at once."""
+def test_the_gui_ends_the_pause_before_a_quick_recompute_only(qtbot, renderers, monkeypatch,
+                                                              quick_below):
+    """Between the stages the job pauses (the GUI paints the quick result, a burst recomputes
+    once). A recompute expected to take less than QUICK_EXACT_S (measured: the layers' last
+    times) is resumed by the GUI thread once it has shown the quick result; a longer one waits
+    out the pause."""
     from convstudio.app.model import renderer as renderer_module
-    from convstudio.app.model.worker import JobContext
+    from convstudio.app.model.worker import JobContext, Worker
 
     monkeypatch.setattr(renderer_module, "QUICK_EXACT_S", quick_below)
     pauses: list[float] = []
     real_pause = JobContext.pause
     monkeypatch.setattr(JobContext, "pause",
                         lambda self, seconds: pauses.append(seconds) or real_pause(self, seconds))
+    resumed: list[int] = []
+    real_resume = Worker.resume
+    monkeypatch.setattr(Worker, "resume",
+                        lambda self, token: resumed.append(token) or real_resume(self, token))
     doc = make_doc()
     doc.select(4)
     r = renderers(doc)
@@ -125,8 +130,8 @@ def test_the_exact_stage_waits_only_before_a_long_recompute(qtbot, renderers, mo
     assert r.wait_idle(60_000)
     expected = r._compute.runner.pending_seconds
     assert 0 < expected == pytest.approx(sum(times_before))  # every layer, from layer 1 on
-    long = expected >= quick_below
-    assert pauses == ([renderer_module.EXACT_DELAY_MS / 1000] if long else [])
+    assert pauses == [renderer_module.EXACT_DELAY_MS / 1000]
+    assert resumed == ([] if expected >= quick_below else [r.worker.latest])
     for got, w in zip(r.outputs, doc.pipeline.run(doc.image), strict=True):
         np.testing.assert_array_equal(got, w)
 

@@ -178,6 +178,35 @@ def test_pause_ends_early_when_the_job_becomes_stale(worker):
     assert outcome == [True]
 
 
+@pytest.mark.parametrize("early", [False, True])
+def test_resume_ends_the_pause_of_its_own_job_only(worker, early):
+    """Worker.resume(token) ends that job's pause, also when it comes before the pause began;
+    another token's resume does not (the job is not stale: it returns False)."""
+    started, go_on = threading.Event(), threading.Event()
+    outcome: list[bool] = []
+
+    def job(ctx):
+        started.set()
+        go_on.wait(WAIT_S)
+        outcome.append(ctx.pause(60.0))
+        return "done"
+
+    log = Log(worker)
+    token = worker.submit(job)
+    assert started.wait(WAIT_S)
+    worker.resume(token + 1)  # not this job
+    if early:
+        worker.resume(token)
+        go_on.set()
+    else:
+        go_on.set()
+        threading.Event().wait(0.05)  # (inside its pause now, most likely)
+        assert outcome == []
+        worker.resume(token)
+    assert worker.wait_idle(int(WAIT_S * 1000))
+    assert outcome == [False] and log.done == [(token, "done")]
+
+
 def test_shutdown_during_a_job_waits_for_the_thread_and_ends_submits(worker):
     inside = threading.Event()
 

@@ -14,9 +14,9 @@ first derives the new outputs from the cached ones (:meth:`CachedRunner.update
 <convstudio.session.compute.CachedRunner.update>`, a few milliseconds: equal to the exact result to
 float32 rounding) and sends them as inexact :class:`LayerUpdate` values (the GUI thread waits up
 to ``HANDOVER_WAIT_S`` for this stage of an idle worker, so that the two do not slow each other
-down fighting over the GIL); when the exact recompute is expected to take at least
-``QUICK_EXACT_S``, it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints them without
-competing for the cores; a newer request ends the pause,
+down fighting over the GIL); it then pauses for ``EXACT_DELAY_MS`` (so the GUI thread paints
+them without competing for the cores; a recompute expected to take less than ``QUICK_EXACT_S``
+is resumed by the GUI thread once it has painted them, and a newer request ends the pause,
 :meth:`~convstudio.app.model.worker.JobContext.pause`) and recomputes from the
 first changed or inexact layer on, exactly (:class:`~convstudio.session.compute.CachedRunner`),
 which replaces them. It polls "is my generation still the latest?" between layers and inside
@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from convstudio.app.model.document import Document
 from convstudio.app.model.throttle import Throttler
@@ -55,11 +55,12 @@ __all__ = ["Renderer", "RenderRequest", "LayerUpdate", "DEBOUNCE_MS", "EXACT_DEL
            "QUICK_EXACT_S", "HANDOVER_WAIT_S"]
 
 DEBOUNCE_MS = 30
-#: After inexact (delta) outputs were sent, the exact recompute starts this much later when it
-#: is expected to take at least QUICK_EXACT_S: the GUI thread paints the quick result first, and
-#: a burst of edits recomputes once at its end. A quicker recompute starts at once: waiting would
-#: be most of the time until the exact maps (at 1 MP, 60 of about 90 ms for the last layer), and
-#: a burst's cancelled recomputes cost little.
+#: After inexact (delta) outputs were sent, the exact recompute starts this much later: the GUI
+#: thread paints the quick result without competing for the cores, and a burst of edits
+#: recomputes once at its end. When the recompute is expected to take less than QUICK_EXACT_S
+#: (the layers' last times), the GUI thread ends the pause as soon as it has painted the quick
+#: result: a fixed pause was most of the wait for the exact maps (at 1 MP, 60 of about 90 ms for
+#: the last layer), and a burst's cancelled quick recomputes cost little.
 EXACT_DELAY_MS = 60
 QUICK_EXACT_S = 0.25
 #: How long the GUI thread may wait for an idle worker's quick stage after handing it a request
@@ -192,9 +193,11 @@ def _render_job(compute: _Compute, req: RenderRequest):
             updated = 0
         finally:
             ctx.release()  # the GUI thread's head start for this stage ends here
-        if updated and compute.runner.pending_seconds >= QUICK_EXACT_S \
-                and ctx.pause(EXACT_DELAY_MS / 1000):
-            raise RunCancelled()
+        if updated:
+            if compute.runner.pending_seconds < QUICK_EXACT_S:
+                ctx.progress((g, 0, None))  # "shown?": the GUI thread resumes the job once it is
+            if ctx.pause(EXACT_DELAY_MS / 1000):
+                raise RunCancelled()
         try:
             x, result = compute.run(req, ctx.cancelled, on_update)
         except RunCancelled:
@@ -375,6 +378,11 @@ class Renderer(QObject):
     def _on_layer_done(self, _token: int, payload: tuple[int, int, LayerUpdate]) -> None:
         generation, index, update = payload
         if generation != self._latest:
+            return
+        if update is None:
+            # The quick stage's outputs were handed to the views (this signal follows theirs):
+            # let the job go on once they are painted, on the next turn of the event loop.
+            QTimer.singleShot(0, lambda t=_token: self.worker.resume(t))
             return
         self.layerUpdated.emit(generation, index, update)
         if update.exact and generation == self._latest:  # a slot above may have edited again

@@ -87,7 +87,8 @@ class JobContext:
 
     def pause(self, seconds: float) -> bool:
         """Wait up to `seconds` without holding the GIL; returns :meth:`cancelled` (a newer job or
-        a cancel ends the wait at once)."""
+        a cancel ends the wait at once, and so does :meth:`Worker.resume` with this job's token,
+        even one that came before the pause began)."""
         return self._thread.pause(seconds, self)
 
     def release(self) -> None:
@@ -131,6 +132,7 @@ class _WorkerThread(QThread):
         self._cond = threading.Condition()
         self._pending: tuple[int, Job, threading.Event] | None = None
         self._waiting = False  # no job runs, or the job pauses
+        self._resumed = 0  # the token whose pause Worker.resume ended (or will end)
 
     def submit(self, token: int, fn: Job, head_start_s: float) -> None:  # GUI thread
         released = threading.Event()
@@ -146,6 +148,11 @@ class _WorkerThread(QThread):
         with self._cond:
             self._cond.notify()
 
+    def resume(self, token: int) -> None:  # GUI thread
+        with self._cond:
+            self._resumed = token
+            self._cond.notify()
+
     def request_stop(self) -> None:  # GUI thread
         with self._cond:
             self.stopping = True
@@ -156,7 +163,8 @@ class _WorkerThread(QThread):
         with self._cond:
             self._waiting = True
             try:
-                return self._cond.wait_for(ctx.cancelled, seconds)
+                self._cond.wait_for(lambda: ctx.cancelled() or self._resumed == ctx.token, seconds)
+                return ctx.cancelled()
             finally:
                 self._waiting = False
 
@@ -256,6 +264,12 @@ class Worker(QObject):
         self._done_token = self._token
         if self._thread is not None:
             self._thread.wake()
+
+    def resume(self, token: int) -> None:
+        """End job `token`'s :meth:`JobContext.pause` now (or as soon as it begins): what it
+        waited for happened."""
+        if self._thread is not None:
+            self._thread.resume(token)
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Process events until the newest job delivered (True) or time ran out."""

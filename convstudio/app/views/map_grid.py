@@ -169,6 +169,11 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
                 self._redraw_channels(x, set(changed))
                 self._update_title_and_bar()
                 return
+            # New levels: every map is coloured again below, the unchanged ones from the planes
+            # their tiles shrank before (equal values in the new array).
+            for tile in self._tiles:
+                if tile.source is old_x and tile.channel not in changed:
+                    tile.retarget(x)
         c = x.shape[0]
         if self._focused is not None and self._focused >= c:
             self._focused = None

@@ -85,6 +85,8 @@ class MapTile(QGraphicsWidget):
         self.placement = INPUT_PLACEMENT
         self._display: Display | None = None  # None: true colour
         self._steps = (1, 1)
+        # (source, channel, steps, the map shrunk at those steps), see _shrunk_plane
+        self._shrunk: tuple[np.ndarray, int, tuple[int, int], np.ndarray] | None = None
 
     # ---- content
     def show_map(self, source: np.ndarray, channel: int, display: Display, placement: Placement) -> None:
@@ -113,10 +115,21 @@ class MapTile(QGraphicsWidget):
             self.item.setImage(rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
         else:
             d = self._display
-            data = shrunk(self, self.source, self.channel, sr, sc)
-            if data is None:  # a large map: every sr-th / sc-th pixel until it is shrunk
-                data = self.source[self.channel][::sr, ::sc]
-            self.item.setImage(d.prepare(data), autoLevels=False, levels=d.levels, lut=d.lut)
+            self.item.setImage(d.prepare(self._shrunk_plane()), autoLevels=False, levels=d.levels,
+                               lut=d.lut)
+
+    def _shrunk_plane(self) -> np.ndarray:
+        """The map at the tile's steps: kept from the last time while the values are the same
+        (new levels recolour it without shrinking the map again)."""
+        kept = self._shrunk
+        if kept is not None and kept[0] is self.source and kept[1:3] == (self.channel, self._steps):
+            return kept[3]
+        sr, sc = self._steps
+        data = shrunk(self, self.source, self.channel, sr, sc)
+        if data is None:  # a large map: every sr-th / sc-th pixel until it is shrunk
+            return self.source[self.channel][::sr, ::sc]
+        self._shrunk = (self.source, self.channel, self._steps, data)
+        return data
 
     def _on_shrunk(self) -> None:
         """The map shrunk in the background is ready (see :mod:`~convstudio.app.views.shrink`)."""
@@ -126,6 +139,8 @@ class MapTile(QGraphicsWidget):
     def retarget(self, source: np.ndarray) -> None:
         """Show the same values from another array (other channels of the layer changed): the
         colours already rendered stay, and the old array is let go."""
+        if self._shrunk is not None and self._shrunk[0] is self.source:
+            self._shrunk = (source,) + self._shrunk[1:]
         self.source = source
         if self._display is None or self._display.absolute or self._steps != (1, 1):
             return  # true colour is not retargeted; |x| and shrunk maps are copies (no old array)
@@ -141,6 +156,7 @@ class MapTile(QGraphicsWidget):
         self.setVisible(False)
         self.source = None
         self._display = None
+        self._shrunk = None
         self.item.clear()
 
     def set_label(self, text: str) -> None:

@@ -83,7 +83,7 @@ class Shrinker(QObject):
         self.worker = Worker("ConvStudio display", self)
         self.worker.progressed.connect(self._on_ready)
         self.worker.done.connect(self._on_job_end)
-        self.worker.failed.connect(self._on_job_failed)
+        self.worker.failed.connect(self._on_job_end)
         # key -> (weak source, channel, rows, cols, kind); key = (id(source), channel, rows,
         # cols, kind)
         self._pending: dict[tuple, tuple] = {}
@@ -91,7 +91,7 @@ class Shrinker(QObject):
         self._asked: dict[int, tuple] = {}  # id(owner) -> the key it waits for
         self._cache: OrderedDict[tuple, tuple[weakref.ref, np.ndarray]] = OrderedDict()
         self._cache_bytes = 0
-        self._in_job: set[tuple] = set()
+        self._in_job: dict[tuple, tuple] = {}  # the running job's entries
         self._submit_timer = QTimer(self)
         self._submit_timer.setSingleShot(True)
         self._submit_timer.setInterval(0)  # the requests of one event-loop turn go as one job
@@ -153,7 +153,7 @@ class Shrinker(QObject):
         if self.worker.busy or self.worker.closed or not self._pending:
             return
         work = list(self._pending.items())
-        self._in_job = {k for k, _ in work}
+        self._in_job = dict(work)
         pending = self._pending
 
         def job(ctx: JobContext) -> None:
@@ -186,16 +186,16 @@ class Shrinker(QObject):
                 owner._on_shrunk()
 
     def _on_job_end(self, *_args: Any) -> None:
-        self._in_job = set()
+        # What the job skipped (its map was freed, or nobody waited any more) and what it could
+        # not do (a failure: out of memory, most likely; the views keep their strided
+        # stand-ins) is dropped, unless it was asked for again since.
+        for key, entry in self._in_job.items():
+            if self._pending.get(key) is entry:
+                del self._pending[key]
+                self._owners.pop(key, None)
+        self._in_job = {}
         if self._pending:
             self._submit_timer.start()
-
-    def _on_job_failed(self, _token: int, _message: str) -> None:
-        # (out of memory, most likely): the views keep their strided previews
-        for key in self._in_job:
-            self._pending.pop(key, None)
-            self._owners.pop(key, None)
-        self._on_job_end()
 
 
 _SHRINKER: Shrinker | None = None
