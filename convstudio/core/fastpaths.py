@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +200,26 @@ def _get_executor(workers: int) -> ThreadPoolExecutor:
         return _executor
 
 
+def _thread_nice() -> int | None:
+    """This thread's nice value (Linux, where it is per thread), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return None
+
+
+def _set_thread_nice(nice: int | None) -> None:
+    if nice is None or getattr(_tls, "nice", None) == nice:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        pass  # (not allowed to go back up: stay, and do not ask again)
+    _tls.nice = nice
+
+
 def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None) -> None:
     """Run the callables, on up to `threads` threads (the caller is one of them).
 
@@ -206,7 +227,9 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     is busy with another call. A call made from inside a task runs its tasks inline (one level of
     parallelism: band tasks run their strips themselves). The first exception is re-raised after
     every started task has finished. Every thread asks :func:`convstudio.core.cancel.check`
-    before each task, with the question the caller set.
+    before each task, with the question the caller set, and runs at the caller's CPU priority
+    (on Linux, the calling thread's nice value: the window nices its background work so that
+    the GUI thread gets the cores first, and the pool's threads work for it).
     """
     n = len(tasks)
     blas_pinned()
@@ -221,9 +244,13 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     errors: list[BaseException] = []
     question = cancel.current()  # the pool's threads ask the caller's question between tasks
     fp_errors = np.geterr()  # and treat float overflow as the caller does (run_layers: silently)
+    nice = _thread_nice()  # and run at its priority
+    caller = threading.get_ident()
 
     def runner() -> None:
         _tls.inside = True
+        if threading.get_ident() != caller:
+            _set_thread_nice(nice)
         try:
             with cancel.cancellable(question), np.errstate(**fp_errors):
                 while True:

@@ -9,6 +9,7 @@ fixed sleeps.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -241,3 +242,16 @@ def test_an_idle_worker_gets_a_head_start(worker):
     order.append("submit returned")
     assert order == ["job stage 1", "submit returned"]
     assert worker.wait_idle(int(WAIT_S * 1000))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice is per thread on Linux only")
+def test_jobs_run_at_a_lower_cpu_priority_than_the_gui_thread(worker):
+    import os
+
+    from convstudio.app.model.worker import BACKGROUND_NICE
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker.submit(lambda ctx: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    log = Log(worker)
+    assert worker.wait_idle(int(WAIT_S * 1000))
+    assert log.done and log.done[0][1] == min(19, gui + BACKGROUND_NICE)

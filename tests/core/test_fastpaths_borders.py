@@ -7,6 +7,8 @@ subsampled for strides (the correlation of the dilated kernel). Tolerance as in 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
@@ -190,3 +192,30 @@ def test_blas_is_pinned_to_one_thread():
     infos = threadpoolctl.threadpool_info()
     blas = [i for i in infos if i["user_api"] == "blas"]
     assert blas and all(i["num_threads"] == 1 for i in blas)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice is per thread on Linux only")
+def test_pool_threads_work_at_the_callers_priority(monkeypatch):
+    """The window nices its worker threads; the pool threads that run a niced caller's tasks
+    take its nice value (else a 24 MP render would still crowd out the GUI thread)."""
+    import os
+    import threading
+
+    monkeypatch.setattr(fastpaths, "_threads_override", 2)
+    seen: dict[int, int] = {}
+    started = threading.Barrier(2, timeout=20)
+
+    def task():
+        started.wait()  # two threads at once: the caller and a pool thread
+        tid = threading.get_native_id()
+        seen[tid] = os.getpriority(os.PRIO_PROCESS, tid)
+
+    def caller(nice: int) -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        fastpaths.parallel([task, task])
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=caller, args=(min(19, base + 3),))
+    t.start()
+    t.join()
+    assert len(seen) == 2 and set(seen.values()) == {min(19, base + 3)}

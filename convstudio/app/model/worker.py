@@ -30,6 +30,8 @@ it: a ``QThread`` still running when the application quits aborts the process.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +96,26 @@ class JobContext:
     def release(self) -> None:
         """End the submitter's head start now (see :meth:`Worker.submit`)."""
         self._released.set()
+
+
+#: How much lower than the GUI thread's the CPU priority of a worker thread is (its nice value
+#: is raised by this much, on Linux, where nice is per thread; the core's pool threads take the
+#: nice value of the thread they work for). When the app's own work fills every core (the
+#: renderer's threads and the map shrinker on 2 cores) the scheduler then runs the GUI thread
+#: sooner. 10, not 19: measured on 2 cores while a 24 MP photo opens at full resolution, the
+#: longest stall of the event loop was 70-100 ms at 0, 62-74 ms at 10 and 44 ms at 19, but at 19
+#: the renders would also wait behind every other program on the machine.
+BACKGROUND_NICE = 10
+
+
+def _lower_this_threads_priority() -> None:
+    if not sys.platform.startswith("linux"):
+        return  # (elsewhere PRIO_PROCESS with a thread id would name a process)
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE)
+    except (AttributeError, OSError):
+        pass  # not allowed here: the thread keeps the GUI's priority
 
 
 Job = Callable[[JobContext], Any]
@@ -169,6 +191,7 @@ class _WorkerThread(QThread):
                 self._waiting = False
 
     def run(self) -> None:  # worker thread
+        _lower_this_threads_priority()
         while True:
             with self._cond:
                 self._waiting = True

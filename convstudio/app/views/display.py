@@ -30,6 +30,8 @@ __all__ = [
     "mode_menu_text",
     "needs_fit",
     "pixel_info",
+    "reduce_col_blocks",
+    "reduce_row_blocks",
     "rgb_for_display",
     "same_display",
 ]
@@ -135,12 +137,12 @@ def display_block_reduce(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
         raise ValueError(f"block size must be at least 1, got {rows} x {cols}")
     if rows == cols == 1 or a.size == 0:
         return a
-    hi = _reduce_cols(_reduce_rows(a, rows, np.maximum), cols, np.maximum)
-    lo = _reduce_cols(_reduce_rows(a, rows, np.minimum), cols, np.minimum)
+    hi = reduce_col_blocks(reduce_row_blocks(a, rows, np.maximum), cols, np.maximum)
+    lo = reduce_col_blocks(reduce_row_blocks(a, rows, np.minimum), cols, np.minimum)
     return np.where(-lo > hi, lo, hi)
 
 
-def _reduce_rows(a: np.ndarray, rows: int, fn: np.ufunc) -> np.ndarray:
+def reduce_row_blocks(a: np.ndarray, rows: int, fn: np.ufunc) -> np.ndarray:
     """``fn`` over each block of `rows` rows (the last one may be partial); `a` itself for 1."""
     if rows == 1:
         return a
@@ -154,7 +156,7 @@ def _reduce_rows(a: np.ndarray, rows: int, fn: np.ufunc) -> np.ndarray:
     return out
 
 
-def _reduce_cols(a: np.ndarray, cols: int, fn: np.ufunc) -> np.ndarray:
+def reduce_col_blocks(a: np.ndarray, cols: int, fn: np.ufunc) -> np.ndarray:
     """``fn`` over each block of `cols` columns (the last one may be partial), a new array."""
     h, w = a.shape
     full = w // cols
