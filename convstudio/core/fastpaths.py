@@ -387,6 +387,15 @@ def _plan_for(weight: np.ndarray, groups: int) -> _Plan:
 # rowgemm / lowrank
 
 
+def _stack_phases(kw: int, sw: int) -> bool:
+    """Whether `rowgemm` at column stride `sw` stacks the column phases along K. The plain form
+    computes every column of G and keeps every sw-th; the stacked one only kept columns, but
+    pays for dealing the input into phases and for the zeros of W'. Measured at sw = 2 on
+    1 MP RGB (docs/performance.md, round 3): plain is faster up to kw = 7 (0.50-0.58 of the
+    stride-1 time against 0.74-1.04 stacked), stacked from kw = 11 (0.30 at kw = 31, plain 0.59)."""
+    return kw >= 4 * sw + 1
+
+
 def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, lowrank: bool) -> None:
     cin, hp, wp = xp.shape
     _, ho, wo = out.shape
@@ -396,7 +405,7 @@ def _rowgemm(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilation, low
     mk = m * kw
     r = plan.rank() if lowrank else 0
     taps_mode = lowrank and r == 1  # separable: multiply-add taps on the one intermediate row
-    if sw > 1 and dh == 1 and not lowrank:
+    if sw > 1 and dh == 1 and not lowrank and _stack_phases(kw, sw):
         _rowgemm_stacked(xp, plan, out, stride, dilation)
         return
 
@@ -959,17 +968,24 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
     costs: dict[str, float] = {}
     # generic: ops' shift-and-add (one input channel) or im2col + GEMM, row blocks on the pool
     if cin_g == 1 and cout == groups:
-        costs["generic"] = outs * (0.75 * kh * kw + 0.1) * (1.3 if sw > 1 else 1.0) * ns / par
+        # (at a stride every tap is a strided copy: 3x the time per output at 2 x 2, round 3)
+        strided = 1.0 if sh * sw == 1 else 0.75 * sh * sw
+        costs["generic"] = outs * (0.75 * kh * kw + 0.1) * strided * ns / par
     else:
         costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns / par
     if cin_g == 1 and plan is not None:
         m = plan.m
-        costs["rowgemm"] = outs * (1.0 + 0.8 * kw + 0.1 * kh * kw * sw) * ns / par
+        if sw > 1 and dh == 1 and _stack_phases(kw, sw):
+            per = 2.5 * sh * sw + 1.2 * kw + 0.01 * kh * kw  # (refitted in round 3)
+        else:
+            per = 1.0 + 1.5 * (sh * sw - 1) + 0.8 * kw * sw + 0.04 * kh * kw * sw
+        costs["rowgemm"] = outs * per * ns / par
         r = plan.rank()
         if r == 1:
             low = 1.0 + 0.1 * kh * sw / m + 0.7 * kw
         else:
             low = 2.0 + 0.15 * r * (kh / m + kw) * sw + 0.8 * kw
+        low += 1.5 * (sh * sw - 1) + 0.8 * kw * (sw - 1)  # every column computed, as plain rowgemm
         costs["lowrank"] = outs * low * ns / par
         khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
         spectra_bytes = plan.wt.shape[0] * m * nfft_h * (nfft_w // 2 + 1) * 16
@@ -978,7 +994,8 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
             area = float(nfft_h) * nfft_w
             transform = area * math.log2(max(2.0, area)) * 1.5 * ns
             inverse = m / (sh * sw) + (1.0 if sh * sw > 1 else 0.0)  # + the fold's passes
-            costs["fft"] = ntiles * (transform * (1 + inverse) / 2 + area * m * 2 * ns) / par
+            # (x 1.25: measured 56-80 ms for 1 MP RGB in round 3, where the model said 45-56)
+            costs["fft"] = 1.25 * ntiles * (transform * (1 + inverse) / 2 + area * m * 2 * ns) / par
     if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * wo <= _DENSE_MAX_FLOATS:
         kdim = kh * kw * cin_g
         strip, ncols, pooled = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)
