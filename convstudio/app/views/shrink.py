@@ -232,7 +232,10 @@ def shutdown() -> None:
     global _SHRINKER
     s, _SHRINKER = _SHRINKER, None
     if s is not None:
-        s.shutdown()
+        try:
+            s.shutdown()
+        except RuntimeError:  # (at exit, after Qt deleted the application and its children)
+            pass
 
 
 atexit.register(shutdown)
