@@ -407,7 +407,10 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
     path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
     split = path in borders.SPLIT_PATHS and x.dtype == fp._F32  # no padded copy (core/borders.py)
     src_cols = _source_rows(w, left, right, mode)
-    if c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho:
+    # The split needs no padded copy at all, so it never goes band by band: per band it redid the
+    # border columns and ran each band's strips on one thread (24 MP RGB 3x3: 190-300 ms banded,
+    # 114 ms whole on 2 threads; docs/performance.md, round 3).
+    if split or c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho:
         if not split:
             return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
                              dilation=dilation, groups=groups)
@@ -437,10 +440,6 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
             rows = x[:, np.maximum(idx, 0)]
             rows[:, idx < 0] = 0.0
         ob = out[:, i0:i1]
-        if split:
-            borders.correlate_split(rows, (0, 0, left, right), np.arange(rows.shape[1]), src_cols, weight, ob,
-                                    stride=stride, dilation=dilation, groups=groups, path=path)
-            return
         xb = pad(rows, (0, 0, left, right), mode=mode)
         if path == "generic":
             ob[...] = correlate(xb, weight, stride=stride, dilation=dilation, groups=groups)
