@@ -79,6 +79,8 @@ __all__ = [
     "enabled",
     "num_threads",
     "set_num_threads",
+    "thread_nice",
+    "set_thread_nice",
     "parallel",
     "parallel_rows",
     "blas_pinned",
@@ -200,7 +202,7 @@ def _get_executor(workers: int) -> ThreadPoolExecutor:
         return _executor
 
 
-def _thread_nice() -> int | None:
+def thread_nice() -> int | None:
     """This thread's nice value (Linux, where it is per thread), else None."""
     if not sys.platform.startswith("linux"):
         return None
@@ -210,7 +212,9 @@ def _thread_nice() -> int | None:
         return None
 
 
-def _set_thread_nice(nice: int | None) -> None:
+def set_thread_nice(nice: int | None) -> None:
+    """Give this thread the nice value `nice` (Linux; None or elsewhere: nothing). A value it
+    may not take (going back up needs privileges) is not asked for again on this thread."""
     if nice is None or getattr(_tls, "nice", None) == nice:
         return
     try:
@@ -244,13 +248,13 @@ def parallel(tasks: Sequence[Callable[[], None]], *, threads: int | None = None)
     errors: list[BaseException] = []
     question = cancel.current()  # the pool's threads ask the caller's question between tasks
     fp_errors = np.geterr()  # and treat float overflow as the caller does (run_layers: silently)
-    nice = _thread_nice()  # and run at its priority
+    nice = thread_nice()  # and run at its priority
     caller = threading.get_ident()
 
     def runner() -> None:
         _tls.inside = True
         if threading.get_ident() != caller:
-            _set_thread_nice(nice)
+            set_thread_nice(nice)
         try:
             with cancel.cancellable(question), np.errstate(**fp_errors):
                 while True:

@@ -30,15 +30,13 @@ it: a ``QThread`` still running when the application quits aborts the process.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from convstudio.core import ConvStudioError, RunCancelled
+from convstudio.core import ConvStudioError, RunCancelled, fastpaths
 from convstudio.core.cancel import cancellable
 
 __all__ = ["Job", "JobContext", "Worker", "process_events_until"]
@@ -109,13 +107,9 @@ BACKGROUND_NICE = 10
 
 
 def _lower_this_threads_priority() -> None:
-    if not sys.platform.startswith("linux"):
-        return  # (elsewhere PRIO_PROCESS with a thread id would name a process)
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE)
-    except (AttributeError, OSError):
-        pass  # not allowed here: the thread keeps the GUI's priority
+    nice = fastpaths.thread_nice()
+    if nice is not None:
+        fastpaths.set_thread_nice(min(19, nice + BACKGROUND_NICE))
 
 
 Job = Callable[[JobContext], Any]
