@@ -324,10 +324,8 @@ class Renderer(QObject):
     def data_range(self, index: int, output: np.ndarray) -> tuple[float, float] | None:
         """The finite (min, max) of `output` if it is layer `index`'s output in
         :attr:`outputs` (the worker measured it), else None (the caller measures)."""
-        if 1 <= index <= min(len(self.outputs), len(self.ranges)) \
-                and self.outputs[index - 1] is output:
-            return combined_range(self.ranges[index - 1])
-        return None
+        ranges = self.channel_ranges(index, output)
+        return None if ranges is None else combined_range(ranges)
 
     def channel_ranges(self, index: int, output: np.ndarray) -> np.ndarray | None:
         """The ``(C, 2)`` finite (min, max) of every channel of `output` if it is layer
