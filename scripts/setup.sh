@@ -99,12 +99,18 @@ if { [ "$have" = "$KEY test" ] || [ "$have" = "$KEY $WANT" ]; } \
 fi
 rm -f "$STAMP"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+# The fast extra (numba: the compiled depthwise loop, docs/performance.md) where pip has a wheel
+# for this machine; without it everything still runs, on the NumPy paths.
 if [ "$WANT" = test ]; then
   echo "setup: installing ConvStudio and its test tools into $VENV"
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test,fast]" \
+    || { echo "setup: without the fast extra (numba)" >&2
+         "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[test]"; }
 else
   echo "setup: installing ConvStudio into $VENV"
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[fast]" \
+    || { echo "setup: without the fast extra (numba)" >&2
+         "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .; }
 fi
 compile_translations
 echo "$KEY $WANT" >"$STAMP"

@@ -72,6 +72,7 @@ def run_app(*, image: str | None = None, pipeline: str | None = None,
     """
     import tempfile
 
+    _warm_up_the_core()
     app = _make_app()
     from PySide6.QtCore import QSettings
 
@@ -192,6 +193,27 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
         else:
             saver.finish()  # a clean exit: nothing to restore next time
     return int(code)
+
+
+def _warm_up_the_core() -> None:
+    """Load (or, the first time on a machine, compile) the core's compiled depthwise loop on a
+    low-priority thread while the window builds, so that the first render does not wait for it
+    (0.3-0.5 s from numba's disk cache, a few seconds to compile; core/jit.py)."""
+    import threading
+
+    from convstudio.app.model.worker import BACKGROUND_NICE
+    from convstudio.core import fastpaths, jit
+
+    if not jit.available():
+        return
+
+    def run() -> None:
+        nice = fastpaths.thread_nice()
+        if nice is not None:
+            fastpaths.set_thread_nice(min(19, nice + BACKGROUND_NICE))
+        jit.warm_up()  # a failure turns the path off (with a warning); nothing to report here
+
+    threading.Thread(target=run, name="convstudio-jit-warm-up", daemon=True).start()
 
 
 def _quit_on_sigterm(app):

@@ -72,7 +72,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import cancel
+from . import cancel, jit
 
 __all__ = [
     "PATHS",
@@ -86,11 +86,12 @@ __all__ = [
     "blas_pinned",
     "choose_path",
     "correlate_into",
+    "direct_into",
     "pool_reduce",
     "good_fft_size",
 ]
 
-PATHS = ("generic", "rowgemm", "lowrank", "fft", "dense", "winograd")
+PATHS = ("generic", "rowgemm", "lowrank", "fft", "dense", "winograd", "direct")
 
 #: Set to False to make :func:`correlate_into` and :func:`pool_reduce` decline everything (the
 #: generic code in ``ops`` then runs). Meant for tests and benchmarks.
@@ -569,6 +570,43 @@ def _rowgemm_stacked(xp: np.ndarray, plan: _Plan, out: np.ndarray, stride, dilat
 
 
 # --------------------------------------------------------------------------------------------
+# direct: the compiled loop of core/jit.py
+
+# Multiply-adds between two cancellation checks of a direct task (a few milliseconds).
+_DIRECT_CHECK_MACS = 1 << 24
+
+
+def direct_into(x: np.ndarray, weight: np.ndarray, out: np.ndarray, *, stride=(1, 1),
+                dilation=(1, 1), groups: int = 1, src_rows: np.ndarray | None = None,
+                src_cols: np.ndarray | None = None, left: int = 0) -> None:
+    """One-input-channel layers by the compiled loop (core/jit.py): `out` = the valid
+    correlation of `x`, or of its padding when `src_rows` / `src_cols` say where each padded
+    row / column comes from (``ops._source_rows``; `left` padded columns in front), which is
+    then never built. Tasks of (channel, row block), each one call with the GIL released."""
+    cin = x.shape[0]
+    _, ho, wo = out.shape
+    cout, _, kh, kw = weight.shape
+    m = cout // groups
+    w = np.ascontiguousarray(np.asarray(weight, dtype=_F32)[:, 0].reshape(groups, m, kh, kw))
+    if src_rows is not None:
+        src_rows = np.ascontiguousarray(src_rows, dtype=np.int64)
+    if src_cols is not None:
+        src_cols = np.ascontiguousarray(src_cols, dtype=np.int64)
+    macs_row = max(1, m * wo * kh * kw)
+    step = max(1, _DIRECT_CHECK_MACS // macs_row)
+    blocks = _row_blocks(ho, 1, cin, float(cin) * ho * macs_row)
+
+    def task(g: int, i0: int, i1: int) -> None:
+        x2, w3, o3 = x[g], w[g], out[g * m:(g + 1) * m]
+        for r in range(i0, i1, step):
+            cancel.check()
+            jit.depthwise_rows(x2, w3, o3, r, min(i1, r + step), stride, dilation,
+                               src_rows, src_cols, left)
+
+    parallel([(lambda g=g, a=a, b=b: task(g, a, b)) for g in range(cin) for a, b in blocks])
+
+
+# --------------------------------------------------------------------------------------------
 # fft
 
 
@@ -953,6 +991,47 @@ def _winograd(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, groups: int) 
 # Cost model
 
 
+def _one_channel_costs(plan: _Plan, cin: int, ho: int, wo: int, outs: float, stride, dilation,
+                       par: float) -> dict[str, float]:
+    """The paths of one-input-channel layers, in the units of :func:`_costs`."""
+    kh, kw, m = plan.kh, plan.kw, plan.m
+    (sh, sw), dh = stride, dilation[0]
+    ns = 1e-9
+    costs: dict[str, float] = {}
+    if sw > 1 and dh == 1 and _stack_phases(kw, sw):
+        per = 2.5 * sh * sw + 1.2 * kw + 0.01 * kh * kw  # (refitted in round 3)
+    else:
+        per = 1.0 + 1.5 * (sh * sw - 1) + 0.8 * kw * sw + 0.04 * kh * kw * sw
+    costs["rowgemm"] = outs * per * ns / par
+    r = plan.rank()
+    if r == 1:
+        low = 1.0 + 0.1 * kh * sw / m + 0.7 * kw
+    else:
+        low = 2.0 + 0.15 * r * (kh / m + kw) * sw + 0.8 * kw
+    low += 1.5 * (sh * sw - 1) + 0.8 * kw * (sw - 1)  # every column computed, as plain rowgemm
+    costs["lowrank"] = outs * low * ns / par
+    if jit.available():
+        # the compiled loop (core/jit.py), fitted on this scale in round 4: about 0.055 ns a
+        # multiply-add on the Intel machine, where rowgemm and fft ran 2x faster than this
+        # model says, plus dealing the input into column phases at a column stride
+        taps = float(kh * kw)
+        if sw > 1:
+            direct = 1.2 + 0.11 * taps * 1.35 + 1.1 * sh * sw / m
+        else:
+            direct = 1.2 + 0.11 * taps
+        costs["direct"] = outs * direct * ns / par
+    khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
+    spectra_bytes = plan.wt.shape[0] * m * nfft_h * (nfft_w // 2 + 1) * 16
+    if spectra_bytes <= _FFT_MAX_SPECTRA_BYTES:
+        ntiles = cin * -(-ho // qh) * -(-wo // qw)
+        area = float(nfft_h) * nfft_w
+        transform = area * math.log2(max(2.0, area)) * 1.5 * ns
+        inverse = m / (sh * sw) + (1.0 if sh * sw > 1 else 0.0)  # + the fold's passes
+        # (x 1.25: measured 56-80 ms for 1 MP RGB in round 3, where the model said 45-56)
+        costs["fft"] = 1.25 * ntiles * (transform * (1 + inverse) / 2 + area * m * 2 * ns) / par
+    return costs
+
+
 def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -> dict[str, float]:
     """Estimated seconds per path.
 
@@ -978,28 +1057,7 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
     else:
         costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns / par
     if cin_g == 1 and plan is not None:
-        m = plan.m
-        if sw > 1 and dh == 1 and _stack_phases(kw, sw):
-            per = 2.5 * sh * sw + 1.2 * kw + 0.01 * kh * kw  # (refitted in round 3)
-        else:
-            per = 1.0 + 1.5 * (sh * sw - 1) + 0.8 * kw * sw + 0.04 * kh * kw * sw
-        costs["rowgemm"] = outs * per * ns / par
-        r = plan.rank()
-        if r == 1:
-            low = 1.0 + 0.1 * kh * sw / m + 0.7 * kw
-        else:
-            low = 2.0 + 0.15 * r * (kh / m + kw) * sw + 0.8 * kw
-        low += 1.5 * (sh * sw - 1) + 0.8 * kw * (sw - 1)  # every column computed, as plain rowgemm
-        costs["lowrank"] = outs * low * ns / par
-        khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
-        spectra_bytes = plan.wt.shape[0] * m * nfft_h * (nfft_w // 2 + 1) * 16
-        if spectra_bytes <= _FFT_MAX_SPECTRA_BYTES:
-            ntiles = cin * -(-ho // qh) * -(-wo // qw)
-            area = float(nfft_h) * nfft_w
-            transform = area * math.log2(max(2.0, area)) * 1.5 * ns
-            inverse = m / (sh * sw) + (1.0 if sh * sw > 1 else 0.0)  # + the fold's passes
-            # (x 1.25: measured 56-80 ms for 1 MP RGB in round 3, where the model said 45-56)
-            costs["fft"] = 1.25 * ntiles * (transform * (1 + inverse) / 2 + area * m * 2 * ns) / par
+        costs.update(_one_channel_costs(plan, cin, ho, wo, outs, stride, dilation, par))
     if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * wo <= _DENSE_MAX_FLOATS:
         kdim = kh * kw * cin_g
         strip, ncols, pooled = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)
@@ -1033,6 +1091,8 @@ def applicable(path: str, xshape, weight_shape, groups: int, stride=(1, 1), dila
         return True
     if path in ("rowgemm", "lowrank", "fft"):
         return cin_g == 1
+    if path == "direct":  # the compiled loop (core/jit.py), when numba is there
+        return cin_g == 1 and jit.available()
     if path == "dense":
         return cin_g > 1
     if path == "winograd":  # any groups; the cost model picks it for many channels only
@@ -1073,9 +1133,14 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
     cin_g = weight.shape[1]
     weight = np.asarray(weight, dtype=_F32)
     plan = _plan_for(weight, groups) if cin_g == 1 else None
+    if path == "direct" and not jit.ready():
+        raise ValueError("path 'direct' is off: numba could not compile it")
     if path is None:
         path = choose_path(xp.shape, weight, stride=stride, dilation=dilation, groups=groups,
                            _plan=plan)
+        if path == "direct" and not jit.ready():  # numba failed: choose again without it
+            path = choose_path(xp.shape, weight, stride=stride, dilation=dilation, groups=groups,
+                               _plan=plan)
         if path == "generic":
             return False
     if xp.dtype != _F32 or xp.strides[-1] != _ITEM or xp.strides[-2] % _ITEM:
@@ -1089,6 +1154,8 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
             _fft(xp, plan, out, stride, dilation)
         else:  # an inf or nan would spread over a whole FFT tile; direct sums keep it in place
             _rowgemm(xp, plan, out, stride, dilation, lowrank=False)
+    elif path == "direct":
+        direct_into(xp, weight, out, stride=stride, dilation=dilation, groups=groups)
     elif path == "winograd":
         _winograd(xp, weight, out, groups)
     else:

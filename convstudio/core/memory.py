@@ -29,6 +29,8 @@ _SCRATCH_CAP = 256 << 20
 # and blocks (about 1.5), plus their fixed-size GEMM scratch; capped per thread of the pool.
 _FFT_SCRATCH, _FFT_CAP, _FFT_CAP_PER_THREAD = 12, 64 << 20, 16 << 20
 _GEMM_SCRATCH, _GEMM_CAP_PER_THREAD, _GEMM_FIXED = 1.5, 8 << 20, 4 << 20
+# The compiled depthwise loop (core/jit.py): index arrays and a ring of padded rows per task.
+_DIRECT_FIXED = 1 << 20
 # Temporaries of an activation, in units of its output (sigmoid: exp and a division).
 _ACTIVATION_TEMPS = {"relu": 0, "abs": 0, "tanh": 0, "leaky_relu": 2, "sigmoid": 4}
 
@@ -57,6 +59,9 @@ def layer_workspace_bytes(layer: Layer, in_shape) -> int:
     inp = array_bytes(in_shape)
     kind = layer.type
     if kind == "conv2d":
+        if _conv_path(layer, in_shape) == "direct":
+            # the compiled loop reads the padding in place; per task a ring of padded rows
+            return _DIRECT_FIXED
         return _padded_bytes(layer, in_shape) + _conv_scratch(layer, in_shape, max(inp, out))
     if kind in ("maxpool2d", "avgpool2d"):
         return _padded_bytes(layer, in_shape) + out
@@ -117,7 +122,8 @@ def layer_peak_bytes(layer: Layer, in_shape) -> int:
 
 
 def save_peak_bytes(shape) -> int:
-    """Bytes held while an output of `shape` is written: the array, a normalised float copy and
-    the rounded samples (PNG, JPEG ...) or the serialised bytes (``.npy``: the encoded file and
-    its copy), whichever format it is."""
-    return 3 * array_bytes(shape)
+    """Bytes held while an output of `shape` is written: the array, a normalised float copy, the
+    rounded samples and the encoded file with its copy (PNG, JPEG ...), or the serialised bytes
+    and their copy (``.npy``, float TIFF): measured at up to 3x the array besides the array
+    itself (a float32 TIFF), so 4x in all."""
+    return 4 * array_bytes(shape)

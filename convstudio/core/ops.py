@@ -379,16 +379,19 @@ def _source_rows(h: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.pad(idx, (before, after), mode=np_mode)
 
 
+def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    if bias is None:
+        return out
+    return np.add(out, np.asarray(bias, dtype=np.float32)[:, None, None], out=out)
+
+
 def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, weight: np.ndarray,
                   bias: np.ndarray | None = None, stride=(1, 1), dilation=(1, 1),
                   groups: int = 1) -> np.ndarray:
-    """``correlate(pad(x, pads, mode=mode), weight, ...)`` with bounded memory.
-
-    An input whose padded copy is small is padded whole, as before. A larger one is padded band
-    by band (each band of rows through ``pad``, its rows taken from where ``numpy.pad`` takes
-    them), and every band is correlated into its rows of the output: the peak stays near the
-    output's size instead of output + a full padded copy of the input.
-    """
+    """``correlate(pad(x, pads, mode=mode), weight, ...)`` with bounded memory: the compiled
+    loop and the depthwise split never build the padded copy; other paths pad a small input
+    whole and a larger one band by band (rows taken where ``numpy.pad`` takes them), so that the
+    peak stays near the output's size instead of output + a full padded copy of the input."""
     fp = fastpaths  # its cost model and thread pool decide how the bands run
     c, h, w = x.shape
     top, bottom, left, right = pads
@@ -405,11 +408,17 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
                          dilation=dilation, groups=groups)
     weight = np.asarray(weight, dtype=fp._F32)
     path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
-    split = path in borders.SPLIT_PATHS and x.dtype == fp._F32  # no padded copy (core/borders.py)
+    if path == "direct" and not fp.jit.ready():  # numba failed: choose again without it
+        path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
     src_cols = _source_rows(w, left, right, mode)
-    # The split needs no padded copy at all, so it never goes band by band: per band it redid the
-    # border columns and ran each band's strips on one thread (24 MP RGB 3x3: 190-300 ms banded,
-    # 114 ms whole on 2 threads; docs/performance.md, round 3).
+    if path == "direct":  # the compiled loop reads the padding where it comes from (core/jit.py)
+        out = np.empty((cout, ho, wo), dtype=fp._F32)
+        fp.direct_into(x, weight, out, stride=stride, dilation=dilation, groups=groups,
+                       src_rows=_source_rows(h, top, bottom, mode), src_cols=src_cols, left=left)
+        return _add_bias(out, bias)
+    split = path in borders.SPLIT_PATHS and x.dtype == fp._F32  # no padded copy (core/borders.py)
+    # The split never goes band by band: per band it redid the border columns and ran each
+    # band's strips on one thread (docs/performance.md, round 3).
     if split or c * hp * wp * fp._ITEM <= fp._BAND_MIN_BYTES or band >= ho:
         if not split:
             return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
@@ -417,7 +426,7 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         out = np.empty((cout, ho, wo), dtype=fp._F32)
         borders.correlate_split(x, pads, _source_rows(h, top, bottom, mode), src_cols, weight, out,
                                 stride=stride, dilation=dilation, groups=groups, path=path)
-        return out if bias is None else np.add(out, np.asarray(bias, dtype=fp._F32)[:, None, None], out=out)
+        return _add_bias(out, bias)
     # The pool's own paths run band by band on its threads (the padding in parallel too, a band
     # still in cache when used); the generic code splits each band on the pool itself.
     pooled = path in ("rowgemm", "lowrank", "fft") or (

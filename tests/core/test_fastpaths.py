@@ -14,9 +14,10 @@ import threading
 import numpy as np
 import pytest
 
-from convstudio.core import Conv2d, fastpaths, ops
+from convstudio.core import Conv2d, fastpaths, jit, ops
 
-DEPTHWISE_PATHS = ("rowgemm", "lowrank", "fft")
+# "direct" is the compiled loop, there when numba is (the fast extra; tests/core/test_jit.py)
+DEPTHWISE_PATHS = ("rowgemm", "lowrank", "fft") + (("direct",) if jit.available() else ())
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from convstudio.core import borders, fastpaths, ops
+from convstudio.core import borders, fastpaths, jit, ops
 
 NP_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
             "symmetric": "symmetric"}
@@ -59,13 +59,20 @@ def _small_work_units(monkeypatch):
     fastpaths.set_num_threads(None)
 
 
-def _split(x, w, pads, mode, stride, dilation, groups, path):
+def nan_output(x, w, pads, stride, dilation):
+    """The output array of correlating the padded `x` with `w`, filled with NaN."""
     _, h, wd = x.shape
     top, bottom, left, right = pads
     kh, kw = w.shape[2:]
     ho = ops.output_size(h + top + bottom, kh, stride=stride[0], dilation=dilation[0])
     wo = ops.output_size(wd + left + right, kw, stride=stride[1], dilation=dilation[1])
-    out = np.full((w.shape[0], ho, wo), np.nan, dtype=np.float32)
+    return np.full((w.shape[0], ho, wo), np.nan, dtype=np.float32)
+
+
+def _split(x, w, pads, mode, stride, dilation, groups, path):
+    _, h, wd = x.shape
+    top, bottom, left, right = pads
+    out = nan_output(x, w, pads, stride, dilation)
     borders.correlate_split(x, pads, ops._source_rows(h, top, bottom, mode), ops._source_rows(wd, left, right, mode),
                             w, out, stride=stride, dilation=dilation, groups=groups, path=path)
     return out
@@ -94,6 +101,7 @@ def test_split_correlation_matches_the_padded_one(path, mode, ksize, pads, strid
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
 def test_conv2d_path_without_the_padded_copy_is_never_banded(monkeypatch, mode):
+    monkeypatch.setattr(jit, "_state", False)  # the NumPy paths: the compiled one has its own test
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 37, 29)).astype(np.float32)
     w = rng.standard_normal((2, 1, 3, 5)).astype(np.float32)
@@ -157,7 +165,8 @@ def test_generic_code_runs_on_the_pool_and_stays_exact(monkeypatch):
         assert_close(got, x, w, (0, 0, 0, 0), stride=stride, groups=groups)
 
 
-@pytest.mark.parametrize("case", ["rowgemm", "stacked", "lowrank", "fft", "dense", "generic", "split"])
+@pytest.mark.parametrize("case", ["rowgemm", "stacked", "lowrank", "fft", "dense", "generic", "split"]
+                         + (["direct", "direct-stride"] if jit.available() else []))
 def test_results_do_not_depend_on_the_thread_count(monkeypatch, case):
     """Threads split rows and tiles, never a sum: every thread count gives the same bits."""
     rng = np.random.default_rng(3)
@@ -167,7 +176,18 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch, case):
 
     def run():
         if case == "split":
-            return ops.pad_correlate(x, (2, 2, 2, 2), mode="reflect", weight=depthwise, groups=3)
+            monkeypatch.setattr(jit, "_state", False)  # the NumPy split, not the compiled loop
+            try:
+                return ops.pad_correlate(x, (2, 2, 2, 2), mode="reflect", weight=depthwise, groups=3)
+            finally:
+                monkeypatch.setattr(jit, "_state", None)
+        if case.startswith("direct"):  # the compiled loop reads the padding itself
+            s = 2 if case == "direct-stride" else 1
+            out = np.empty((3, ops.output_size(44, 5, stride=s), ops.output_size(49, 5, stride=s)), np.float32)
+            fastpaths.direct_into(x, depthwise, out, groups=3, stride=(s, s),
+                                  src_rows=ops._source_rows(40, 2, 2, "reflect"),
+                                  src_cols=ops._source_rows(45, 2, 2, "reflect"), left=2)
+            return out
         if case == "generic":
             monkeypatch.setattr(fastpaths, "enabled", False)
             try:

@@ -33,8 +33,9 @@ def _parse(text: str) -> float:
 
 
 def _g_bound(v: float, digits: int) -> float:
-    """Half a unit in the last of `digits` significant digits of `v`."""
-    return 0.5 * 10.0 ** (math.floor(math.log10(abs(v))) - digits + 1) * (1 + 1e-12)
+    """Half a unit in the last of `digits` significant digits of `v`, plus the binary rounding
+    of the text read back (half an ulp of it) and of the difference itself."""
+    return 0.5 * 10.0 ** (math.floor(math.log10(abs(v))) - digits + 1) * (1 + 1e-12) + 2 * math.ulp(v)
 
 
 def test_doctests():

@@ -41,6 +41,9 @@ STACKS = {
 def _measured_apply_peak(p: Pipeline, x: np.ndarray, tmp_path) -> int:
     """tracemalloc's peak of what `convstudio apply` does with a loaded input: the layers, keeping
     only the latest output, then writing it as PNG (counting the input itself)."""
+    from convstudio.core import jit
+
+    jit.warm_up()  # numba's import and compile, once per process, are not the layers' memory
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
@@ -73,11 +76,11 @@ def test_peak_bytes_bounds_a_measured_run_within_a_factor_of_3(name, tmp_path):
 
 def test_peak_bytes_is_per_layer_not_the_sum():
     # two pads of 4096 then 62 relus on one pixel: keeping every output would need ~64 GiB,
-    # keeping only the latest about 3 GiB (the last output, twice, while it is written).
+    # keeping only the latest about 4 GiB (the last output, 4x while it is written).
     p = _pipe({"type": "pad", "padding": 4096}, {"type": "pad", "padding": 4096}, *[{"type": "relu"}] * 62)
     last = array_bytes((1, 16385, 16385))
-    assert p.peak_bytes((1, 1, 1)) == 3 * last
-    assert p.info((1, 1, 1))["peak_bytes"] == 3 * last
+    assert p.peak_bytes((1, 1, 1)) == 4 * last
+    assert p.info((1, 1, 1))["peak_bytes"] == 4 * last
     assert sum(array_bytes(s) for s in p.output_shapes((1, 1, 1))) > 60 * 2**30
 
 

@@ -239,6 +239,9 @@ def traced_peak(plan, tiles, x) -> int:
     """The most bytes any of `tiles` allocated while it ran (tracemalloc)."""
     import tracemalloc
 
+    from convstudio.core import jit
+
+    jit.warm_up()  # numba's import and compile, once per process, are not a tile's memory
     worst = 0
     tracemalloc.start()
     try:

@@ -65,7 +65,7 @@ def _pip(lines: list[str]) -> list[str]:
 
 def test_app_start_installs_once_and_without_test_tools(fake):
     first = fake("run-app.sh", "--help")
-    assert _pip(first)[-1] == "python -m pip install --quiet -c constraints.txt -e ."
+    assert _pip(first)[-1] == "python -m pip install --quiet -c constraints.txt -e .[fast]"
     assert first[-1] == "convstudio --help"
     assert fake.stamp.read_text().split() == [_key(), "app"]
     second = fake("run-app.sh", "--help")
@@ -76,7 +76,7 @@ def test_app_start_installs_once_and_without_test_tools(fake):
 def test_tests_ask_for_the_test_tools_once(fake):
     fake("setup.sh")
     lines = fake("run-tests.sh", "-q")
-    assert _pip(lines)[-1] == "python -m pip install --quiet -c constraints.txt -e .[test]"
+    assert _pip(lines)[-1] == "python -m pip install --quiet -c constraints.txt -e .[test,fast]"
     assert lines[-1] == "python -m pytest -p no:cacheprovider -q"
     assert fake.stamp.read_text().split() == [_key(), "test"]
     assert _pip(fake("run-tests.sh")) == []
@@ -86,5 +86,5 @@ def test_tests_ask_for_the_test_tools_once(fake):
 def test_a_changed_stamp_installs_again(fake):
     fake("setup.sh")
     fake.stamp.write_text("0123 app\n")  # e.g. pyproject.toml changed since
-    assert _pip(fake("setup.sh"))[-1] == "python -m pip install --quiet -c constraints.txt -e ."
-    assert _pip(fake("setup.sh", "--test"))[-1] == "python -m pip install --quiet -c constraints.txt -e .[test]"
+    assert _pip(fake("setup.sh"))[-1] == "python -m pip install --quiet -c constraints.txt -e .[fast]"
+    assert _pip(fake("setup.sh", "--test"))[-1] == "python -m pip install --quiet -c constraints.txt -e .[test,fast]"
