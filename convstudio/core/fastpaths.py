@@ -1011,14 +1011,14 @@ def _one_channel_costs(plan: _Plan, cin: int, ho: int, wo: int, outs: float, str
     low += 1.5 * (sh * sw - 1) + 0.8 * kw * (sw - 1)  # every column computed, as plain rowgemm
     costs["lowrank"] = outs * low * ns / par
     if jit.available():
-        # the compiled loop (core/jit.py), fitted on this scale in round 4: about 0.055 ns a
+        # the compiled loop (core/jit.py), fitted on this scale in round 4: about 0.06 ns a
         # multiply-add on the Intel machine, where rowgemm and fft ran 2x faster than this
-        # model says, plus dealing the input into column phases at a column stride
+        # model says, plus dealing each input row into its column phases at a column stride
         taps = float(kh * kw)
         if sw > 1:
-            direct = 1.2 + 0.11 * taps * 1.35 + 1.1 * sh * sw / m
+            direct = 1.0 + 0.13 * taps + 0.5 * sh * sw / m
         else:
-            direct = 1.2 + 0.11 * taps
+            direct = 1.0 + 0.11 * taps
         costs["direct"] = outs * direct * ns / par
     khe, kwe, nfft_h, nfft_w, qh, qw = _fft_geometry(ho, wo, kh, kw, stride, dilation)
     spectra_bytes = plan.wt.shape[0] * m * nfft_h * (nfft_w // 2 + 1) * 16

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 import warnings
 
@@ -38,6 +39,7 @@ from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["available", "ready", "set_available", "warm_up", "depthwise_rows"]
 
+_LITTLE = sys.byteorder == "little"  # (a compile-time constant of the loop)
 # Outputs per row chunk: the chunk's accumulator (4 KiB) and its input rows stay in L1/L2.
 _CHUNK = 1024
 
@@ -152,6 +154,43 @@ def _fill_py(x, rs, w_in, sr, left, scol, dst, need):  # pragma: no cover - comp
         dst[c] = x[base + v] if v >= 0 else 0.0
 
 
+def _deal2_py(x, rs, w_in, sr, left, scol, ring, d0, lp, need):  # pragma: no cover - compiled
+    """Padded input row `sr` (as :func:`_fill_py`), columns c < need, dealt straight into its two
+    column phases: ring[d0 + (c % 2)*lp + c // 2]. The input's own columns go two at a time, as
+    one 64-bit word split into its halves (little-endian: the low half is the even column),
+    which vectorises where a stride-2 copy does not."""
+    if sr < 0:
+        for c in range(need):
+            ring[d0 + (c % 2) * lp + c // 2] = 0.0
+        return
+    base = sr * rs
+    lo = min(left, need)
+    hi = min(left + w_in, need)
+    for c in range(lo):
+        v = scol[c]
+        ring[d0 + (c % 2) * lp + c // 2] = x[base + v] if v >= 0 else 0.0
+    for c in range(max(hi, lo), need):
+        v = scol[c]
+        ring[d0 + (c % 2) * lp + c // 2] = x[base + v] if v >= 0 else 0.0
+    c = lo
+    if c < hi and c % 2 == 1:
+        ring[d0 + lp + c // 2] = x[base + c - left]
+        c += 1
+    npairs = (hi - c) // 2
+    if npairs > 0:
+        s0 = base + c - left
+        pairs = x[s0:s0 + 2 * npairs].view(np.uint64)
+        ev = ring[d0 + c // 2:d0 + c // 2 + npairs].view(np.uint32)
+        od = ring[d0 + lp + c // 2:d0 + lp + c // 2 + npairs].view(np.uint32)
+        for k in range(npairs):
+            v = pairs[k]
+            ev[k] = np.uint32(v & np.uint64(0xFFFFFFFF))
+            od[k] = np.uint32(v >> np.uint64(32))
+        c += 2 * npairs
+    if c < hi:
+        ring[d0 + c // 2] = x[base + c - left]
+
+
 def _rows_py(x, rs, w_in, srow, left, scol, w, o, ot, oi, oj, wo, i0, i1, sh, sw, dh,
              dw, chunk):  # pragma: no cover - compiled
     """O[t, i, j] = sum over the taps (a, b) of w[t, a, b] * P[i*sh + a*dh, j*sw + b*dw] for
@@ -184,6 +223,9 @@ def _rows_py(x, rs, w_in, srow, left, scol, w, o, ot, oi, oj, wo, i0, i1, sh, sw
             if sw == 1:
                 _fill(x, rs, w_in, srow[r], left, scol, ring[d0:d0 + need], need)
             else:
+                if sw == 2 and _LITTLE:
+                    _deal2(x, rs, w_in, srow[r], left, scol, ring, d0, lp, need)
+                    continue
                 _fill(x, rs, w_in, srow[r], left, scol, prow, need)
                 for p in range(sw):
                     cnt = (need - p + sw - 1) // sw
@@ -209,17 +251,19 @@ def _rows_py(x, rs, w_in, srow, left, scol, w, o, ot, oi, oj, wo, i0, i1, sh, sw
 
 
 _fill = None  # the compiled _fill_py
+_deal2 = None  # the compiled _deal2_py
 _accum = None  # the compiled _accum_py, which the compiled _rows_py calls
 
 
 def _compile(cache: bool):
-    global _accum, _fill
+    global _accum, _fill, _deal2
     import numba
     from numba import types as nt
 
     opts = dict(nogil=True, cache=cache, error_model="numpy", boundscheck=False)
     _accum = numba.njit(**opts)(_accum_py)
     _fill = numba.njit(**opts)(_fill_py)
+    _deal2 = numba.njit(**opts)(_deal2_py)
     i64 = nt.int64
     idx = nt.Array(nt.int64, 1, "C", readonly=True)
     sig = nt.void(nt.Array(nt.float32, 1, "C", readonly=True), i64, i64, idx, i64, idx,
