@@ -13,7 +13,7 @@ import pytest
 import tifffile
 from conftest import settle
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QProgressDialog, QPushButton
+from PySide6.QtWidgets import QProgressBar, QProgressDialog, QPushButton
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU
@@ -86,6 +86,27 @@ def test_a_large_image_opens_as_a_preview_without_blocking_the_window(make_windo
     assert w.big_image.preview is None and w.renderer.factor > 1
     assert w.preview_label.text() == f"preview 1/{w.renderer.factor}"
     assert "scan.tif" not in w.preview_label.toolTip() + w.image_label.toolTip()
+
+
+def test_the_status_bar_keeps_its_height_when_images_open(make_window, rgb_tiff, tmp_path):
+    """Opening an image must not relayout the window: a status bar 5 px taller (a hidden
+    progress bar created on the first load) resized every dock and view and repainted them all,
+    a 50 ms stall with a 24 MP photo."""
+    import cv2
+
+    small = tmp_path / "small.png"
+    cv2.imwrite(str(small), np.full((40, 50, 3), 128, np.uint8))
+    w = make_window(preview_pixels=10_000)
+    bar = w.statusBar()
+    height = bar.sizeHint().height()
+    assert w.open_image(small)
+    settle(w)
+    assert bar.sizeHint().height() == height
+    path, _ = rgb_tiff  # a preview: its progress bar shows while it loads
+    assert w.open_image(path)
+    settle(w)
+    assert w.findChild(QProgressBar, "previewLoadProgress") is not None
+    assert bar.sizeHint().height() == height
 
 
 def test_export_of_a_preview_is_the_command_lines_tiled_output(make_window, rgb_tiff, tmp_path):

@@ -160,6 +160,10 @@ class WindowFiles:
             bar = self._preview_load_bar = QProgressBar()
             bar.setObjectName("previewLoadProgress")
             bar.setMaximumWidth(160)
+            # no taller than the status bar's labels: even hidden, a taller widget made the
+            # status bar 5 px taller the first time an image loaded, and the whole window's
+            # layout, every view included, was redone and repainted (24 MP: a 50 ms stall)
+            bar.setMaximumHeight(max(12, self.busy_label.sizeHint().height() + 2))
             bar.setTextVisible(True)
             bar.setVisible(False)
             self.statusBar().addPermanentWidget(bar)
@@ -167,8 +171,9 @@ class WindowFiles:
 
     def _show_loading(self, path: Path | None) -> None:
         self.busy_label.setText("" if path is None else tr("loading {name}…").format(name=path.name))
-        if path is None:
-            self._load_bar().setVisible(False)
+        bar = getattr(self, "_preview_load_bar", None)
+        if path is None and bar is not None:
+            bar.setVisible(False)
 
     def _show_preview_scale(self, *_args) -> None:
         """After the window's own display: say that the image is a preview of a larger file, at

@@ -46,6 +46,10 @@ __all__ = ["InsightController"]
 _DROP_PEN_COLOUR = (235, 40, 40)
 
 
+
+#: How long after a new image the shapes and receptive-field tables are rewritten (ms).
+TABLES_DELAY_MS = 40
+
 class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
     """See the module docstring. The window must offer ``doc``, ``renderer``, ``input_view``,
     ``layer_view``, ``linker``, ``layer_panel``, ``menuBar()``,
@@ -69,6 +73,14 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._border_dialog: BorderCompareDialog | None = None
         self._border_layer: int | None = None
         self._closed = False
+        # A new image rewrites the shapes and receptive-field tables a moment later: the image
+        # change's own slots then take 5 instead of 18 ms at 24 MP, and the window repaints and
+        # takes input in between (a zero delay ran them in the same turn of the event loop;
+        # docs/performance.md, round 4).
+        self._tables_later = QTimer(self)
+        self._tables_later.setSingleShot(True)
+        self._tables_later.setInterval(TABLES_DELAY_MS)
+        self._tables_later.timeout.connect(self._update_tables)
 
         self.overlay = ReceptiveOverlay(self._context, self, state=window.view_state)  # pins: the view state
         self.overlay.add_target(window.input_view, lambda: 0 if self._context() else None)
@@ -187,7 +199,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
 
     def _on_image_changed(self) -> None:
         self._set_erf(None)
-        self._update_tables()
+        self._tables_later.start()
         self._update_combined()
         self.forget_clicks()  # a click on another image explains nothing here
 
@@ -248,6 +260,9 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.actions["combined"].setEnabled(layer is not None)
 
     def _update_tables(self) -> None:
+        self._tables_later.stop()  # (up to date now, whoever asked)
+        if self._closed:
+            return
         shape = self.doc.image_shape
         self.shapes.update_for(self.doc.pipeline, shape, self.doc.selected)
         self.receptive.update_table(self.doc.pipeline, shape, self.doc.analysis(),
