@@ -583,6 +583,8 @@ def direct_into(x: np.ndarray, weight: np.ndarray, out: np.ndarray, *, stride=(1
     correlation of `x`, or of its padding when `src_rows` / `src_cols` say where each padded
     row / column comes from (``ops._source_rows``; `left` padded columns in front), which is
     then never built. Tasks of (channel, row block), each one call with the GIL released."""
+    if x.dtype != _F32 or x.strides[-1] != _ITEM or x.strides[-2] % _ITEM or x.strides[-2] < 0:
+        x = np.ascontiguousarray(x, dtype=_F32)  # once, not in every task
     cin = x.shape[0]
     _, ho, wo = out.shape
     cout, _, kh, kw = weight.shape
