@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_fastpaths_borders import NP_MODES, assert_close, nan_output, reference
 
 from convstudio.core import Conv2d, cancel, fastpaths, jit, ops
@@ -59,6 +61,32 @@ def test_direct_reads_the_padding_where_it_comes_from(mode, ksize, pads, stride,
         assert fastpaths.correlate_into(xp, w, out, stride=stride, dilation=dilation, groups=3,
                                         path="direct")
         np.testing.assert_array_equal(out, got)
+
+
+@needs_jit
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_geometry_matches_the_reference(data):
+    """Random sizes, kernels, strides, dilations, padding (any mode, any amounts, wider than the
+    image too where the mode allows) and depthwise multipliers, through the layer the user runs."""
+    d = data.draw
+    h, w = d(st.integers(1, 23)), d(st.integers(1, 40))
+    kh, kw = d(st.integers(1, 6)), d(st.integers(1, 6))
+    stride = (d(st.integers(1, 3)), d(st.integers(1, 3)))
+    dilation = (d(st.integers(1, 3)), d(st.integers(1, 3)))
+    mode = d(st.sampled_from(list(NP_MODES)))
+    most = (h - 1, w - 1) if mode == "reflect" else (8, 8)  # reflect needs pads < the size
+    pads = (d(st.integers(0, most[0])), d(st.integers(0, most[0])),
+            d(st.integers(0, most[1])), d(st.integers(0, most[1])))
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    if (kh - 1) * dilation[0] + 1 > hp or (kw - 1) * dilation[1] + 1 > wp:
+        return  # no output: the layer refuses it before any path runs
+    cin, m = d(st.integers(1, 3)), d(st.integers(1, 2))
+    rng = np.random.default_rng(d(st.integers(0, 2**32 - 1)))
+    x = (rng.standard_normal((cin, h, w)) * 10.0 ** rng.integers(-3, 4, (cin, h, w))).astype(np.float32)
+    weight = rng.standard_normal((cin * m, 1, kh, kw)).astype(np.float32)
+    got = _direct(x, weight, pads, mode, stride, dilation, groups=cin)
+    assert_close(got, x, weight, pads, mode, stride, dilation, groups=cin)
 
 
 @needs_jit
