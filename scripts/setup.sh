@@ -113,5 +113,9 @@ else
          "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .; }
 fi
 compile_translations
+# Compile the depthwise loop now (3-6 s, then cached on disk), not on the first render; nothing
+# to do without numba, and a failure here only means the NumPy paths run.
+"$VENV/bin/python" -c "from convstudio.core import jit; jit.warm_up()" \
+  || echo "setup: the compiled depthwise loop is not available; the NumPy paths will run" >&2
 echo "$KEY $WANT" >"$STAMP"
 echo "setup: done"

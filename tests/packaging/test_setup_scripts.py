@@ -73,6 +73,13 @@ def test_app_start_installs_once_and_without_test_tools(fake):
     assert not any(line.startswith(("apt-get", "sudo")) for line in first + second)
 
 
+def test_an_install_compiles_the_depthwise_loop_once(fake):
+    lines = fake("setup.sh")
+    warm = 'python -c from convstudio.core import jit; jit.warm_up()'
+    assert lines.index(warm) > lines.index(_pip(lines)[-1])  # after the install
+    assert warm not in fake("setup.sh")  # installed and unchanged: nothing to do
+
+
 def test_tests_ask_for_the_test_tools_once(fake):
     fake("setup.sh")
     lines = fake("run-tests.sh", "-q")
