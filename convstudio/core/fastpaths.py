@@ -1169,25 +1169,33 @@ def correlate_into(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, *, strid
 # Pooling
 
 
-def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer) -> np.ndarray | None:
-    """Reduce (max or add) the windows of an already padded ``(C, Hp, Wp) float32`` input.
+def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer, *,
+                pads: tuple[int, int] = (0, 0), fill: float = 0.0) -> np.ndarray | None:
+    """Reduce (max or add) the windows of a ``(C, H, W) float32`` input, padded with `fill`.
 
-    out[c, i, j] = reducer over a, b of xp[c, i*sh + a*dh, j*sw + b*dw], for i < ho, j < wo.
-    Rows first (contiguous, SIMD), then columns, strip by strip so that the intermediate stays in
-    cache, on the thread pool. Returns None (caller falls back) when disabled or too small to gain.
+    out[c, i, j] = reducer over a, b of P[c, i*sh + a*dh, j*sw + b*dw], for i < ho, j < wo,
+    where P is `xp` placed at row / column `pads` = (top, left) of a frame of `fill` values as
+    large as the windows reach: no padded copy is made. `fill` must leave the reducer's other
+    operand as it is (-inf for ``np.maximum``, 0 for ``np.add``), so taps in the padding are
+    skipped. Rows first (contiguous, SIMD), then columns, strip by strip so that the
+    intermediate stays in cache, on the thread pool. Returns None (the caller falls back) when
+    disabled.
     """
     if not enabled:
         return None
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
     ho, wo = out_hw
-    c = xp.shape[0]
+    top, left = pads
+    c, h, w = xp.shape
     out = np.empty((c, ho, wo), dtype=_F32)
     if out.size == 0:
         return out
     need_w = (wo - 1) * sw + (kw - 1) * dw + 1
+    c_lo, c_hi = min(left, need_w), max(min(left, need_w), min(left + w, need_w))  # P's columns of xp
     strip = max(1, min(ho, (_SCRATCH_FLOATS // 2) // max(1, need_w)))
     work = float(c) * ho * wo * (kh + kw)
     blocks = _row_blocks(ho, strip, c, work)
+    fill32 = _F32(fill)
 
     def task(ch: int, i0: int, i1: int) -> None:
         x2 = xp[ch]
@@ -1195,14 +1203,7 @@ def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer) 
         for s0 in range(i0, i1, strip):
             cancel.check()
             n = min(strip, i1 - s0)
-            rows = tmp[:n]
-            if kh == 1:
-                rows = x2[_tap(s0 * sh, n, sh), :need_w]
-            else:
-                reducer(x2[_tap(s0 * sh, n, sh), :need_w], x2[_tap(s0 * sh + dh, n, sh), :need_w],
-                        out=rows)
-                for a in range(2, kh):
-                    reducer(rows, x2[_tap(s0 * sh + a * dh, n, sh), :need_w], out=rows)
+            rows = _pool_rows(x2, tmp[:n], s0, n, kh, sh, dh, top, c_lo, c_hi, left, fill32, reducer)
             acc = out[ch, s0:s0 + n]
             if kw == 1:
                 np.copyto(acc, rows[:, _tap(0, wo, sw)])
@@ -1213,3 +1214,40 @@ def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer) 
 
     parallel([(lambda ch=ch, a=a, b=b: task(ch, a, b)) for ch in range(c) for a, b in blocks])
     return out
+
+
+def _pool_rows(x2, rows, s0, n, kh, sh, dh, top, c_lo, c_hi, left, fill, reducer) -> np.ndarray:
+    """rows[k, col] = reducer over the kernel's rows a of P[(s0 + k)*sh + a*dh, col] (P: `x2` at
+    (top, left) in a frame of `fill`): the row reduction of one strip of pool_reduce. The first
+    two taps make one call when both cover the strip (as without padding); a single tap with
+    nothing to pad is a view."""
+    h = x2.shape[0]
+    cols = slice(c_lo - left, c_hi - left)
+    taps = []  # (k_lo, k_hi, view of the input rows) for the taps inside the input
+    for a in range(kh):
+        r0 = s0 * sh + a * dh - top  # the input row of output row s0 for this tap
+        k_lo = min(n, max(0, -(r0 // sh)))  # the strip's rows whose tap is inside the input
+        k_hi = max(k_lo, min(n, (h - 1 - r0) // sh + 1))
+        if k_hi > k_lo:  # (else every row of the strip reads the padding: nothing to add)
+            taps.append((k_lo, k_hi, x2[r0 + k_lo * sh:r0 + (k_hi - 1) * sh + 1:sh, cols]))
+    need_w = rows.shape[1]
+    if len(taps) == 1 and taps[0][:2] == (0, n) and (c_lo, c_hi) == (0, need_w):
+        return taps[0][2]
+    rows[:, :c_lo] = fill
+    rows[:, c_hi:] = fill
+    mid = rows[:, c_lo:c_hi]
+    if not taps:
+        mid[:] = fill
+        return rows
+    k_lo, k_hi, src = taps[0]
+    mid[:k_lo] = fill
+    mid[k_hi:] = fill
+    rest = taps[1:]
+    if rest and rest[0][:2] == (k_lo, k_hi):
+        reducer(src, rest[0][2], out=mid[k_lo:k_hi])
+        rest = rest[1:]
+    else:
+        np.copyto(mid[k_lo:k_hi], src)
+    for k_lo, k_hi, src in rest:
+        reducer(mid[k_lo:k_hi], src, out=mid[k_lo:k_hi])
+    return rows

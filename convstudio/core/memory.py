@@ -64,7 +64,10 @@ def layer_workspace_bytes(layer: Layer, in_shape) -> int:
             return _DIRECT_FIXED
         return _padded_bytes(layer, in_shape) + _conv_scratch(layer, in_shape, max(inp, out))
     if kind in ("maxpool2d", "avgpool2d"):
-        return _padded_bytes(layer, in_shape) + out
+        from . import fastpaths
+
+        # the fast path reads the padding in place (fastpaths.pool_reduce); the fallback pads
+        return (0 if fastpaths.enabled else _padded_bytes(layer, in_shape)) + out
     if kind == "pad":
         return inp // 2  # numpy.pad's edge temporaries for the mirrored modes
     if kind == "stride":

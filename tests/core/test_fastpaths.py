@@ -527,6 +527,29 @@ def test_pool_reduce(k, s, d):
     np.testing.assert_allclose(got, want_sum, rtol=1e-5, atol=1e-5 * k[0] * k[1])
 
 
+@pytest.mark.parametrize("k,s,d", [((2, 2), (2, 2), (1, 1)), ((3, 3), (2, 2), (1, 1)), ((1, 1), (1, 1), (1, 1)),
+                                   ((3, 2), (1, 3), (2, 1)), ((5, 4), (3, 2), (1, 2)), ((1, 3), (2, 1), (1, 1))])
+@pytest.mark.parametrize("pads", [(0, 0, 0, 0), (1, 1, 1, 1), (2, 0, 0, 3), (0, 2, 1, 0), (2, 2, 2, 2)])
+def test_pool_reduce_reads_the_padding_in_place(monkeypatch, k, s, d, pads):
+    """The padded frame is never built: equal to reducing numpy.pad's copy, for every strip (many
+    small strips here, the first and last ones partly in the padding) and both reducers."""
+    monkeypatch.setattr(fastpaths, "_SCRATCH_FLOATS", 1 << 8)
+    monkeypatch.setattr(fastpaths, "_PARALLEL_MIN_WORK", 0)
+    rng = np.random.default_rng(sum(pads) + 10 * k[0])
+    x = rng.standard_normal((2, 13, 17)).astype(np.float32)
+    x[0, 0, 0], x[1, -1, -1] = np.nan, np.inf
+    top, bottom, left, right = pads
+    for reducer, fill in ((np.maximum, -np.inf), (np.add, 0.0)):
+        xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), constant_values=np.float32(fill))
+        want, hw = ref_pool(xp, k, s, d, reducer)
+        if min(hw) <= 0:
+            continue
+        got = fastpaths.pool_reduce(x, k, s, d, hw, reducer, pads=(top, left), fill=fill)
+        framed = fastpaths.pool_reduce(xp, k, s, d, hw, reducer)
+        np.testing.assert_array_equal(got, framed)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * k[0] * k[1])
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_pooling_ops_same_with_and_without_fast_paths(monkeypatch, enabled):
     monkeypatch.setattr(fastpaths, "enabled", enabled)
