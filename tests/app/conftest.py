@@ -57,6 +57,16 @@ def gui_thread_garbage_collection(qapp):
     collector.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_core_loaded():
+    """As in the app (launch.py loads it while the window builds): the core's compiled loop is
+    loaded before any window runs, not by a render while a test times the event loop (importing
+    numba and loading its library hold the GIL for a moment)."""
+    from convstudio.core import jit
+
+    jit.warm_up()
+
+
 @pytest.fixture
 def settings(tmp_path) -> QSettings:
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
