@@ -39,7 +39,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from convstudio.app.model.document import Document
 from convstudio.app.model.throttle import Throttler
 from convstudio.app.model.worker import JobContext, Worker, process_events_until
-from convstudio.core import Pipeline, RunCancelled
+from convstudio.core import Pipeline, RunCancelled, jit
 from convstudio.session.compute import (
     DEFAULT_PREVIEW_PIXELS,
     CachedRunner,
@@ -198,6 +198,9 @@ def _render_job(compute: _Compute, req: RenderRequest):
                 ctx.progress((g, 0, None))  # "shown?": the GUI thread resumes the job once it is
             if ctx.pause(EXACT_DELAY_MS / 1000):
                 raise RunCancelled()
+        # The first render of a session waits here, not inside a layer's time, while the
+        # core's compiled loop finishes loading (launch.py starts it as the window builds).
+        jit.ready()
         try:
             x, result = compute.run(req, ctx.cancelled, on_update)
         except RunCancelled:
