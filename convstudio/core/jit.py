@@ -131,6 +131,17 @@ def _accum_py(src, base, toff, c, acc, n):  # pragma: no cover - compiled
         first = False
 
 
+def _edges_py(x, base, scol, lo, hi, need, dst, d0, lp, sw):  # pragma: no cover - compiled
+    """The padding's columns c < lo and hi <= c < need of the row at `base`, gathered from scol
+    (-1: zero), into dst[d0 + (c % sw)*lp + c // sw] (sw = 1: dst[d0 + c])."""
+    for c in range(lo):
+        v = scol[c]
+        dst[d0 + (c % sw) * lp + c // sw] = x[base + v] if v >= 0 else 0.0
+    for c in range(max(hi, lo), need):
+        v = scol[c]
+        dst[d0 + (c % sw) * lp + c // sw] = x[base + v] if v >= 0 else 0.0
+
+
 def _fill_py(x, rs, w_in, sr, left, scol, dst, need):  # pragma: no cover - compiled
     """dst[c] = padded input row `sr` at padded column c, for c < need: the input's own columns
     copied as one run, the padding's gathered from scol (-1: zero); sr < 0 is a zero row."""
@@ -141,17 +152,12 @@ def _fill_py(x, rs, w_in, sr, left, scol, dst, need):  # pragma: no cover - comp
     base = sr * rs
     lo = min(left, need)
     hi = min(left + w_in, need)
-    for c in range(lo):
-        v = scol[c]
-        dst[c] = x[base + v] if v >= 0 else 0.0
+    _edges(x, base, scol, lo, hi, need, dst, 0, need, 1)
     if hi > lo:  # (an explicit loop over two slices vectorises; slice assignment does not)
         d = dst[lo:hi]
         src = x[base + lo - left:base + hi - left]
         for c in range(hi - lo):
             d[c] = src[c]
-    for c in range(max(hi, lo), need):
-        v = scol[c]
-        dst[c] = x[base + v] if v >= 0 else 0.0
 
 
 def _deal2_py(x, rs, w_in, sr, left, scol, ring, d0, lp, need):  # pragma: no cover - compiled
@@ -166,12 +172,7 @@ def _deal2_py(x, rs, w_in, sr, left, scol, ring, d0, lp, need):  # pragma: no co
     base = sr * rs
     lo = min(left, need)
     hi = min(left + w_in, need)
-    for c in range(lo):
-        v = scol[c]
-        ring[d0 + (c % 2) * lp + c // 2] = x[base + v] if v >= 0 else 0.0
-    for c in range(max(hi, lo), need):
-        v = scol[c]
-        ring[d0 + (c % 2) * lp + c // 2] = x[base + v] if v >= 0 else 0.0
+    _edges(x, base, scol, lo, hi, need, ring, d0, lp, 2)
     c = lo
     if c < hi and c % 2 == 1:
         ring[d0 + lp + c // 2] = x[base + c - left]
@@ -250,18 +251,20 @@ def _rows_py(x, rs, w_in, srow, left, scol, w, o, ot, oi, oj, wo, i0, i1, sh, sw
                         o[d0 + j * oj] = acc[j]
 
 
+_edges = None  # the compiled _edges_py
 _fill = None  # the compiled _fill_py
 _deal2 = None  # the compiled _deal2_py
 _accum = None  # the compiled _accum_py, which the compiled _rows_py calls
 
 
 def _compile(cache: bool):
-    global _accum, _fill, _deal2
+    global _accum, _edges, _fill, _deal2
     import numba
     from numba import types as nt
 
     opts = dict(nogil=True, cache=cache, error_model="numpy", boundscheck=False)
     _accum = numba.njit(**opts)(_accum_py)
+    _edges = numba.njit(**opts)(_edges_py)
     _fill = numba.njit(**opts)(_fill_py)
     _deal2 = numba.njit(**opts)(_deal2_py)
     i64 = nt.int64

@@ -29,7 +29,7 @@ _SCRATCH_CAP = 256 << 20
 # and blocks (about 1.5), plus their fixed-size GEMM scratch; capped per thread of the pool.
 _FFT_SCRATCH, _FFT_CAP, _FFT_CAP_PER_THREAD = 12, 64 << 20, 16 << 20
 _GEMM_SCRATCH, _GEMM_CAP_PER_THREAD, _GEMM_FIXED = 1.5, 8 << 20, 4 << 20
-# The compiled depthwise loop (core/jit.py): index arrays and a ring of padded rows per task.
+# The compiled depthwise loop (core/jit.py): a little per task besides its ring of padded rows.
 _DIRECT_FIXED = 1 << 20
 # Temporaries of an activation, in units of its output (sigmoid: exp and a division).
 _ACTIVATION_TEMPS = {"relu": 0, "abs": 0, "tanh": 0, "leaky_relu": 2, "sigmoid": 4}
@@ -60,8 +60,7 @@ def layer_workspace_bytes(layer: Layer, in_shape) -> int:
     kind = layer.type
     if kind == "conv2d":
         if _conv_path(layer, in_shape) == "direct":
-            # the compiled loop reads the padding in place; per task a ring of padded rows
-            return _DIRECT_FIXED
+            return _direct_scratch(layer, in_shape)
         return _padded_bytes(layer, in_shape) + _conv_scratch(layer, in_shape, max(inp, out))
     if kind in ("maxpool2d", "avgpool2d"):
         from . import fastpaths
@@ -114,6 +113,19 @@ def _conv_scratch(layer, in_shape, size: int) -> int:
     if _conv_path(layer, in_shape) == "fft":
         return int(min(_FFT_SCRATCH * size, _FFT_CAP + threads * _FFT_CAP_PER_THREAD))
     return int(min(_GEMM_SCRATCH * size, threads * _GEMM_CAP_PER_THREAD)) + _GEMM_FIXED
+
+
+def _direct_scratch(layer, in_shape) -> int:
+    """The compiled loop (core/jit.py) reads the padding in place; each running task holds a
+    ring of the kernel's span of padded rows (and its index arrays)."""
+    from . import fastpaths
+
+    _, h, w = in_shape
+    t, b, left, r = layer.pads
+    kh = layer.kernel_size[0]
+    span = (kh - 1) * layer.dilation[0] + 1
+    ring = FLOAT_BYTES * span * (w + left + r) + 8 * (h + t + b + w + left + r)
+    return fastpaths.num_threads() * ring + _DIRECT_FIXED
 
 
 def layer_peak_bytes(layer: Layer, in_shape) -> int:

@@ -45,10 +45,9 @@ __all__ = ["InsightController"]
 
 _DROP_PEN_COLOUR = (235, 40, 40)
 
-
-
 #: How long after a new image the shapes and receptive-field tables are rewritten (ms).
 TABLES_DELAY_MS = 40
+
 
 class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
     """See the module docstring. The window must offer ``doc``, ``renderer``, ``input_view``,
