@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["available", "ready", "set_available", "warm_up", "depthwise_rows"]
+__all__ = ["available", "ready", "warm_up", "depthwise_rows"]
 
 _LITTLE = sys.byteorder == "little"  # (a compile-time constant of the loop)
 # Outputs per row chunk: the chunk's accumulator (4 KiB) and its input rows stay in L1/L2.
@@ -61,13 +61,6 @@ def available() -> bool:
     if _state is None:
         _state = _enabled_by_env() and importlib.util.find_spec("numba") is not None
     return _state
-
-
-def set_available(value: bool | None) -> None:
-    """Turn the ``direct`` path off (False), or back to what the environment allows (None or
-    True). For benchmarks that compare the paths."""
-    global _state
-    _state = False if value is False else None
 
 
 def _accum_py(src, base, toff, c, acc, n):  # pragma: no cover - compiled
