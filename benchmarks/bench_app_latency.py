@@ -53,7 +53,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
 from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
 
-from convstudio.app.launch import _make_app, _quiet_platform_notes  # noqa: E402
+from convstudio.app.launch import (  # noqa: E402
+    _make_app,
+    _quiet_platform_notes,
+    _warm_up_the_core,
+    freeze_startup_objects,
+)
 from convstudio.app.model.autosave import AutoSaver  # noqa: E402
 from convstudio.app.model.document import Document  # noqa: E402
 from convstudio.app.model.renderer import Renderer  # noqa: E402
@@ -232,12 +237,14 @@ class App:
     """The window as launch.py builds it, shown offscreen."""
 
     def __init__(self, scratch: Path) -> None:
+        _warm_up_the_core()  # as launch.py does: the compiled loop loads while the window builds
         self.app = _make_app()
         self.settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
         self.doc = Document()
         self.renderer = Renderer(self.doc)
         self.window = MainWindow(self.doc, self.renderer, settings=self.settings,
                                  first_launch=False)
+        freeze_startup_objects()  # as the app does once its window is built
         self.window.confirm_discard = lambda: True  # type: ignore[method-assign]
         self.saver = AutoSaver(self.window, settings=self.settings)
         self.saver.start()

@@ -12,15 +12,18 @@ from pathlib import Path
 
 from convstudio.resources import resource_path
 
-__all__ = ["run_app", "main", "SCREENSHOT_TIMEOUT_S"]
+__all__ = ["run_app", "main", "freeze_startup_objects", "SCREENSHOT_TIMEOUT_S"]
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
-#: The renderer's worker runs Python between its NumPy calls; with the default a GUI thread
-#: that wants the GIL back can wait 5 ms each time, which doubled the time a kernel edit took
-#: to reach the screen. 1 ms costs the worker next to nothing.
-GIL_SWITCH_INTERVAL_S = 0.001
+#: The renderer's threads run Python between their NumPy calls, and every Python callback of
+#: the GUI thread (a repaint of the kernel grid makes a few hundred: the delegate, the model's
+#: data) may wait that long for the GIL. The default doubled the time a kernel edit took to
+#: reach the screen; measured beside a busy Python thread, the grid's repaint took 9.7 ms at
+#: 1 ms and 5.9 ms at 0.2 ms (2.5 ms alone), while the core's 4-layer run at 6 MP took 2-3 %
+#: longer (docs/performance.md, "Round 5").
+GIL_SWITCH_INTERVAL_S = 0.0002
 
 
 _collector = None  # the GuiThreadGarbageCollector, once the QApplication exists
@@ -127,6 +130,8 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
     renderer = Renderer(doc)
     window = MainWindow(doc, renderer, settings=settings,
                         first_launch=image is None and pipeline is None and lesson is None)
+    if screenshot is None:
+        freeze_startup_objects()
     errors: list[str] = []
     if screenshot is not None:
         window.resize(1600, 1000)
@@ -142,15 +147,7 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
     elif image is not None:
         doc.new_pipeline(default_pipeline())
     if lesson is not None:
-        from convstudio.lessons import LESSONS
-
-        if any(lesson == known.id for known in LESSONS):
-            window.learn.open_lesson(lesson, ask=False)
-        else:
-            window.report_error(i18n.tr("No such lesson"), i18n.tr("--lesson {id}: the lessons are {ids}").format(
-                id=lesson, ids=", ".join(known.id for known in LESSONS)))
-            if doc.image is None:
-                window.load_default()
+        _open_lesson(window, doc, lesson)
     if select_layer is not None:
         if 0 <= select_layer <= len(doc.pipeline):
             doc.select(select_layer)
@@ -195,6 +192,29 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
     return int(code)
 
 
+def _open_lesson(window, doc, lesson: str) -> None:
+    """--lesson ID: open it, or say which lessons there are (over the default image)."""
+    from convstudio.app import i18n
+    from convstudio.lessons import LESSONS
+
+    if any(lesson == known.id for known in LESSONS):
+        window.learn.open_lesson(lesson, ask=False)
+    else:
+        window.report_error(i18n.tr("No such lesson"), i18n.tr("--lesson {id}: the lessons are {ids}").format(
+            id=lesson, ids=", ".join(known.id for known in LESSONS)))
+        if doc.image is None:
+            window.load_default()
+
+
+def freeze_startup_objects() -> None:
+    """Once the main window is built and before any image opens: the objects alive now live as
+    long as the app, and the GUI thread's garbage collector stops rescanning them
+    (``GuiThreadGarbageCollector.freeze_startup``; a full collection scanned 170,000 of them,
+    55 ms, before)."""
+    if _collector is not None:
+        _collector.freeze_startup()
+
+
 def _warm_up_the_core() -> None:
     """Load (or, the first time on a machine, compile) the core's compiled depthwise loop on a
     low-priority thread while the window builds, so that the first render does not wait for it
@@ -212,6 +232,8 @@ def _warm_up_the_core() -> None:
         if nice is not None:
             fastpaths.set_thread_nice(min(19, nice + BACKGROUND_NICE))
         jit.warm_up()  # a failure turns the path off (with a warning); nothing to report here
+        if _collector is not None:  # numba made some 90,000 objects that live as long as the app
+            _collector.request_full_collection()
 
     threading.Thread(target=run, name="convstudio-jit-warm-up", daemon=True).start()
 
