@@ -735,7 +735,7 @@ def _dense_geometry(cout_g: int, cin_g: int, kh: int, kw: int, wo: int, sh: int,
     else:
         ncols = min(wo, ncols)
         ncols = -(-wo // -(-wo // ncols))  # balanced chunks
-    row_floats = kw * cin_g * wo
+    row_floats = kw * cin_g * ncols
     span_h = (kh - 1) * dh + 1
     budget = _SCRATCH_FLOATS * 2 if pooled else _DENSE_SCRATCH_FLOATS
     strip = max(1, (budget // max(1, row_floats) - span_h) // sh + 1)
@@ -756,7 +756,7 @@ def _dense(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation
     strip, ncols, pooled = _dense_geometry(cout_g, cin_g, kh, kw, wo, sh, dh)
     strip = min(strip, ho)
     chunks = [(j0, min(wo, j0 + ncols)) for j0 in range(0, wo, ncols)]
-    row_bytes = ka * wo * _ITEM  # one input row of the strip buffer
+    row_bytes = ka * ncols * _ITEM  # one input row of the strip buffer (one column chunk)
     work = float(cout) * ho * wo * kdim
     blocks = _row_blocks(ho, strip, groups, work) if pooled else [(0, ho)]
 
@@ -765,31 +765,35 @@ def _dense(xp: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation
         wg = w2[g * cout_g:(g + 1) * cout_g]
         og = out[g * cout_g:(g + 1) * cout_g]
         max_in = (strip - 1) * sh + (kh - 1) * dh + 1
-        buf = np.empty((max_in, kw, cin_g, wo), dtype=_F32)
+        buf = np.empty((max_in, kw, cin_g, ncols), dtype=_F32)
         # [i, a, (b, c), j] = buf[i*sh + a*dh, b, c, j]
-        bview = as_strided(buf, shape=(strip, kh, ka, wo),
-                           strides=(sh * row_bytes, dh * row_bytes, wo * _ITEM, _ITEM), writeable=False)
+        bview = as_strided(buf, shape=(strip, kh, ka, ncols),
+                           strides=(sh * row_bytes, dh * row_bytes, ncols * _ITEM, _ITEM), writeable=False)
         if dh == 1:  # (a, b, c) has a uniform stride: one K = kh*kw*Cin_g matrix per output row
-            bmat = as_strided(buf, shape=(strip, kdim, wo), strides=(sh * row_bytes, wo * _ITEM, _ITEM),
+            bmat = as_strided(buf, shape=(strip, kdim, ncols), strides=(sh * row_bytes, ncols * _ITEM, _ITEM),
                               writeable=False)
         else:
             tmp = np.empty((strip, cout_g, ncols), dtype=_F32)
+        # Column chunk by column chunk over a strip of rows: each NumPy call (a gather, one
+        # batched GEMM) then covers all the strip's rows, not one row (docs/performance.md,
+        # "Round 5": one call per output row and chunk spent half the time in Python).
         for s0 in range(i0, i1, strip):
-            cancel.check()
             n = min(strip, i1 - s0)
             r0 = s0 * sh
             nin = (n - 1) * sh + (kh - 1) * dh + 1
-            for b in range(kw):
-                buf[:nin, b] = xg[:, r0:r0 + nin, _tap(b * dw, wo, sw)].transpose(1, 0, 2)
             dst = og[:, s0:s0 + n].transpose(1, 0, 2)  # (n, Cout_g, Wo): BLAS writes in place
             for j0, j1 in chunks:
+                cancel.check()
+                m = j1 - j0
+                for b in range(kw):
+                    buf[:nin, b, :, :m] = xg[:, r0:r0 + nin, _tap(j0 * sw + b * dw, m, sw)].transpose(1, 0, 2)
                 if dh == 1:
-                    np.matmul(wg, bmat[:n, :, j0:j1], out=dst[:, :, j0:j1])
+                    np.matmul(wg, bmat[:n, :, :m], out=dst[:, :, j0:j1])
                     continue
                 acc = dst[:, :, j0:j1]
-                t_ = tmp[:n, :, :j1 - j0]
+                t_ = tmp[:n, :, :m]
                 for a in range(kh):
-                    np.matmul(wg[:, a * ka:(a + 1) * ka], bview[:n, a, :, j0:j1], out=acc if a == 0 else t_)
+                    np.matmul(wg[:, a * ka:(a + 1) * ka], bview[:n, a, :, :m], out=acc if a == 0 else t_)
                     if a:
                         acc += t_
 

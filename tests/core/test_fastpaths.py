@@ -223,6 +223,22 @@ def test_dense_path(monkeypatch, cin, cout, groups, ksize, blas_mnk):
         assert_close(got, xp, w, stride, dilation, groups)
 
 
+@pytest.mark.parametrize("stride,dilation", GEOMETRY)
+def test_dense_path_over_several_column_chunks_and_row_strips(monkeypatch, stride, dilation):
+    # The GEMMs go column chunk by column chunk over strips of rows: a last chunk narrower than
+    # the others, a last strip shorter, strides and dilations that read across chunk edges.
+    monkeypatch.setattr(fastpaths, "_SCRATCH_FLOATS", 1 << 14)  # strips of several rows
+    rng = np.random.default_rng(17)
+    cin, cout, kh, kw = 16, 16, 3, 3
+    w = rng.standard_normal((cout, cin, kh, kw)).astype(np.float32)
+    xp = rng.standard_normal((cin, 150, 2 * 151 + 7)).astype(np.float32)
+    ho = ops.output_size(xp.shape[1], kh, stride=stride[0], dilation=dilation[0])
+    wo = ops.output_size(xp.shape[2], kw, stride=stride[1], dilation=dilation[1])
+    strip, ncols, pooled = fastpaths._dense_geometry(cout, cin, kh, kw, wo, stride[0], dilation[0])
+    assert pooled and wo % ncols and 1 < strip < ho  # the cases this test is about
+    assert_close(run_path("dense", xp, w, stride, dilation), xp, w, stride, dilation)
+
+
 def test_dense_path_with_large_gemms():
     # Above the single-thread GEMM size the dense path leaves threading to BLAS.
     rng = np.random.default_rng(5)
