@@ -1196,7 +1196,10 @@ def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer, 
         return out
     need_w = (wo - 1) * sw + (kw - 1) * dw + 1
     c_lo, c_hi = min(left, need_w), max(min(left, need_w), min(left + w, need_w))  # P's columns of xp
-    strip = max(1, min(ho, (_SCRATCH_FLOATS // 2) // max(1, need_w)))
+    # Rows per strip: the row reduction's intermediate (the scratch size, 512 KiB) stays in L2.
+    # Half that measured 7-12 % slower on two threads (six NumPy calls a strip, each then on
+    # too few rows) and as fast on one (docs/performance.md, "Round 5").
+    strip = max(1, min(ho, _SCRATCH_FLOATS // max(1, need_w)))
     work = float(c) * ho * wo * (kh + kw)
     blocks = _row_blocks(ho, strip, c, work)
     fill32 = _F32(fill)
