@@ -4,7 +4,7 @@ NumPy cannot fuse the taps of a small kernel: every formulation it offers writes
 intermediate per output and reads it back (``rowgemm``'s G, three floats per output for a 3 x 3
 kernel, or one pass per tap), and issues one call per row and strip. On one thread that put a
 3 x 3 depthwise layer at 2.5-3.5x OpenCV's fused loop, and the many short calls stop scaling
-past a few threads (docs/performance.md, "Round 4"). When `numba` is installed (the ``fast``
+past a few threads (docs/performance.md, "Round 4" and "Round 5"). When `numba` is installed (the ``fast``
 extra, which the set-up scripts install), this module compiles one loop that keeps a row chunk
 of outputs in cache and adds the taps into it, with the GIL released for a whole row block:
 the core's thread pool then runs its tasks truly in parallel.
