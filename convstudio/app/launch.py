@@ -183,12 +183,10 @@ def _run(app, settings, *, image, pipeline, select_layer, screenshot, lesson=Non
         code = app.exec()
         window.shutdown()
     finally:
-        if terminated() and doc.dirty:
-            # Ended from outside (a logout, `kill`): nobody was asked about the unsaved work,
-            # so it is written now and offered at the next start, as after a crash.
-            saver.save_now()
-        else:
-            saver.finish()  # a clean exit: nothing to restore next time
+        # A clean exit leaves nothing to restore next time. Ended from outside (a logout, `kill`)
+        # nobody was asked about the unsaved work: it is written now and offered at the next
+        # start, as after a crash.
+        saver.finish(keep=terminated() and doc.dirty)
     return int(code)
 
 

@@ -7,6 +7,8 @@ switching the app into another mode, so they see the order of events users see.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSettings
 
@@ -147,6 +149,28 @@ def window(make_window):
 def plain_window(make_window):
     """A main window that opened nothing (no image, the empty pipeline)."""
     return make_window(first_launch=False, size=None)
+
+
+@pytest.fixture
+def autosaved_window(make_window):
+    """A factory of windows (conftest's, each on the settings file ``name`` in tmp_path) with an
+    AutoSaver of the state folder given: ``w, saver = autosaved_window(state)``. The savers finish
+    before the windows shut down, as when the app quits, and their threads must stop."""
+    from convstudio.app.model.autosave import AutoSaver
+
+    savers: list = []
+
+    def make(state: Path, *, delay_ms: int = 30, name: str = "settings.ini"):
+        w = make_window(size=None, debounce_ms=1, settings_file=name)
+        saver = AutoSaver(w, state, delay_ms=delay_ms)
+        saver.choose_session = lambda sessions, notes=(): pytest.fail("asked unexpectedly")  # type: ignore
+        savers.append(saver)
+        return w, saver
+
+    yield make
+    for s in savers:
+        s.finish()
+        assert not s.running, "the autosave thread did not stop"
 
 
 @pytest.fixture

@@ -37,25 +37,6 @@ REPO = Path(__file__).resolve().parents[2]
 CAT = REPO / "resources" / "samples" / "cat.png"
 
 
-@pytest.fixture
-def autosaved_window(make_window):
-    """A factory of windows (conftest's, each on the settings file ``name`` in tmp_path) with an
-    AutoSaver of the state folder given: ``w, saver = autosaved_window(state)``. The savers finish
-    before the windows shut down, as when the app quits."""
-    savers: list[AutoSaver] = []
-
-    def make(state: Path, *, delay_ms: int = 30, name: str = "settings.ini"):
-        w = make_window(size=None, debounce_ms=1, settings_file=name)
-        saver = AutoSaver(w, state, delay_ms=delay_ms)
-        saver.choose_session = lambda sessions, notes=(): pytest.fail("asked unexpectedly")  # type: ignore
-        savers.append(saver)
-        return w, saver
-
-    yield make
-    for s in savers:
-        s.finish()
-
-
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

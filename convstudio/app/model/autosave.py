@@ -17,6 +17,14 @@ the app runs with a settings file of its own (``--settings``, tests), else
 ``QStandardPaths.AppLocalDataLocation/autosave`` (``~/.local/share/ConvStudio/ConvStudio/autosave``
 on Linux).
 
+The GUI thread only takes a snapshot of these (plain references: the pipeline is frozen and the
+image read-only); a :class:`~convstudio.app.model.worker.Worker` of its own writes it, since a
+50 MB image and the ``fsync`` of each file took 110-170 ms, and even ``session.json`` alone 4-18 ms
+on a local disk. A newer snapshot replaces one not yet written, and each carries a sequence number,
+so an older one never overwrites a newer (see :class:`_SessionFiles`). :meth:`AutoSaver.save_now`,
+for the exit after a SIGTERM and after a restore, writes on the calling thread and waits for a
+background write in progress.
+
 Every running instance has a folder of its own, so sessions of several instances and crashes
 coexist. A clean exit removes the session's folder. A folder whose marker names a process that is
 gone (crash, SIGKILL, power loss) is a crashed session: the next start (without files on the
@@ -34,13 +42,15 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths, Signal
 
 from convstudio.app.i18n import tr
 from convstudio.app.model.autosave_store import (
@@ -59,6 +69,7 @@ from convstudio.app.model.autosave_store import (
     set_aside,
 )
 from convstudio.app.model.throttle import Debouncer
+from convstudio.app.model.worker import Worker
 from convstudio.core import ConvStudioError, Pipeline
 
 __all__ = [
@@ -80,8 +91,6 @@ DEFAULT_DELAY_MS = 2000
 MAX_ARRAY_BYTES = 50 * 1024 * 1024
 """Images without a file are saved as .npy up to this size; larger ones only by name."""
 
-
-
 def state_dir(settings: QSettings | None = None) -> Path:
     """Where sessions are autosaved (see the module docstring)."""
     env = os.environ.get(ENV_STATE_DIR, "").strip()
@@ -94,6 +103,103 @@ def state_dir(settings: QSettings | None = None) -> Path:
     if not base:
         base = str(Path.home() / ".local" / "share" / "ConvStudio")
     return Path(base) / "autosave"
+
+
+# ------------------------------------------------------------------------------------- the files
+
+
+@dataclass(frozen=True, eq=False)
+class _Snapshot:
+    """What one autosave writes, taken on the GUI thread (references only: the pipeline is frozen,
+    the document's image read-only). `seq` grows with every snapshot of a saver."""
+
+    seq: int
+    image: np.ndarray | None
+    image_path: str | None
+    image_name: str
+    keep_alpha: bool
+    pipeline: Pipeline
+    pipeline_file: str | None
+    dirty: bool
+    selected: int
+    taken_at: float
+
+
+class _SessionFiles:
+    """The files of one session's folder, and what is known to be in them.
+
+    Writes go through one lock, so the autosave worker and a :meth:`AutoSaver.save_now` on the GUI
+    thread never interleave, and a snapshot older than the last one written is skipped: a
+    background write that was already waiting when a newer snapshot was saved directly cannot
+    put the older state back. After :meth:`remove` nothing is written any more.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._written_seq = 0
+        self._removed = False
+        self._counter = 0
+        self._image_file: str | None = None  # the .npy session.json names
+        self._written_image: np.ndarray | None = None  # the array in it
+        self._pipeline_json: tuple[Pipeline, str] | None = None  # (pipeline, its JSON text)
+
+    def write(self, snap: _Snapshot) -> bool:
+        """Write `snap` (the image first, then session.json, each atomically). False when it was
+        skipped (a newer snapshot is written, or the folder removed). Raises OSError or
+        ValueError when a file cannot be written; what was there stays consistent."""
+        with self._lock:
+            if self._removed or snap.seq <= self._written_seq:
+                return False
+            folder = self.folder
+            x = snap.image
+            old_image_file = None
+            image: dict[str, Any]
+            if x is None:
+                image = {"kind": "none"}
+            elif snap.image_path is not None:
+                image = {"kind": "file", "path": str(Path(snap.image_path).resolve()),
+                         "name": snap.image_name, "keep_alpha": snap.keep_alpha}
+            elif x.nbytes <= MAX_ARRAY_BYTES:
+                if x is not self._written_image or self._image_file is None:
+                    self._counter += 1
+                    name = f"image-{self._counter}.npy"
+                    buf = io.BytesIO()
+                    np.save(buf, x, allow_pickle=False)
+                    _write(folder / name, buf.getbuffer())
+                    old_image_file, self._image_file = self._image_file, name
+                    self._written_image = x
+                image = {"kind": "array", "file": self._image_file, "name": snap.image_name}
+            else:
+                image = {"kind": "too-large", "name": snap.image_name, "shape": list(x.shape)}
+            data = {
+                "format": FORMAT, "version": 1, "pid": os.getpid(), "saved_at": snap.taken_at,
+                "pipeline_file": str(Path(snap.pipeline_file).resolve()) if snap.pipeline_file
+                else None,
+                "dirty": snap.dirty, "selected": snap.selected, "image": image,
+            }
+            _write(folder / SESSION_FILE, self._session_text(data, snap.pipeline).encode("utf-8"))
+            self._written_seq = snap.seq
+            if image.get("kind") != "array" and self._image_file is not None:
+                old_image_file, self._image_file, self._written_image = self._image_file, None, None
+            if old_image_file is not None:
+                (folder / old_image_file).unlink(missing_ok=True)
+            return True
+
+    def _session_text(self, data: dict[str, Any], pipeline: Pipeline) -> str:
+        """session.json: `data` and the pipeline, whose own JSON text is spliced in as it is
+        (decoding it and encoding it again, indented, took 10 of the 18 ms a save took) and kept
+        while the pipeline stays the same (a new selection, say)."""
+        if self._pipeline_json is None or self._pipeline_json[0] is not pipeline:
+            self._pipeline_json = (pipeline, pipeline.to_json())
+        head = json.dumps(data, indent=1)  # '{ ... \n}': the pipeline goes before the brace
+        return f'{head[:-2]},\n "pipeline": {self._pipeline_json[1]}\n}}'
+
+    def remove(self) -> None:
+        """Delete the folder (after a write in progress) and write nothing from now on."""
+        with self._lock:
+            self._removed = True
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------- the saver
@@ -130,12 +236,16 @@ class AutoSaver(QObject):
         self.folder: Path | None = None
         self.error: str | None = None
         self._started = False
-        self._written_image: np.ndarray | None = None
-        self._image_file: str | None = None
-        self._counter = 0
-        self._pipeline_json: tuple[Any, str] | None = None  # (pipeline, its JSON text)
+        self._files: _SessionFiles | None = None
+        self._seq = 0
         self._debounce = Debouncer(DEFAULT_DELAY_MS if delay_ms is None else int(delay_ms), parent=self)
-        self._debounce.triggered.connect(self.save_now)
+        self._debounce.triggered.connect(self._save_in_background)
+        self._worker = Worker("convstudio-autosave", self)
+        self._worker.done.connect(self._written)
+        self._worker.failed.connect(self._write_failed)
+        app = QCoreApplication.instance()
+        if app is not None:  # a QThread still running when the application ends aborts it
+            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> bool:
@@ -157,82 +267,102 @@ class AutoSaver(QObject):
             self._fail(f"cannot create '{folder}': {exc}")
             return False
         self.folder = folder
+        self._files = _SessionFiles(folder)
         return True
 
-    def finish(self) -> None:
-        """A clean exit: stop, and remove this session's folder (marker included)."""
+    def shutdown(self) -> None:
+        """Stop autosaving in the background: drop a pending write, wait for one in progress
+        (at most a minute: a large image on a slow disk) and stop the thread. The folder stays;
+        :meth:`save_now` still writes (on the calling thread). Safe to call twice."""
         self._debounce.cancel()
+        self._worker.shutdown(60_000)
+
+    def finish(self, *, keep: bool = False) -> None:
+        """The end of the session. A clean exit removes this session's folder (marker included):
+        nothing to restore next time. ``keep=True`` (ended from outside with unsaved work: nobody
+        was asked) writes the session now and keeps it, to be offered at the next start."""
+        self.shutdown()
+        if keep:
+            self.save_now()
         folder, self.folder = self.folder, None  # schedule() does nothing from now on
-        if folder is not None:
+        files, self._files = self._files, None
+        if files is not None and not keep:
+            files.remove()
+        elif folder is not None and not keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        """Whether the autosave thread runs (from the first background write to :meth:`shutdown`)."""
+        return self._worker.running
 
     @property
     def delay_ms(self) -> int:
         return self._debounce.interval()
 
     def pending(self) -> bool:
-        """Whether a change waits to be written."""
-        return self._debounce.pending
+        """Whether a change waits to be written (or is being written in the background)."""
+        return self._debounce.pending or self._worker.busy
 
     # ------------------------------------------------------------------ saving
     def schedule(self, *_args) -> None:
-        if self.folder is not None:
+        if self.folder is not None and not self._worker.closed:
             self._debounce.trigger()
 
-    def save_now(self) -> bool:
-        """Write the snapshot now (atomically: the image first, then session.json)."""
-        self._debounce.cancel()
-        folder = self.folder
+    def _snapshot(self) -> _Snapshot:
         doc = self.doc
-        if folder is None:
+        self._seq += 1
+        return _Snapshot(
+            seq=self._seq, image=doc.image,
+            image_path=str(doc.image_path) if doc.image_path is not None else None,
+            image_name=doc.image_name, keep_alpha=bool(doc.keep_alpha), pipeline=doc.pipeline,
+            pipeline_file=str(doc.file_path) if doc.file_path else None, dirty=bool(doc.dirty),
+            selected=int(doc.selected), taken_at=time.time())
+
+    def _save_in_background(self) -> None:
+        files = self._files
+        if files is None or self._worker.closed:
+            return
+        snap = self._snapshot()
+
+        def write(_ctx) -> tuple[bool, str]:  # on the autosave thread
+            try:
+                return files.write(snap), ""
+            except (OSError, ValueError) as exc:
+                return False, str(exc)
+
+        self._worker.submit(write)
+
+    def _written(self, _token: int, result: tuple[bool, str]) -> None:
+        written, problem = result
+        if problem:
+            self._write_failed(_token, problem)
+        elif written and self.folder is not None:
+            self.error = None
+            self.saved.emit(str(self.folder))
+
+    def _write_failed(self, _token: int, message: str) -> None:
+        if self.folder is not None:
+            self._fail(f"cannot write to '{self.folder}': {message}")
+
+    def save_now(self) -> bool:
+        """Write the snapshot now, on this thread (after a background write in progress; a
+        queued one is dropped, this one is newer). False if it could not be written."""
+        self._debounce.cancel()
+        files = self._files
+        if files is None:
             return False
+        self._worker.cancel()
         try:
-            image: dict[str, Any]
-            x = doc.image
-            old_image_file = None
-            if x is None:
-                image = {"kind": "none"}
-            elif doc.image_path is not None:
-                image = {"kind": "file", "path": str(Path(doc.image_path).resolve()),
-                         "name": doc.image_name, "keep_alpha": bool(doc.keep_alpha)}
-            elif x.nbytes <= MAX_ARRAY_BYTES:
-                if x is not self._written_image or self._image_file is None:
-                    self._counter += 1
-                    name = f"image-{self._counter}.npy"
-                    buf = io.BytesIO()
-                    np.save(buf, x, allow_pickle=False)
-                    _write(folder / name, buf.getbuffer())
-                    old_image_file, self._image_file = self._image_file, name
-                    self._written_image = x
-                image = {"kind": "array", "file": self._image_file, "name": doc.image_name}
-            else:
-                image = {"kind": "too-large", "name": doc.image_name, "shape": list(x.shape)}
-            data = {
-                "format": FORMAT, "version": 1, "pid": os.getpid(), "saved_at": time.time(),
-                "pipeline_file": str(Path(doc.file_path).resolve()) if doc.file_path else None,
-                "dirty": bool(doc.dirty), "selected": int(doc.selected), "image": image,
-            }
-            _write(folder / SESSION_FILE, self._session_text(data).encode("utf-8"))
-            if image.get("kind") != "array" and self._image_file is not None:
-                old_image_file, self._image_file, self._written_image = self._image_file, None, None
-            if old_image_file is not None:
-                (folder / old_image_file).unlink(missing_ok=True)
+            written = files.write(self._snapshot())
         except (OSError, ValueError) as exc:
-            self._fail(f"cannot write to '{folder}': {exc}")
+            self._fail(f"cannot write to '{files.folder}': {exc}")
+            return False
+        if not written:
             return False
         self.error = None
-        self.saved.emit(str(folder))
+        self.saved.emit(str(files.folder))
         return True
-
-    def _session_text(self, data: dict[str, Any]) -> str:
-        """session.json: `data` and the pipeline, whose own JSON text is spliced in as it is
-        (decoding it and encoding it again, indented, took 10 of the 18 ms a save took on the
-        GUI thread) and kept while the pipeline stays the same (a new selection, say)."""
-        pipeline = self.doc.pipeline
-        if self._pipeline_json is None or self._pipeline_json[0] is not pipeline:
-            self._pipeline_json = (pipeline, pipeline.to_json())
-        head = json.dumps(data, indent=1)  # '{ ... \n}': the pipeline goes before the brace
-        return f'{head[:-2]},\n "pipeline": {self._pipeline_json[1]}\n}}'
 
     def _fail(self, text: str) -> None:
         if self.error is None:  # say it once, not on every edit
