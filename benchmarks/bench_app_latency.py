@@ -5,6 +5,8 @@ renderer worker and feature-map view; PASS/FAIL per target.
     python benchmarks/bench_app_latency.py --quick      # 1 MP only, 15 edits per case
     python benchmarks/bench_app_latency.py --edits 60 --wait-quiet 10
     python benchmarks/bench_app_latency.py --full-res   # also 24 MP at full resolution (issue 17)
+    python benchmarks/bench_app_latency.py --full-res --skip-24mp --think 5   # edits 5 s apart
+    python benchmarks/bench_app_latency.py --full-res --skip-24mp --no-recycler  # as before round 6
 
 The window is built as ``convstudio.app.launch`` builds it (Document, Renderer with its worker
 thread, MainWindow with a throwaway INI settings file, the autosaver) and shown on Qt's offscreen
@@ -317,7 +319,8 @@ def pct(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, max(0, int(np.ceil(q * len(v))) - 1))]
 
 
-def run_case(a: App, layer_index: int, edits: int, rng: np.random.Generator) -> dict:
+def run_case(a: App, layer_index: int, edits: int, rng: np.random.Generator, *,
+             think_ms: int = 150) -> dict:
     doc, r, ed, probe = a.doc, a.renderer, a.window.kernel_editor, a.probe
     doc.select(layer_index)
     wait_idle(r)
@@ -360,7 +363,7 @@ def run_case(a: App, layer_index: int, edits: int, rng: np.random.Generator) -> 
         final_errors.append(float(np.abs(r.outputs[layer_index - 1] - want).max()) / scale)
         if max(err, item_err) > 1e-5:  # float32 rounding of the delta update is ~1e-7
             failures += 1
-        run_loop_for(150)  # idle between edits: the next edit is a single edit, not a burst
+        run_loop_for(think_ms)  # idle between edits: the next edit is a single edit, not a burst
     return {"first": first, "final": final, "stalls": stalls, "errors": errors,
             "final_errors": final_errors, "failures": failures}
 
@@ -437,8 +440,10 @@ def write_photo(path: Path, h: int, w: int) -> None:
                 [cv2.IMWRITE_JPEG_QUALITY, 92])
 
 
-def full_resolution(a: App, scratch: Path, edits: int, rng: np.random.Generator) -> None:
-    """Issue 17, target 3: a 24 MP photo at full resolution (View > Preview off)."""
+def full_resolution(a: App, scratch: Path, edits: int, rng: np.random.Generator,
+                    think_s: float) -> None:
+    """Issue 17, target 3: a 24 MP photo at full resolution (View > Preview off), `think_s`
+    seconds between edits."""
     photo = scratch / "photo-24mp.jpg"
     write_photo(photo, 4000, 6000)
     a.renderer.set_preview_enabled(False)
@@ -447,14 +452,14 @@ def full_resolution(a: App, scratch: Path, edits: int, rng: np.random.Generator)
     seconds, gap = a.open_file(photo)
     h, w = a.renderer.input.shape[1:]
     header(f"Target 17-3: 24 MP photo ({w}x{h}, JPEG) at FULL resolution (preview off), same stack; "
-           f"{edits} single-cell edits per case")
+           f"{edits} single-cell edits per case, {think_s:g} s apart")
     row("24 MP full: open -> first full result", [seconds], 5000, "File > Open until the last "
         "layer's exact maps are painted")
     row("24 MP full: open: longest loop gap", [gap], 50, "reading and first run included",
         stat="max")
-    res = run_case(a, 4, edits, rng)
+    res = run_case(a, 4, edits, rng, think_ms=round(1000 * think_s))
     report_case("24 MP full L4 (last)", res, None, 50, 1000)
-    res = run_case(a, 1, edits, rng)
+    res = run_case(a, 1, edits, rng, think_ms=round(1000 * think_s))
     report_case("24 MP full L1 (first)", res, None, 50, 4000)
     a.renderer.set_preview_enabled(True)
     wait_idle(a.renderer)
@@ -468,6 +473,12 @@ def main() -> int:
     ap.add_argument("--full-res", action="store_true",
                     help="also a 24 MP photo opened from a file and edited at full resolution "
                          "(preview off; about 3 GB of memory)")
+    ap.add_argument("--think", type=float, default=0.15, metavar="S",
+                    help="seconds between the full-resolution edits (default 0.15; a user who "
+                         "looks at each result pauses longer, and freed memory may then have gone "
+                         "back to the system)")
+    ap.add_argument("--no-recycler", action="store_true",
+                    help="layer outputs in new memory every run, as before round 6 (for comparison)")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="MIN",
                     help="first wait up to MIN minutes for the 1-minute load average to drop below 0.3")
     args = ap.parse_args()
@@ -481,6 +492,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="convstudio-bench-") as scratch, _quiet_platform_notes():
         os.environ["CONVSTUDIO_STATE_DIR"] = str(Path(scratch) / "autosave")
         a = App(Path(scratch))
+        if args.no_recycler:
+            from convstudio.core import buffers
+
+            buffers.install(None)
+        print(f"layer outputs' memory: {'new every run' if args.no_recycler else 'recycled'}")
         print(f"layer maps' display mode: {a.window.layer_view.mode()} (the app's default)")
         try:
             x = rng.random((3, 1000, 1000), dtype=np.float32)
@@ -494,7 +510,7 @@ def main() -> int:
             res = run_case(a, 1, edits, rng)
             report_case("1 MP L1 (first)", res, 50, None, 100)
             if args.full_res:
-                full_resolution(a, Path(scratch), max(5, edits // 4), rng)
+                full_resolution(a, Path(scratch), max(5, edits // 4), rng, args.think)
             if not (args.quick or args.skip_24mp):
                 x = None
                 big = rng.random((3, 4000, 6000), dtype=np.float32)

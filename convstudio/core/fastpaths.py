@@ -72,7 +72,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import cancel, jit
+from . import buffers, cancel, jit
 
 __all__ = [
     "PATHS",
@@ -1191,7 +1191,7 @@ def pool_reduce(xp: np.ndarray, kernel_size, stride, dilation, out_hw, reducer, 
     ho, wo = out_hw
     top, left = pads
     c, h, w = xp.shape
-    out = np.empty((c, ho, wo), dtype=_F32)
+    out = buffers.empty((c, ho, wo))
     if out.size == 0:
         return out
     need_w = (wo - 1) * sw + (kw - 1) * dw + 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import borders, cancel, fastpaths
+from . import borders, buffers, cancel, fastpaths
 
 __all__ = [
     "PAD_MODES",
@@ -134,7 +134,7 @@ def correlate(
     dh, dw = dilation
     ho = output_size(xp.shape[1], kh, stride=sh, dilation=dh)
     wo = output_size(xp.shape[2], kw, stride=sw, dilation=dw)
-    out = np.empty((cout, ho, wo), dtype=np.float32)
+    out = buffers.empty((cout, ho, wo))
     cout_g = cout // groups
     if fastpaths.correlate_into(xp, weight, out, stride=stride, dilation=dilation, groups=groups):
         pass  # a fast path chosen by the cost model filled `out`; the code below is the generic path
@@ -346,7 +346,9 @@ def subsample(x: np.ndarray, stride: tuple[int, int], offset: tuple[int, int]) -
 
 
 def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, np.float32(0))
+    if x.dtype != np.float32:
+        return np.maximum(x, np.float32(0))
+    return np.maximum(x, np.float32(0), out=buffers.empty(x.shape))
 
 
 def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
@@ -415,7 +417,7 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         path = fp.choose_path((c, hp, wp), weight, stride=stride, dilation=dilation, groups=groups)
     src_cols = _source_rows(w, left, right, mode)
     if path == "direct":  # the compiled loop reads the padding where it comes from (core/jit.py)
-        out = np.empty((cout, ho, wo), dtype=fp._F32)
+        out = buffers.empty((cout, ho, wo))
         fp.direct_into(x, weight, out, stride=stride, dilation=dilation, groups=groups,
                        src_rows=_source_rows(h, top, bottom, mode), src_cols=src_cols, left=left)
         return _add_bias(out, bias)
@@ -426,7 +428,7 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         if not split:
             return correlate(pad(x, pads, mode=mode), weight, bias=bias, stride=stride,
                              dilation=dilation, groups=groups)
-        out = np.empty((cout, ho, wo), dtype=fp._F32)
+        out = buffers.empty((cout, ho, wo))
         borders.correlate_split(x, pads, _source_rows(h, top, bottom, mode), src_cols, weight, out,
                                 stride=stride, dilation=dilation, groups=groups, path=path)
         return _add_bias(out, bias)
@@ -441,7 +443,7 @@ def pad_correlate(x: np.ndarray, pads: tuple[int, int, int, int], *, mode: str, 
         qh = fp._fft_geometry(ho, wo, kh, kw, stride, dilation)[4]
         band = max(qh, band // qh * qh)
     src = _source_rows(h, top, bottom, mode)
-    out = np.empty((cout, ho, wo), dtype=fp._F32)
+    out = buffers.empty((cout, ho, wo))
 
     def run_band(i0: int, i1: int) -> None:
         idx = src[i0 * sh:(i1 - 1) * sh + span_h]
@@ -534,7 +536,7 @@ def conv_transpose(
     wo = conv_transpose_size(w, kw, stride=sw, padding=padding[1], output_padding=opw, dilation=dilation[1])
     # (Cin, Cout_g, kh, kw) -> (Cout, Cin_g, kh, kw): the weight as the correlations read it
     wc = weight.reshape(groups, cin_g, cout_g, kh, kw).transpose(0, 2, 1, 3, 4).reshape(cout, cin_g, kh, kw)
-    out = np.empty((cout, ho, wo), dtype=np.float32)
+    out = buffers.empty((cout, ho, wo))
     for r in range(min(sh, ho)):
         rows = _phase(h, kh, sh, padding[0], dilation[0], r, ho)
         for q in range(min(sw, wo)):

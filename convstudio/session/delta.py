@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from convstudio.core import Conv2d, Layer, PipelineError, ops
+from convstudio.core import Conv2d, Layer, PipelineError, buffers, ops
 from convstudio.core.channels import PER_CHANNEL_LAYER_TYPES
 
 __all__ = ["CHANNEL_PROPAGATORS", "DELTA_SHARE", "conv_weight_delta", "propagate_delta"]
@@ -106,7 +106,7 @@ def conv_weight_delta(old: Conv2d, new: Conv2d, x: np.ndarray, old_out: np.ndarr
     _, ho, wo = out_shape
     if len(cells) * ho * wo > DELTA_SHARE * _conv_work(new, cin_g, out_shape):
         return None
-    out = old_out.copy()
+    out = buffers.copy(old_out)
     (sh, sw), (dh, dwi) = new.stride, new.dilation
     padded: dict[int, np.ndarray] = {}
     tmp = np.empty((ho, wo), np.float32)
@@ -147,7 +147,7 @@ def propagate_delta(layer: Layer, x_old: np.ndarray, x_new: np.ndarray,
     if layer.type in PER_CHANNEL_LAYER_TYPES:
         # Channel k of the output depends on input channel k only.
         idx = list(changed)
-        out = old_out.copy()
+        out = buffers.copy(old_out)
         out[idx] = layer.forward(x_new[idx])
         return out, changed
     propagate = CHANNEL_PROPAGATORS.get(layer.type)
@@ -171,7 +171,7 @@ def _propagate_conv(layer: Conv2d, x_old: np.ndarray, x_new: np.ndarray, changed
     if work * kh * kw * out_shape[1] * out_shape[2] > DELTA_SHARE * _conv_work(layer, cin_g,
                                                                                   out_shape):
         return None
-    out = old_out.copy()
+    out = buffers.copy(old_out)
     outs: list[int] = []
     for g, local in sorted(by_group.items()):
         chans = [g * cin_g + k for k in local]
@@ -194,7 +194,7 @@ def _propagate_conv_transpose(layer, x_old: np.ndarray, x_new: np.ndarray, chang
         return None
     cout_g = layer.weight.shape[1]
     cin_g = cin // layer.groups
-    out = old_out.copy()
+    out = buffers.copy(old_out)
     outs: set[int] = set()
     for ch in changed:
         block = slice(ch // cin_g * cout_g, (ch // cin_g + 1) * cout_g)

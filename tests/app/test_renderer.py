@@ -204,3 +204,60 @@ def test_cached_runner_refuses_outputs_over_the_memory_budget():
     assert res.error is not None and res.error[0] == 3
     assert "set aside for feature maps" in res.error[1]
     assert len(res.outputs) == 2
+
+
+# ------------------------------------------------------------------ recycled memory
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def test_runs_reuse_the_memory_of_the_outputs_they_replaced(renderers, qtbot):
+    """The renderer's outputs come from the process's recycler: after a few edits no new blocks
+    are made, the freed ones are reused, and every run still equals the core."""
+    from convstudio.core import buffers
+
+    shape = (3, 1024, 1280)  # the first layer's output: 8 x 1024 x 1280 floats, 40 MiB
+    rng = np.random.default_rng(7)
+    w1 = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
+    doc = make_doc(shape, Pipeline((Conv2d(weight=w1, padding="same"), ReLU(),
+                                    MaxPool2d(kernel_size=(2, 2)))))
+    r = renderers(doc, debounce_ms=1, preview_pixels=10**8)
+    recycler = buffers.installed()
+    assert recycler is not None
+    assert r.wait_idle()
+    created = []
+    for k in range(4):
+        w = w1.copy()
+        w[:, :, 2, 2] += 0.1 * (k + 1)  # every output channel changes: a full recompute
+        doc.set_pipeline(Pipeline((Conv2d(weight=w, padding="same"), ReLU(),
+                                   MaxPool2d(kernel_size=(2, 2)))))
+        assert r.wait_idle()
+        want = doc.pipeline.run(doc.image)
+        for got, ref in zip(r.outputs, want, strict=True):
+            assert np.array_equal(got, ref)
+        assert r.outputs[0].base is not None  # a view of a recycled block
+        del want, got, ref
+        created.append(recycler.created)
+    assert created[-1] == created[-2], f"new blocks after every edit: {created}"
+    assert recycler.reused > 0
+
+
+def test_free_memory_goes_back_once_the_renderer_is_idle(renderers, monkeypatch, qtbot):
+    from convstudio.app.model import renderer as renderer_module
+    from convstudio.core import buffers
+
+    monkeypatch.setattr(renderer_module, "RELEASE_AFTER_MS", 300)
+    doc = make_doc((3, 1200, 1400), Pipeline((Conv2d(kernel=SOBEL, padding="same"), ReLU())))
+    r = renderers(doc, debounce_ms=1, preview_pixels=10**8)
+    recycler = buffers.installed()
+    assert r.wait_idle()
+    doc.set_pipeline(Pipeline((Conv2d(kernel=-SOBEL, padding="same"), ReLU())))
+    assert r.wait_idle()
+    # (the timer fires on a later turn of the event loop, not while this test runs)
+    assert recycler.free_bytes() > 0  # the first run's outputs, kept for the next run
+    in_use = {_address(o) for o in r.outputs}
+    qtbot.waitUntil(lambda: recycler.free_bytes() == 0, timeout=5000)
+    assert {_address(o) for o in r.outputs} == in_use  # what is shown stays
+    assert recycler.held_bytes() >= sum(o.nbytes for o in r.outputs)

@@ -24,6 +24,11 @@ long convolutions, and sends results back through queued signals. The renderer r
 generation on the GUI thread, so a stale result never reaches a view, and ``finished`` (with
 :attr:`Renderer.outputs`) only ever carries exact outputs.
 
+The layers' outputs come from a :class:`~convstudio.core.buffers.Recycler` that the first
+renderer installs for the process: each run reuses the memory of the outputs the last one
+replaced instead of asking the system for new pages (``core/buffers.py`` says what that costs).
+``RELEASE_AFTER_MS`` after the last run the free memory goes back to the system.
+
 There is no synchronous mode: tests run this very thread and wait on its signals (or
 :meth:`Renderer.wait_idle`), so they see the order of events that users see. ``shutdown()``
 stops the thread and waits for it: call it before the app quits.
@@ -37,9 +42,9 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from convstudio.app.model.document import Document
-from convstudio.app.model.throttle import Throttler
+from convstudio.app.model.throttle import Debouncer, Throttler
 from convstudio.app.model.worker import JobContext, Worker, process_events_until
-from convstudio.core import Pipeline, RunCancelled, jit
+from convstudio.core import Pipeline, RunCancelled, buffers, jit
 from convstudio.session.compute import (
     DEFAULT_PREVIEW_PIXELS,
     CachedRunner,
@@ -52,7 +57,7 @@ from convstudio.session.compute import (
 )
 
 __all__ = ["Renderer", "RenderRequest", "LayerUpdate", "DEBOUNCE_MS", "EXACT_DELAY_MS",
-           "QUICK_EXACT_S", "HANDOVER_WAIT_S"]
+           "QUICK_EXACT_S", "HANDOVER_WAIT_S", "RELEASE_AFTER_MS"]
 
 DEBOUNCE_MS = 30
 #: After inexact (delta) outputs were sent, the exact recompute starts this much later: the GUI
@@ -66,6 +71,9 @@ QUICK_EXACT_S = 0.25
 #: How long the GUI thread may wait for an idle worker's quick stage after handing it a request
 #: (seconds; see Renderer._submit).
 HANDOVER_WAIT_S = 0.005
+#: The memory of replaced layer outputs is kept for the next run (see the module docstring) until
+#: the renderer has been idle this long; then it goes back to the system.
+RELEASE_AFTER_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -269,6 +277,11 @@ class Renderer(QObject):
         self.throttle = Throttler(int(debounce_ms), leading=True, parent=self)
         self.throttle.triggered.connect(self._submit)
 
+        if buffers.installed() is None:
+            buffers.install(buffers.Recycler())
+        self._release = Debouncer(RELEASE_AFTER_MS, parent=self)
+        self._release.triggered.connect(self._release_memory)
+
         document.imageChanged.connect(self._on_image_changed)
         document.pipelineChanged.connect(self._on_pipeline_changed)
         app = QCoreApplication.instance()
@@ -410,11 +423,25 @@ class Renderer(QObject):
             self.errors[index] = message
             self.layerFailed.emit(generation, index, message)
         self._done_generation = generation
+        self._release.trigger()
         self.finished.emit(generation, list(self.outputs), dict(self.errors))
+
+    def _release_memory(self) -> None:
+        """Idle for RELEASE_AFTER_MS: give the free memory of replaced outputs back."""
+        recycler = buffers.installed()
+        if self.busy:
+            self._release.trigger()  # once this run is done
+        elif recycler is not None:
+            recycler.release()
 
     # ------------------------------------------------------------------ teardown
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the worker and wait for it (True if it stopped). Safe to call twice."""
         self._closed = True
         self.throttle.cancel()
-        return self.worker.shutdown(timeout_ms)
+        self._release.cancel()
+        stopped = self.worker.shutdown(timeout_ms)
+        recycler = buffers.installed()
+        if recycler is not None:
+            recycler.release()  # nothing left to recompute here
+        return stopped
