@@ -493,9 +493,7 @@ def main() -> int:
         os.environ["CONVSTUDIO_STATE_DIR"] = str(Path(scratch) / "autosave")
         a = App(Path(scratch))
         if args.no_recycler:
-            from convstudio.core import buffers
-
-            buffers.install(None)
+            a.renderer.recycler = None
         print(f"layer outputs' memory: {'new every run' if args.no_recycler else 'recycled'}")
         print(f"layer maps' display mode: {a.window.layer_view.mode()} (the app's default)")
         try:

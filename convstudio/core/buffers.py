@@ -1,22 +1,25 @@
 """Where the core's large results get their memory: :func:`empty` and :func:`copy`.
 
-Both are plain NumPy (``numpy.empty``, ``ndarray.copy``) unless a program installs a
-:class:`Recycler` (:func:`install`). The window's renderer does (``app/model/renderer.py``): it
-recomputes the same layers after every edit, and each run asked the system for new memory as
-large as the last one had just given back. Fresh memory is paid for when it is first written:
-the kernel clears every page (about 55 ms per 768 MB with transparent huge pages, about 190 ms
-without), and on virtual machines that hand free memory back to the host (a balloon driver's
-free page reporting, as on WSL2 and many cloud desktops) each page is faulted in from the host
-again once it has been free for a few seconds: about 950 ms per 768 MB where it was measured
-(docs/performance.md, "Round 6"). A layer output of a 24 MP photo is 100-800 MB.
+Both are plain NumPy (``numpy.empty``, ``ndarray.copy``) unless the calling thread runs inside
+``with recycling(recycler):``. The window's renderer does, for its own jobs
+(``app/model/renderer.py``): it recomputes the same layers after every edit, and each run asked
+the system for new memory as large as the last one had just given back. Fresh memory is paid for
+when it is first written: the kernel clears every page (about 55 ms per 768 MB with transparent
+huge pages, about 190 ms without), and on virtual machines that hand free memory back to the
+host (a balloon driver's free page reporting, as on WSL2 and many cloud desktops) each page is
+faulted in from the host again once it has been free for a few seconds: about 950 ms per
+768 MB where it was measured (docs/performance.md, "Round 6"). A layer output of a 24 MP photo
+is 100-800 MB.
 
-A recycler keeps the blocks it handed out and hands a block out again once nothing refers to
-it any more (the arrays it backs and every view of them are gone): a block's reference count,
-read under the recycler's lock, is then its own list's alone, and nobody else can reach the
-block to take a new reference. Free blocks are kept up to ``keep_bytes``; :meth:`Recycler.release`
-gives them all back (the renderer calls it once the window has been idle a while), and so does
-a request the system refuses, before it is tried again. Only arrays
-of at least :data:`MIN_BYTES` go through it; the allocator keeps smaller ones well enough.
+A :class:`Recycler` keeps the blocks it handed out and hands a block out again once nothing
+refers to it any more (the arrays it backs and every view or buffer of them are gone): a
+block's reference count, read under the recycler's lock, is then its own list's alone, and
+nobody else can reach the block to take a new reference. Free blocks are kept up to
+``keep_bytes``; :meth:`Recycler.release` gives them all back (the renderer calls it once it has
+been idle a while), and so does a request the system refuses, before it is tried again. Only
+arrays of at least :data:`MIN_BYTES` go through it; the allocator keeps smaller ones well
+enough. The command line, the Python API and the app's other jobs (export, the panels) never
+use one.
 
 The arrays are ordinary C-contiguous ones whose ``base`` is the block; their content is
 undefined, as ``numpy.empty``'s is. The numbers computed in them are the same bit for bit
@@ -25,13 +28,15 @@ undefined, as ``numpy.empty``'s is. The numbers computed in them are the same bi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["MIN_BYTES", "Recycler", "copy", "default_keep_bytes", "empty", "install", "installed"]
+__all__ = ["MIN_BYTES", "Recycler", "copy", "current", "default_keep_bytes", "empty", "recycling"]
 
 MIN_BYTES = 16 << 20
 """Smaller arrays always come from ``numpy.empty``."""
@@ -136,26 +141,31 @@ class Recycler:
         return gone
 
 
-_recycler: Recycler | None = None
+_local = threading.local()  # .recycler: the calling thread's, inside recycling()
 
 
-def install(recycler: Recycler | None) -> Recycler | None:
-    """Make :func:`empty` and :func:`copy` use `recycler` (None: plain NumPy again); returns the
-    one installed before."""
-    global _recycler
-    previous, _recycler = _recycler, recycler
-    return previous
+@contextlib.contextmanager
+def recycling(recycler: Recycler | None) -> Iterator[None]:
+    """Within the block, :func:`empty` and :func:`copy` on this thread take their memory from
+    `recycler` (None: plain NumPy). Other threads, the core's pool among them, are not
+    affected."""
+    previous = getattr(_local, "recycler", None)
+    _local.recycler = recycler
+    try:
+        yield
+    finally:
+        _local.recycler = previous
 
 
-def installed() -> Recycler | None:
-    """The recycler in use, if any."""
-    return _recycler
+def current() -> Recycler | None:
+    """The recycler of the calling thread, if any."""
+    return getattr(_local, "recycler", None)
 
 
 def empty(shape, dtype=np.float32) -> np.ndarray:
-    """``numpy.empty(shape, dtype)``, from the installed recycler when there is one and the array
-    is at least :data:`MIN_BYTES`."""
-    r = _recycler
+    """``numpy.empty(shape, dtype)``, from the calling thread's recycler (:func:`recycling`) when
+    it has one and the array is at least :data:`MIN_BYTES`."""
+    r = getattr(_local, "recycler", None)
     if r is not None:
         dt = np.dtype(dtype)
         nbytes = dt.itemsize

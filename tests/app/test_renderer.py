@@ -214,19 +214,18 @@ def _address(a: np.ndarray) -> int:
 
 
 def test_runs_reuse_the_memory_of_the_outputs_they_replaced(renderers, qtbot):
-    """The renderer's outputs come from the process's recycler: after a few edits no new blocks
-    are made, the freed ones are reused, and every run still equals the core."""
-    from convstudio.core import buffers
-
+    """The renderer's outputs come from its recycler: after a few edits no new blocks are made,
+    the freed ones are reused, and every run still equals the core."""
     shape = (3, 1024, 1280)  # the first layer's output: 8 x 1024 x 1280 floats, 40 MiB
     rng = np.random.default_rng(7)
     w1 = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
     doc = make_doc(shape, Pipeline((Conv2d(weight=w1, padding="same"), ReLU(),
                                     MaxPool2d(kernel_size=(2, 2)))))
     r = renderers(doc, debounce_ms=1, preview_pixels=10**8)
-    recycler = buffers.installed()
+    recycler = r.recycler
     assert recycler is not None
-    assert r.wait_idle()
+    r.request()
+    assert r.wait_idle() and len(r.outputs) == 3
     created = []
     for k in range(4):
         w = w1.copy()
@@ -246,13 +245,13 @@ def test_runs_reuse_the_memory_of_the_outputs_they_replaced(renderers, qtbot):
 
 def test_free_memory_goes_back_once_the_renderer_is_idle(renderers, monkeypatch, qtbot):
     from convstudio.app.model import renderer as renderer_module
-    from convstudio.core import buffers
 
     monkeypatch.setattr(renderer_module, "RELEASE_AFTER_MS", 300)
     doc = make_doc((3, 1200, 1400), Pipeline((Conv2d(kernel=SOBEL, padding="same"), ReLU())))
     r = renderers(doc, debounce_ms=1, preview_pixels=10**8)
-    recycler = buffers.installed()
-    assert r.wait_idle()
+    recycler = r.recycler
+    r.request()
+    assert r.wait_idle() and len(r.outputs) == 2
     doc.set_pipeline(Pipeline((Conv2d(kernel=-SOBEL, padding="same"), ReLU())))
     assert r.wait_idle()
     # (the timer fires on a later turn of the event loop, not while this test runs)

@@ -19,11 +19,10 @@ MB = 1 << 20
 
 @pytest.fixture
 def recycler():
-    """A recycler installed for the test (whatever was installed before comes back after)."""
+    """A recycler that the test's thread allocates from."""
     r = buffers.Recycler(keep_bytes=1 << 30)
-    previous = buffers.install(r)
-    yield r
-    buffers.install(previous)
+    with buffers.recycling(r):
+        yield r
 
 
 def _address(a: np.ndarray) -> int:
@@ -31,15 +30,24 @@ def _address(a: np.ndarray) -> int:
 
 
 def test_without_a_recycler_it_is_plain_numpy():
-    previous = buffers.install(None)
-    try:
-        a = buffers.empty((4, 1024, 1024))
-        assert a.dtype == np.float32 and a.shape == (4, 1024, 1024) and a.base is None
-        x = np.arange(12, dtype=np.float32).reshape(3, 4)
-        c = buffers.copy(x[:, ::2])
-        assert c.flags.c_contiguous and np.array_equal(c, x[:, ::2]) and not np.shares_memory(c, x)
-    finally:
-        buffers.install(previous)
+    assert buffers.current() is None
+    a = buffers.empty((4, 1024, 1024))
+    assert a.dtype == np.float32 and a.shape == (4, 1024, 1024) and a.base is None
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    c = buffers.copy(x[:, ::2])
+    assert c.flags.c_contiguous and np.array_equal(c, x[:, ::2]) and not np.shares_memory(c, x)
+
+
+def test_the_recycler_is_the_calling_threads_only(recycler):
+    seen = []
+    t = threading.Thread(target=lambda: seen.append((buffers.current(),
+                                                      buffers.empty((4, 1024, 1024)).base)))
+    t.start()
+    t.join()
+    assert seen == [(None, None)] and buffers.current() is recycler
+    with buffers.recycling(None):  # nested: plain NumPy inside, the recycler again after
+        assert buffers.empty((4, 1024, 1024)).base is None
+    assert buffers.empty((4, 1024, 1024)).base is not None
 
 
 def test_small_arrays_bypass_the_recycler(recycler):
@@ -105,6 +113,10 @@ def test_threads_never_share_a_live_block(recycler):
     errors: list[str] = []
 
     def work(k: int) -> None:
+        with buffers.recycling(recycler):
+            loop(k)
+
+    def loop(k: int) -> None:
         for _ in range(15):
             a = buffers.empty((4 + k % 2, 1024, 1024))
             a.fill(k)
@@ -134,11 +146,9 @@ def _stack() -> Pipeline:
 def test_a_pipeline_computes_the_same_bits_in_recycled_memory():
     x = np.random.default_rng(4).random((3, 1024, 1280), dtype=np.float32)
     p = _stack()
-    previous = buffers.install(None)
-    try:
-        want = p.run(x)
-        r = buffers.Recycler(keep_bytes=1 << 30)
-        buffers.install(r)
+    want = p.run(x)
+    r = buffers.Recycler(keep_bytes=1 << 30)
+    with buffers.recycling(r):
         for _ in range(3):  # the second and third runs reuse the first ones' memory
             got = p.run(x)
             assert len(got) == len(want)
@@ -146,9 +156,7 @@ def test_a_pipeline_computes_the_same_bits_in_recycled_memory():
                 assert g.dtype == w.dtype and g.shape == w.shape
                 assert np.array_equal(g, w)
             del got, g
-        assert r.reused > 0
-    finally:
-        buffers.install(previous)
+    assert r.reused > 0
 
 
 def test_the_delta_update_copies_into_recycled_memory(recycler):

@@ -24,10 +24,10 @@ long convolutions, and sends results back through queued signals. The renderer r
 generation on the GUI thread, so a stale result never reaches a view, and ``finished`` (with
 :attr:`Renderer.outputs`) only ever carries exact outputs.
 
-The layers' outputs come from a :class:`~convstudio.core.buffers.Recycler` that the first
-renderer installs for the process: each run reuses the memory of the outputs the last one
-replaced instead of asking the system for new pages (``core/buffers.py`` says what that costs).
-``RELEASE_AFTER_MS`` after the last run the free memory goes back to the system.
+The jobs take the layers' outputs from the renderer's :class:`~convstudio.core.buffers.Recycler`
+(:attr:`Renderer.recycler`): each run reuses the memory of the outputs the last one replaced
+instead of asking the system for new pages (``core/buffers.py`` says what that costs).
+``RELEASE_AFTER_MS`` after the last run, and at shutdown, the free memory goes back.
 
 There is no synchronous mode: tests run this very thread and wait on its signals (or
 :meth:`Renderer.wait_idle`), so they see the order of events that users see. ``shutdown()``
@@ -180,14 +180,19 @@ class _Compute:
         return x, result
 
 
-def _render_job(compute: _Compute, req: RenderRequest):
-    """The worker's job for `req`: the quick (delta) stage, a pause, then the exact stage.
+def _render_job(compute: _Compute, req: RenderRequest, recycler: buffers.Recycler | None):
+    """The worker's job for `req`: the quick (delta) stage, a pause, then the exact stage, with
+    the large outputs' memory from `recycler`.
 
     Reports ``(generation, index, LayerUpdate)`` as progress and returns ``(generation, input
     used, RunResult)``; raises :class:`~convstudio.core.RunCancelled` once the request is stale.
     """
 
     def job(ctx: JobContext) -> tuple[int, np.ndarray, RunResult]:
+        with buffers.recycling(recycler):
+            return stages(ctx)
+
+    def stages(ctx: JobContext) -> tuple[int, np.ndarray, RunResult]:
         g = req.generation
 
         def on_update(index: int, update: LayerUpdate) -> None:
@@ -277,8 +282,7 @@ class Renderer(QObject):
         self.throttle = Throttler(int(debounce_ms), leading=True, parent=self)
         self.throttle.triggered.connect(self._submit)
 
-        if buffers.installed() is None:
-            buffers.install(buffers.Recycler())
+        self.recycler: buffers.Recycler | None = buffers.Recycler()
         self._release = Debouncer(RELEASE_AFTER_MS, parent=self)
         self._release.triggered.connect(self._release_memory)
 
@@ -386,7 +390,7 @@ class Renderer(QObject):
         # update took 8 to 10, arriving after the window had repainted once already. The wait
         # releases the GIL and is bounded (a large delta, or no delta at all, lets the GUI
         # thread go on at once or after HANDOVER_WAIT_S).
-        self.worker.submit(_render_job(self._compute, req), head_start_s=HANDOVER_WAIT_S)
+        self.worker.submit(_render_job(self._compute, req, self.recycler), head_start_s=HANDOVER_WAIT_S)
 
     # ------------------------------------------------------------------ results (GUI thread)
     def _on_layer_done(self, _token: int, payload: tuple[int, int, LayerUpdate]) -> None:
@@ -428,11 +432,10 @@ class Renderer(QObject):
 
     def _release_memory(self) -> None:
         """Idle for RELEASE_AFTER_MS: give the free memory of replaced outputs back."""
-        recycler = buffers.installed()
         if self.busy:
             self._release.trigger()  # once this run is done
-        elif recycler is not None:
-            recycler.release()
+        elif self.recycler is not None:
+            self.recycler.release()
 
     # ------------------------------------------------------------------ teardown
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
@@ -441,7 +444,6 @@ class Renderer(QObject):
         self.throttle.cancel()
         self._release.cancel()
         stopped = self.worker.shutdown(timeout_ms)
-        recycler = buffers.installed()
-        if recycler is not None:
-            recycler.release()  # nothing left to recompute here
+        if self.recycler is not None:
+            self.recycler.release()  # nothing left to recompute here
         return stopped
