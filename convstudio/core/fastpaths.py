@@ -108,7 +108,8 @@ _PINNED_GEMM_FACTOR = 16
 _DEFAULT_MAX_THREADS = 8
 # Floats in the per-strip scratch (G of rowgemm, the im2col strip of dense): about L2-sized.
 _SCRATCH_FLOATS = 1 << 17
-# Floats in the dense path's strip buffer, and the most it may need for a single output row.
+# Floats in the dense path's strip buffer, and the most it may need for one output row of a
+# column chunk.
 _DENSE_SCRATCH_FLOATS = 1 << 20
 _DENSE_MAX_FLOATS = 1 << 21
 # Below this many multiply-adds a call runs on the calling thread only.
@@ -1064,7 +1065,11 @@ def _costs(xshape, weight_shape, stride, dilation, groups, plan: _Plan | None) -
         costs["generic"] = outs * (0.12 * cin_g * kh * kw + 0.5 * cin_g * kh * kw / max(1, cout)) * ns / par
     if cin_g == 1 and plan is not None:
         costs.update(_one_channel_costs(plan, cin, ho, wo, outs, stride, dilation, par))
-    if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * wo <= _DENSE_MAX_FLOATS:
+    # dense's buffer holds one column chunk of a strip (round 5), so the width of a whole row no
+    # longer matters: wide layers (64 -> 64 3 x 3 at 4096 columns, 16 -> 16 5 x 5 at 6000) ran
+    # 1.0-1.75x faster on it than on the generic path they were left to (docs/performance.md)
+    ncols = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)[1] if cin_g > 1 else wo
+    if cin_g > 1 and ((kh - 1) * dh + 1) * kw * cin_g * ncols <= _DENSE_MAX_FLOATS:
         kdim = kh * kw * cin_g
         strip, ncols, pooled = _dense_geometry(cout // groups, cin_g, kh, kw, wo, sh, dh)
         # Without the pool (GEMMs too big to stay single-threaded) the generic im2col, one GEMM

@@ -454,6 +454,23 @@ def test_cost_model_choice_matches_generic_path(monkeypatch):
     assert len(chosen) >= 2  # the model does pick different paths
 
 
+def test_wide_many_channel_layers_run_on_the_dense_path(monkeypatch):
+    """A row of 8000 columns of 32 channels no longer fits dense's old whole-row limit; its
+    buffer holds one column chunk, so the cost model offers it (measured faster than the
+    generic path there), and the sums are the generic path's to float32 rounding."""
+    monkeypatch.undo()  # the real work-unit sizes: this is what users get
+    assert fastpaths.blas_pinned()
+    rng = np.random.default_rng(17)
+    w = (rng.standard_normal((8, 32, 3, 3)) / 17).astype(np.float32)
+    xp = rng.standard_normal((32, 6, 8002)).astype(np.float32)
+    assert 3 * 3 * 32 * 8000 > fastpaths._DENSE_MAX_FLOATS  # over the old limit
+    assert fastpaths.choose_path(xp.shape, w) == "dense"
+    got = ops.correlate(xp, w)
+    want = _generic(xp, w)
+    bound = 288 * np.finfo(np.float32).eps * float(np.abs(xp).max() * np.abs(w).sum(axis=(1, 2, 3)).max())
+    assert got.shape == (8, 4, 8000) and float(np.abs(got - want).max()) <= bound
+
+
 def test_cost_model_picks_winograd_for_many_channels_only(monkeypatch):
     monkeypatch.undo()  # the real work-unit sizes: this is what users get
     rng = np.random.default_rng(13)
