@@ -50,6 +50,17 @@ def test_the_recycler_is_the_calling_threads_only(recycler):
     assert buffers.empty((4, 1024, 1024)).base is not None
 
 
+@pytest.mark.parametrize("shape", [(8, 1024, 1024), (5, 1031, 997)])
+def test_a_large_copy_in_pieces_on_the_pool_is_exact(shape):
+    x = np.random.default_rng(9).standard_normal(shape).astype(np.float32)
+    x[0, 0, 0], x[-1, -1, -1] = np.nan, -np.inf  # the very first and last elements too
+    c = buffers.copy(x)
+    assert c.flags.c_contiguous and not np.shares_memory(c, x)
+    assert np.array_equal(c, x, equal_nan=True)
+    t = buffers.copy(x.transpose(0, 2, 1))  # not contiguous: one NumPy copy
+    assert t.flags.c_contiguous and np.array_equal(t, x.transpose(0, 2, 1), equal_nan=True)
+
+
 def test_small_arrays_bypass_the_recycler(recycler):
     a = buffers.empty((3, 100, 100))
     assert a.base is None and recycler.created == 0 and recycler.held_bytes() == 0
