@@ -2910,6 +2910,10 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <translation>无法打开流水线</translation>
         </message>
         <message>
+            <source>Cannot paste image</source>
+            <translation>无法粘贴图像</translation>
+        </message>
+        <message>
             <source>Cannot restore the session</source>
             <translation>无法恢复该会话</translation>
         </message>
@@ -3312,6 +3316,10 @@ offset (dy, dx) = ({dy}, {dx})</source>
         <message>
             <source>original</source>
             <translation>原始</translation>
+        </message>
+        <message>
+            <source>pasted image</source>
+            <translation>粘贴的图像</translation>
         </message>
         <message>
             <source>output channel {c}</source>

@@ -81,6 +81,54 @@ def test_paste_rgba_gives_the_channels_of_the_opened_file(qtbot, make_window, tm
     np.testing.assert_array_equal(w.doc.image, load_image(tmp_path / "a.png", keep_alpha=True))
 
 
+def test_a_paste_is_converted_off_the_gui_thread_and_the_newest_image_wins(qtbot, make_window,
+                                                                          tmp_path, monkeypatch):
+    """The menu's paste returns at once; the pixels become float32 on the image loader's thread
+    (held here until the test lets it go) while the window keeps running; a file opened
+    meanwhile wins over the paste, as a newer file wins over an older one."""
+    import threading
+
+    from convstudio.app.window import files
+
+    gate, threads = threading.Event(), []
+    real = files.qimage_to_array
+
+    def slow(img, **kw):
+        threads.append(threading.current_thread())
+        gate.wait(10)
+        return real(img, **kw)
+
+    monkeypatch.setattr(files, "qimage_to_array", slow)
+    w = make_window(first_launch=False)
+    img = rgba_qimage()
+    QGuiApplication.clipboard().setImage(img)
+    w.actions_by_name["paste_image"].trigger()
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=3000)
+    assert threads[0] is not threading.main_thread()
+    assert w.doc.image is None and "pasted image" in w.busy_label.text()
+    gate.set()
+    qtbot.waitUntil(lambda: w.doc.image is not None, timeout=3000)
+    settle(w)
+    np.testing.assert_array_equal(w.doc.image, real(img))
+    assert w.doc.image_name == "pasted image" and w.doc.image_path is None
+    assert w.busy_label.text() == "" and "Pasted a 7×5 image (3 channels)" in w.message_label.text()
+
+    # a paste, then a file opened before the paste's pixels are ready: the file stays
+    gate.clear()
+    assert img.save(str(tmp_path / "a.png"))
+    other = QImage(9, 4, QImage.Format.Format_RGB888)
+    other.fill(QColor(0, 0, 255))
+    QGuiApplication.clipboard().setImage(other)
+    assert w.paste_image(wait=False)
+    qtbot.waitUntil(lambda: len(threads) == 2, timeout=3000)
+    w.open_image(tmp_path / "a.png", wait=False)
+    gate.set()
+    assert w.wait_for_loads()
+    settle(w)
+    assert w.doc.image_path is not None and Path(w.doc.image_path).name == "a.png"
+    np.testing.assert_array_equal(w.doc.image, load_image(tmp_path / "a.png"))
+
+
 def test_window_export_names_the_folder(qtbot, make_window, tmp_path):
     w = make_window(first_launch=False)
     x = np.random.default_rng(5).random((3, 12, 14), dtype=np.float32)

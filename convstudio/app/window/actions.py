@@ -73,7 +73,7 @@ class WindowActions:
                                              tip="Save the pipeline to a new file")
         a["new_pipeline"] = self._action("&New pipeline", self.new_pipeline, shortcut="Ctrl+N",
                                          tip="Start with an empty pipeline")
-        a["paste_image"] = self._action("Paste image from clipboard", self.paste_image,
+        a["paste_image"] = self._action("Paste image from clipboard", lambda: self.paste_image(wait=False),
                                         shortcut="Ctrl+Shift+V",
                                         tip="Use the image on the clipboard as the input")
         a["export"] = self._action("&Export feature maps…", self.export_dialog, shortcut="Ctrl+E",

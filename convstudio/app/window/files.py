@@ -57,6 +57,10 @@ def preview_text(preview: Preview) -> str:
         why=preview.reason, f=preview.factor, how=preview.how)
 
 
+#: What the image loader returns in place of a path for an image pasted from the clipboard.
+PASTED = object()
+
+
 class WindowFiles:
     """Files in and out of the window (a mixin of ``MainWindow``)."""
 
@@ -127,6 +131,12 @@ class WindowFiles:
         path, x = result
         self._load_outcome = (path, True)
         self.view_state.set_loading(None)
+        if path is PASTED:
+            self.doc.set_image_array(x, "pasted image")
+            c, h, w = x.shape
+            self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
+                               tr("Pasted a {w}×{h} image ({c} channels)")).format(w=w, h=h, c=c))
+            return
         self._add_recent("images", path)
         if isinstance(x, Preview):
             self.big_image.show(x)
@@ -140,7 +150,8 @@ class WindowFiles:
 
     def _on_image_load_failed(self, _token: int, message: str) -> None:
         self.view_state.set_loading(None)
-        self.report_error(tr("Cannot open image"), message)
+        pasted = getattr(self, "_load_outcome", (None, False))[0] is PASTED
+        self.report_error(tr("Cannot paste image") if pasted else tr("Cannot open image"), message)
 
     def _on_image_load_progress(self, _token: int, done_total: tuple[int, int]) -> None:
         """A preview is being read: the progress bar and the busy label follow it."""
@@ -207,8 +218,14 @@ class WindowFiles:
         if path:
             self.open_image(path, wait=False)
 
-    def paste_image(self) -> bool:
-        """Use the clipboard's image (an image, or a copied image file) as the input."""
+    def paste_image(self, *, wait: bool = True) -> bool:
+        """Use the clipboard's image (an image, or a copied image file) as the input.
+
+        The pixels become float32 on the image loader's thread (about 600 ms for 24 MP): the
+        newest image asked for wins there, a paste as a file. With ``wait=False`` (the menu)
+        the call returns once that started; with ``wait`` it processes events until the image
+        arrived (or, after 30 s, returns True while it goes on).
+        """
         clip = QGuiApplication.clipboard()
         md = clip.mimeData()
         if md is not None and md.hasUrls():
@@ -219,13 +236,18 @@ class WindowFiles:
         if img.isNull():
             self.show_message(tr("The clipboard holds no image."))
             return False
-        # the rule of a file opened: alpha dropped unless "keep alpha" is on
-        x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
-        self.doc.set_image_array(x, "pasted image")
-        c = x.shape[0]
-        self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
-                           tr("Pasted a {w}×{h} image ({c} channels)")).format(w=img.width(), h=img.height(), c=c))
-        return True
+        self._load_outcome = (PASTED, False)
+        self.view_state.set_loading(Path(tr("pasted image")))
+        # A QImage is a reentrant value, not a QObject: the worker gets this copy, which the GUI
+        # thread does not touch again (docs/developing.md, "Threads"). The rule of a file
+        # opened: alpha dropped unless "keep alpha" is on.
+        self.image_loader.submit(lambda ctx, img=img, alpha=self.doc.keep_alpha:
+                                 (PASTED, qimage_to_array(img, keep_alpha=alpha)))
+        if not wait:
+            return True
+        if not self.wait_for_loads():
+            return self._load_outcome[0] is PASTED
+        return self._load_outcome == (PASTED, True)
 
     # ================================================================== pipelines
     def open_pipeline(self, path: str | Path, *, ask: bool = True) -> bool:
