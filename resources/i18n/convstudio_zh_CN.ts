@@ -3230,6 +3230,10 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <translation>差</translation>
         </message>
         <message>
+            <source>dropped image</source>
+            <translation>拖入的图像</translation>
+        </message>
+        <message>
             <source>feature maps</source>
             <translation>特征图</translation>
         </message>

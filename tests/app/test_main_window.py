@@ -540,6 +540,25 @@ def test_drop_files_onto_the_window(window, tmp_path):
     np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
 
 
+def test_drop_image_data_onto_the_window(window):
+    """An image dropped as data (from another program, no file) becomes the input, converted
+    on the image loader's thread as a paste is."""
+    w = window
+    img = QImage(8, 3, QImage.Format.Format_RGB888)
+    img.fill(Qt.GlobalColor.green)
+    md = QMimeData()
+    md.setImageData(img)
+    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(ev)
+    assert ev.isAccepted()
+    assert w.wait_for_loads()
+    assert w.doc.image_shape == (3, 3, 8) and w.doc.image_name == "dropped image"
+    np.testing.assert_allclose(w.doc.image[:, 1, 2], [0, 1, 0])
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, w.doc.selected))
+
+
 def test_paste_image_from_clipboard(window):
     w = window
     img = QImage(6, 4, QImage.Format.Format_RGB888)

@@ -57,8 +57,10 @@ def preview_text(preview: Preview) -> str:
         why=preview.reason, f=preview.factor, how=preview.how)
 
 
-#: What the image loader returns in place of a path for an image pasted from the clipboard.
-PASTED = object()
+#: What the image loader returns in place of a path for image data without a file: pasted from
+#: the clipboard, or dropped (the document's name of the image).
+PASTED, DROPPED = "pasted image", "dropped image"
+_NO_FILE = (PASTED, DROPPED)
 
 
 class WindowFiles:
@@ -131,11 +133,12 @@ class WindowFiles:
         path, x = result
         self._load_outcome = (path, True)
         self.view_state.set_loading(None)
-        if path is PASTED:
-            self.doc.set_image_array(x, "pasted image")
+        if isinstance(path, str) and path in _NO_FILE:
+            self.doc.set_image_array(x, path)
             c, h, w = x.shape
-            self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
-                               tr("Pasted a {w}×{h} image ({c} channels)")).format(w=w, h=h, c=c))
+            if path == PASTED:
+                self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
+                                   tr("Pasted a {w}×{h} image ({c} channels)")).format(w=w, h=h, c=c))
             return
         self._add_recent("images", path)
         if isinstance(x, Preview):
@@ -150,7 +153,7 @@ class WindowFiles:
 
     def _on_image_load_failed(self, _token: int, message: str) -> None:
         self.view_state.set_loading(None)
-        pasted = getattr(self, "_load_outcome", (None, False))[0] is PASTED
+        pasted = getattr(self, "_load_outcome", (None, False))[0] == PASTED
         self.report_error(tr("Cannot paste image") if pasted else tr("Cannot open image"), message)
 
     def _on_image_load_progress(self, _token: int, done_total: tuple[int, int]) -> None:
@@ -236,18 +239,22 @@ class WindowFiles:
         if img.isNull():
             self.show_message(tr("The clipboard holds no image."))
             return False
-        self._load_outcome = (PASTED, False)
-        self.view_state.set_loading(Path(tr("pasted image")))
-        # A QImage is a reentrant value, not a QObject: the worker gets this copy, which the GUI
-        # thread does not touch again (docs/developing.md, "Threads"). The rule of a file
-        # opened: alpha dropped unless "keep alpha" is on.
-        self.image_loader.submit(lambda ctx, img=img, alpha=self.doc.keep_alpha:
-                                 (PASTED, qimage_to_array(img, keep_alpha=alpha)))
+        self._convert_async(img, PASTED)
         if not wait:
             return True
         if not self.wait_for_loads():
-            return self._load_outcome[0] is PASTED
+            return self._load_outcome[0] == PASTED
         return self._load_outcome == (PASTED, True)
+
+    def _convert_async(self, img: QImage, what: str) -> None:
+        """Make `img` the input, its pixels converted on the image loader's thread. A QImage is a
+        reentrant value, not a QObject: the worker gets this copy, which the GUI thread does not
+        touch again (docs/developing.md, "Threads"). The rule of a file opened: alpha dropped
+        unless "keep alpha" is on."""
+        self._load_outcome = (what, False)
+        self.view_state.set_loading(Path(tr("pasted image") if what == PASTED else tr("dropped image")))
+        self.image_loader.submit(lambda ctx, img=img, alpha=self.doc.keep_alpha:
+                                 (what, qimage_to_array(img, keep_alpha=alpha)))
 
     # ================================================================== pipelines
     def open_pipeline(self, path: str | Path, *, ask: bool = True) -> bool:
@@ -389,8 +396,7 @@ class WindowFiles:
         elif md.hasImage():
             img = QImage(md.imageData())
             if not img.isNull():
-                x = qimage_to_array(img, keep_alpha=self.doc.keep_alpha)
-                self.doc.set_image_array(x, "dropped image")
+                self._convert_async(img, DROPPED)
                 handled = True
         if handled:
             event.acceptProposedAction()
