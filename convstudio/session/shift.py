@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -95,18 +96,19 @@ class ShiftComparison:
     difference: np.ndarray
     interior: np.ndarray | None
 
-    @property
+    @cached_property
     def max_interior_difference(self) -> float | None:
-        """The largest |difference| away from the border (None if there is no such position)."""
+        """The largest |difference| away from the border (None if there is no such position).
+        Computed once (whole-map work: the app asks for it off the GUI thread first)."""
         if self.interior is None or not self.interior.any():
             return None
         return float(np.abs(self.difference[:, self.interior]).max())
 
-    @property
+    @cached_property
     def change(self) -> float:
         """How much the map changed where it is, position by position: sum |shifted - original|
         over sum |original| (0: unchanged; 2: a thin feature moved off itself entirely). Only
-        positions away from the border count (all of them if none is)."""
+        positions away from the border count (all of them if none is). Computed once."""
         d = np.abs(self.shifted.astype(np.float64) - self.original)
         o = np.abs(self.original.astype(np.float64))
         if self.interior is not None and self.interior.any():

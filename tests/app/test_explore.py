@@ -23,7 +23,7 @@ def _shift(qtbot, w, dy, dx, mode="zeros"):
     ex.shift_panel.set_shift(dy, dx, mode)
     with qtbot.waitSignal(ex.shift_task.done, timeout=20_000) as blocker:
         ex.update_shift()
-    return blocker.args[1]
+    return blocker.args[1][0]  # (the comparison, the planes the dock paints)
 
 
 def test_shift_conv_map_moves_with_the_input_and_pooling_changes_less(qtbot, make_window):
@@ -152,3 +152,39 @@ def test_player_on_a_large_map_never_blocks_the_window(qtbot, make_window):
     player.pause()
     assert len(player.plan) == 144  # a 12 x 12 region, not the 4 million values
     assert max(gaps[1:]) < 0.05, f"the GUI thread was blocked for {max(gaps[1:]) * 1000:.0f} ms"
+
+
+def test_a_large_shift_comparison_is_painted_from_planes_shrunk_off_the_gui_thread(qtbot,
+                                                                                  make_window,
+                                                                                  monkeypatch):
+    """At 2500 x 2100 the dock gets planes of at most DISPLAY_SIDE pixels per side, built on the
+    shift worker with the summary's numbers, which the GUI thread then only reads."""
+    import threading
+
+    from convstudio.app.panels import shift_panel
+    from convstudio.core import Conv2d
+
+    w = make_window(show=True)
+    x = np.random.default_rng(8).random((1, 2100, 2500), dtype=np.float32)
+    w.doc.set_image_array(x, "noise")
+    w.doc.new_pipeline(Pipeline((Conv2d(kernel=np.ones((3, 3), np.float32), padding=1),)))
+    w.doc.select(1)
+    settle(w)
+    threads = []
+    real = shift_panel.shift_display
+
+    def recorded(c, channel=0):
+        threads.append(threading.current_thread())
+        return real(c, channel)
+
+    monkeypatch.setattr("convstudio.app.window.explore.shift_display", recorded)
+    c = _shift(qtbot, w, 2, 3)
+    assert threads and threads[0] is not threading.main_thread()
+    assert {"change", "max_interior_difference"} <= set(vars(c))  # computed on the worker
+    items = w.explore.shift_panel.items
+    for key in ("original", "shifted", "difference"):
+        assert max(items[key].image.shape) <= shift_panel.DISPLAY_SIDE
+    # the difference keeps its extreme through the shrinking, and its levels are the map's own
+    m = float(np.abs(c.difference[0]).max())
+    assert float(np.abs(items["difference"].image).max()) == m
+    assert items["difference"].getLevels()[1] == m

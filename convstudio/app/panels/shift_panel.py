@@ -10,19 +10,55 @@ are a :class:`~convstudio.session.shift.ShiftComparison` computed off the GUI th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from convstudio.app.i18n import made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.qtsetup import pg
+from convstudio.app.views.display import display_block_reduce
 from convstudio.core.formatting import format_short
 from convstudio.session.shift import MAX_SHIFT, SHIFT_MODES, ShiftComparison
 
-__all__ = ["ShiftPanel", "shift_summary"]
+__all__ = ["DISPLAY_SIDE", "ShiftDisplay", "ShiftPanel", "shift_display", "shift_summary"]
 
 #: The captions under the three maps.
 _CAPTIONS = (tr_noop("original"), tr_noop("shifted (moved back)"), tr_noop("difference"))
+
+
+#: The dock shows each map with at most this many pixels along its longer side (a block's value
+#: of largest magnitude, as the layer maps do): a 24 MP plane handed to pyqtgraph whole took
+#: seconds to colour, and the dock is a few hundred pixels wide.
+DISPLAY_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class ShiftDisplay:
+    """What the dock paints for one channel: the three planes (shrunk) and their levels."""
+
+    original: np.ndarray
+    shifted: np.ndarray
+    difference: np.ndarray
+    levels: tuple[float, float]  # of original and shifted, from the whole planes
+    difference_levels: tuple[float, float]
+
+
+def shift_display(c: ShiftComparison, channel: int = 0) -> ShiftDisplay:
+    """The dock's planes of `c` for `channel` (whole-map work: the window computes it on the
+    shift worker's thread, with ``c.change`` and ``c.max_interior_difference``)."""
+    ch = min(channel, c.original.shape[0] - 1)
+    second = c.aligned if c.aligned is not None else c.shifted
+    lo = float(np.nanmin([c.original[ch].min(), second[ch].min()]))
+    hi = float(np.nanmax([c.original[ch].max(), second[ch].max()]))
+    hi = hi if hi > lo else lo + 1.0
+    diff = c.difference[ch]
+    m = float(np.abs(diff).max()) or 1.0
+    step = max(1, -(-max(diff.shape) // DISPLAY_SIDE))
+    return ShiftDisplay(display_block_reduce(c.original[ch], step, step),
+                        display_block_reduce(second[ch], step, step),
+                        display_block_reduce(diff, step, step), (lo, hi), (-m, m))
 
 
 def shift_summary(c: ShiftComparison) -> str:
@@ -131,17 +167,14 @@ class ShiftPanel(QWidget):
         if mode is not None:
             self.mode.setCurrentIndex(list(SHIFT_MODES).index(mode))
 
-    def show_comparison(self, c: ShiftComparison, channel: int = 0) -> None:
-        ch = min(channel, c.original.shape[0] - 1)
-        second = c.aligned if c.aligned is not None else c.shifted
-        lo = float(np.nanmin([c.original[ch].min(), second[ch].min()]))
-        hi = float(np.nanmax([c.original[ch].max(), second[ch].max()]))
-        hi = hi if hi > lo else lo + 1.0
-        for key, plane in (("original", c.original[ch]), ("shifted", second[ch])):
-            self.items[key].setImage(plane, autoLevels=False, levels=(lo, hi))
-        diff = c.difference[ch]
-        m = float(np.abs(diff).max()) or 1.0
-        self.items["difference"].setImage(diff, autoLevels=False, levels=(-m, m))
+    def show_comparison(self, c: ShiftComparison, channel: int = 0, *,
+                        display: ShiftDisplay | None = None) -> None:
+        """Show `c` (`display`: its planes, :func:`shift_display`, computed off the GUI thread;
+        without it they are computed here)."""
+        d = display if display is not None else shift_display(c, channel)
+        for key, plane in (("original", d.original), ("shifted", d.shifted)):
+            self.items[key].setImage(plane, autoLevels=False, levels=d.levels)
+        self.items["difference"].setImage(d.difference, autoLevels=False, levels=d.difference_levels)
         self._comparison, self._message = c, None
         self.summary.setText(shift_summary(c))
 
