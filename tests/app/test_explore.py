@@ -188,3 +188,28 @@ def test_a_large_shift_comparison_is_painted_from_planes_shrunk_off_the_gui_thre
     m = float(np.abs(c.difference[0]).max())
     assert float(np.abs(items["difference"].image).max()) == m
     assert items["difference"].getLevels()[1] == m
+
+
+def test_weight_hover_on_a_previewed_image_marks_the_preview_pixels(qtbot, make_window):
+    """With a large image the maps are computed on a preview; the hovered weight's pixels are
+    those of the preview (the input view shows it), and the heat map is drawn."""
+    from convstudio.core import Conv2d
+
+    w = make_window(show=True)
+    w.renderer.set_preview_pixels(20_000)
+    x = np.random.default_rng(4).random((1, 300, 400), dtype=np.float32)
+    w.doc.set_image_array(x, "large")
+    w.doc.new_pipeline(Pipeline((Conv2d(kernel=np.ones((3, 3), np.float32), padding=1, stride=2),)))
+    w.doc.select(1)
+    settle(w)
+    preview = w.renderer.input
+    assert preview is not None and preview.shape[1:] != x.shape[1:]
+    view = w.kernel_editor.table_view()
+    with qtbot.waitSignal(w.explore.hover_task.done, timeout=10_000):
+        view.entered.emit(view.model().index(1, 1))  # the centre weight
+    mask = w.explore.weight_hover.mask
+    assert mask.shape == preview.shape
+    want = np.zeros(preview.shape[1:], bool)
+    want[::2, ::2] = True  # centre tap, stride 2, padding 1: every second pixel from (0, 0)
+    np.testing.assert_array_equal(mask[0], want)
+    assert w.explore.weight_hover.overlay.heat_items()

@@ -99,15 +99,18 @@ class ErfOverlay(QObject):
         self._watch(grid.focus_view().image_item())
 
     # ---------------------------------------------------------------- public
-    def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None) -> None:
-        """Show gradient `g` (None hides the heat map). `sum_rgba` is ``erf_rgba(g.sum(0))`` if
-        already computed (in a worker)."""
+    def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None, *,
+                scale: float | None = None) -> None:
+        """Show gradient `g` (None hides the heat map). `sum_rgba` is ``erf_rgba(g.sum(0))`` and
+        `scale` ``abs(g.sum(0)).max()``, if already computed (in a worker: whole-image passes)."""
         self._erf = g
         if g is None:
             self._sum_rgba = None
             self._scale = 0.0
         else:
-            self._scale = float(np.abs(g.sum(axis=0)).max()) if g.size else 0.0
+            if scale is None:
+                scale = float(np.abs(g.sum(axis=0)).max()) if g.size else 0.0
+            self._scale = float(scale)
             self._sum_rgba = sum_rgba
         self._key = None
         self.refresh()

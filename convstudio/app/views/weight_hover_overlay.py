@@ -75,7 +75,9 @@ class WeightHover(QObject):
                                         "view highlights the first layer's weights").format(n=doc.selected - 1))
             return
         self.cell = cell
-        shape = doc.image.shape if doc.image.ndim == 3 else (1, *doc.image.shape)
+        # the pixels of the input the maps are computed from (a preview of a large image)
+        x = self.window.renderer.input if self.window.renderer.input is not None else doc.image
+        shape = x.shape if x.ndim == 3 else (1, *x.shape)
         self.worker.submit(lambda ctx: _footprint_job(layer, shape, cell))
 
     def clear(self, *_args) -> None:
@@ -91,15 +93,16 @@ class WeightHover(QObject):
         return False
 
     def _on_done(self, _token: int, result) -> None:
-        cell, mask, rgba = result
+        cell, mask, heat, rgba, scale = result
         if cell != self.cell:
             return
         self.mask = mask
-        self.overlay.set_erf(mask.astype(np.float32), rgba)
+        self.overlay.set_erf(heat, rgba, scale=scale)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):
-    """(cell, mask, RGBA of the channels' sum): on the worker thread."""
+    """(cell, mask, the mask as float32, RGBA of the channels' sum, that sum's largest value):
+    on the worker thread (whole-image work: 170 ms per hovered cell at 24 MP on the GUI thread)."""
     o, i, a, b = cell
     if o < 0:  # the kernel form: the same weight on every channel
         mask = np.zeros(shape, dtype=bool)
@@ -107,4 +110,6 @@ def _footprint_job(layer: Conv2d, shape, cell):
             mask |= weight_footprint(layer, shape, ch, 0, a, b)
     else:
         mask = weight_footprint(layer, shape, o, i, a, b)
-    return cell, mask, erf_rgba(mask.sum(axis=0).astype(np.float32))
+    total = mask.sum(axis=0).astype(np.float32)
+    scale = float(total.max()) if total.size else 0.0
+    return cell, mask, mask.astype(np.float32), erf_rgba(total, scale), scale
