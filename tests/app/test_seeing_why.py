@@ -521,6 +521,13 @@ def test_border_modes_side_by_side_match_the_core(plain_window):
     for mode in MODES[1:]:
         np.testing.assert_array_equal(dlg.outputs[mode][inside], dlg.outputs["zeros"][inside])
         assert not np.array_equal(dlg.outputs[mode], dlg.outputs["zeros"])
+        # the counts under each view (computed on the worker): independent of it, here
+        n = int(np.count_nonzero(dlg.outputs[mode] != dlg.outputs["zeros"]))
+        d = float(np.abs(dlg.outputs[mode].astype(np.float64) - dlg.outputs["zeros"]).max())
+        got_n, total, got_d = dlg.differences[mode]
+        assert (got_n, total) == (n, dlg.outputs[mode].size)
+        assert abs(got_d - d) <= 4 * np.finfo(np.float64).eps * d
+        assert f"at {n:,} of {total:,} values" in dlg.stats[mode].text()
     # linked zoom
     dlg.views["zeros"].view_box().setRange(rect=dlg.views["zeros"].view_box().targetRect()
                                            .adjusted(2, 2, -2, -2), padding=0)
