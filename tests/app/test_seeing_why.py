@@ -452,7 +452,15 @@ def test_dilated_formula_uses_the_general_form():
 # ------------------------------------------------------------------ cross-check
 
 
-def test_crosscheck_is_off_by_default_then_green(plain_window):
+def test_crosscheck_is_off_by_default_then_green(plain_window, monkeypatch):
+    import threading
+
+    from convstudio.app.panels import crosscheck_panel
+
+    threads = []
+    real = crosscheck_panel._view_maps
+    monkeypatch.setattr(crosscheck_panel, "_view_maps",
+                        lambda ref, core: (threads.append(threading.current_thread()), real(ref, core))[1])
     w = plain_window
     _load(w, _tiny_cnn(), _image(), 1)
     panel = w.insight.crosscheck
@@ -470,6 +478,8 @@ def test_crosscheck_is_off_by_default_then_green(plain_window):
     np.testing.assert_array_equal(panel.reference_view.maps(),
                                   np.abs(core - panel.checks()[3].reference).astype(np.float32))
     assert float(panel.reference_view.maps().max()) <= panel.checks()[3].max_abs_diff + 1e-7
+    # the maps shown (a whole-layer difference at 24 MP) were prepared off the GUI thread
+    assert threads and all(t is not threading.main_thread() for t in threads)
     # It reruns after every render.
     w.doc.set_layer_enabled(2, False)
     settle(w)

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from convstudio.app.i18n import tr
+from convstudio.app.model.worker import Worker
 from convstudio.app.views.feature_view import FeatureMapGrid, Placement, ViewLinker
 from convstudio.core.crosscheck import LayerCheck
 from convstudio.core.formatting import format_duration
+from convstudio.session.compute import channel_ranges, combined_range
 
 __all__ = ["CrossCheckPanel", "PASS_COLOUR", "FAIL_COLOUR"]
 
@@ -58,8 +60,13 @@ class CrossCheckPanel(QWidget):
 
     enabledChanged = Signal(bool)
 
-    def __init__(self, linker: ViewLinker | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, linker: ViewLinker | None = None, parent: QWidget | None = None, *,
+                 worker: Worker | None = None) -> None:
         super().__init__(parent)
+        # the maps shown (the reference or the difference, with their ranges) are prepared on
+        # this worker: whole-layer float64 work that took 0.2 s at a preview, 1.7 s at 24 MP
+        self.view_task = worker if worker is not None else Worker("ConvStudio cross-check view", self)
+        self.view_task.done.connect(self._on_view_ready)
         self.check_box = QCheckBox("Cross-check with OpenCV")
         self.check_box.setObjectName("crosscheckBox")
         self.check_box.setToolTip("After every change, recompute each layer with an independent "
@@ -128,6 +135,7 @@ class CrossCheckPanel(QWidget):
         self.status.setText(text)
 
     def clear(self) -> None:
+        self.view_task.cancel()
         self._checks, self._core, self._placements = [], [], []
         self.table.setRowCount(0)
         self.reference_view.clear()
@@ -213,13 +221,28 @@ class CrossCheckPanel(QWidget):
         if ref is None:
             return
         what = self.show_combo.currentData()
-        data = ref
-        if what == "difference" and r < len(self._core) and self._core[r].shape == ref.shape:
-            with np.errstate(invalid="ignore", over="ignore"):
-                data = np.abs(self._core[r].astype(np.float64) - ref).astype(np.float32)
+        core = self._core[r] if (what == "difference" and r < len(self._core)
+                                 and self._core[r].shape == ref.shape) else None
         placement = self._placements[r] if r < len(self._placements) else None
-        self.reference_view.set_maps(data, placement=placement)
         name = "OpenCV reference" if what == "reference" else \
             "|core − OpenCV| (the reference rounded to float32)"
-        self.view_title.setText(f"Layer {chk.index} ({chk.type}): {name}; max difference "
-                                f"{_sci(chk.max_abs_diff)}")
+        title = f"Layer {chk.index} ({chk.type}): {name}; max difference {_sci(chk.max_abs_diff)}"
+        self.view_task.submit(lambda ctx: (_view_maps(ref, core), placement, title))
+
+    def _on_view_ready(self, _token: int, result) -> None:
+        (data, ranges), placement, title = result
+        if not self._checks:  # cleared meanwhile
+            return
+        self.reference_view.set_maps(data, placement=placement, data_range=combined_range(ranges),
+                                     channel_ranges=ranges)
+        self.view_title.setText(title)
+
+
+def _view_maps(reference: np.ndarray, core: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(the maps to show, their per-channel finite ranges): the reference, or with `core`
+    ``|core - reference|`` (in float64, then float32). On the view worker's thread."""
+    data = reference
+    if core is not None:
+        with np.errstate(invalid="ignore", over="ignore"):
+            data = np.abs(core.astype(np.float64) - reference).astype(np.float32)
+    return data, channel_ranges(data)

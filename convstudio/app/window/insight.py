@@ -133,7 +133,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
     # ================================================================== tasks / teardown
     def tasks(self) -> list[Worker]:
         return [self.inspect_task, self.erf_task, self.check_task, self.border_task,
-                self.combined_task]
+                self.combined_task, self.crosscheck.view_task]
 
     @property
     def busy(self) -> bool:
