@@ -134,7 +134,7 @@ class WindowFiles:
         self._load_outcome = (path, True)
         self.view_state.set_loading(None)
         if isinstance(path, str) and path in _NO_FILE:
-            self.doc.set_image_array(x, path)
+            self.doc.set_converted_image(x, path)  # (uint8 / 255: finite, and made for this)
             c, h, w = x.shape
             if path == PASTED:
                 self.show_message((tr("Pasted a {w}×{h} image (1 channel)") if c == 1 else
