@@ -260,3 +260,20 @@ def test_free_memory_goes_back_once_the_renderer_is_idle(renderers, monkeypatch,
     qtbot.waitUntil(lambda: recycler.free_bytes() == 0, timeout=5000)
     assert {_address(o) for o in r.outputs} == in_use  # what is shown stays
     assert recycler.held_bytes() >= sum(o.nbytes for o in r.outputs)
+
+
+def test_the_input_channel_ranges_are_measured_by_the_worker(renderers):
+    """What the window passes to the input's maps (layer 0), so that it never scans them."""
+    doc = make_doc((3, 30, 40))
+    x = np.array(doc.image)
+    x[1, 2, 3] = 5.0
+    doc.set_image_array(x, "with a peak")
+    r = renderers(doc, debounce_ms=1)
+    r.request()
+    assert r.wait_idle()
+    want = np.stack([x.reshape(3, -1).min(axis=1), x.reshape(3, -1).max(axis=1)], axis=1)
+    np.testing.assert_array_equal(r.input_channel_ranges(), want)
+    assert r.input_range() == (float(x.min()), 5.0)
+    doc.set_image_array(x[:1], "one channel")
+    assert r.wait_idle()
+    np.testing.assert_array_equal(r.input_channel_ranges(), want[:1])

@@ -277,6 +277,7 @@ class Renderer(QObject):
         self.pipeline: Pipeline | None = None  # the pipeline that :attr:`outputs` belong to
         self.factor = 1
         self._input_range: tuple[float, float] | None = None
+        self._input_channel_ranges: np.ndarray | None = None
 
         # The first request after a quiet interval goes out at once, the others at its end.
         self.throttle = Throttler(int(debounce_ms), leading=True, parent=self)
@@ -359,6 +360,10 @@ class Renderer(QObject):
         """The finite (min, max) of :attr:`input` (measured by the worker), if known."""
         return self._input_range
 
+    def input_channel_ranges(self) -> np.ndarray | None:
+        """``(C, 2)``: the finite (min, max) of every channel of :attr:`input`, if known."""
+        return self._input_channel_ranges if self._input_range is not None else None
+
     def wait_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until the latest generation finished (True) or time ran out."""
         return process_events_until(lambda: not self.busy, timeout_ms)
@@ -419,6 +424,7 @@ class Renderer(QObject):
         self.outputs = result.outputs
         self.times = result.times
         self.ranges = result.ranges
+        self._input_channel_ranges = result.input_ranges
         self._input_range = None if result.input_ranges is None else \
             combined_range(result.input_ranges)
         self.errors = {}

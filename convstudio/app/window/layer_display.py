@@ -160,10 +160,14 @@ class LayerDisplay:
         if i == 0:
             x = self.renderer.input if self.renderer.input is not None else self.doc.image
             self._layer_title.setText(tr("0  input: every channel"))
+            known_ranges = x is self.renderer.input  # measured by the renderer's worker
             self._show_maps(x, Placement(jump=self.renderer.factor if self.renderer.input
                                          is not None else 1, start=0,
                                          size=self.renderer.factor if self.renderer.input
-                                         is not None else 1))
+                                         is not None else 1),
+                            data_range=self.renderer.input_range() if known_ranges else None,
+                            channel_ranges=self.renderer.input_channel_ranges()
+                            if known_ranges else None)
             return
         infos = self.doc.analysis()
         info = infos[i - 1] if i - 1 < len(infos) else None
