@@ -142,3 +142,23 @@ def test_window_export_names_the_folder(qtbot, make_window, tmp_path):
     assert [p.name for p in paths] == [f"maps_c{c:02d}.png" for c in range(4)]
     text = w.message_label.text()
     assert str(out.parent.resolve()) in text and "4 files" in text
+
+
+def test_the_keep_alpha_box_reads_the_file_again_in_the_background(qtbot, make_window, tmp_path):
+    w = make_window(first_launch=False)
+    img = rgba_qimage()
+    assert img.save(str(tmp_path / "a.png"))
+    assert w.open_image(tmp_path / "a.png")
+    settle(w)
+    assert w.doc.image_shape == (3, 5, 7)
+    w.doc.select(0)
+    box = w.params_editor.widgets["keep_alpha"]
+    box.setChecked(True)  # returns at once: the file is read on the image loader
+    assert w.doc.keep_alpha and w.view_state.loading == tmp_path / "a.png"
+    assert w.wait_for_loads()
+    settle(w)
+    assert w.doc.image_shape == (4, 5, 7)
+    np.testing.assert_array_equal(w.doc.image, load_image(tmp_path / "a.png", keep_alpha=True))
+    box.setChecked(False)
+    assert w.wait_for_loads()
+    assert w.doc.image_shape == (3, 5, 7) and not w.doc.keep_alpha

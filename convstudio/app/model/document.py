@@ -135,13 +135,14 @@ class Document(QObject):
     def keep_alpha(self) -> bool:
         return self._keep_alpha
 
-    def set_keep_alpha(self, keep: bool) -> None:
-        """Whether the next image loaded keeps its alpha channel (reloads the current file)."""
+    def set_keep_alpha(self, keep: bool, *, reload: bool = True) -> None:
+        """Whether the next image loaded keeps its alpha channel; with `reload` the current file
+        is read again here (the window reads it on its image loader instead)."""
         keep = bool(keep)
         if keep == self._keep_alpha:
             return
         self._keep_alpha = keep
-        if self._image_path is not None:
+        if reload and self._image_path is not None:
             try:
                 self.load_image(self._image_path)
             except ConvStudioError:

@@ -272,7 +272,7 @@ class LayerFormsMixin:
         keep = QCheckBox("Keep alpha channel (RGBA as 4 channels)")
         keep.setToolTip("By default an alpha channel is dropped; tick to keep it as channel 4 "
                         "(the image is read again)")
-        keep.toggled.connect(self._doc.set_keep_alpha)
+        keep.toggled.connect(self.keepAlphaToggled)
         self.widgets["keep_alpha"] = keep
         self._form.addRow(keep)
         note = QLabel("Layer 0 is the input image. Select a layer to edit its parameters, or "

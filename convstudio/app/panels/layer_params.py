@@ -114,9 +114,13 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
     -------
     message(str)
         A one-line note for the status bar (what a form switch kept or dropped).
+    keepAlphaToggled(bool)
+        The input's "Keep alpha channel" box was toggled (the window reads the file again, in
+        the background).
     """
 
     message = Signal(str)
+    keepAlphaToggled = Signal(bool)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)

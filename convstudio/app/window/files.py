@@ -123,6 +123,13 @@ class WindowFiles:
         self.image_loader.submit(lambda ctx, p=path, alpha=self.doc.keep_alpha,
                                  limit=self.renderer.preview_pixels: read_for_window(ctx, p, alpha, limit))
 
+    def set_keep_alpha(self, keep: bool) -> None:
+        """Keep (or drop) the alpha channel of images opened from now on, and read the current
+        image's file again in the background (600-700 ms for a 24 MP photo)."""
+        self.doc.set_keep_alpha(keep, reload=False)
+        if self.doc.image_path is not None:
+            self.open_image(self.doc.image_path, wait=False)
+
     def cancel_image_load(self) -> None:
         """Drop the image being read in the background (another image replaces it now)."""
         self.image_loader.cancel()

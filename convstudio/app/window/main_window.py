@@ -138,6 +138,7 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self.kernel_editor.message.connect(self.show_message)
         self.layer_panel.message.connect(self.show_message)
         self.params_editor.message.connect(self.show_message)
+        self.params_editor.keepAlphaToggled.connect(self.set_keep_alpha)
         for view in (self.input_view, self.layer_view):
             view.hovered.connect(self._on_pixel_hovered)
         self.image_loader.done.connect(self._on_image_loaded)
