@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from convstudio.app.dialogs.border_compare import MODES, border_interior
 from convstudio.app.panels.inspector import MAX_CELLS, fmt
 from convstudio.app.panels.shapes_panel import axis_formula, dropped_cells, fc_params_of
+from convstudio.app.views.erf_overlay import erf_rgba
 from convstudio.app.views.feature_view import PixelInfo, receptive_field_rect
 from convstudio.app.views.receptive_overlay import (
     Mark,
@@ -191,7 +192,15 @@ def test_boxes_on_a_preview_are_in_full_resolution_coordinates(make_window):
 # ------------------------------------------------------------------ ERF heat map
 
 
-def test_erf_heat_map_is_the_cores_gradient(plain_window):
+def test_erf_heat_map_is_the_cores_gradient(plain_window, monkeypatch):
+    import threading
+
+    from convstudio.app.window import insight_jobs
+
+    threads = []
+    real = insight_jobs.heat_images
+    monkeypatch.setattr(insight_jobs, "heat_images",
+                        lambda g: (threads.append(threading.current_thread()), real(g))[1])
     w = plain_window
     p = _tiny_cnn()
     img = _image()
@@ -208,6 +217,14 @@ def test_erf_heat_map_is_the_cores_gradient(plain_window):
     alpha = heat[0].image[..., 3]
     assert np.array_equal(alpha > 0, expected.sum(axis=0) != 0)  # no influence: transparent
     assert "theoretical field is 8 × 8" in ins.receptive.erf_label.text()
+    # one channel of the input large: that channel's own heat image (made on the ERF worker)
+    w.input_view.set_focused_channel(1)
+    ins.erf_overlay.refresh()
+    heat = ins.erf_overlay.heat_items()
+    assert len(heat) == 1
+    np.testing.assert_array_equal(heat[0].image, erf_rgba(expected[1], float(np.abs(expected[1]).max())))
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    w.input_view.set_focused_channel(None)
     ins.actions["erf"].setChecked(False)
     settle(w)
     assert ins.erf is None and ins.erf_overlay.heat_items() == []

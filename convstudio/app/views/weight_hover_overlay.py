@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject
 
 from convstudio.app.i18n import tr
 from convstudio.app.model.worker import Worker
-from convstudio.app.views.erf_overlay import ErfOverlay, erf_rgba
+from convstudio.app.views.erf_overlay import ErfOverlay, heat_images
 from convstudio.core import Conv2d
 from convstudio.session.connectivity import weight_footprint
 
@@ -93,16 +93,16 @@ class WeightHover(QObject):
         return False
 
     def _on_done(self, _token: int, result) -> None:
-        cell, mask, heat, rgba, scale = result
+        cell, mask, heat, (rgba, scale, channels) = result
         if cell != self.cell:
             return
         self.mask = mask
-        self.overlay.set_erf(heat, rgba, scale=scale)
+        self.overlay.set_erf(heat, rgba, scale=scale, channel_rgba=channels)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):
-    """(cell, mask, the mask as float32, RGBA of the channels' sum, that sum's largest value):
-    on the worker thread (whole-image work: 170 ms per hovered cell at 24 MP on the GUI thread)."""
+    """(cell, mask, the mask as float32, its heat images (:func:`heat_images`)): on the worker
+    thread (whole-image work: 170 ms per hovered cell at 24 MP on the GUI thread)."""
     o, i, a, b = cell
     if o < 0:  # the kernel form: the same weight on every channel
         mask = np.zeros(shape, dtype=bool)
@@ -110,6 +110,5 @@ def _footprint_job(layer: Conv2d, shape, cell):
             mask |= weight_footprint(layer, shape, ch, 0, a, b)
     else:
         mask = weight_footprint(layer, shape, o, i, a, b)
-    total = mask.sum(axis=0).astype(np.float32)
-    scale = float(total.max()) if total.size else 0.0
-    return cell, mask, mask.astype(np.float32), erf_rgba(total, scale), scale
+    heat = mask.astype(np.float32)
+    return cell, mask, heat, heat_images(heat)

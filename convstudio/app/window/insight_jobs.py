@@ -21,7 +21,7 @@ from convstudio.app.i18n import describe_layer, tr
 from convstudio.app.model.worker import JobContext
 from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
 from convstudio.app.panels.inspector import explanation_html
-from convstudio.app.views.erf_overlay import erf_rgba, erf_summary
+from convstudio.app.views.erf_overlay import erf_summary, heat_images
 from convstudio.app.views.receptive_overlay import Mark, layer_placement
 from convstudio.app.window.code_export import default_in_channels
 from convstudio.core import Conv2d, Pipeline, RunCancelled
@@ -127,10 +127,9 @@ class InsightJobsMixin:
                                           outputs=outs)
             if ctx.cancelled():
                 raise RunCancelled()
-            total = g.sum(axis=0)
-            scale = float(np.abs(total).max()) if total.size else 0.0
-            return {"mark": mark, "pipeline": p, "input": xx, "erf": g,
-                    "rgba": erf_rgba(total, scale), "summary": erf_summary(g)}
+            rgba, scale, channels = heat_images(g)
+            return {"mark": mark, "pipeline": p, "input": xx, "erf": g, "rgba": rgba,
+                    "scale": scale, "channel_rgba": channels, "summary": erf_summary(g)}
 
         self.erf_task.submit(job)
 
@@ -139,7 +138,8 @@ class InsightJobsMixin:
                 or result["input"] is not self.renderer.input
                 or not self.actions["erf"].isChecked()):
             return
-        self._set_erf(result["erf"], result["rgba"])
+        self._set_erf(result["erf"], result["rgba"], scale=result["scale"],
+                      channel_rgba=result["channel_rgba"])
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
@@ -164,9 +164,9 @@ class InsightJobsMixin:
         self._set_erf(None)
         self.receptive.set_erf_text(f"<span style='color:#c62828'>ERF: {html.escape(message)}</span>")
 
-    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None) -> None:
+    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None, **heat) -> None:
         self.erf = g
-        self.erf_overlay.set_erf(g, rgba)
+        self.erf_overlay.set_erf(g, rgba, **heat)
 
     # ================================================================== cross-check
     def _on_crosscheck_toggled(self, on: bool) -> None:
