@@ -60,12 +60,11 @@ class CrossCheckPanel(QWidget):
 
     enabledChanged = Signal(bool)
 
-    def __init__(self, linker: ViewLinker | None = None, parent: QWidget | None = None, *,
-                 worker: Worker | None = None) -> None:
+    def __init__(self, linker: ViewLinker | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         # the maps shown (the reference or the difference, with their ranges) are prepared on
         # this worker: whole-layer float64 work that took 0.2 s at a preview, 1.7 s at 24 MP
-        self.view_task = worker if worker is not None else Worker("ConvStudio cross-check view", self)
+        self.view_task = Worker("ConvStudio cross-check view", self)
         self.view_task.done.connect(self._on_view_ready)
         self.check_box = QCheckBox("Cross-check with OpenCV")
         self.check_box.setObjectName("crosscheckBox")
