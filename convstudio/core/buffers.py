@@ -29,6 +29,7 @@ undefined, as ``numpy.empty``'s is. The numbers computed in them are the same bi
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -43,6 +44,10 @@ MIN_BYTES = 16 << 20
 
 _ROUND = 1 << 20  # new blocks are whole MiB, so that a slightly larger request fits a block later
 _SLACK = 1.25  # a free block serves requests down to 1/_SLACK of its size
+
+
+def _nbytes(shape, dtype: np.dtype) -> int:
+    return dtype.itemsize * math.prod(int(s) for s in shape)
 
 
 def _refs(blocks: list, i: int) -> int:
@@ -83,9 +88,7 @@ class Recycler:
         """An uninitialised C-contiguous array of `shape` and `dtype`."""
         dtype = np.dtype(dtype)
         shape = tuple(int(s) for s in shape)
-        nbytes = dtype.itemsize
-        for s in shape:
-            nbytes *= s
+        nbytes = _nbytes(shape, dtype)
         with self._lock:
             best = -1
             for i in range(len(self._blocks)):
@@ -166,13 +169,8 @@ def empty(shape, dtype=np.float32) -> np.ndarray:
     """``numpy.empty(shape, dtype)``, from the calling thread's recycler (:func:`recycling`) when
     it has one and the array is at least :data:`MIN_BYTES`."""
     r = getattr(_local, "recycler", None)
-    if r is not None:
-        dt = np.dtype(dtype)
-        nbytes = dt.itemsize
-        for s in shape:
-            nbytes *= int(s)
-        if nbytes >= MIN_BYTES:
-            return r.empty(shape, dt)
+    if r is not None and _nbytes(shape, np.dtype(dtype)) >= MIN_BYTES:
+        return r.empty(shape, dtype)
     return np.empty(shape, dtype)
 
 
