@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSettings
 
+from convstudio.app.views.shrink import covers
+
 
 def settle(w, timeout_ms: int = 60_000) -> None:
     """Wait until window `w` has computed and shown everything it was asked for."""
@@ -22,8 +24,9 @@ def grid_drawn(grid) -> bool:
     """Whether FeatureMapGrid `grid` has laid out its small views for the size it has now: shown,
     its graphics root as large as its GraphicsView, the grid layout applied, and every small
     view in the root, not empty, showing the grid's region at the subsampling its size asks
-    for. Qt and pyqtgraph apply sizes on later turns of the event loop: a widget test waits on
-    this (``qtbot.waitUntil(lambda: grid_drawn(grid))``) before it reads positions or images."""
+    for (and, zoomed in on a large map, a crop that holds what it shows). Qt and pyqtgraph
+    apply sizes on later turns of the event loop: a widget test waits on this
+    (``qtbot.waitUntil(lambda: grid_drawn(grid))``) before it reads positions or images."""
     gv = grid.grid_graphics_view()
     root = grid._grid_root
     layout = root.layout()
@@ -34,7 +37,9 @@ def grid_drawn(grid) -> bool:
     area = QRectF(0, 0, root.size().width(), root.size().height())
     region = grid.view_rect()
     return all(t.isVisible() and not t.size().isEmpty() and area.contains(t.geometry())
-               and t._view == region and t.steps() == t._wanted_steps() for t in grid._tiles)
+               and t._view == region and t.steps() == t._wanted_steps()
+               and (t.source is None or covers(t.crop(), t._visible_pixels(), t.source.shape[-2:]))
+               for t in grid._tiles)
 
 
 @pytest.fixture(autouse=True)

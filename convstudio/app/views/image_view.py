@@ -35,7 +35,7 @@ from convstudio.app.views.placement import (
     content_rect,
     placement_transform,
 )
-from convstudio.app.views.shrink import EXTREME, MEAN, shrunk
+from convstudio.app.views.shrink import EXTREME, MEAN, Window, covers, crop_window, shrunk
 
 __all__ = [
     "BACKGROUND",
@@ -70,13 +70,38 @@ class MapImageItem(pg.ImageItem):
     :func:`~convstudio.app.views.display.display_block_reduce` instead of pyqtgraph's block mean,
     which would fade a thin strong edge to a fraction of its value; a true-colour image to its
     block means. A large image is shrunk off the GUI thread (:mod:`~convstudio.app.views.shrink`).
+    Shown at one image pixel per device pixel or more, a large image is rendered only around
+    the part in view (:func:`~convstudio.app.views.shrink.crop_window`), again when the view
+    leaves that part.
     """
 
+    _crop: Window | None = None  # the part of the image rendered (None: all of it)
+
+    def crop(self) -> Window | None:
+        """``(row0, row1, col0, col1)``: the part of the image in the rendering (None: all)."""
+        return self._crop
+
+    def _visible_pixels(self) -> tuple[float, float, float, float] | None:
+        vb = self.getViewBox()
+        if not isinstance(vb, pg.ViewBox):
+            return None
+        # the ViewBox's range (its child group's coordinates, our parent's) in image pixels
+        r = self.mapRectFromParent(vb.viewRect())
+        return r.top(), r.bottom(), r.left(), r.right()
+
     def render(self) -> None:
+        self._crop = None
         image = self.image
         if (self.autoDownsample and image is not None and image.ndim in (2, 3) and image.size
                 and self.axisOrder == "row-major"):
             xds, yds = self._computeDownsampleFactors()
+            visible = self._visible_pixels() if (xds, yds) == (1, 1) else None
+            crop = None if visible is None else crop_window(visible, image.shape[:2])
+            if crop is not None:
+                self._render_part(image[crop[0]:crop[1], crop[2]:crop[3]])
+                self._crop = crop
+                self._lastDownsample = (1, 1)
+                return
             if xds is not None and (xds, yds) != (1, 1):
                 # pyqtgraph renders the reduced image with its own downsampling off, then draws
                 # the rendering over the full image's rectangle (width() / height() read
@@ -86,18 +111,48 @@ class MapImageItem(pg.ImageItem):
                 small = shrunk(self, image, None, yds, xds, kind)
                 if small is None:
                     small = np.ascontiguousarray(image[::yds, ::xds])
-                self.image, self.autoDownsample = small, False
-                self._imageNanLocations = None
-                try:
-                    super().render()
-                finally:
-                    self.image, self.autoDownsample = image, True
-                    self._imageNanLocations = None
+                self._render_part(small)
                 self._lastDownsample = (xds, yds)
-                self._to_paint_format()
                 return
         super().render()
         self._to_paint_format()
+
+    def _render_part(self, part: np.ndarray) -> None:
+        """Render `part` (the image shrunk, or a crop of it) in place of the whole image."""
+        image = self.image
+        self.image, self.autoDownsample = part, False
+        self._imageNanLocations = None
+        try:
+            super().render()
+        finally:
+            self.image, self.autoDownsample = image, True
+            self._imageNanLocations = None
+        self._to_paint_format()
+
+    def paint(self, painter, *args) -> None:
+        """pyqtgraph's paint, but a rendering of a crop is drawn over the crop's rectangle."""
+        if self.image is None:
+            return
+        if self._renderRequired:
+            self.render()
+            if self._unrenderable:
+                return
+        if self.paintMode is not None:
+            painter.setCompositionMode(self.paintMode)
+        h, w = self.image.shape[:2]
+        r0, r1, c0, c1 = self._crop if self._crop is not None else (0, h, 0, w)
+        painter.drawImage(QRectF(c0, r0, c1 - c0, r1 - r0), self.qimage)
+        if self.border is not None:
+            painter.setPen(self.border)
+            painter.drawRect(self.boundingRect())
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        super().viewTransformChanged()
+        if self._crop is not None and not self._renderRequired:
+            visible = self._visible_pixels()
+            if visible is not None and not covers(self._crop, visible, self.image.shape[:2]):
+                self._renderRequired = True  # panned or zoomed out of the crop
+                self.update()
 
     def _on_shrunk(self) -> None:
         """The image shrunk in the background is ready: render again (pyqtgraph's own flag;

@@ -18,7 +18,7 @@ from convstudio.app.views.display import ALL_CHANNELS, PixelInfo, pixel_info, rg
 from convstudio.app.views.image_view import MapImageItem
 from convstudio.app.views.overlay import OverlayRect, shown_brush
 from convstudio.app.views.placement import INPUT_PLACEMENT, Placement, placement_transform
-from convstudio.app.views.shrink import shrunk
+from convstudio.app.views.shrink import Window, covers, crop_window, shrunk
 
 if TYPE_CHECKING:
     from convstudio.app.views.map_grid import FeatureMapGrid
@@ -55,7 +55,10 @@ class MapTile(QGraphicsWidget):
     converts a tile-sized image to colours instead of the whole map (8 MP for a layer of eight 1 MP
     maps) on every new result. Zooming in lowers the step, down to every pixel. Large maps are
     shrunk in the background (:mod:`~convstudio.app.views.shrink`); until then the tile shows
-    every ``s``-th pixel.
+    every ``s``-th pixel. Zoomed in past that, a large map is cropped to the part around what
+    the tile shows (:func:`~convstudio.app.views.shrink.crop_window`) before it is coloured (or
+    made absolute, or composited over its checkerboard), and cropped again when a pan or zoom
+    leaves that part.
     """
 
     def __init__(self, grid: FeatureMapGrid) -> None:
@@ -85,6 +88,7 @@ class MapTile(QGraphicsWidget):
         self.placement = INPUT_PLACEMENT
         self._display: Display | None = None  # None: true colour
         self._steps = (1, 1)
+        self._crop: Window | None = None  # the part of the map in the ImageItem (None: all)
         # (source, channel, steps, the map shrunk at those steps), see _shrunk_plane
         self._shrunk: tuple[np.ndarray, int, tuple[int, int], np.ndarray] | None = None
 
@@ -106,17 +110,42 @@ class MapTile(QGraphicsWidget):
     def _wanted_steps(self) -> tuple[int, int]:
         return _screen_steps(self.item, self.group.transform().m11(), self.placement)
 
+    def crop(self) -> Window | None:
+        """``(row0, row1, col0, col1)``: the part of the map in the ImageItem (None: all of it)."""
+        return self._crop
+
+    def _visible_pixels(self) -> tuple[float, float, float, float]:
+        """The map pixels ``(row0, row1, col0, col1)`` that the tile's frame shows now."""
+        inverse, _ok = self.group.transform().inverted()
+        r = inverse.mapRect(QRectF(0, 0, self.size().width(), self.size().height()))
+        x0, y0 = self.placement.origin
+        jr, jc = self.placement.jump
+        return (r.top() - y0) / jr, (r.bottom() - y0) / jr, (r.left() - x0) / jc, (r.right() - x0) / jc
+
+    def _wanted_crop(self) -> Window | None:
+        if self._steps != (1, 1):
+            return None
+        return crop_window(self._visible_pixels(), self.source.shape[-2:])
+
     def _put_image(self) -> None:
         sr, sc = self._steps
         sub = (slice(None, None, sr), slice(None, None, sc))
-        self.item.setTransform(placement_transform(self.placement, self._steps))
+        self._crop = crop = self._wanted_crop()
+        offset = (0, 0) if crop is None else (crop[0], crop[2])
+        self.item.setTransform(placement_transform(self.placement, self._steps, offset))
         if self._display is None:
-            x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
+            if crop is not None:
+                x = self.source[:, crop[0]:crop[1], crop[2]:crop[3]]
+            else:
+                x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
             self.item.setImage(rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
         else:
             d = self._display
-            self.item.setImage(d.prepare(self._shrunk_plane()), autoLevels=False, levels=d.levels,
-                               lut=d.lut)
+            if crop is not None:
+                plane = self.source[self.channel, crop[0]:crop[1], crop[2]:crop[3]]
+            else:
+                plane = self._shrunk_plane()
+            self.item.setImage(d.prepare(plane), autoLevels=False, levels=d.levels, lut=d.lut)
 
     def _shrunk_plane(self) -> np.ndarray:
         """The map at the tile's steps: kept from the last time while the values are the same
@@ -145,6 +174,9 @@ class MapTile(QGraphicsWidget):
         if self._display is None or self._display.absolute or self._steps != (1, 1):
             return  # true colour is not retargeted; |x| and shrunk maps are copies (no old array)
         data = source[self.channel]
+        if self._crop is not None:
+            r0, r1, c0, c1 = self._crop
+            data = data[r0:r1, c0:c1]
         image = self.item.image
         if image is not None and image.shape == data.shape:
             # pyqtgraph keeps the data in `image` and its rendering in `qimage`; equal values
@@ -157,6 +189,7 @@ class MapTile(QGraphicsWidget):
         self.source = None
         self._display = None
         self._shrunk = None
+        self._crop = None
         self.item.clear()
 
     def set_label(self, text: str) -> None:
@@ -198,6 +231,8 @@ class MapTile(QGraphicsWidget):
             if steps != self._steps:
                 self._steps = steps
                 self._put_image()
+            elif not covers(self._crop, self._visible_pixels(), self.source.shape[-2:]):
+                self._put_image()  # panned or zoomed out of the crop
 
     # ---- look and mouse
     def paint(self, painter, option, widget=None) -> None:

@@ -134,13 +134,16 @@ def content_rect(placement: Placement, height: int, width: int) -> tuple[float, 
     return (x0, y0, float(width * jc), float(height * jr))
 
 
-def placement_transform(placement: Placement, step: tuple[int, int] = (1, 1)) -> QTransform:
+def placement_transform(placement: Placement, step: tuple[int, int] = (1, 1),
+                        offset: tuple[int, int] = (0, 0)) -> QTransform:
     """The ImageItem transform: item pixel ``(col, row)`` -> input coordinates.
 
     ``step = (rows, cols)``: the item holds every ``step``-th pixel of the map (``map[::sr, ::sc]``),
-    so each of its pixels stands for a ``sr x sc`` block.
+    so each of its pixels stands for a ``sr x sc`` block. ``offset = (row, col)``: the item holds
+    the map from that pixel on (a crop, ``map[row:, col:]``).
     """
     x0, y0 = placement.origin
     jr, jc = placement.jump
     sr, sc = step
-    return QTransform(float(jc * sc), 0.0, 0.0, float(jr * sr), float(x0), float(y0))
+    r, c = offset
+    return QTransform(float(jc * sc), 0.0, 0.0, float(jr * sr), float(x0 + c * jc), float(y0 + r * jr))

@@ -15,6 +15,12 @@ view's ``_on_shrunk()`` is called on the GUI thread; asked again, :func:`shrunk`
 a small cache. The cache and the queue refer to the maps weakly (a layer output that is replaced
 is freed as usual) and a view that moves on to another map or scale drops its old request.
 
+Zoomed in past one map pixel per screen pixel, nothing is shrunk, but a large map is still not
+handed to its ImageItem whole: pyqtgraph would colour every pixel of it (about 90 ms per 24 MP
+map, once per zoom step across 1:1) to show the few that fit on screen. A view shows the part
+around what is visible instead, :func:`crop_window`, and crops again when panning or zooming
+leaves that part.
+
 The one :class:`Shrinker` of the application is made on first use; :func:`shutdown` stops its
 thread (the window calls it when it closes; it also runs when the application quits and at
 interpreter exit, so a thread never outlives the app).
@@ -34,13 +40,18 @@ from convstudio.app.model.worker import JobContext, Worker
 from convstudio.app.views.display import display_block_reduce, reduce_col_blocks, reduce_row_blocks
 from convstudio.core import RunCancelled
 
-__all__ = ["SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "display_block_mean", "shrinker",
-           "shrunk", "shutdown"]
+__all__ = ["CROP_LIMIT", "SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "covers", "crop_window",
+           "display_block_mean", "shrinker", "shrunk", "shutdown"]
 
 #: Planes of at most this many values (rows x cols x colour channels) are shrunk on the spot
 #: (a few milliseconds); larger ones in the background.
 SYNC_LIMIT = 1 << 21
 EXTREME, MEAN = "extreme", "mean"
+#: Maps of more pixels than this are cropped to what is on screen (and around it) when shown at
+#: one map pixel per screen pixel or more; smaller ones are handed over whole.
+CROP_LIMIT = 1 << 21
+#: Crop edges fall on multiples of this many pixels, so that small pans keep the same crop.
+CROP_ALIGN = 64
 #: Bytes of shrunk planes kept (each is about the size of its view on screen).
 CACHE_BYTES = 64 << 20
 
@@ -74,6 +85,47 @@ def _block_mean_2d(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     count = np.multiply.outer(np.minimum(rows, h - r0), np.minimum(cols, w - c0))
     s /= count.astype(np.float32)
     return s
+
+
+Window = tuple[int, int, int, int]  # (row0, row1, col0, col1), ends excluded
+
+
+def crop_window(visible: tuple[float, float, float, float], shape: tuple[int, int]) -> Window | None:
+    """The part of a ``shape = (H, W)`` map to hand to an ImageItem when ``visible = (row0,
+    row1, col0, col1)`` (map pixels, fractional, maybe beyond the map) is on screen: the visible
+    part grown by half its size on every side (so that a pan of up to that much needs no new
+    crop), edges on multiples of :data:`CROP_ALIGN`, within the map (the edge nearest to the
+    visible part when none of the map is visible). None when that is most of the map, or the
+    map is at most :data:`CROP_LIMIT` pixels: show it whole."""
+    h, w = int(shape[0]), int(shape[1])
+    if h * w <= CROP_LIMIT:
+        return None
+    r0, r1, c0, c1 = (float(v) for v in visible)
+    mr, mc = max(r1 - r0, 1.0) / 2, max(c1 - c0, 1.0) / 2
+    r0, c0 = min(max(r0, 0.0), h - 1.0), min(max(c0, 0.0), w - 1.0)
+    r1, c1 = max(min(r1, float(h)), r0 + 1), max(min(c1, float(w)), c0 + 1)
+    a = CROP_ALIGN
+    top = max(0, int((r0 - mr) // a) * a)
+    left = max(0, int((c0 - mc) // a) * a)
+    bottom = min(h, -int(-(r1 + mr) // a) * a)
+    right = min(w, -int(-(c1 + mc) // a) * a)
+    if (bottom - top) * (right - left) > h * w * 3 // 4:
+        return None
+    return top, bottom, left, right
+
+
+def covers(window: Window | None, visible: tuple[float, float, float, float],
+           shape: tuple[int, int]) -> bool:
+    """Whether a crop `window` (None: the whole map) holds the visible part of the map."""
+    if window is None:
+        return True
+    h, w = shape
+    r0, r1, c0, c1 = visible
+    r0, c0 = max(0.0, r0), max(0.0, c0)
+    r1, c1 = min(float(h), r1), min(float(w), c1)
+    if r1 <= r0 or c1 <= c0:
+        return True  # nothing of the map is on screen
+    return window[0] <= r0 and r1 <= window[1] and window[2] <= c0 and c1 <= window[3]
 
 
 def _shrink(plane: np.ndarray, rows: int, cols: int, kind: str) -> np.ndarray:
