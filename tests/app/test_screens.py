@@ -274,3 +274,24 @@ def test_the_compact_layout_comes_back_whole(qtbot, make_window, screen):
     assert again.corner(Qt.Corner.BottomLeftCorner) == LEFT
     assert again.dockWidgetArea(again.kernel_dock) == LEFT
     check_kernel_panel(again)
+
+
+def test_a_long_status_message_is_shortened_with_an_ellipsis_not_cut(qtbot, make_window):
+    """At 1280 x 720 the status bar cannot hold an export message with a long path: it is drawn
+    shortened in the middle, the file name whole at the end, and the tooltip has all of it."""
+    w = five_by_five_window(qtbot, make_window)
+    folder = "/home/someone/Pictures/microscopy/2026-12-05 cells, second session/exports"
+    text = f"Exported layer 1 to {folder}/layer1_ch0-7.png"
+    w.show_message(text)
+    settle(w)
+    label = w.message_label
+    shown = label.shown_text()
+    assert label.text() == text and label.toolTip() == text
+    assert shown != text and "…" in shown
+    assert shown.startswith("Exported layer") and shown.endswith("layer1_ch0-7.png")
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert wholly_visible(label, label.contentsRect())
+    # a short message is drawn whole
+    w.show_message("Saved pipeline.json")
+    settle(w)
+    assert label.shown_text() == "Saved pipeline.json"

@@ -16,6 +16,7 @@ from convstudio.app.i18n import made_at_run_time
 from convstudio.app.model.throttle import Debouncer
 from convstudio.app.panels.layer_list import LayerListPanel
 from convstudio.app.panels.layer_params import LayerParamsEditor
+from convstudio.app.views.elided_label import ElidedLabel
 from convstudio.app.views.feature_view import FeatureMapGrid, ViewLinker
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE
 
@@ -175,7 +176,7 @@ class WindowLayout:
         sb = self.statusBar()
         self.image_label = QLabel()
         self.image_label.setObjectName("imageInfo")
-        self.summary_label = QLabel()
+        self.summary_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
         self.summary_label.setObjectName("layerSummary")
         # Ignored width: a long stack must not widen the window; the tooltip has it all.
         self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -193,7 +194,7 @@ class WindowLayout:
         self.busy_label.setObjectName("busyInfo")
         # Messages get their own label: QStatusBar.showMessage would cover the image and
         # layer summary, which should stay readable.
-        self.message_label = QLabel()
+        self.message_label = ElidedLabel()  # a long path is shortened in its middle, not cut
         self.message_label.setObjectName("statusMessage")
         self.message_label.setStyleSheet("color: #1f5fa8;")
         self.message_label.setMaximumWidth(520)

@@ -1,0 +1,45 @@
+"""A one-line label that shortens its text with an ellipsis when it is narrower than the text.
+
+A plain QLabel given less width than its text cuts the text off at the edge ("Exported layer 1
+to /tr"), which reads as a different message. :class:`ElidedLabel` draws it shortened with "…"
+where the text matters least (the middle of a message that ends in a file name, by default), and
+keeps the whole text in :meth:`text` and in the tooltip.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QLabel, QWidget
+
+__all__ = ["ElidedLabel"]
+
+
+class ElidedLabel(QLabel):
+    """A QLabel for one line of plain text, drawn elided to its width (see the module docstring).
+
+    ``mode``: where the ellipsis goes, a ``Qt.TextElideMode`` (default: the middle).
+    """
+
+    def __init__(self, parent: QWidget | None = None, *,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
+        super().__init__(parent)
+        self._mode = mode
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def shown_text(self) -> str:
+        """The text as drawn now: all of it, or shortened with "…" to the label's width."""
+        return self.fontMetrics().elidedText(self.text(), self._mode, max(0, self.contentsRect().width()))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        # A few characters and the ellipsis: the layout may give it less than the whole text.
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance("M" * 8)), hint.height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        text = self.text()
+        if not text:
+            return
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
+                                  self.isEnabled(), self.shown_text(), self.foregroundRole())
