@@ -32,6 +32,7 @@ from convstudio.core import cancel
 from convstudio.core.errors import ImageIOError
 from convstudio.core.formatting import format_bytes, format_pixels, format_shape
 from convstudio.core.imageio import DEFAULT_MAX_PIXELS
+from convstudio.core.safeio import open_regular
 from convstudio.session import compute
 
 __all__ = ["Preview", "TiledSource", "too_large_reason", "strided_preview", "read_preview",
@@ -232,9 +233,10 @@ def readable_by_region(path: str | os.PathLike) -> bool:
     if p.is_dir():
         return True
     try:
-        with open(p, "rb") as f:
+        # without blocking: a FIFO given as an image must not stall the loader's thread
+        with open_regular(p, error=ImageIOError) as f:
             head = f.read(8)
-    except OSError:
+    except (ImageIOError, OSError):
         return False  # load_image reports it
     return head[:4] in _TIFF_MAGIC or head.startswith(_NPY_MAGIC)
 

@@ -3,6 +3,9 @@ the rule, the strided read that never holds the image, pyramid levels, and the t
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -143,3 +146,28 @@ def test_tiled_export_refuses_what_it_cannot_write(tmp_path, rgb_tiff):
         export_tiled(p, TiledSource(path), 1, tmp_path / "o.png")
     with pytest.raises(ConvStudioError, match="inputs are never overwritten"):
         export_tiled(p, TiledSource(path), 1, path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name", ["photo.png", "scan.tif"])
+def test_a_named_pipe_is_refused_without_blocking_the_loader(tmp_path, name):
+    """File ▸ Open on a FIFO nobody writes to: a plain open() would wait forever on the loader's
+    thread; the app must say it is not a regular file."""
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    outcome: list = []
+
+    def load() -> None:
+        try:
+            load_for_app(fifo)
+        except ConvStudioError as exc:
+            outcome.append(str(exc))
+
+    t = threading.Thread(target=load, daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive():  # unblock the reader so that the test run can end, then fail
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("loading a FIFO blocked")
+    assert len(outcome) == 1 and "not a regular file" in outcome[0]
