@@ -108,6 +108,7 @@ class Document(QObject):
         self._file_path: Path | None = None
         self._analysis_cache: tuple[Pipeline, tuple, list[LayerInfo]] | None = None
         self._saved_pipeline = self._pipeline  # as last saved or opened: "unmodified"
+        self._reset_count = 0
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         # after every push, undo and redo (the stack's index is final by then)
@@ -291,8 +292,14 @@ class Document(QObject):
             Missing or malformed file; the current pipeline stays.
         """
         p = Path(path)
-        pipeline = Pipeline.load(p)
-        self._reset(pipeline, p)
+        self.adopt_pipeline(Pipeline.load(p), p)
+
+    def adopt_pipeline(self, pipeline: Pipeline, path: str | os.PathLike) -> None:
+        """Make `pipeline`, already read from `path` (e.g. on a worker thread), current, as
+        :meth:`open_pipeline` does: history cleared, not dirty, `path` its file."""
+        if not isinstance(pipeline, Pipeline):
+            raise TypeError(f"expected a Pipeline, got {type(pipeline).__name__}")
+        self._reset(pipeline, Path(path))
 
     def save_pipeline(self, path: str | os.PathLike | None = None) -> Path:
         """Write the pipeline (atomically) to `path`, or to its own file; marks it clean.
@@ -307,14 +314,36 @@ class Document(QObject):
         target = Path(path) if path is not None else self._file_path
         if target is None:
             raise ValueError("the pipeline has no file yet: give a path")
-        self._pipeline.save(target)
+        pipeline = self._pipeline
+        pipeline.save(target)
+        self.mark_saved(pipeline, target)
+        return target
+
+    @property
+    def reset_count(self) -> int:
+        """How many times a new pipeline replaced the old one with its history (New, Open): a
+        job started for one document compares it to know whether the document is still that one."""
+        return self._reset_count
+
+    def mark_saved(self, pipeline: Pipeline, path: str | os.PathLike) -> bool:
+        """`pipeline`, a value this document held, was written to `path` (e.g. by a worker
+        thread while editing went on): `path` becomes the file, and "unmodified" means equal to
+        `pipeline` from now on. The document is clean if it still holds that pipeline; otherwise
+        it stays modified, and undoing back to `pipeline` makes it clean. Returns whether it is
+        clean now."""
+        target = Path(path)
         changed = target != self._file_path
         self._file_path = target
-        self._saved_pipeline = self._pipeline
-        self.undo_stack.setClean()
+        self._saved_pipeline = pipeline
+        if self._pipeline is pipeline or self._pipeline == pipeline:
+            self.undo_stack.setClean()
+        else:
+            # The history's clean point (if any) is the state saved before: the file no longer
+            # holds it. Without a clean point, _check_clean finds the saved pipeline by value.
+            self.undo_stack.resetClean()
         if changed:
             self.filePathChanged.emit()
-        return target
+        return not self.dirty
 
     def _reset(self, pipeline: Pipeline, path: Path | None) -> None:
         was_dirty = self.dirty
@@ -325,6 +354,7 @@ class Document(QObject):
         finally:
             self.undo_stack.blockSignals(with_signals_blocked)
         path_changed = path != self._file_path
+        self._reset_count += 1
         self._file_path = path
         self._saved_pipeline = pipeline
         self._apply_pipeline(pipeline, self._clamp(self._selected, len(pipeline)), force=True)

@@ -20,7 +20,8 @@ traceback: a :class:`~convstudio.core.ConvStudioError` or an ``OSError`` becomes
 
 Users: the renderer (``model/renderer.py``, two stages per job with :meth:`JobContext.pause` and
 :meth:`JobContext.release`), the "seeing why" panels (``window/insight_jobs.py``), the border-mode
-dialog, image loading (``window/files.py``), export (``dialogs/export.py``) and the autosaver
+dialog, image loading and pipeline files (``window/files.py``), code export
+(``window/insight_actions.py``), export (``dialogs/export.py``) and the autosaver
 (``model/autosave.py``).
 
 Only plain values cross threads: the job and what it returns (NumPy arrays, frozen dataclasses,

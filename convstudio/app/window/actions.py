@@ -64,11 +64,12 @@ class WindowActions:
                                           icon=SP.SP_DirOpenIcon)
         a["import_model"] = self._action("Import mo&del…", self.import_model_dialog,
                                          tip="Import the convolutional trunk of an ONNX model")
-        a["save_pipeline"] = self._action("&Save pipeline", self.save_pipeline,
+        a["save_pipeline"] = self._action("&Save pipeline", lambda: self.save_pipeline(wait=False),
                                           shortcut=QKeySequence.StandardKey.Save,
                                           tip="Save the pipeline to its file",
                                           icon=SP.SP_DialogSaveButton)
-        a["save_pipeline_as"] = self._action("Save pipeline &as…", self.save_pipeline_as,
+        a["save_pipeline_as"] = self._action("Save pipeline &as…",
+                                             lambda: self.save_pipeline_as(wait=False),
                                              shortcut="Ctrl+Shift+S",
                                              tip="Save the pipeline to a new file")
         a["new_pipeline"] = self._action("&New pipeline", self.new_pipeline, shortcut="Ctrl+N",

@@ -4,6 +4,10 @@ The code comes from :mod:`convstudio.core.codegen`: an ``nn.Sequential`` with th
 that reproduces the pipeline (padding modes and asymmetric padding included), or a standalone
 NumPy + OpenCV script. The number of input channels is the current image's (the kernel form of a
 conv layer adapts to it); without an image, what the first layer that fixes it expects.
+
+The window makes the text on a worker thread (:func:`generate`, from
+``InsightController.copy_code`` in ``window/insight_actions.py``) and puts it on the clipboard
+when it arrives.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
-from convstudio.core import Conv2d, Pipeline
+from convstudio.core import Conv2d, ConvStudioError, Pipeline
 from convstudio.core.codegen import to_numpy_opencv, to_pytorch
 
-__all__ = ["INPUT_CHANNELS", "KINDS", "code_for", "copy_code", "default_in_channels"]
+__all__ = ["INPUT_CHANNELS", "KINDS", "code_for", "copy_code", "default_in_channels", "generate"]
 
 KINDS = {
     "pytorch": ("PyTorch", to_pytorch),
@@ -51,6 +55,17 @@ def code_for(kind: str, pipeline: Pipeline, in_channels: int) -> str:
     """Source text; PipelineError / ValueError when the channels do not chain."""
     _, fn = KINDS[kind]
     return fn(pipeline, in_channels=in_channels)
+
+
+def generate(kind: str, pipeline: Pipeline, in_channels: int) -> str:
+    """:func:`code_for` as a worker's job: a bare ValueError becomes a ConvStudioError with the
+    same text, so that the worker reports it as it is (a PipelineError already is one)."""
+    try:
+        return code_for(kind, pipeline, in_channels)
+    except ValueError as exc:
+        if isinstance(exc, ConvStudioError):
+            raise
+        raise ConvStudioError(str(exc)) from None
 
 
 def copy_code(kind: str, pipeline: Pipeline, in_channels: int) -> str:

@@ -1,4 +1,4 @@
-"""The main window's files: opening and saving images and pipelines, recent files, samples and
+"""The main window's files: opening images, recent files, samples and
 test patterns, drag-and-drop, pasting, export, and reading images in the background.
 
 :class:`WindowFiles` is mixed into :class:`~convstudio.app.window.main_window.MainWindow` and
@@ -11,6 +11,8 @@ An image too large to load whole (``session/preview.py``) is opened as a preview
 resolution, with a progress bar in the status bar; ``big_image``
 (:class:`~convstudio.app.model.big_image.BigImage`) remembers it, the status bar and the image's
 name say "preview 1/N", and Export computes from the file, tile by tile (docs/scale.md).
+
+Pipeline files: :mod:`~convstudio.app.window.pipeline_files`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
+from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
 from convstudio.app.i18n import known, tr, tr_noop
@@ -30,12 +32,10 @@ from convstudio.session import samples
 from convstudio.session.preview import Preview, readable_by_region
 from convstudio.session.tiled_export import tiled_export_formats
 
-__all__ = ["WindowFiles", "default_pipeline", "qimage_to_array", "MAX_RECENT", "IMAGE_FILTER",
-           "PIPELINE_FILTER"]
+__all__ = ["WindowFiles", "default_pipeline", "qimage_to_array", "MAX_RECENT", "IMAGE_FILTER"]
 
 MAX_RECENT = 10
 IMAGE_FILTER = tr_noop("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.npy);;All files (*)")
-PIPELINE_FILTER = tr_noop("ConvStudio pipelines (*.json);;All files (*)")
 
 
 def default_pipeline() -> Pipeline:
@@ -263,83 +263,6 @@ class WindowFiles:
         self.image_loader.submit(lambda ctx, img=img, alpha=self.doc.keep_alpha:
                                  (what, qimage_to_array(img, keep_alpha=alpha)))
 
-    # ================================================================== pipelines
-    def open_pipeline(self, path: str | Path, *, ask: bool = True) -> bool:
-        """Open a pipeline file (asking first if the current one has unsaved changes)."""
-        if ask and self.doc.dirty and not self.confirm_discard():
-            return False
-        try:
-            self.doc.open_pipeline(path)
-        except ConvStudioError as exc:
-            self.report_error(tr("Cannot open pipeline"), str(exc))
-            return False
-        self._add_recent("pipelines", Path(path))
-        if self.doc.selected == 0 and len(self.doc.pipeline):
-            self.doc.select(len(self.doc.pipeline))
-        self.show_message(tr("Opened pipeline {name}").format(name=Path(path).name))
-        return True
-
-    def open_pipeline_dialog(self) -> None:
-        if self.doc.dirty and not self.confirm_discard():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, tr("Open pipeline"), self._last_folder("pipelines"),
-                                              tr(PIPELINE_FILTER))
-        if path:
-            self.open_pipeline(path, ask=False)
-
-    def import_model_dialog(self) -> None:
-        """File > Import model…: an ONNX model's trunk as the pipeline (window/model_import.py)."""
-        from convstudio.app.window.model_import import ModelImporter
-
-        ModelImporter.of(self).ask()
-
-    def new_pipeline(self) -> None:
-        if self.doc.dirty and not self.confirm_discard():
-            return
-        self.doc.new_pipeline(Pipeline())
-        self.show_message(tr("New empty pipeline: add layers with Layer ▸ Add"))
-
-    def save_pipeline(self) -> bool:
-        if self.doc.file_path is None:
-            return self.save_pipeline_as()
-        return self.save_pipeline_to(self.doc.file_path)
-
-    def save_pipeline_as(self) -> bool:
-        start = str(self.doc.file_path) if self.doc.file_path else \
-            str(Path(self._last_folder("pipelines")) / "pipeline.json")
-        path, _ = QFileDialog.getSaveFileName(self, tr("Save pipeline"), start, tr(PIPELINE_FILTER))
-        if not path:
-            return False
-        if not Path(path).suffix:
-            path += ".json"
-        return self.save_pipeline_to(path)
-
-    def save_pipeline_to(self, path: str | Path) -> bool:
-        try:
-            target = self.doc.save_pipeline(path)
-        except (ConvStudioError, OSError, ValueError) as exc:
-            self.report_error(tr("Cannot save pipeline"), str(exc))
-            return False
-        self._add_recent("pipelines", target)
-        self.show_message(tr("Saved {name}").format(name=target.name))
-        return True
-
-    def confirm_discard(self) -> bool:
-        """The pipeline has unsaved changes: Save / Discard / Cancel. True means go on.
-
-        Tests replace this method to answer without a dialog.
-        """
-        box = QMessageBox(QMessageBox.Icon.Warning, tr("Unsaved changes"),
-                          tr("The pipeline has changes that are not saved."),
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self)
-        box.setInformativeText(tr("Save them first?"))
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save_pipeline()
-        return answer == QMessageBox.StandardButton.Discard
-
     # ================================================================== export
     def export_dialog(self) -> None:
         if self.doc.image is None:
@@ -415,7 +338,7 @@ class WindowFiles:
         background unless `wait`)."""
         p = Path(path)
         if p.suffix.lower() == ".json":
-            return self.open_pipeline(p)
+            return self.open_pipeline(p, wait=wait)
         return self.open_image(p, wait=wait)
 
     # ================================================================== recent files
@@ -438,7 +361,8 @@ class WindowFiles:
     def _update_recent_menus(self) -> None:
         for kind, menu, opener in (("images", self.recent_images_menu,
                                     lambda p: self.open_image(p, wait=False)),
-                                   ("pipelines", self.recent_pipelines_menu, self.open_pipeline)):
+                                   ("pipelines", self.recent_pipelines_menu,
+                                    lambda p: self.open_pipeline(p, wait=False))):
             menu.clear()
             items = self._recent(kind)
             for i, p in enumerate(items):

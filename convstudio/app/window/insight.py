@@ -12,7 +12,7 @@ wired into the main window.
 * Layer ▸ Compare border modes…, Layer ▸ Show combined kernel, Edit ▸ Copy as PyTorch / Copy as
   NumPy/OpenCV.
 
-Everything slow (ERF, cross-check, border modes, combined kernel) runs in
+Everything slow (ERF, cross-check, border modes, combined kernel, code export) runs in
 :class:`~convstudio.app.model.worker.Worker` s, one per panel (newest job wins).
 :meth:`shutdown` stops them (the window calls it when it closes).
 
@@ -64,6 +64,9 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.border_task = Worker("ConvStudio border modes", self)
         self.combined_task = Worker("ConvStudio combined kernel", self)
         self.inspect_task = Worker("ConvStudio inspector", self)
+        self.code_task = Worker("ConvStudio code export", self)  # Edit ▸ Copy as ... (insight_actions)
+        self._code_asked: tuple[int, str] | None = None  # (token, language) of the newest copy asked for
+        self._code_copied: tuple[int, str] | None = None  # (token, text) of the newest copied
         self.view_state = window.view_state  # holds the clicked pixel (``pixel``)
         self.erf: np.ndarray | None = None
         self._context_cache: tuple | None = None
@@ -120,6 +123,8 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.check_task.failed.connect(self._on_check_failed)
         self.combined_task.done.connect(self._on_combined_done)
         self.combined_task.failed.connect(self._on_combined_failed)
+        self.code_task.done.connect(self._on_code_done)
+        self.code_task.failed.connect(self._on_code_failed)
 
     # ================================================================== layout
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
@@ -133,7 +138,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
     # ================================================================== tasks / teardown
     def tasks(self) -> list[Worker]:
         return [self.inspect_task, self.erf_task, self.check_task, self.border_task,
-                self.combined_task, self.crosscheck.view_task]
+                self.combined_task, self.crosscheck.view_task, self.code_task]
 
     @property
     def busy(self) -> bool:

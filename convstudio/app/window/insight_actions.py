@@ -8,7 +8,7 @@ controller's ``window``, ``doc`` and slots.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QTabWidget
 
 from convstudio.app.i18n import tr
@@ -17,8 +17,9 @@ from convstudio.app.panels.crosscheck_panel import CrossCheckPanel
 from convstudio.app.panels.inspector import InspectorPanel
 from convstudio.app.panels.receptive_panel import ReceptivePanel
 from convstudio.app.panels.shapes_panel import ShapesPanel
-from convstudio.app.window.code_export import KINDS, copy_code, default_in_channels
-from convstudio.core import PipelineError
+from convstudio.app.window import code_export
+from convstudio.app.window.code_export import KINDS, default_in_channels
+from convstudio.app.window.pipeline_files import head_start
 
 __all__ = ["InsightActionsMixin"]
 
@@ -59,10 +60,10 @@ class InsightActionsMixin:
         a["combined"] = self._action("Show combined kernel", self.show_combined,
                                      tip="The single kernel equivalent to the linear layers up "
                                          "to the selected one")
-        a["copy_pytorch"] = self._action("Copy as PyTorch", lambda: self.copy_code("pytorch"),
+        a["copy_pytorch"] = self._action("Copy as PyTorch", lambda: self.copy_code("pytorch", wait=False),
                                          tip="Copy the pipeline as an nn.Sequential with its "
                                              "weights")
-        a["copy_numpy"] = self._action("Copy as NumPy/OpenCV", lambda: self.copy_code("numpy"),
+        a["copy_numpy"] = self._action("Copy as NumPy/OpenCV", lambda: self.copy_code("numpy", wait=False),
                                        tip="Copy the pipeline as a standalone NumPy + OpenCV "
                                            "script")
         by_name = getattr(w, "actions_by_name", None)
@@ -181,17 +182,37 @@ class InsightActionsMixin:
         self._arrange_docks()
 
     # ================================================================== code export
-    def copy_code(self, kind: str) -> str | None:
+    def copy_code(self, kind: str, *, wait: bool = True) -> str | None:
+        """Edit ▸ Copy as PyTorch / NumPy/OpenCV: the pipeline as `kind` code on the clipboard.
+
+        The text is made on the code worker (a model trunk with a million weights takes over a
+        second) from the pipeline as it is now, and put on the clipboard when it arrives, with a
+        message; the newest copy asked for wins. With ``wait=False`` (the menu) the call returns
+        None at once; with ``wait`` it processes events until the text arrived and returns it
+        (None if the code could not be written: the status bar says why).
+        """
         name = KINDS[kind][0]
         pipeline = self.doc.pipeline
         c = default_in_channels(pipeline, self.doc.image_shape)
-        try:
-            text = copy_code(kind, pipeline, c)
-        except (PipelineError, ValueError) as exc:
-            self.window.show_message(tr("Cannot write {name} code: {why}").format(name=name, why=exc), error=True)
+        token = self.code_task.submit(lambda _ctx, p=pipeline: (c, code_export.generate(kind, p, c)),
+                                      head_start_s=head_start(pipeline))
+        self._code_asked = (token, name)
+        if not wait:
             return None
+        self.code_task.wait_idle()
+        copied = self._code_copied
+        return copied[1] if copied is not None and copied[0] == token else None
+
+    def _on_code_done(self, token: int, result: tuple[int, str]) -> None:
+        c, text = result
+        name = self._code_asked[1]  # (the worker delivers the newest copy asked for only)
+        QGuiApplication.clipboard().setText(text)
+        self._code_copied = (token, text)
         lines = text.count("\n")
         self.window.show_message((tr("Copied {lines} lines of {name} code to the clipboard (1 input channel).")
                                   if c == 1 else tr("Copied {lines} lines of {name} code to the clipboard "
                                                     "({c} input channels).")).format(lines=lines, name=name, c=c))
-        return text
+
+    def _on_code_failed(self, _token: int, message: str) -> None:
+        name = self._code_asked[1]
+        self.window.show_message(tr("Cannot write {name} code: {why}").format(name=name, why=message), error=True)

@@ -30,7 +30,6 @@ from convstudio.app.window.explore import install_explore
 from convstudio.app.window.files import (
     IMAGE_FILTER,
     MAX_RECENT,
-    PIPELINE_FILTER,
     WindowFiles,
     default_pipeline,
     qimage_to_array,
@@ -39,6 +38,7 @@ from convstudio.app.window.insight import InsightController
 from convstudio.app.window.layer_display import LayerDisplay
 from convstudio.app.window.layout import WindowLayout
 from convstudio.app.window.learn import LearnController
+from convstudio.app.window.pipeline_files import PIPELINE_FILTER, WindowPipelineFiles
 from convstudio.core import PipelineError
 from convstudio.resources import resource_path
 from convstudio.session.kernel_edit import editable_weights, with_weights
@@ -47,7 +47,7 @@ __all__ = ["MainWindow", "default_pipeline", "qimage_to_array", "MAX_RECENT", "I
            "PIPELINE_FILTER", "DEFAULT_LAYER_MODE"]
 
 
-class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWindow):
+class MainWindow(WindowLayout, WindowActions, WindowFiles, WindowPipelineFiles, LayerDisplay, QMainWindow):
     """ConvStudio's main window.
 
     The document's state is not here: the Document holds the image, the pipeline and the
@@ -91,6 +91,8 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
         self._error_box: QMessageBox | None = None  # the one error dialog open, if any
         self._closing = False
         self.image_loader = Worker("ConvStudio image loader", self)  # (WindowFiles)
+        self._init_pipeline_files()  # pipeline files are read and written on workers (WindowPipelineFiles)
+        self._in_close_event = False
         self.big_image = BigImage(self.doc, self)  # the image is a preview of a larger file (WindowFiles)
 
         self.setWindowTitle("ConvStudio")
@@ -156,9 +158,10 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
 
     @property
     def busy(self) -> bool:
-        """Whether anything is still in flight: an image load, the renderer's latest run, or a
-        job of the "seeing why" panels."""
-        return self.image_loader.busy or self.renderer.busy or self.insight.busy
+        """Whether anything is still in flight: an image load, a pipeline file being read or
+        written, the renderer's latest run, or a job of the "seeing why" panels."""
+        return (self.image_loader.busy or self.pipeline_files_busy or self.renderer.busy
+                or self.insight.busy)
 
     def wait_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until nothing is in flight (True) or time ran out (False).
@@ -220,23 +223,41 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, LayerDisplay, QMainWi
 
     # ================================================================== closing
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.doc.dirty and not self.confirm_discard():
+        if self._in_close_event:  # (closed again while the first close waits for a save)
             event.ignore()
             return
-        self.shutdown()
-        event.accept()
+        self._in_close_event = True
+        try:
+            # A save in flight is written first: the window never closes under it, and once it
+            # is written there may be nothing left to ask about (or, if it failed, there is).
+            if not self.wait_for_saves():
+                self.show_message(tr("The pipeline is still being saved: the window stays open until "
+                                     "it is written."), error=True)
+                event.ignore()
+                return
+            if self.doc.dirty and not self.confirm_discard():
+                event.ignore()
+                return
+            self.shutdown()
+            event.accept()
+        finally:
+            self._in_close_event = False
 
     def shutdown(self) -> None:
-        """Save the settings and stop the worker thread (idempotent)."""
+        """Save the settings and stop the worker threads (idempotent). Saves of the pipeline
+        asked for are written first."""
         if self._closing:
             return
         self._closing = True
         try:
+            self.wait_for_saves()
             self.save_settings()
         finally:
             self.insight.shutdown()
             self.renderer.shutdown()
             self.image_loader.shutdown()
+            self.pipeline_reader.shutdown()
+            self.pipeline_writer.shutdown(60_000)
             self.learner.shutdown()
             self.explore.shutdown()
             shrink.shutdown()  # the maps' background shrinking (a later view starts it again)
