@@ -3066,6 +3066,10 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <translation>请先载入目标文件。</translation>
         </message>
         <message>
+            <source>The target file is still being read; start once it has arrived.</source>
+            <translation>目标文件仍在读取中；载入完成后再开始。</translation>
+        </message>
+        <message>
             <source>Move layer {src} to {dst}</source>
             <translation>将第 {src} 层移到第 {dst} 层</translation>
         </message>
@@ -3484,6 +3488,26 @@ offset (dy, dx) = ({dy}, {dx})</source>
         <message>
             <source>whether it had unsaved changes could not be read (kept as unsaved)</source>
             <translation>无法读取是否有未保存的更改（按未保存处理）</translation>
+        </message>
+        <message>
+            <source>Did not open {name}: the pipeline changed while the file was read. Open it again to replace the pipeline.</source>
+            <translation>未打开 {name}：读取文件期间流水线已更改。再次打开即可替换流水线。</translation>
+        </message>
+        <message>
+            <source>Saved {name}; the changes made while it was being written are not saved yet</source>
+            <translation>已保存 {name}；写入期间所做的更改尚未保存</translation>
+        </message>
+        <message>
+            <source>The pipeline is still being saved: the window stays open until it is written.</source>
+            <translation>流水线仍在保存：写入完成前窗口保持打开。</translation>
+        </message>
+        <message>
+            <source>opening {name}…</source>
+            <translation>正在打开 {name}…</translation>
+        </message>
+        <message>
+            <source>saving {name}…</source>
+            <translation>正在保存 {name}…</translation>
         </message>
     </context>
 </TS>

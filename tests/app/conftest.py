@@ -168,6 +168,7 @@ def autosaved_window(make_window):
     def make(state: Path, *, delay_ms: int = 30, name: str = "settings.ini"):
         w = make_window(size=None, debounce_ms=1, settings_file=name)
         saver = AutoSaver(w, state, delay_ms=delay_ms)
+        w.autosaver = saver  # as app/launch.py does
         saver.choose_session = lambda sessions, notes=(): pytest.fail("asked unexpectedly")  # type: ignore
         savers.append(saver)
         return w, saver

@@ -227,6 +227,7 @@ def test_choosing_restores_and_closing_keeps(autosaved_window, tmp_path, qtbot):
     assert d.file_path == saved_file.resolve() and d.dirty  # saving goes back to its file
     d.undo_stack.undo()
     assert d.pipeline == p and not d.dirty  # undo gives the saved version
+    assert s3.wait_restored()  # the image is read in the background
     assert d.image_path == CAT.resolve()
     np.testing.assert_array_equal(d.image, w1.doc.image)
     assert not crashed.exists()  # restored in full: the new session has its own copy
@@ -252,6 +253,7 @@ def test_a_missing_image_file_still_restores_the_pipeline(autosaved_window, tmp_
     s2.choose_session = lambda sessions, notes=(): sessions[0]  # type: ignore
     assert s2.offer_restore()
     assert w2.doc.pipeline == Pipeline((ReLU(),)) and not w2.doc.dirty
+    assert s2.wait_restored()
     assert "could not be opened" in w2.message_label.text()
 
 
@@ -368,6 +370,7 @@ def test_sigkill_mid_edit_then_restore(autosaved_window, tmp_path, qtbot):
     assert offered == [folder]
     d = w.doc
     assert d.pipeline == expected and d.selected == 1 and d.dirty
+    assert saver.wait_restored()
     np.testing.assert_array_equal(d.image, lesson.make_image())
     assert d.image_name == lesson.title
     assert not folder.exists()

@@ -313,6 +313,7 @@ def test_image_without_pipeline(saver_window, tmp_path):
     offered = []
     saver.choose_session = lambda sessions, notes=(): offered.extend(sessions) or sessions[0]
     assert saver.offer_restore()
+    assert saver.wait_restored()
     np.testing.assert_array_equal(w.doc.image, IMAGE)
     assert w.doc.image_name == "generated" and w.doc.pipeline == before
     text = w.message_label.text()
@@ -334,6 +335,7 @@ def test_pipeline_without_image(saver_window, tmp_path):
     saver.choose_session = lambda sessions, notes=(): sessions[0]
     assert saver.offer_restore()
     assert w.doc.pipeline == PIPELINE and w.doc.selected == 2 and w.doc.dirty
+    assert saver.wait_restored()
     assert w.doc.image is None
     assert "the autosaved image is unreadable" in w.message_label.text()
     assert not folder.exists() and len(_damaged_entries(state)) == 1  # its image is kept
@@ -346,6 +348,7 @@ def test_defaults_for_view_fields(saver_window, tmp_path):
     saver.choose_session = lambda sessions, notes=(): sessions[0]
     assert saver.offer_restore()
     assert w.doc.pipeline == PIPELINE and w.doc.selected == 0 and w.doc.dirty
+    assert saver.wait_restored()
     np.testing.assert_array_equal(w.doc.image, IMAGE)
 
 
@@ -385,6 +388,7 @@ def test_odd_paths_restore_what_they_can(saver_window, tmp_path):
                                   dirty=False), name=f"odd{i}", image=False)
         saver.choose_session = lambda sessions, notes=(): sessions[0]
         assert saver.offer_restore()
+        assert saver.wait_restored()
         text = w.message_label.text()
         assert "the image could not be opened again" in text
         assert "the pipeline's file could not be read" in text

@@ -226,6 +226,7 @@ def test_from_a_start_to_a_restored_window(three, make_window, qtbot):
             d.restore_button.click()
         QTimer.singleShot(0, pick)
         assert saver.offer_restore()
+        assert saver.wait_restored()
         assert w.doc.image_path == f["mid"].parent.parent / "photo.png"
         assert w.doc.pipeline == Pipeline((ReLU(), MaxPool2d(kernel_size=(2, 2)))) and w.doc.selected == 1
         assert not f["mid"].exists() and f["new"].exists() and f["old"].exists()

@@ -107,7 +107,7 @@ def test_a_file_target_of_the_wrong_shape_is_one_message(learner_window, qtbot, 
     w, dialog = learner_window
     path = tmp_path / "target.npy"
     np.save(path, np.zeros((1, 6, 8), np.float32))
-    assert dialog.load_target_file(path)
+    assert dialog.load_target_file(path, wait=True)
     assert dialog.start()
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert "target is 1 x 6 x 8" in dialog.status_label.text()

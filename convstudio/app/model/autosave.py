@@ -32,7 +32,9 @@ command line, never in ``--screenshot`` mode) lists every crashed session in one
 (:class:`~convstudio.app.dialogs.restore.RestoreDialog`, through :meth:`AutoSaver.choose_session`,
 which tests replace). Reading them (``autosave_store``) never deletes anything and recovers each
 part on its own; only the sessions the user discards are deleted, a session that cannot be read
-at all is moved into ``damaged/``. See docs/user-guide.md ("Nothing is lost").
+at all is moved into ``damaged/``. The chosen session's pipeline comes back at once and its image
+is read in the background (:class:`~convstudio.app.model.autosave_restore.SessionRestorer`); what
+follows the image waits for it. See docs/user-guide.md ("Nothing is lost").
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths, Signal
 
 from convstudio.app.i18n import tr
+from convstudio.app.model.autosave_restore import SessionRestorer
 from convstudio.app.model.autosave_store import (
     FORMAT,
     MARKER_FILE,
@@ -70,7 +73,7 @@ from convstudio.app.model.autosave_store import (
 )
 from convstudio.app.model.throttle import Debouncer
 from convstudio.app.model.worker import Worker
-from convstudio.core import ConvStudioError, Pipeline
+from convstudio.core import Pipeline
 
 __all__ = [
     "AutoSaver",
@@ -223,9 +226,12 @@ class AutoSaver(QObject):
     -------
     saved(str)
         A snapshot was written (the session folder).
+    restored(bool)
+        A restore ended: its image arrived (True) or did not, and the session was saved.
     """
 
     saved = Signal(str)
+    restored = Signal(bool)
 
     def __init__(self, window, directory: str | os.PathLike | None = None, *,
                  settings: QSettings | None = None, delay_ms: int | None = None) -> None:
@@ -243,6 +249,8 @@ class AutoSaver(QObject):
         self._worker = Worker("convstudio-autosave", self)
         self._worker.done.connect(self._written)
         self._worker.failed.connect(self._write_failed)
+        self._restorer = SessionRestorer(self)  # restore(): the image is read on its own thread
+        self._restorer.finished.connect(self.restored)
         app = QCoreApplication.instance()
         if app is not None:  # a QThread still running when the application ends aborts it
             app.aboutToQuit.connect(self.shutdown)
@@ -275,6 +283,7 @@ class AutoSaver(QObject):
         (at most a minute: a large image on a slow disk) and stop the thread. The folder stays;
         :meth:`save_now` still writes (on the calling thread). Safe to call twice."""
         self._debounce.cancel()
+        self._restorer.shutdown()
         self._worker.shutdown(60_000)
 
     def finish(self, *, keep: bool = False) -> None:
@@ -393,8 +402,10 @@ class AutoSaver(QObject):
             chosen = self.choose_session(offered, notes)
             return chosen is not None and self.restore(chosen)
         finally:
+            restoring = self.restoring  # stays claimed until its image arrived
             for s in sessions:
-                release(s.folder)  # a session still there is offered again at the next start
+                if restoring is None or s.folder != restoring.folder:
+                    release(s.folder)  # a session still there is offered again at the next start
 
     def choose_session(self, sessions: Sequence[CrashedSession],
                        notes: Sequence[str] = ()) -> CrashedSession | None:
@@ -430,87 +441,22 @@ class AutoSaver(QObject):
         return notes
 
     def restore(self, session: CrashedSession) -> bool:
-        """Put back what the session holds: the image, the pipeline (or, if that could not be
-        read, its file) and the selected layer, each on its own; then this session saves it and
-        the old folder goes (into ``damaged/`` when a part of it could not be restored). False
-        if nothing in it can be restored."""
-        w = self.window
-        if not session.recoverable:
-            from convstudio.app.dialogs.restore import state_text
+        """Put back what the session holds: the pipeline (or, if that could not be read, its
+        file) and the selected layer at once, the image once it has been read in the background;
+        then this session saves it and the old folder goes (into ``damaged/`` when a part of it
+        could not be restored). False if nothing in it can be restored. ``restored`` says when
+        the whole restore ended (``autosave_restore.py``)."""
+        return self._restorer.restore(session)
 
-            w.report_error(tr("Cannot restore the session"),
-                           state_text(session) or tr("nothing in it can be read"))
-            return False
-        if hasattr(w, "_load_token"):
-            w._load_token += 1  # a background load from the command line must not win
-        problems: list[str] = []
-        image_ok = self._restore_image(session, problems)
-        self._restore_pipeline(session, problems)
-        self.doc.select(max(0, min(session.selected, len(self.doc.pipeline))))
-        text = "Restored the autosaved session"
-        if session.notes or problems:
-            intact = (["the image is intact"] if session.image.restorable and image_ok else []) \
-                + (["the pipeline is intact"] if session.pipeline is not None else [])
-            text += ": " + "; ".join([*session.notes, *problems, *intact])
-        image_lost = not image_ok and session.image.kind == "array"  # its only copy is there
-        if self.folder is not None and self.save_now():  # protected again before the old copy goes
-            if session.damaged or image_lost:
-                try:
-                    text += f". The original is kept in {set_aside(session.folder)}"
-                except OSError:
-                    pass  # it stays where it was and is offered again
-            else:
-                discard(session.folder)
-        w.show_message(text, 20000, error=bool(session.notes or problems))
-        return True
+    @property
+    def restoring(self) -> CrashedSession | None:
+        """The session being restored whose image is still being read, or None."""
+        return self._restorer.pending
 
-    def _restore_image(self, session: CrashedSession, problems: list[str]) -> bool:
-        """Load the session's image; False (and a line in `problems`) when it could not be."""
-        from convstudio.core.imageio import load_image
+    def wait_restored(self, timeout_ms: int = 30_000) -> bool:
+        """Process events until no restore waits for its image (True) or time ran out."""
+        return self._restorer.wait(timeout_ms)
 
-        doc, img = self.doc, session.image
-        if img.kind == "file" and img.path is not None:
-            try:
-                if img.keep_alpha != doc.keep_alpha:
-                    doc.set_keep_alpha(img.keep_alpha)
-                doc.load_image(img.path)
-            except (ConvStudioError, OSError, MemoryError) as exc:
-                problems.append(f"the image could not be opened again ({exc})")
-                return False
-        elif img.kind == "array" and img.file is not None:
-            try:
-                doc.set_image_array(load_image(img.file), img.name)
-            except (ConvStudioError, OSError, ValueError, MemoryError) as exc:
-                problems.append(f"the autosaved image is unreadable ({exc})")
-                return False
-        elif img.kind == "too-large":
-            problems.append(f"the image '{img.name}' was too large to autosave; open it again")
-        return True
-
-    def _restore_pipeline(self, session: CrashedSession, problems: list[str]) -> None:
-        doc, pipeline, file = self.doc, session.pipeline, session.pipeline_file
-        opened = False
-        if file:
-            try:
-                doc.open_pipeline(file)
-                opened = True
-            except (ConvStudioError, OSError) as exc:
-                problems.append(f"the pipeline's file could not be read ({exc}); the pipeline "
-                                "is untitled" if pipeline is not None else
-                                f"the pipeline's file could not be read either ({exc})")
-        if pipeline is None:
-            if opened:
-                problems.append(f"the pipeline was opened from its file {Path(file).name}")
-            return
-        if opened:
-            if doc.pipeline != pipeline:
-                doc.set_pipeline(pipeline, text=tr("Restore autosaved changes"))
-        elif session.dirty or file:
-            # Unsaved work stays unsaved: the window asks before it is lost again.
-            doc.new_pipeline(Pipeline())
-            doc.set_pipeline(pipeline, text=tr("Restore autosaved pipeline"))
-        else:
-            doc.new_pipeline(pipeline)
 
 def _write(path: Path, data) -> None:
     from convstudio.core.imageio import atomic_write_bytes

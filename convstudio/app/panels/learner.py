@@ -10,6 +10,12 @@ kernel editor and the maps show the kernel changing. Pause stops after the curre
 takes one step; the learning rate (or "auto": 1 / the loss's largest curvature, see
 ``convstudio.core.fit``), the momentum and the steps of a Start may be changed at any time.
 
+A target file is read on a second worker of the dialog's own (``target_loader``), so a large
+photo never holds the window: meanwhile the line under the target box says which file is being
+read, and Start and Step wait, greyed, for it to arrive (a run already going can still be paused).
+The newest file asked for wins; choosing another target in the box drops the file being read. A
+file that cannot be read leaves the previous target as it was and says why on the status line.
+
 A run is ONE undo step: every update of the layer carries the same merge key, so the Document
 merges them (``app/model/document.py``); "Undo run" (or Edit ▸ Undo) brings back the kernel from
 before the run. Any other change to the pipeline or the image ends the run: the next Start
@@ -46,7 +52,7 @@ from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr, 
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
 from convstudio.app.model.worker import Worker
-from convstudio.core import Conv2d, ConvStudioError
+from convstudio.core import Conv2d, imageio
 from convstudio.core.fit import DEFAULT_STEPS
 from convstudio.core.kernels import PRESETS
 
@@ -79,9 +85,16 @@ class KernelLearner(QDialog):
         self.worker.progressed.connect(self._on_report)
         self.worker.done.connect(self._on_report)
         self.worker.failed.connect(self._on_failed)
+        self.target_loader = Worker("ConvStudio learner target", self)
+        self.target_loader.done.connect(self._on_target_loaded)
+        self.target_loader.failed.connect(self._on_target_failed)
         self.controls = LearnControls()
         self._choices = _target_choices()
         self._file_target: np.ndarray | None = None
+        self._file_name = ""  # the name of the file _file_target came from
+        self._loading: Path | None = None  # the target file being read, if any
+        self._target_token = 0  # target_loader's token of that read
+        self._target_outcome: tuple[Path, bool] | None = None  # the last read: (file, loaded)
         self._session: LearnSession | None = None
         self._run = 0  # merge key of the current run's undo step
         self._expected = None  # the pipeline the learner last put in the Document
@@ -103,6 +116,7 @@ class KernelLearner(QDialog):
         # (texts made here are made again: docs/developing.md, "Translations")
         self._show_layer()
         self._label_axes()
+        self._show_file()
         self.status_label.setText(self._status())
 
     def _on_image_changed(self) -> None:
@@ -126,7 +140,7 @@ class KernelLearner(QDialog):
         self.target_combo.currentIndexChanged.connect(lambda _i: self._on_target_changed())
         self.load_button = QPushButton("Load...")
         self.load_button.clicked.connect(self._choose_file)
-        self.file_label = QLabel("no file")
+        self.file_label = made_at_run_time(QLabel(tr("no file")))  # (made again on languageChanged)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1_000_000)
         self.steps_spin.setValue(DEFAULT_STEPS)
@@ -219,8 +233,10 @@ class KernelLearner(QDialog):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
+        loading = self._loading is not None
         self.start_button.setText(tr("Pause") if self._running else tr("Start"))
-        self.step_button.setEnabled(not self._running)
+        self.start_button.setEnabled(self._running or not loading)  # Pause stays available
+        self.step_button.setEnabled(not self._running and not loading)
         self.undo_button.setEnabled(self._run_on_top())
         on_file = self.target_combo.currentData() == FILE_TARGET
         self.load_button.setEnabled(on_file and not self._running)
@@ -237,10 +253,34 @@ class KernelLearner(QDialog):
         self.controls.momentum = float(self.momentum_spin.value())
 
     # ------------------------------------------------------------------ target
+    @property
+    def file_target(self) -> np.ndarray | None:
+        """The target read from a file (kept while another file is read, or fails to be)."""
+        return self._file_target
+
+    @property
+    def target_loading(self) -> Path | None:
+        """The target file being read in the background, or None."""
+        return self._loading
+
     def _on_target_changed(self) -> None:
-        self.file_label.setVisible(self.target_combo.currentData() == FILE_TARGET)
+        if self._loading is not None and self.target_combo.currentData() != FILE_TARGET:
+            self._drop_target_load()  # another target was chosen: the newer choice wins
+        self._show_file()
         self._end_run(None)
         self._update_buttons()
+
+    def _show_file(self) -> None:
+        """The line under the target box: the file being read, else the file target's name and
+        shape, else "no file"."""
+        if self._loading is not None:
+            text = tr("loading {name}…").format(name=self._loading.name)
+        elif self._file_target is not None:
+            text = f"{self._file_name}: {' x '.join(map(str, self._file_target.shape))}"
+        else:
+            text = tr("no file")
+        self.file_label.setText(text)
+        self.file_label.setVisible(self._loading is not None or self.target_combo.currentData() == FILE_TARGET)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Target image or array", "",
@@ -249,20 +289,57 @@ class KernelLearner(QDialog):
         if path:
             self.load_target_file(path)
 
-    def load_target_file(self, path: str | Path) -> bool:
-        """Read a target file (image or ``.npy``); a one-line message in the dialog if it fails."""
-        from convstudio.core import load_image
+    def load_target_file(self, path: str | Path, *, wait: bool = False) -> bool:
+        """Read a target file (image or ``.npy``) on ``target_loader``; once it arrives it is the
+        target and the file target is chosen in the box. If it cannot be read, a one-line message
+        in the dialog, and the previous target stays.
 
-        try:
-            self._file_target = load_image(path, keep_alpha=self.doc.keep_alpha)
-        except ConvStudioError as exc:
-            self._say(str(exc))
-            return False
-        self.file_label.setText(f"{Path(path).name}: {' x '.join(map(str, self._file_target.shape))}")
+        Returns at once (True: the read started) unless `wait`: then it processes events until
+        the file arrived or failed (or 30 s went by) and says whether it is the target now.
+        """
+        p = Path(path)
+        alpha = self.doc.keep_alpha  # (read here: the Document belongs to the GUI thread)
+        self._loading = p
+        self._target_outcome = None
+        self._target_token = self.target_loader.submit(
+            lambda _ctx, p=p, alpha=alpha: (p, imageio.load_image(p, keep_alpha=alpha)))
+        self._show_file()
+        self._update_buttons()
+        if not wait:
+            return True
+        self.target_loader.wait_idle()
+        return self._target_outcome == (p, True)
+
+    def wait_for_target(self, timeout_ms: int = 30_000) -> bool:
+        """Process events until no target file is being read (True) or time ran out."""
+        return self.target_loader.wait_idle(timeout_ms) and self._loading is None
+
+    def _drop_target_load(self) -> None:
+        self.target_loader.cancel()  # (its result, if it still comes, is never delivered)
+        self._loading = None
+        self._show_file()
+        self._update_buttons()
+
+    def _on_target_loaded(self, token: int, result: tuple[Path, np.ndarray]) -> None:
+        path, x = result
+        if token != self._target_token or path != self._loading:
+            return  # an older read: a newer file (or another target) was chosen since
+        self._loading = None
+        self._target_outcome = (path, True)
+        self._file_target, self._file_name = x, path.name
         index = next(i for i, c in enumerate(self._choices) if c[0] == FILE_TARGET)
-        self.target_combo.setCurrentIndex(index)
-        self._end_run(None)
-        return True
+        self.target_combo.setCurrentIndex(index)  # (no signal if it is chosen already)
+        self._show_file()
+        self._end_run(None)  # a new target: the next Start learns afresh
+
+    def _on_target_failed(self, token: int, message: str) -> None:
+        if token != self._target_token or self._loading is None:
+            return
+        self._target_outcome = (self._loading, False)
+        self._loading = None
+        self._show_file()  # the previous target, unchanged
+        self._update_buttons()
+        self._say(message)
 
     # ------------------------------------------------------------------ running
     def _ensure_session(self) -> LearnSession | None:
@@ -298,6 +375,9 @@ class KernelLearner(QDialog):
     def start(self, steps: int | None = None) -> bool:
         """Run up to `steps` steps (default: the Steps box) in the background."""
         if self._running:
+            return False
+        if self._loading is not None:
+            self._say(tr_noop("The target file is still being read; start once it has arrived."))
             return False
         session = self._ensure_session()
         if session is None:
@@ -404,6 +484,7 @@ class KernelLearner(QDialog):
         """Stop the worker thread and stop listening to the Document's undo stack and the language
         (the window calls this when it closes, before its Document goes)."""
         self.worker.shutdown()
+        self.target_loader.shutdown()
         if getattr(self, "_detached", False):
             return
         self._detached = True
