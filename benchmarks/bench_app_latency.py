@@ -4,7 +4,8 @@ renderer worker and feature-map view; PASS/FAIL per target.
     python benchmarks/bench_app_latency.py              # 1 MP and 24 MP, 40 edits per case
     python benchmarks/bench_app_latency.py --quick      # 1 MP only, 15 edits per case
     python benchmarks/bench_app_latency.py --edits 60 --wait-quiet 10
-    python benchmarks/bench_app_latency.py --full-res   # also 24 MP at full resolution (issue 17)
+    python benchmarks/bench_app_latency.py --full-res   # also 24 MP at full resolution (issue 17),
+                                                        # with a zoom to 4:1 and a pan there
     python benchmarks/bench_app_latency.py --full-res --skip-24mp --think 5   # edits 5 s apart
     python benchmarks/bench_app_latency.py --full-res --skip-24mp --no-recycler  # as before round 6
 
@@ -53,7 +54,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model, print_summary  # noqa: E402  (benchmarks/, the script's own folder)
-from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QRectF, QSettings, Qt, QTimer  # noqa: E402
 
 from convstudio.app.launch import (  # noqa: E402
     _make_app,
@@ -66,6 +67,7 @@ from convstudio.app.model.document import Document  # noqa: E402
 from convstudio.app.model.renderer import Renderer  # noqa: E402
 from convstudio.app.qtsetup import pg  # noqa: E402
 from convstudio.app.views.display import display_block_reduce  # noqa: E402
+from convstudio.app.views.image_view import MapImageItem  # noqa: E402
 from convstudio.app.window.main_window import MainWindow  # noqa: E402
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU, fastpaths  # noqa: E402
 
@@ -98,7 +100,8 @@ class PaintProbe:
 
     def _install(self) -> None:
         probe = self
-        set_image, paint = pg.ImageItem.setImage, pg.ImageItem.paint
+        # (the views' items are MapImageItems, whose paint draws a crop in its place)
+        set_image, paint = pg.ImageItem.setImage, MapImageItem.paint
         paint_event = pg.GraphicsView.paintEvent
 
         def set_image_hook(item, *args, **kwargs):
@@ -121,7 +124,7 @@ class PaintProbe:
             return out
 
         pg.ImageItem.setImage = set_image_hook
-        pg.ImageItem.paint = paint_hook
+        MapImageItem.paint = paint_hook
         pg.GraphicsView.paintEvent = paint_event_hook
 
     def _candidates(self):
@@ -461,8 +464,47 @@ def full_resolution(a: App, scratch: Path, edits: int, rng: np.random.Generator,
     report_case("24 MP full L4 (last)", res, None, 50, 1000)
     res = run_case(a, 1, edits, rng, think_ms=round(1000 * think_s))
     report_case("24 MP full L1 (first)", res, None, 50, 4000)
+    zoom_gap, pan_gap = zoom_and_pan(a, 1)
+    row("24 MP full L1: zoom to 4:1, max gap", [zoom_gap], 50,
+        "eight 24 MP maps, wheel-sized steps from fit", stat="max")
+    row("24 MP full L1: pan at 4:1, max gap", [pan_gap], 50, "a drag across the map",
+        stat="max")
     a.renderer.set_preview_enabled(True)
     wait_idle(a.renderer)
+
+
+def zoom_and_pan(a: App, layer_index: int) -> tuple[float, float]:
+    """Zoom the layer's map grid from "fit" to four screen pixels per map pixel about its
+    centre, in steps of one wheel notch (1.25x), then drag across the map at that zoom; each step
+    waits 20 ms, as a user's wheel or mouse does. The longest event-loop gap of each, s."""
+    a.doc.select(layer_index)
+    wait_idle(a.renderer)
+    run_loop_for(300)
+    grid = a.window.layer_view
+    vb = grid.view_box()
+    grid.auto_range()
+    run_loop_for(300)
+    start = grid.view_rect()
+    tile = grid._tiles[0]
+    width_px = max(1.0, tile.size().width())
+    cx, cy, aspect = start.center().x(), start.center().y(), start.height() / start.width()
+    monitor = GapMonitor()
+    monitor.start()
+    w = start.width()
+    while w > width_px / 4:
+        w /= 1.25
+        vb.setRange(rect=QRectF(cx - w / 2, cy - w * aspect / 2, w, w * aspect), padding=0)
+        run_loop_for(20)
+    zoom_gap = monitor.stop()
+    monitor.start()
+    for k in range(40):
+        x = cx + (k - 20) * w / 3
+        vb.setRange(rect=QRectF(x - w / 2, cy - w * aspect / 2, w, w * aspect), padding=0)
+        run_loop_for(20)
+    pan_gap = monitor.stop()
+    grid.auto_range()
+    run_loop_for(300)
+    return zoom_gap, pan_gap
 
 
 def main() -> int:

@@ -8,16 +8,19 @@ zooming out of a crop crops again.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import grid_drawn
 from PySide6.QtCore import QPointF, QRectF
 
 from convstudio.app.views import shrink
+from convstudio.app.views.display import display_block_reduce
 from convstudio.app.views.feature_view import FeatureMapGrid
 from convstudio.app.views.image_view import ImageView
 from convstudio.app.views.placement import Placement
-from convstudio.app.views.shrink import CROP_ALIGN, covers, crop_window
+from convstudio.app.views.shrink import CROP_ALIGN, covers, crop_blocks, crop_window
 
 # ---------------------------------------------------------------- the window arithmetic
 
@@ -32,24 +35,41 @@ def test_a_crop_holds_what_is_visible_and_stays_within_the_map(seed):
     rng = np.random.default_rng(seed)
     h, w = 3000, 4000
     for _ in range(500):
+        steps = (int(rng.choice([1, 2, 3, 5, 7])), int(rng.choice([1, 2, 4, 6])))
         r0, c0 = rng.uniform(-500, h + 500), rng.uniform(-500, w + 500)
         r1, c1 = r0 + rng.uniform(0.5, 900), c0 + rng.uniform(0.5, 900)
-        crop = crop_window((r0, r1, c0, c1), (h, w))
-        if crop is None:  # most of the map is wanted: shown whole
+        crop = crop_window((r0, r1, c0, c1), (h, w), steps)
+        if crop is None:  # nearly all of the map is wanted: shown whole
+            assert (min(r1, h) - max(r0, 0)) * (min(c1, w) - max(c0, 0)) > h * w // 3
             continue
         top, bottom, left, right = crop
         assert 0 <= top < bottom <= h and 0 <= left < right <= w
-        for edge, end in ((top, 0), (bottom, h), (left, 0), (right, w)):
-            assert edge % CROP_ALIGN == 0 or edge == end
+        ar, ac = math.lcm(CROP_ALIGN, steps[0]), math.lcm(CROP_ALIGN, steps[1])
+        for edge, end, a in ((top, 0, ar), (bottom, h, ar), (left, 0, ac), (right, w, ac)):
+            assert edge % a == 0 or edge == end  # on block edges of the shrunk map
         assert covers(crop, (r0, r1, c0, c1), (h, w))
-        # at most the visible part, half of it again on each side, and the alignment
-        assert bottom - top <= 2 * max(r1 - r0, 1) + 2 * CROP_ALIGN
-        assert right - left <= 2 * max(c1 - c0, 1) + 2 * CROP_ALIGN
+        # at most the visible part, a quarter of it again on each side, and the alignment
+        assert bottom - top <= 1.5 * max(r1 - r0, 1) + 2 * ar
+        assert right - left <= 1.5 * max(c1 - c0, 1) + 2 * ac
 
 
-def test_a_crop_is_given_up_when_it_would_be_most_of_the_map():
+@pytest.mark.parametrize("steps", [(2, 2), (3, 5), (7, 1)])
+def test_a_crop_of_the_shrunk_map_is_the_shrunk_crop(steps):
+    """Crops fall on block edges: cropping the map shrunk whole gives exactly the crop shrunk
+    (the tile crops a plane the shrinker made once for the whole map)."""
+    rng = np.random.default_rng(sum(steps))
+    m = rng.standard_normal((1500, 1700)).astype(np.float32)
+    for visible in [(100, 300, 200, 500), (1300, 1500, 1400, 1700), (-50, 40, 1650, 1800)]:
+        crop = crop_window(visible, m.shape, steps)
+        r0, r1, c0, c1 = crop
+        whole = display_block_reduce(m, *steps)
+        np.testing.assert_array_equal(crop_blocks(whole, crop, steps),
+                                      display_block_reduce(m[r0:r1, c0:c1], *steps))
+
+
+def test_a_crop_is_given_up_when_it_would_be_nearly_all_of_the_map():
     assert crop_window((0, 1900, 0, 2900), (2000, 3000)) is None
-    assert crop_window((0, 500, 0, 500), (2000, 3000)) == (0, 768, 0, 768)
+    assert crop_window((0, 500, 0, 500), (2000, 3000)) == (0, 640, 0, 640)
 
 
 def test_a_view_off_the_map_gets_the_nearest_edge_not_the_whole_map():
@@ -216,3 +236,48 @@ def test_the_single_view_renders_a_crop_and_follows_the_view(qtbot, small_crop_l
     v.auto_range()
     v.grab()
     assert item.crop() is None
+
+
+def test_a_tile_zoomed_on_part_of_a_large_map_shows_its_shrunk_crop(qtbot, small_crop_limit):
+    g = FeatureMapGrid(view_id="layer")
+    g.resize(640, 520)
+    qtbot.addWidget(g)
+    g.show()
+    qtbot.waitExposed(g)
+    x = np.random.default_rng(5).standard_normal((2, 2400, 3000)).astype(np.float32)
+    g.set_maps(x)
+    g.view_box().setRange(rect=QRectF(1000, 800, 700, 560), padding=0)
+    qtbot.waitUntil(lambda: grid_drawn(g))
+    tile, item = g._tiles[1], g.tile_image_items()[1]
+    steps, crop = tile.steps(), tile.crop()
+    assert steps != (1, 1) and crop is not None
+    r0, r1, c0, c1 = crop
+    want = display_block_reduce(x[1, r0:r1, c0:c1], *steps)
+    qtbot.waitUntil(lambda: item.image.shape == want.shape and np.array_equal(item.image, want),
+                    timeout=10_000)
+    assert item.image.size <= display_block_reduce(x[1], *steps).size // 3
+    # the readout still reads the map itself under the cursor
+    info = g.pixel_info_at_scene_pos(tile.scene_pos_of(1350.5, 1080.5))
+    assert (info.row, info.col, info.value) == (1080, 1350, float(x[1, 1080, 1350]))
+
+
+def test_the_single_view_shrunk_on_part_of_a_large_map_renders_that_part(qtbot, small_crop_limit):
+    v = ImageView(view_id="layer", title="one map")
+    v.resize(400, 340)
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    x = spot_map((1, 2400, 3000), [(1100, 1500)])
+    v.set_image(x, channel=0)
+    item = v.image_item()
+    v.view_box().setRange(rect=QRectF(1000, 700, 1000, 850), padding=0)
+    v.grab()
+    xds, yds = item._computeDownsampleFactors()
+    crop = item.crop()
+    assert (xds, yds) != (1, 1) and crop is not None
+    r0, r1, c0, c1 = crop
+    assert (item.qimage.height(), item.qimage.width()) == (-(-(r1 - r0) // yds), -(-(c1 - c0) // xds))
+    gv = v.graphics_view()
+    spot = v.view_box().mapViewToScene(QPointF(1500.5, 1100.5))
+    away = v.view_box().mapViewToScene(QPointF(1500.5 + 8 * xds, 1100.5))
+    assert colour_at(v, gv, spot) != colour_at(v, gv, away)  # a one-pixel line survives shrinking

@@ -35,7 +35,7 @@ from convstudio.app.views.placement import (
     content_rect,
     placement_transform,
 )
-from convstudio.app.views.shrink import EXTREME, MEAN, Window, covers, crop_window, shrunk
+from convstudio.app.views.shrink import EXTREME, MEAN, Window, covers, crop_blocks, crop_window, shrunk
 
 __all__ = [
     "BACKGROUND",
@@ -70,9 +70,8 @@ class MapImageItem(pg.ImageItem):
     :func:`~convstudio.app.views.display.display_block_reduce` instead of pyqtgraph's block mean,
     which would fade a thin strong edge to a fraction of its value; a true-colour image to its
     block means. A large image is shrunk off the GUI thread (:mod:`~convstudio.app.views.shrink`).
-    Shown at one image pixel per device pixel or more, a large image is rendered only around
-    the part in view (:func:`~convstudio.app.views.shrink.crop_window`), again when the view
-    leaves that part.
+    Zoomed in on a part of a large image, only the part around what is in view is rendered
+    (:func:`~convstudio.app.views.shrink.crop_window`), again when the view leaves that part.
     """
 
     _crop: Window | None = None  # the part of the image rendered (None: all of it)
@@ -95,23 +94,24 @@ class MapImageItem(pg.ImageItem):
         if (self.autoDownsample and image is not None and image.ndim in (2, 3) and image.size
                 and self.axisOrder == "row-major"):
             xds, yds = self._computeDownsampleFactors()
-            visible = self._visible_pixels() if (xds, yds) == (1, 1) else None
-            crop = None if visible is None else crop_window(visible, image.shape[:2])
-            if crop is not None:
-                self._render_part(image[crop[0]:crop[1], crop[2]:crop[3]])
+            if xds is not None:
+                visible = self._visible_pixels()
+                crop = None if visible is None else crop_window(visible, image.shape[:2], (yds, xds))
+                if (xds, yds) == (1, 1) and crop is None:
+                    super().render()
+                    self._to_paint_format()
+                    return
+                # pyqtgraph renders the part (reduced, cropped) with its own downsampling off;
+                # paint draws it over the part's rectangle of the full image. A large image is
+                # shrunk in the background; until then every yds-th / xds-th pixel stands in.
+                small = image
+                if (xds, yds) != (1, 1):
+                    kind = EXTREME if image.ndim == 2 else MEAN
+                    small = shrunk(self, image, None, yds, xds, kind)
+                    if small is None:
+                        small = image[::yds, ::xds]
+                self._render_part(np.ascontiguousarray(crop_blocks(small, crop, (yds, xds))))
                 self._crop = crop
-                self._lastDownsample = (1, 1)
-                return
-            if xds is not None and (xds, yds) != (1, 1):
-                # pyqtgraph renders the reduced image with its own downsampling off, then draws
-                # the rendering over the full image's rectangle (width() / height() read
-                # self.image). A large image is shrunk in the background; until then every
-                # yds-th / xds-th pixel stands in.
-                kind = EXTREME if image.ndim == 2 else MEAN
-                small = shrunk(self, image, None, yds, xds, kind)
-                if small is None:
-                    small = np.ascontiguousarray(image[::yds, ::xds])
-                self._render_part(small)
                 self._lastDownsample = (xds, yds)
                 return
         super().render()
@@ -121,12 +121,14 @@ class MapImageItem(pg.ImageItem):
         """Render `part` (the image shrunk, or a crop of it) in place of the whole image."""
         image = self.image
         self.image, self.autoDownsample = part, False
-        self._imageNanLocations = None
+        # (pyqtgraph notes once per image whether it holds NaN: the part's answer is not the
+        # image's, so it is asked again for each part)
+        self._imageHasNans = self._imageNanLocations = None
         try:
             super().render()
         finally:
             self.image, self.autoDownsample = image, True
-            self._imageNanLocations = None
+            self._imageHasNans = self._imageNanLocations = None
         self._to_paint_format()
 
     def paint(self, painter, *args) -> None:

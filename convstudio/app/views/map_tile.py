@@ -18,7 +18,7 @@ from convstudio.app.views.display import ALL_CHANNELS, PixelInfo, pixel_info, rg
 from convstudio.app.views.image_view import MapImageItem
 from convstudio.app.views.overlay import OverlayRect, shown_brush
 from convstudio.app.views.placement import INPUT_PLACEMENT, Placement, placement_transform
-from convstudio.app.views.shrink import Window, covers, crop_window, shrunk
+from convstudio.app.views.shrink import Window, covers, crop_blocks, crop_window, shrunk
 
 if TYPE_CHECKING:
     from convstudio.app.views.map_grid import FeatureMapGrid
@@ -55,10 +55,10 @@ class MapTile(QGraphicsWidget):
     converts a tile-sized image to colours instead of the whole map (8 MP for a layer of eight 1 MP
     maps) on every new result. Zooming in lowers the step, down to every pixel. Large maps are
     shrunk in the background (:mod:`~convstudio.app.views.shrink`); until then the tile shows
-    every ``s``-th pixel. Zoomed in past that, a large map is cropped to the part around what
-    the tile shows (:func:`~convstudio.app.views.shrink.crop_window`) before it is coloured (or
-    made absolute, or composited over its checkerboard), and cropped again when a pan or zoom
-    leaves that part.
+    every ``s``-th pixel. Zoomed in on a part of a large map, the map (or its shrunk plane) is
+    cropped to the part around what the tile shows
+    (:func:`~convstudio.app.views.shrink.crop_window`) before it is coloured (or made absolute,
+    or composited over its checkerboard), and cropped again when a pan or zoom leaves that part.
     """
 
     def __init__(self, grid: FeatureMapGrid) -> None:
@@ -123,9 +123,7 @@ class MapTile(QGraphicsWidget):
         return (r.top() - y0) / jr, (r.bottom() - y0) / jr, (r.left() - x0) / jc, (r.right() - x0) / jc
 
     def _wanted_crop(self) -> Window | None:
-        if self._steps != (1, 1):
-            return None
-        return crop_window(self._visible_pixels(), self.source.shape[-2:])
+        return crop_window(self._visible_pixels(), self.source.shape[-2:], self._steps)
 
     def _put_image(self) -> None:
         sr, sc = self._steps
@@ -134,17 +132,12 @@ class MapTile(QGraphicsWidget):
         offset = (0, 0) if crop is None else (crop[0], crop[2])
         self.item.setTransform(placement_transform(self.placement, self._steps, offset))
         if self._display is None:
-            if crop is not None:
-                x = self.source[:, crop[0]:crop[1], crop[2]:crop[3]]
-            else:
-                x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
+            x = self.source if self._steps == (1, 1) else self.source[(slice(None),) + sub]
+            x = crop_blocks(x.transpose(1, 2, 0), crop, self._steps).transpose(2, 0, 1)
             self.item.setImage(rgb_for_display(x), autoLevels=False, levels=(0.0, 1.0), lut=None)
         else:
             d = self._display
-            if crop is not None:
-                plane = self.source[self.channel, crop[0]:crop[1], crop[2]:crop[3]]
-            else:
-                plane = self._shrunk_plane()
+            plane = crop_blocks(self._shrunk_plane(), crop, self._steps)
             self.item.setImage(d.prepare(plane), autoLevels=False, levels=d.levels, lut=d.lut)
 
     def _shrunk_plane(self) -> np.ndarray:

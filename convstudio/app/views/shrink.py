@@ -15,11 +15,11 @@ view's ``_on_shrunk()`` is called on the GUI thread; asked again, :func:`shrunk`
 a small cache. The cache and the queue refer to the maps weakly (a layer output that is replaced
 is freed as usual) and a view that moves on to another map or scale drops its old request.
 
-Zoomed in past one map pixel per screen pixel, nothing is shrunk, but a large map is still not
-handed to its ImageItem whole: pyqtgraph would colour every pixel of it (about 90 ms per 24 MP
-map, once per zoom step across 1:1) to show the few that fit on screen. A view shows the part
-around what is visible instead, :func:`crop_window`, and crops again when panning or zooming
-leaves that part.
+Zoomed in on a part of a large map, shrunk or not, the map is not handed to its ImageItem whole
+either: pyqtgraph would colour every pixel of it (about 90 ms per 24 MP map at one map pixel
+per screen pixel, 40 ms at two) to show the few that fit on screen. A view shows the part
+around what is visible instead (:func:`crop_window`; of a shrunk plane, :func:`crop_blocks`),
+and crops again when panning or zooming leaves that part.
 
 The one :class:`Shrinker` of the application is made on first use; :func:`shutdown` stops its
 thread (the window calls it when it closes; it also runs when the application quits and at
@@ -29,6 +29,7 @@ interpreter exit, so a thread never outlives the app).
 from __future__ import annotations
 
 import atexit
+import math
 import weakref
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -40,8 +41,8 @@ from convstudio.app.model.worker import JobContext, Worker
 from convstudio.app.views.display import display_block_reduce, reduce_col_blocks, reduce_row_blocks
 from convstudio.core import RunCancelled
 
-__all__ = ["CROP_LIMIT", "SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "covers", "crop_window",
-           "display_block_mean", "shrinker", "shrunk", "shutdown"]
+__all__ = ["CROP_LIMIT", "SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "covers", "crop_blocks",
+           "crop_window", "display_block_mean", "shrinker", "shrunk", "shutdown"]
 
 #: Planes of at most this many values (rows x cols x colour channels) are shrunk on the spot
 #: (a few milliseconds); larger ones in the background.
@@ -90,28 +91,41 @@ def _block_mean_2d(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
 Window = tuple[int, int, int, int]  # (row0, row1, col0, col1), ends excluded
 
 
-def crop_window(visible: tuple[float, float, float, float], shape: tuple[int, int]) -> Window | None:
+def crop_window(visible: tuple[float, float, float, float], shape: tuple[int, int],
+                steps: tuple[int, int] = (1, 1)) -> Window | None:
     """The part of a ``shape = (H, W)`` map to hand to an ImageItem when ``visible = (row0,
     row1, col0, col1)`` (map pixels, fractional, maybe beyond the map) is on screen: the visible
-    part grown by half its size on every side (so that a pan of up to that much needs no new
-    crop), edges on multiples of :data:`CROP_ALIGN`, within the map (the edge nearest to the
-    visible part when none of the map is visible). None when that is most of the map, or the
-    map is at most :data:`CROP_LIMIT` pixels: show it whole."""
+    part grown by a quarter of its size on every side (so that a pan of up to that much needs
+    no new crop), edges on multiples of :data:`CROP_ALIGN` and of ``steps = (rows, cols)`` (a map
+    shown shrunk by ``rows x cols`` blocks is cropped on block edges), within the map (the
+    edge nearest to the visible part when none of the map is visible). None when that is nearly
+    all of the map, or the map is at most :data:`CROP_LIMIT` pixels: show it whole."""
     h, w = int(shape[0]), int(shape[1])
     if h * w <= CROP_LIMIT:
         return None
     r0, r1, c0, c1 = (float(v) for v in visible)
-    mr, mc = max(r1 - r0, 1.0) / 2, max(c1 - c0, 1.0) / 2
+    mr, mc = max(r1 - r0, 1.0) / 4, max(c1 - c0, 1.0) / 4
     r0, c0 = min(max(r0, 0.0), h - 1.0), min(max(c0, 0.0), w - 1.0)
     r1, c1 = max(min(r1, float(h)), r0 + 1), max(min(c1, float(w)), c0 + 1)
-    a = CROP_ALIGN
-    top = max(0, int((r0 - mr) // a) * a)
-    left = max(0, int((c0 - mc) // a) * a)
-    bottom = min(h, -int(-(r1 + mr) // a) * a)
-    right = min(w, -int(-(c1 + mc) // a) * a)
-    if (bottom - top) * (right - left) > h * w * 3 // 4:
+    ar, ac = math.lcm(CROP_ALIGN, int(steps[0])), math.lcm(CROP_ALIGN, int(steps[1]))
+    top = max(0, int((r0 - mr) // ar) * ar)
+    left = max(0, int((c0 - mc) // ac) * ac)
+    bottom = min(h, -int(-(r1 + mr) // ar) * ar)
+    right = min(w, -int(-(c1 + mc) // ac) * ac)
+    if (bottom - top) * (right - left) > h * w * 9 // 10:
         return None
     return top, bottom, left, right
+
+
+def crop_blocks(data: np.ndarray, window: Window | None, steps: tuple[int, int]) -> np.ndarray:
+    """The part of `data`, a map shrunk by ``steps`` blocks (``(h, w)`` or ``(h, w, C)``, the
+    shape of ``map[::rows, ::cols]``), that stands for the map's `window` (edges on block edges,
+    as :func:`crop_window` puts them); `data` itself for None."""
+    if window is None:
+        return data
+    sr, sc = steps
+    r0, r1, c0, c1 = window
+    return data[r0 // sr:-(-r1 // sr), c0 // sc:-(-c1 // sc)]
 
 
 def covers(window: Window | None, visible: tuple[float, float, float, float],
