@@ -126,6 +126,31 @@ def test_open_reads_off_the_gui_thread_and_says_so(w, tmp_path, qtbot, monkeypat
     assert "Opened pipeline big.json" in w.message_label.text()
 
 
+def test_a_large_file_is_read_and_written_in_a_child_process(w, tmp_path, monkeypatch):
+    """json.loads / dumps of a large file hold the interpreter lock, on a worker thread too: a
+    large file is read and written by a child process (session/pipeline_process.py)."""
+    from convstudio.session import pipeline_process
+
+    path = tmp_path / "big.json"
+    p = big_pipeline()
+    p.save(path)
+    expected = Pipeline.load(path)
+    monkeypatch.setattr(pipeline_process, "CHILD_ABOVE_BYTES", 1024)
+    here: list[str] = []
+    monkeypatch.setattr(Pipeline, "load", classmethod(lambda cls, f: here.append(f"load {f}")))
+    monkeypatch.setattr(Pipeline, "save", lambda self, f: here.append(f"save {f}"))
+    assert w.open_pipeline(path, wait=False)
+    assert w.pipeline_reader.wait_idle(30_000)
+    assert_same_pipeline(w.doc.pipeline, expected)
+    assert w.doc.file_path == path and not w.doc.dirty
+    w.doc.set_pipeline(w.doc.pipeline.replace_layer(1, MaxPool2d(kernel_size=2)))
+    out = tmp_path / "out.json"
+    assert w.save_pipeline_to(out, wait=True) and not w.doc.dirty
+    assert here == []  # nothing was read or written by this process
+    monkeypatch.undo()
+    assert_same_pipeline(Pipeline.load(out), w.doc.pipeline)
+
+
 def test_the_newer_open_wins(w, tmp_path, qtbot, monkeypatch):
     older, newer = tmp_path / "older.json", tmp_path / "newer.json"
     big_pipeline(1).save(older)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from convstudio.app.i18n import tr, tr_noop
 from convstudio.app.model.worker import Worker, process_events_until
 from convstudio.core import ConvStudioError, Pipeline
+from convstudio.session.pipeline_process import load_pipeline, save_pipeline
 
 __all__ = ["PIPELINE_FILTER", "WindowPipelineFiles", "head_start"]
 
@@ -80,10 +81,12 @@ def _read_head_start(path: Path) -> float:
 
 
 def _write_pipeline(pipeline: Pipeline, path: Path) -> Path:
-    """The save job (on the pipeline writer's thread): :meth:`Pipeline.save`, atomic. A bare
-    ValueError becomes a ConvStudioError, so that the worker reports its text as it is."""
+    """The save job (on the pipeline writer's thread): :meth:`Pipeline.save`, atomic; for a
+    large pipeline in a child process (``session/pipeline_process.py``: serialising holds the
+    interpreter lock). A bare ValueError becomes a ConvStudioError, so that the worker reports
+    its text as it is."""
     try:
-        pipeline.save(path)
+        save_pipeline(pipeline, path)
     except ValueError as exc:
         if isinstance(exc, ConvStudioError):
             raise
@@ -149,7 +152,9 @@ class WindowPipelineFiles:
             return True
         self._open_request = _OpenRequest(path, self.doc.pipeline, self.doc.reset_count)
         self._show_pipeline_work()
-        self.pipeline_reader.submit(lambda _ctx, p=path: Pipeline.load(p), head_start_s=_read_head_start(path))
+        # (a large file is parsed in a child process: json.loads holds the interpreter lock)
+        self.pipeline_reader.submit(lambda ctx, p=path: load_pipeline(p, cancelled=ctx.cancelled),
+                                    head_start_s=_read_head_start(path))
         return True
 
     def cancel_pipeline_open(self) -> None:
