@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .cancel import RunCancelled, cancellable
+from .cancel import current as current_question
 from .errors import MemoryBudgetExceeded, PipelineError
 from .layers import Layer, Shape, layer_from_dict
 from .memory import array_bytes, layer_peak_bytes, save_peak_bytes
@@ -440,7 +441,9 @@ def run_layers(
         0-based index of the first layer to compute.
     cancelled : callable, optional
         Asked between layers and inside long layers (row strips, FFT tiles, thread-pool tasks:
-        see :mod:`convstudio.core.cancel`); RunCancelled is raised once it returns True.
+        see :mod:`convstudio.core.cancel`); RunCancelled is raised once it returns True. None:
+        the question of the enclosing :func:`~convstudio.core.cancel.cancellable` block, if any
+        (a job of the app's workers runs in one), else the run goes to the end.
     memory_budget : int, optional
         Bytes the outputs may take together, `held` bytes being taken already. A layer whose
         output would exceed it raises MemoryBudgetExceeded (a PipelineError naming the layer)
@@ -461,6 +464,8 @@ def run_layers(
     """
     cur = x
     del x  # a caller that keeps only the latest output frees the input after the first layer
+    if cancelled is None:  # (cancellable(None) below would silence the enclosing question)
+        cancelled = current_question()
     for i in range(start, len(layers)):
         if cancelled is not None and cancelled():
             raise RunCancelled()

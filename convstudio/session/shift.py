@@ -15,13 +15,13 @@ wrapped around). No Qt: the app calls it in a background job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from convstudio.core import Pipeline, PipelineError
+from convstudio.core import Pipeline, PipelineError, cancel
 from convstudio.core.pipeline import as_chw
 
 __all__ = ["SHIFT_MODES", "MAX_SHIFT", "ShiftComparison", "shift_image", "compare_shift", "interior_mask"]
@@ -102,19 +102,43 @@ class ShiftComparison:
         Computed once (whole-map work: the app asks for it off the GUI thread first)."""
         if self.interior is None or not self.interior.any():
             return None
-        return float(np.abs(self.difference[:, self.interior]).max())
+        best = np.float64(0.0)
+        for c, rows in _pieces(self.difference.shape):
+            m = self.interior[rows]
+            if m.any():  # (np.maximum, not max(): a NaN stays NaN)
+                best = np.maximum(best, np.max(np.abs(self.difference[c, rows]), where=m, initial=0.0))
+        return float(best)
 
     @cached_property
     def change(self) -> float:
         """How much the map changed where it is, position by position: sum |shifted - original|
         over sum |original| (0: unchanged; 2: a thin feature moved off itself entirely). Only
         positions away from the border count (all of them if none is). Computed once."""
-        d = np.abs(self.shifted.astype(np.float64) - self.original)
-        o = np.abs(self.original.astype(np.float64))
-        if self.interior is not None and self.interior.any():
-            d, o = d[:, self.interior], o[:, self.interior]
-        total = float(o.sum())
-        return float(d.sum()) / total if total > 0 else float(d.sum())
+        mask = self.interior if self.interior is not None and self.interior.any() else None
+        moved = total = 0.0
+        for c, rows in _pieces(self.original.shape):
+            o = self.original[c, rows].astype(np.float64)
+            d = np.abs(self.shifted[c, rows] - o)
+            np.abs(o, out=o)
+            m = None if mask is None else mask[rows]
+            moved += float(d.sum(where=m) if m is not None else d.sum())
+            total += float(o.sum(where=m) if m is not None else o.sum())
+        return moved / total if total > 0 else moved
+
+
+#: Values per piece of the comparisons' sums: float64 temporaries stay a few MB, and a cancelled
+#: comparison stops between pieces.
+PIECE_VALUES = 1 << 19
+
+
+def _pieces(shape: tuple[int, ...]) -> Iterator[tuple[int, slice]]:
+    """(channel, rows) pieces of a ``(C, H, W)`` map, checking for cancellation between them."""
+    c_count, h, w = shape
+    step = max(1, PIECE_VALUES // max(1, w))
+    for c in range(c_count):
+        for r0 in range(0, h, step):
+            cancel.check()
+            yield c, slice(r0, min(h, r0 + step))
 
 
 def compare_shift(pipeline: Pipeline, image, layer: int, dy: int, dx: int, mode: str = "circular", *,

@@ -853,6 +853,29 @@ def test_cancel_raises_and_keeps_finished_layers(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_run_inside_a_cancellable_block_asks_the_blocks_question():
+    """A run given no question of its own (Pipeline.run in a job of the app's workers) asks the
+    one of the enclosing cancellable() block, between layers and inside them; an explicit one
+    still replaces it."""
+    from convstudio.core import cancel
+
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 300, 400), dtype=np.float32)
+    p = Pipeline((Conv2d(kernel=rng.standard_normal((9, 9)).astype(np.float32), padding="same"), ReLU()))
+    asked = [0]
+
+    def after_two():
+        asked[0] += 1
+        return asked[0] > 2  # the first ask is before the layer, the next ones inside it
+
+    with cancel.cancellable(after_two), pytest.raises(RunCancelled):
+        p.run(x)
+    assert asked[0] >= 3
+    with cancel.cancellable(lambda: True):
+        out = p.run(x, cancelled=lambda: False)[-1]  # its own question wins
+    np.testing.assert_array_equal(out, p.run(x)[-1])
+
+
 def test_cancel_stops_inside_a_long_layer_and_changes_no_result():
     """The question is asked inside a layer (strips, tiles, pool tasks), not only between
     layers; a run that is asked and never cancelled gives the same bits as one never asked."""

@@ -37,7 +37,7 @@ __all__ = ["ExploreController", "install_explore"]
 def _shift_job(pipeline, image, layer: int, dy: int, dx: int, mode: str):
     """The shift worker's job: the comparison, its numbers and the planes the dock paints, all
     computed here (whole-map work that took seconds on the GUI thread at 24 MP)."""
-    c = compare_shift(pipeline, image, layer, dy, dx, mode)
+    c = compare_shift(pipeline, image, layer, dy, dx, mode)  # (the worker makes it cancellable)
     _ = c.change, c.max_interior_difference  # cached on `c` for the summary
     return c, shift_display(c, 0)
 
