@@ -10,6 +10,10 @@ interruptible implementation, the core's own loops ask :func:`check` between pie
 Checking only raises, it never changes what is computed: a run that is not cancelled gives the
 same bits as one that was never asked.
 
+A function that takes ``cancelled=None`` and opens a block of its own (``run_layers``, the tiled
+runs) passes :func:`current` on when it was given none: ``cancellable(None)`` would silence the
+question of the block it runs in (an app worker's job) for its whole duration.
+
 Examples
 --------
 >>> import numpy as np

@@ -296,7 +296,7 @@ def run_tiled(
     plan = plan_tiles(pipeline_or_layers, shape, tile, layer=layer)
     if out is None:
         out = np.empty(plan.out_shape, np.float32)
-    with cancel.cancellable(cancelled):
+    with cancel.cancellable(cancelled if cancelled is not None else cancel.current()):
         for t in plan:
             r0, r1, c0, c1 = t.box
             out[:, r0:r1, c0:c1] = plan.run_tile(t, source)

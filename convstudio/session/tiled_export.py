@@ -95,7 +95,7 @@ def export_tiled(
             check_not_input(out, [source.path])
         sink = open_sink(target, shape, plan.tile_size, split=split)
         try:
-            with cancel.cancellable(cancelled):
+            with cancel.cancellable(cancelled if cancelled is not None else cancel.current()):
                 for done, t in enumerate(plan, 1):
                     cancel.check()
                     block = plan.run_tile(t, image)
