@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import cancel
 from .errors import PipelineError
 from .formatting import format_short
 from .gradients import avg_divisors, layer_backward, pad_source_index, pool_geometry
@@ -65,14 +66,51 @@ def effective_receptive_field(
     x = as_chw(image)
     shapes = pipeline.output_shapes(x.shape)
     _check_position(shapes, layer, channel, row, col)
+    window = _interior_window(pipeline, layer, row, col, x.shape)
+    if window is not None:
+        # The value depends on this part of the image alone, none of it through padding: the
+        # same sums on the part (aligned to the layer's jump) give the same gradient, computed
+        # on a window instead of whole maps (seconds at full resolution).
+        r0, r1, c0, c1, i, j = window
+        part = effective_receptive_field(Pipeline(pipeline.layers[:layer]), x[:, r0:r1, c0:c1],
+                                         layer, channel, i, j)
+        g = np.zeros(x.shape, np.float32)
+        g[:, r0:r1, c0:c1] = part
+        return g
     if outputs is None:
         outputs = pipeline.run(x, upto=layer) if layer else []
     acts = [x] + list(outputs[:layer])
     g = np.zeros(shapes[layer])
     g[channel, row, col] = 1.0
     for i in range(layer, 0, -1):
+        cancel.check()  # (whole maps at full resolution: seconds; a newer request stops it)
         g = _layer_backward(pipeline.layers[i - 1], acts[i - 1], acts[i], g)
     return g.astype(np.float32)
+
+
+def _interior_window(pipeline: Pipeline, layer: int, row: int, col: int,
+                     shape: tuple[int, int, int]) -> tuple[int, int, int, int, int, int] | None:
+    """``(r0, r1, c0, c1, i, j)`` when output ``(row, col)`` of `layer` sees only the input
+    rows ``r0 .. r1 - 1`` and columns ``c0 .. c1 - 1``, no padding anywhere on the way (its
+    receptive field lies inside the image), and that part is smaller than the image: the same
+    layers run on ``x[:, r0:r1, c0:c1]`` (which starts on a multiple of the layer's jump, so
+    every layer's grid falls on the same pixels) compute the value at ``(i, j)`` with the same
+    sums. None otherwise (near a border, fractional receptive fields, the whole image)."""
+    if layer < 1:
+        return None
+    rf = pipeline.receptive_fields()[layer]
+    if not rf.is_integral:
+        return None
+    _, h, w = shape
+    (sr, sc), (jr, jc), (hr, hc) = rf.start, rf.jump, rf.size
+    top, left = sr + row * jr, sc + col * jc
+    bottom, right = top + hr, left + hc
+    if top < 0 or left < 0 or bottom > h or right > w:
+        return None
+    r0, c0 = top // jr * jr, left // jc * jc
+    if (bottom - r0) * (right - c0) >= h * w:
+        return None
+    return r0, bottom, c0, right, row - r0 // jr, col - c0 // jc
 
 
 # ---------------------------------------------------------------------------------- inspector

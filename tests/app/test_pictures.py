@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 from conftest import grid_drawn, settle
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QBrush, QColor
 
 from convstudio.app.panels.layer_params import PaddingEditor
@@ -187,6 +187,30 @@ def test_erf_covers_a_map_shrunk_for_display(grid, qtbot):
         got = heat.mapToScene(QPointF(px, py))
         want = grid.tile_scene_pos(0, px, py)
         assert abs(got.x() - want.x()) < 1e-6 and abs(got.y() - want.y()) < 1e-6
+
+
+def test_erf_stays_on_its_pixels_over_a_cropped_map(grid, qtbot, monkeypatch):
+    """Zoomed in on a large map, the tile's item holds a crop (views/shrink.py): the heat image
+    must still land on the map's own pixels, before and after a pan that crops again."""
+    from convstudio.app.views import shrink
+
+    monkeypatch.setattr(shrink, "CROP_LIMIT", 100_000)
+    x = np.random.default_rng(1).random((1, 900, 1000), dtype=np.float32)
+    grid.set_maps(x)
+    overlay = ErfOverlay(grid)
+    overlay.set_erf(np.ones((1, 900, 1000), np.float32))
+    qtbot.waitUntil(lambda: grid_drawn(grid) and len(overlay.heat_items()) == 1)
+    tile = grid._tiles[0]
+    for rect in (QRectF(600, 500, 60, 40), QRectF(100, 150, 60, 40)):
+        grid.view_box().setRange(rect=rect, padding=0)
+        qtbot.waitUntil(lambda: grid_drawn(grid) and tile.crop() is not None)
+        crop = tile.crop()
+        (heat,) = overlay.heat_items()
+        qtbot.waitUntil(lambda h=heat: h.mapToScene(QPointF(0, 0)) == grid.tile_scene_pos(0, 0, 0))
+        for px, py in ((crop[2], crop[0]), (rect.x() + 7, rect.y() + 3), (999, 899)):
+            got = heat.mapToScene(QPointF(px, py))
+            want = grid.tile_scene_pos(0, px, py)
+            assert abs(got.x() - want.x()) < 1e-6 and abs(got.y() - want.y()) < 1e-6
 
 
 # ------------------------------------------------------------------ 3. no "-0"

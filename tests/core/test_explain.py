@@ -204,3 +204,48 @@ def test_erf_padding_modes_fold_the_gradient_back():
              "padding_mode": mode}]})
         np.testing.assert_array_equal(effective_receptive_field(p, x, 1, 0, 0, 0)[0, 0], expected,
                                       err_msg=mode)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatch, seed):
+    """Away from the borders the ERF is computed on the part of the image the pixel sees
+    (explain._interior_window) instead of whole maps: the same gradient as the whole-image
+    backward pass, to the last float32 unit (the float64 sums may be blocked differently)."""
+    from convstudio.core import explain
+
+    rng = np.random.default_rng(seed)
+    p = mixed_pipeline(rng)
+    x = rng.random((2, 61, 73)).astype(np.float32)
+    shapes = p.output_shapes(x.shape)
+    window = explain._interior_window
+    cropped = 0
+    for layer in range(1, len(p) + 1):
+        c, h, w = shapes[layer]
+        for i, j in [(0, 0), (h // 2, w // 2), (h - 1, w - 1), (h // 3, 2 * w // 3), (1, w // 2)]:
+            inside = window(p, layer, i, j, x.shape)
+            cropped += inside is not None
+            fast = effective_receptive_field(p, x, layer, c - 1, i, j)
+            with monkeypatch.context() as m:
+                m.setattr(explain, "_interior_window", lambda *_a: None)
+                full = effective_receptive_field(p, x, layer, c - 1, i, j)
+            bound = 2 * np.spacing(np.maximum(np.abs(full), np.abs(fast)))
+            assert np.all(np.abs(fast - full) <= bound), (layer, i, j)
+            if inside is not None:  # nothing outside the window
+                r0, r1, c0, c1, _, _ = inside
+                outside = fast.copy()
+                outside[:, r0:r1, c0:c1] = 0
+                assert not outside.any() and not np.array_equal(fast, 0 * fast)
+    assert cropped >= 6  # the interior case is exercised at several layers
+
+
+def test_the_erf_window_starts_on_the_layers_jump_and_holds_the_receptive_field():
+    p = Pipeline((Conv2d(kernel=np.ones((5, 3)), stride=(2, 3), padding="same"),
+                  Conv2d(kernel=np.ones((3, 3)), stride=2, dilation=2)))
+    from convstudio.core import explain
+
+    rf = p.receptive_fields()[2]
+    r0, r1, c0, c1, i, j = explain._interior_window(p, 2, 10, 7, (1, 200, 200))
+    assert r0 % rf.jump[0] == 0 and c0 % rf.jump[1] == 0
+    assert (r0 <= rf.start[0] + 10 * rf.jump[0] and r1 == rf.start[0] + 10 * rf.jump[0] + rf.size[0])
+    assert (i, j) == (10 - r0 // rf.jump[0], 7 - c0 // rf.jump[1])
+    assert explain._interior_window(p, 2, 0, 0, (1, 200, 200)) is None  # reaches into padding

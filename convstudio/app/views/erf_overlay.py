@@ -181,17 +181,22 @@ class ErfOverlay(QObject):
 
     # ---------------------------------------------------------------- internals
     def _fit_to_maps(self) -> None:
-        """Scale each heat image to its map's own pixels: a map shown smaller than its pixels is
-        held by its item one pixel per ``s x s`` block (the item scaled by ``s``)."""
-        jr, jc = self._grid.placement().jump
+        """Place each heat image on its map's own pixels: a map shown smaller than its pixels is
+        held by its item one pixel per ``s x s`` block (the item scaled by ``s``), and a map
+        zoomed into may be held from a pixel other than its first (a crop: the item moved)."""
+        placement = self._grid.placement()
+        (jr, jc), (x0, y0) = placement.jump, placement.origin
         for parent, heat in self._items:
             if not (shiboken6.isValid(parent) and shiboken6.isValid(heat)):
                 continue
             t = parent.transform()
             sx = jc / t.m11() if t.m11() else 1.0
             sy = jr / t.m22() if t.m22() else 1.0
-            if (heat.transform().m11(), heat.transform().m22()) != (sx, sy):
-                heat.setTransform(QTransform.fromScale(sx, sy))
+            dx = (x0 - t.m31()) / t.m11() if t.m11() else 0.0
+            dy = (y0 - t.m32()) / t.m22() if t.m22() else 0.0
+            want = QTransform(sx, 0.0, 0.0, sy, dx, dy)
+            if heat.transform() != want:
+                heat.setTransform(want)
 
     def _targets(self) -> list[tuple[pg.ImageItem, int]]:
         grid = self._grid
