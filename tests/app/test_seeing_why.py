@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import settle
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
 from convstudio.app.dialogs.border_compare import MODES, border_interior
@@ -185,11 +186,23 @@ def test_boxes_on_a_preview_are_in_full_resolution_coordinates(make_window):
         settle(w)
         _click(w, 0, 2, 3)
         assert w.insight.erf.shape == (3, 20, 26)  # the preview's pixel grid, as the input view
-        assert w.insight.erf_overlay.heat_items()[0].image.shape == (20, 26, 4)
+        (heat,) = w.insight.erf_overlay.heat_items()
+        r0, r1, c0, c1 = _nonzero_box(w.insight.erf)
+        assert heat.image.shape == (r1 - r0, c1 - c0, 4)  # the box of the field, no more
+        (jr, jc), (x0, y0) = w.input_view.placement().jump, w.input_view.placement().origin
+        got = heat.mapToScene(QPointF(0, 0))  # the box's first preview pixel, in input coordinates
+        want = w.input_view.tile_scene_pos(0, x0 + c0 * jc, y0 + r0 * jr)
+        assert abs(got.x() - want.x()) < 1e-6 and abs(got.y() - want.y()) < 1e-6
         assert "preview" in w.insight.inspector.text()
 
 
 # ------------------------------------------------------------------ ERF heat map
+
+
+def _nonzero_box(g: np.ndarray) -> tuple[int, int, int, int]:
+    """(r0, r1, c0, c1) of the smallest box holding every nonzero value of ``(C, H, W)`` `g`."""
+    rows, cols = np.nonzero(np.any(g != 0, axis=0))
+    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
 
 
 def test_erf_heat_map_is_the_cores_gradient(plain_window, monkeypatch):
@@ -212,17 +225,24 @@ def test_erf_heat_map_is_the_cores_gradient(plain_window, monkeypatch):
     expected = effective_receptive_field(p, img, 5, 1, 4, 5)
     np.testing.assert_array_equal(ins.erf, expected)
     heat = ins.erf_overlay.heat_items()
-    assert len(heat) == 1 and heat[0].image.shape == (40, 52, 4)  # in the input's pixel grid
+    r0, r1, c0, c1 = _nonzero_box(expected)  # the heat image covers the field's box only
+    assert len(heat) == 1 and heat[0].image.shape == (r1 - r0, c1 - c0, 4)
     assert heat[0].parentItem() is w.input_view.tile_image_items()[0]
+    for px, py in ((c0, r0), (c1, r1), (c0 + 1.5, r1 - 0.5)):  # on the input's own pixels
+        got = heat[0].mapToScene(QPointF(px - c0, py - r0))
+        want = w.input_view.tile_scene_pos(0, px, py)
+        assert abs(got.x() - want.x()) < 1e-6 and abs(got.y() - want.y()) < 1e-6
     alpha = heat[0].image[..., 3]
-    assert np.array_equal(alpha > 0, expected.sum(axis=0) != 0)  # no influence: transparent
+    box = (slice(r0, r1), slice(c0, c1))
+    assert np.array_equal(alpha > 0, expected.sum(axis=0)[box] != 0)  # no influence: transparent
     assert "theoretical field is 8 × 8" in ins.receptive.erf_label.text()
     # one channel of the input large: that channel's own heat image (made on the ERF worker)
     w.input_view.set_focused_channel(1)
     ins.erf_overlay.refresh()
     heat = ins.erf_overlay.heat_items()
     assert len(heat) == 1
-    np.testing.assert_array_equal(heat[0].image, erf_rgba(expected[1], float(np.abs(expected[1]).max())))
+    np.testing.assert_array_equal(heat[0].image,
+                                  erf_rgba(expected[1], float(np.abs(expected[1]).max()))[box])
     assert threads and all(t is not threading.main_thread() for t in threads)
     w.input_view.set_focused_channel(None)
     ins.actions["erf"].setChecked(False)

@@ -43,14 +43,26 @@ _MIN_ALPHA = 48  # the faintest nonzero influence still shows
 _MAX_ALPHA = 255  # the strongest is the legend's colour itself
 
 
-def heat_images(g: np.ndarray) -> tuple[np.ndarray, float, list[np.ndarray]]:
+def heat_images(g: np.ndarray) -> tuple[np.ndarray, float, list[np.ndarray], tuple[int, int]]:
     """(``erf_rgba`` of the channels' sum, that sum's largest magnitude, every channel's own
-    ``erf_rgba``): what :meth:`ErfOverlay.set_erf` shows, computed in a worker."""
+    ``erf_rgba``, their `origin`): what :meth:`ErfOverlay.set_erf` shows, computed in a worker.
+
+    The images cover the box that holds every nonzero value of `g` (a pixel's field is small
+    beside a photo: a full-size RGBA image per channel would be built here and coloured on the
+    GUI thread for nothing), ``origin = (row, col)`` its first pixel; outside it the heat map is
+    transparent anyway. All zero: one transparent pixel at (0, 0)."""
+    rows = np.flatnonzero(np.any(g != 0, axis=(0, 2)))
+    cols = np.flatnonzero(np.any(g != 0, axis=(0, 1)))
+    if rows.size and cols.size:
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    else:
+        r0, r1, c0, c1 = 0, min(1, g.shape[1]), 0, min(1, g.shape[2])
+    g = g[:, r0:r1, c0:c1]
     total = g.sum(axis=0)
     scale = float(np.abs(total).max()) if total.size else 0.0
     channels = [erf_rgba(g[c], float(np.abs(g[c]).max()) if g[c].size else 0.0)
                 for c in range(g.shape[0])]
-    return erf_rgba(total, scale), scale, channels
+    return erf_rgba(total, scale), scale, channels, (r0, c0)
 
 
 def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
@@ -100,8 +112,11 @@ class ErfOverlay(QObject):
         self._erf: np.ndarray | None = None
         self._sum_rgba: np.ndarray | None = None
         self._channel_rgba: list[np.ndarray] | None = None
+        self._origin = (0, 0)  # (row, col) of the map pixel where the given heat images start
+        self._sum_origin = (0, 0)  # the same for the sum's image
         self._scale = 0.0
-        self._items: list[tuple[pg.ImageItem, pg.ImageItem]] = []  # (parent map item, heat item)
+        # (parent map item, heat item, (row, col) of the map pixel where the heat image starts)
+        self._items: list[tuple[pg.ImageItem, pg.ImageItem, tuple[int, int]]] = []
         self._watched: list[pg.ImageItem] = []
         self._key: tuple | None = None
         self._refresh = Debouncer(0, parent=self)  # many changes in one turn: one refresh
@@ -111,13 +126,16 @@ class ErfOverlay(QObject):
 
     # ---------------------------------------------------------------- public
     def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None, *,
-                scale: float | None = None, channel_rgba: list[np.ndarray] | None = None) -> None:
+                scale: float | None = None, channel_rgba: list[np.ndarray] | None = None,
+                origin: tuple[int, int] = (0, 0)) -> None:
         """Show gradient `g` (None hides the heat map). `sum_rgba` is ``erf_rgba(g.sum(0))``,
         `scale` ``abs(g.sum(0)).max()`` and `channel_rgba` every channel's own heat image, if
         already computed (in a worker, :func:`heat_images`: whole-image passes, 2.3 s for the
-        channels of a 24 MP input on the GUI thread)."""
+        channels of a 24 MP input on the GUI thread); such images may cover a box of the maps
+        whose first pixel is `origin` ``(row, col)``."""
         self._erf = g
         self._channel_rgba = channel_rgba if g is not None else None
+        self._origin = self._sum_origin = (int(origin[0]), int(origin[1]))
         if g is None:
             self._sum_rgba = None
             self._scale = 0.0
@@ -134,7 +152,7 @@ class ErfOverlay(QObject):
 
     def heat_items(self) -> list[pg.ImageItem]:
         """The heat images shown now (tests)."""
-        return [heat for _, heat in self._items if shiboken6.isValid(heat)]
+        return [heat for _, heat, _ in self._items if shiboken6.isValid(heat)]
 
     def schedule(self, *_args) -> None:
         self._refresh.trigger()
@@ -160,10 +178,11 @@ class ErfOverlay(QObject):
         if self._erf is None:
             return
         for item, ch in targets:
+            origin = self._origin  # (given images; those made here cover the whole map)
             if ch == ALL_CHANNELS:
                 if self._sum_rgba is None:
-                    self._sum_rgba = erf_rgba(self._erf.sum(axis=0), self._scale)
-                rgba = self._sum_rgba
+                    self._sum_rgba, self._sum_origin = erf_rgba(self._erf.sum(axis=0), self._scale), (0, 0)
+                rgba, origin = self._sum_rgba, self._sum_origin
             else:
                 if not 0 <= ch < self._erf.shape[0]:
                     continue
@@ -171,12 +190,12 @@ class ErfOverlay(QObject):
                     rgba = self._channel_rgba[ch]
                 else:
                     plane = self._erf[ch]
-                    rgba = erf_rgba(plane, float(np.abs(plane).max()))
+                    rgba, origin = erf_rgba(plane, float(np.abs(plane).max())), (0, 0)
             heat = pg.ImageItem()
             heat.setImage(rgba, autoLevels=False)  # uint8 RGBA, no levels: shown as it is
             heat.setParentItem(item)
             heat.setZValue(3)
-            self._items.append((item, heat))
+            self._items.append((item, heat, origin))
         self._fit_to_maps()
 
     # ---------------------------------------------------------------- internals
@@ -186,14 +205,14 @@ class ErfOverlay(QObject):
         zoomed into may be held from a pixel other than its first (a crop: the item moved)."""
         placement = self._grid.placement()
         (jr, jc), (x0, y0) = placement.jump, placement.origin
-        for parent, heat in self._items:
+        for parent, heat, (r0, c0) in self._items:
             if not (shiboken6.isValid(parent) and shiboken6.isValid(heat)):
                 continue
             t = parent.transform()
             sx = jc / t.m11() if t.m11() else 1.0
             sy = jr / t.m22() if t.m22() else 1.0
-            dx = (x0 - t.m31()) / t.m11() if t.m11() else 0.0
-            dy = (y0 - t.m32()) / t.m22() if t.m22() else 0.0
+            dx = (x0 + c0 * jc - t.m31()) / t.m11() if t.m11() else 0.0
+            dy = (y0 + r0 * jr - t.m32()) / t.m22() if t.m22() else 0.0
             want = QTransform(sx, 0.0, 0.0, sy, dx, dy)
             if heat.transform() != want:
                 heat.setTransform(want)
@@ -212,7 +231,7 @@ class ErfOverlay(QObject):
         return list(zip(items, channels))
 
     def _clear(self) -> None:
-        detach_items(heat for _parent, heat in self._items)
+        detach_items(heat for _parent, heat, _origin in self._items)
         self._items = []
         self._key = None
 

@@ -93,11 +93,11 @@ class WeightHover(QObject):
         return False
 
     def _on_done(self, _token: int, result) -> None:
-        cell, mask, heat, (rgba, scale, channels) = result
+        cell, mask, heat, (rgba, scale, channels, origin) = result
         if cell != self.cell:
             return
         self.mask = mask
-        self.overlay.set_erf(heat, rgba, scale=scale, channel_rgba=channels)
+        self.overlay.set_erf(heat, rgba, scale=scale, channel_rgba=channels, origin=origin)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):

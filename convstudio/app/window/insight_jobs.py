@@ -127,9 +127,10 @@ class InsightJobsMixin:
                                           outputs=outs)
             if ctx.cancelled():
                 raise RunCancelled()
-            rgba, scale, channels = heat_images(g)
+            rgba, scale, channels, origin = heat_images(g)
             return {"mark": mark, "pipeline": p, "input": xx, "erf": g, "rgba": rgba,
-                    "scale": scale, "channel_rgba": channels, "summary": erf_summary(g)}
+                    "scale": scale, "channel_rgba": channels, "origin": origin,
+                    "summary": erf_summary(g)}
 
         self.erf_task.submit(job)
 
@@ -139,7 +140,7 @@ class InsightJobsMixin:
                 or not self.actions["erf"].isChecked()):
             return
         self._set_erf(result["erf"], result["rgba"], scale=result["scale"],
-                      channel_rgba=result["channel_rgba"])
+                      channel_rgba=result["channel_rgba"], origin=result["origin"])
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
