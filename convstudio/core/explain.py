@@ -69,8 +69,9 @@ def effective_receptive_field(
     window = _interior_window(pipeline, layer, row, col, x.shape)
     if window is not None:
         # The value depends on this part of the image alone, none of it through padding: the
-        # same sums on the part (aligned to the layer's jump) give the same gradient, computed
-        # on a window instead of whole maps (seconds at full resolution).
+        # same layers on the part (aligned to the layer's jump) give the same gradient, up to
+        # the float32 rounding of the forward pass (the core may take another of its paths on
+        # a smaller map), computed on a window instead of whole maps (seconds at full size).
         r0, r1, c0, c1, i, j = window
         part = effective_receptive_field(Pipeline(pipeline.layers[:layer]), x[:, r0:r1, c0:c1],
                                          layer, channel, i, j)
@@ -94,8 +95,8 @@ def _interior_window(pipeline: Pipeline, layer: int, row: int, col: int,
     rows ``r0 .. r1 - 1`` and columns ``c0 .. c1 - 1``, no padding anywhere on the way (its
     receptive field lies inside the image), and that part is smaller than the image: the same
     layers run on ``x[:, r0:r1, c0:c1]`` (which starts on a multiple of the layer's jump, so
-    every layer's grid falls on the same pixels) compute the value at ``(i, j)`` with the same
-    sums. None otherwise (near a border, fractional receptive fields, the whole image)."""
+    every layer's grid falls on the same pixels) compute the value at ``(i, j)`` from the same
+    input values. None otherwise (near a border, fractional receptive fields, the whole image)."""
     if layer < 1:
         return None
     rf = pipeline.receptive_fields()[layer]

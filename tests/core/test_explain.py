@@ -210,7 +210,10 @@ def test_erf_padding_modes_fold_the_gradient_back():
 def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatch, seed):
     """Away from the borders the ERF is computed on the part of the image the pixel sees
     (explain._interior_window) instead of whole maps: the same gradient as the whole-image
-    backward pass, to the last float32 unit (the float64 sums may be blocked differently)."""
+    backward pass, up to float32 rounding. The forward pass on the window may take another of
+    the core's paths for a layer (they agree to float32 rounding, docs/semantics.md), and the
+    derivatives of sigmoid, tanh and abs read those activations: measured up to 5e-7 of the
+    field's largest value with OpenBLAS's Haswell kernels; the bound allows 32 float32 units."""
     from convstudio.core import explain
 
     rng = np.random.default_rng(seed)
@@ -228,7 +231,7 @@ def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatc
             with monkeypatch.context() as m:
                 m.setattr(explain, "_interior_window", lambda *_a: None)
                 full = effective_receptive_field(p, x, layer, c - 1, i, j)
-            bound = 2 * np.spacing(np.maximum(np.abs(full), np.abs(fast)))
+            bound = 32 * np.finfo(np.float32).eps * np.abs(full).max()
             assert np.all(np.abs(fast - full) <= bound), (layer, i, j)
             if inside is not None:  # nothing outside the window
                 r0, r1, c0, c1, _, _ = inside
