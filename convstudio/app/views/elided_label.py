@@ -19,12 +19,15 @@ class ElidedLabel(QLabel):
     """A QLabel for one line of plain text, drawn elided to its width (see the module docstring).
 
     ``mode``: where the ellipsis goes, a ``Qt.TextElideMode`` (default: the middle).
+    ``keep_chars``: the layout may shrink the label down to about this many characters (or its
+    whole text, if shorter), not below: a message beside a stretching neighbour stays readable.
     """
 
     def __init__(self, parent: QWidget | None = None, *,
-                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle, keep_chars: int = 8) -> None:
         super().__init__(parent)
         self._mode = mode
+        self._keep_chars = keep_chars
         self.setTextFormat(Qt.TextFormat.PlainText)
 
     def shown_text(self) -> str:
@@ -32,9 +35,11 @@ class ElidedLabel(QLabel):
         return self.fontMetrics().elidedText(self.text(), self._mode, max(0, self.contentsRect().width()))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
-        # A few characters and the ellipsis: the layout may give it less than the whole text.
+        # keep_chars characters (an average one's width) or the whole text if shorter: the
+        # layout may give it less than the whole text, and the text is then elided.
         hint = super().minimumSizeHint()
-        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance("M" * 8)), hint.height())
+        keep = self.fontMetrics().averageCharWidth() * self._keep_chars
+        return QSize(min(hint.width(), keep), hint.height())
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         text = self.text()

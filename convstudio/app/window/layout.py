@@ -194,7 +194,9 @@ class WindowLayout:
         self.busy_label.setObjectName("busyInfo")
         # Messages get their own label: QStatusBar.showMessage would cover the image and
         # layer summary, which should stay readable.
-        self.message_label = ElidedLabel()  # a long path is shortened in its middle, not cut
+        # a long path is shortened in its middle, not cut, and a fresh message keeps room for
+        # about 48 characters beside the layer summary (which yields: its tooltip has it all)
+        self.message_label = ElidedLabel(keep_chars=48)
         self.message_label.setObjectName("statusMessage")
         self.message_label.setStyleSheet("color: #1f5fa8;")
         self.message_label.setMaximumWidth(520)
