@@ -98,6 +98,15 @@ def colour_at(widget, scene_view, scene_pos) -> tuple[int, int, int]:
     return c.red(), c.green(), c.blue()
 
 
+def shown_grid(qtbot, size=(640, 520), **kw) -> FeatureMapGrid:
+    g = FeatureMapGrid(view_id=kw.pop("view_id", "layer"), **kw)
+    g.resize(*size)
+    qtbot.addWidget(g)
+    g.show()
+    qtbot.waitExposed(g)
+    return g
+
+
 @pytest.fixture
 def small_crop_limit(monkeypatch):
     monkeypatch.setattr(shrink, "CROP_LIMIT", 100_000)  # a 1200 x 1500 map counts as large
@@ -105,11 +114,7 @@ def small_crop_limit(monkeypatch):
 
 @pytest.mark.parametrize("placement", [None, Placement(jump=(2, 2), start=(-3, 5), size=(7, 7))])
 def test_a_zoomed_in_tile_holds_a_crop_and_draws_it_in_place(qtbot, small_crop_limit, placement):
-    g = FeatureMapGrid(view_id="layer")
-    g.resize(640, 520)
-    qtbot.addWidget(g)
-    g.show()
-    qtbot.waitExposed(g)
+    g = shown_grid(qtbot)
     p = placement or Placement()
     spots = [(400, 600), (1100, 1400)]
     x = spot_map((2, 1200, 1500), spots)
@@ -154,11 +159,7 @@ def test_a_zoomed_in_tile_holds_a_crop_and_draws_it_in_place(qtbot, small_crop_l
 
 
 def test_abs_mode_and_true_colour_crop_before_they_convert(qtbot, small_crop_limit, monkeypatch):
-    g = FeatureMapGrid(view_id="input", true_color=True)
-    g.resize(500, 400)
-    qtbot.addWidget(g)
-    g.show()
-    qtbot.waitExposed(g)
+    g = shown_grid(qtbot, (500, 400), view_id="input", true_color=True)
     rng = np.random.default_rng(1)
     x = rng.random((4, 1200, 1500), dtype=np.float32)
     x[3] = np.where(rng.random((1200, 1500)) < 0.5, 0.25, 1.0)  # some transparency
@@ -188,11 +189,7 @@ def test_abs_mode_and_true_colour_crop_before_they_convert(qtbot, small_crop_lim
 
 
 def test_panning_far_crops_again_and_draws_the_new_part(qtbot, small_crop_limit):
-    g = FeatureMapGrid(view_id="layer")
-    g.resize(640, 520)
-    qtbot.addWidget(g)
-    g.show()
-    qtbot.waitExposed(g)
+    g = shown_grid(qtbot)
     x = spot_map((1, 1200, 1500), [(100, 100), (1000, 1300)])
     g.set_maps(x)
     qtbot.waitUntil(lambda: grid_drawn(g))
@@ -239,11 +236,7 @@ def test_the_single_view_renders_a_crop_and_follows_the_view(qtbot, small_crop_l
 
 
 def test_a_tile_zoomed_on_part_of_a_large_map_shows_its_shrunk_crop(qtbot, small_crop_limit):
-    g = FeatureMapGrid(view_id="layer")
-    g.resize(640, 520)
-    qtbot.addWidget(g)
-    g.show()
-    qtbot.waitExposed(g)
+    g = shown_grid(qtbot)
     x = np.random.default_rng(5).standard_normal((2, 2400, 3000)).astype(np.float32)
     g.set_maps(x)
     g.view_box().setRange(rect=QRectF(1000, 800, 700, 560), padding=0)
