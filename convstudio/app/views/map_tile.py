@@ -166,10 +166,7 @@ class MapTile(QGraphicsWidget):
         self.source = source
         if self._display is None or self._display.absolute or self._steps != (1, 1):
             return  # true colour is not retargeted; |x| and shrunk maps are copies (no old array)
-        data = source[self.channel]
-        if self._crop is not None:
-            r0, r1, c0, c1 = self._crop
-            data = data[r0:r1, c0:c1]
+        data = crop_blocks(source[self.channel], self._crop, (1, 1))
         image = self.item.image
         if image is not None and image.shape == data.shape:
             # pyqtgraph keeps the data in `image` and its rendering in `qimage`; equal values
