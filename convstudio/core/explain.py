@@ -66,12 +66,12 @@ def effective_receptive_field(
     x = as_chw(image)
     shapes = pipeline.output_shapes(x.shape)
     _check_position(shapes, layer, channel, row, col)
-    window = _interior_window(pipeline, layer, row, col, x.shape)
+    window = _erf_window(pipeline, layer, row, col, x.shape)
     if window is not None:
-        # The value depends on this part of the image alone, none of it through padding: the
-        # same layers on the part (aligned to the layer's jump) give the same gradient, up to
-        # the float32 rounding of the forward pass (the core may take another of its paths on
-        # a smaller map), computed on a window instead of whole maps (seconds at full size).
+        # The value depends on this part of the image alone (see _erf_window): the same layers
+        # on the part give the same gradient, up to the float32 rounding of the forward pass
+        # (the core may take another of its paths on a smaller map), computed on a window or a
+        # strip instead of whole maps (seconds at full resolution).
         r0, r1, c0, c1, i, j = window
         part = effective_receptive_field(Pipeline(pipeline.layers[:layer]), x[:, r0:r1, c0:c1],
                                          layer, channel, i, j)
@@ -89,29 +89,38 @@ def effective_receptive_field(
     return g.astype(np.float32)
 
 
-def _interior_window(pipeline: Pipeline, layer: int, row: int, col: int,
-                     shape: tuple[int, int, int]) -> tuple[int, int, int, int, int, int] | None:
-    """``(r0, r1, c0, c1, i, j)`` when output ``(row, col)`` of `layer` sees only the input
-    rows ``r0 .. r1 - 1`` and columns ``c0 .. c1 - 1``, no padding anywhere on the way (its
-    receptive field lies inside the image), and that part is smaller than the image: the same
-    layers run on ``x[:, r0:r1, c0:c1]`` (which starts on a multiple of the layer's jump, so
-    every layer's grid falls on the same pixels) compute the value at ``(i, j)`` from the same
-    input values. None otherwise (near a border, fractional receptive fields, the whole image)."""
+def _erf_window(pipeline: Pipeline, layer: int, row: int, col: int,
+               shape: tuple[int, int, int]) -> tuple[int, int, int, int, int, int] | None:
+    """``(r0, r1, c0, c1, i, j)``: the same layers run on ``x[:, r0:r1, c0:c1]`` compute the
+    value of output ``(row, col)`` of `layer` at ``(i, j)`` from the same input values, through
+    the same padding; None when that part would be the whole image (or the receptive field is
+    fractional).
+
+    Per axis: where the receptive field lies inside the image, the part is that field, started
+    on a multiple of the layer's jump (so every layer's grid falls on the same pixels); nothing
+    on the way reads padding, whose place the part's own borders would change. Where it reaches
+    past the image, the part is the whole axis, borders and all (so that every padding mode,
+    circular included, reads what it reads in the whole image)."""
     if layer < 1:
         return None
     rf = pipeline.receptive_fields()[layer]
     if not rf.is_integral:
         return None
+
+    def axis(start: int, jump: int, size: int, index: int, n: int) -> tuple[int, int, int]:
+        lo = start + index * jump
+        hi = lo + size
+        if lo < 0 or hi > n:
+            return 0, n, index  # into the padding: the whole axis
+        first = lo // jump * jump
+        return first, hi, index - first // jump
+
     _, h, w = shape
-    (sr, sc), (jr, jc), (hr, hc) = rf.start, rf.jump, rf.size
-    top, left = sr + row * jr, sc + col * jc
-    bottom, right = top + hr, left + hc
-    if top < 0 or left < 0 or bottom > h or right > w:
+    r0, r1, i = axis(rf.start[0], rf.jump[0], rf.size[0], row, h)
+    c0, c1, j = axis(rf.start[1], rf.jump[1], rf.size[1], col, w)
+    if (r1 - r0) * (c1 - c0) >= h * w:
         return None
-    r0, c0 = top // jr * jr, left // jc * jc
-    if (bottom - r0) * (right - c0) >= h * w:
-        return None
-    return r0, bottom, c0, right, row - r0 // jr, col - c0 // jc
+    return r0, r1, c0, c1, i, j
 
 
 # ---------------------------------------------------------------------------------- inspector

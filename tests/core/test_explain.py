@@ -207,20 +207,21 @@ def test_erf_padding_modes_fold_the_gradient_back():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatch, seed):
-    """Away from the borders the ERF is computed on the part of the image the pixel sees
-    (explain._interior_window) instead of whole maps: the same gradient as the whole-image
-    backward pass, up to float32 rounding. The forward pass on the window may take another of
-    the core's paths for a layer (they agree to float32 rounding, docs/semantics.md), and the
-    derivatives of sigmoid, tanh and abs read those activations: measured up to 5e-7 of the
-    field's largest value with OpenBLAS's Haswell kernels; the bound allows 32 float32 units."""
+def test_the_erf_is_computed_on_the_part_of_the_image_the_pixel_sees(monkeypatch, seed):
+    """The ERF is computed on the part of the image the pixel sees (explain._erf_window: its
+    receptive field, or a whole axis where the field reaches into padding) instead of whole
+    maps: the same gradient as the whole-image backward pass, up to float32 rounding. The
+    forward pass on the part may take another of the core's paths for a layer (they agree to
+    float32 rounding, docs/semantics.md), and the derivatives of sigmoid, tanh and abs read
+    those activations: measured up to 5e-7 of the field's largest value with OpenBLAS's
+    Haswell kernels; the bound allows 32 float32 units."""
     from convstudio.core import explain
 
     rng = np.random.default_rng(seed)
     p = mixed_pipeline(rng)
     x = rng.random((2, 61, 73)).astype(np.float32)
     shapes = p.output_shapes(x.shape)
-    window = explain._interior_window
+    window = explain._erf_window
     cropped = 0
     for layer in range(1, len(p) + 1):
         c, h, w = shapes[layer]
@@ -229,7 +230,7 @@ def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatc
             cropped += inside is not None
             fast = effective_receptive_field(p, x, layer, c - 1, i, j)
             with monkeypatch.context() as m:
-                m.setattr(explain, "_interior_window", lambda *_a: None)
+                m.setattr(explain, "_erf_window", lambda *_a: None)
                 full = effective_receptive_field(p, x, layer, c - 1, i, j)
             bound = 32 * np.finfo(np.float32).eps * np.abs(full).max()
             assert np.all(np.abs(fast - full) <= bound), (layer, i, j)
@@ -238,7 +239,7 @@ def test_the_erf_of_an_interior_pixel_is_computed_on_its_window_alone(monkeypatc
                 outside = fast.copy()
                 outside[:, r0:r1, c0:c1] = 0
                 assert not outside.any() and not np.array_equal(fast, 0 * fast)
-    assert cropped >= 6  # the interior case is exercised at several layers
+    assert cropped >= 12  # windows and strips, at several layers (corners take the whole image)
 
 
 def test_the_erf_window_starts_on_the_layers_jump_and_holds_the_receptive_field():
@@ -247,8 +248,12 @@ def test_the_erf_window_starts_on_the_layers_jump_and_holds_the_receptive_field(
     from convstudio.core import explain
 
     rf = p.receptive_fields()[2]
-    r0, r1, c0, c1, i, j = explain._interior_window(p, 2, 10, 7, (1, 200, 200))
+    r0, r1, c0, c1, i, j = explain._erf_window(p, 2, 10, 7, (1, 200, 200))
     assert r0 % rf.jump[0] == 0 and c0 % rf.jump[1] == 0
     assert (r0 <= rf.start[0] + 10 * rf.jump[0] and r1 == rf.start[0] + 10 * rf.jump[0] + rf.size[0])
     assert (i, j) == (10 - r0 // rf.jump[0], 7 - c0 // rf.jump[1])
-    assert explain._interior_window(p, 2, 0, 0, (1, 200, 200)) is None  # reaches into padding
+    # into the padding above: the whole height (every padding mode reads what it reads), the
+    # window across; into it on both axes: the whole image
+    r0, r1, c0, c1, i, j = explain._erf_window(p, 2, 0, 7, (1, 200, 200))
+    assert (r0, r1, i) == (0, 200, 0) and c0 % rf.jump[1] == 0 and c1 < 200
+    assert explain._erf_window(p, 2, 0, 0, (1, 200, 200)) is None
