@@ -107,6 +107,15 @@ def shown_grid(qtbot, size=(640, 520), **kw) -> FeatureMapGrid:
     return g
 
 
+def shown_view(qtbot) -> ImageView:
+    v = ImageView(view_id="layer", title="one map")
+    v.resize(400, 340)
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
 @pytest.fixture
 def small_crop_limit(monkeypatch):
     monkeypatch.setattr(shrink, "CROP_LIMIT", 100_000)  # a 1200 x 1500 map counts as large
@@ -209,11 +218,7 @@ def test_panning_far_crops_again_and_draws_the_new_part(qtbot, small_crop_limit)
 
 
 def test_the_single_view_renders_a_crop_and_follows_the_view(qtbot, small_crop_limit):
-    v = ImageView(view_id="layer", title="one map")
-    v.resize(400, 340)
-    qtbot.addWidget(v)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown_view(qtbot)
     spots = [(300, 200), (1000, 1350)]
     x = spot_map((1, 1200, 1500), spots)
     v.set_image(x, channel=0)
@@ -255,11 +260,7 @@ def test_a_tile_zoomed_on_part_of_a_large_map_shows_its_shrunk_crop(qtbot, small
 
 
 def test_the_single_view_shrunk_on_part_of_a_large_map_renders_that_part(qtbot, small_crop_limit):
-    v = ImageView(view_id="layer", title="one map")
-    v.resize(400, 340)
-    qtbot.addWidget(v)
-    v.show()
-    qtbot.waitExposed(v)
+    v = shown_view(qtbot)
     x = spot_map((1, 2400, 3000), [(1100, 1500)])
     v.set_image(x, channel=0)
     item = v.image_item()

@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
-
 from convstudio.core import Conv2d, ConvStudioError, Pipeline
 from convstudio.core.codegen import to_numpy_opencv, to_pytorch
 
-__all__ = ["INPUT_CHANNELS", "KINDS", "code_for", "copy_code", "default_in_channels", "generate"]
+__all__ = ["INPUT_CHANNELS", "KINDS", "code_for", "default_in_channels", "generate"]
 
 KINDS = {
     "pytorch": ("PyTorch", to_pytorch),
@@ -67,9 +65,3 @@ def generate(kind: str, pipeline: Pipeline, in_channels: int) -> str:
             raise
         raise ConvStudioError(str(exc)) from None
 
-
-def copy_code(kind: str, pipeline: Pipeline, in_channels: int) -> str:
-    """Put the code on the clipboard and return it."""
-    text = code_for(kind, pipeline, in_channels)
-    QGuiApplication.clipboard().setText(text)
-    return text

@@ -16,16 +16,15 @@ changes" question needs its outcome) and an open reads the file here. Closing wa
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from convstudio.app.i18n import tr, tr_noop
 from convstudio.app.model.worker import Worker, process_events_until
 from convstudio.core import ConvStudioError, Pipeline
-from convstudio.session.pipeline_process import load_pipeline, save_pipeline
+from convstudio.session.pipeline_process import load_pipeline, pipeline_bytes, save_pipeline
 
 __all__ = ["PIPELINE_FILTER", "WindowPipelineFiles", "head_start"]
 
@@ -37,9 +36,9 @@ PIPELINE_FILTER = tr_noop("ConvStudio pipelines (*.json);;All files (*)")
 #: when the GUI thread did it. A large one gets none: its job holds the GIL in stretches of tens
 #: of ms, and the GUI thread would wait for one when the head start ends (measured: 50 ms).
 HEAD_START_S = 0.02
-#: Small: at most this many numbers in the layers' arrays (serialised in about 10 ms), or a file
-#: of at most this many bytes.
-SMALL_NUMBERS = 4096
+#: Small: at most this many bytes in the layers' arrays (4096 float32 numbers, serialised in
+#: about 10 ms), or a file of at most this many bytes.
+SMALL_BYTES = 4096 * 4
 SMALL_FILE_BYTES = 128 * 1024
 #: How long a waiting save waits for its write (and closing for every save).
 SAVE_WAIT_MS = 120_000
@@ -67,10 +66,7 @@ class _SaveRequest:
 
 def head_start(pipeline: Pipeline) -> float:
     """The head start of a job that writes `pipeline` out (a save, code): see HEAD_START_S."""
-    n = 0
-    for layer in pipeline.layers:
-        n += sum(v.size for f in fields(layer) if isinstance(v := getattr(layer, f.name), np.ndarray))
-    return HEAD_START_S if n <= SMALL_NUMBERS else 0.0
+    return HEAD_START_S if pipeline_bytes(pipeline) <= SMALL_BYTES else 0.0
 
 
 def _read_head_start(path: Path) -> float:
