@@ -134,10 +134,6 @@ class SessionRestorer(QObject):
             shown = path
 
             def job(ctx):  # worker thread: the whole image, or a preview of one too large
-                if not path.is_file() and not path.is_dir():
-                    # missing, a FIFO, a device: load_image refuses it without opening it (the
-                    # region readers' sniffing would open a FIFO and wait for a writer forever)
-                    return path, imageio.load_image(path, keep_alpha=alpha)
                 return read_for_window(ctx, path, alpha, limit)
         elif img.kind == "array" and img.file is not None:
             file = img.file
