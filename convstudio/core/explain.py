@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cancel
+from . import cancel, regions
 from .errors import PipelineError
 from .formatting import format_short
 from .gradients import avg_divisors, layer_backward, pad_source_index, pool_geometry
@@ -70,8 +70,8 @@ def effective_receptive_field(
     if window is not None:
         # The value depends on this part of the image alone (see _erf_window): the same layers
         # on the part give the same gradient, up to the float32 rounding of the forward pass
-        # (the core may take another of its paths on a smaller map), computed on a window or a
-        # strip instead of whole maps (seconds at full resolution).
+        # (the core may take another of its paths on a smaller map), computed on that part
+        # instead of whole maps (seconds at full resolution).
         r0, r1, c0, c1, i, j = window
         part = effective_receptive_field(Pipeline(pipeline.layers[:layer]), x[:, r0:r1, c0:c1],
                                          layer, channel, i, j)
@@ -96,31 +96,99 @@ def _erf_window(pipeline: Pipeline, layer: int, row: int, col: int,
     the same padding; None when that part would be the whole image (or the receptive field is
     fractional).
 
-    Per axis: where the receptive field lies inside the image, the part is that field, started
-    on a multiple of the layer's jump (so every layer's grid falls on the same pixels); nothing
-    on the way reads padding, whose place the part's own borders would change. Where it reaches
-    past the image, the part is the whole axis, borders and all (so that every padding mode,
-    circular included, reads what it reads in the whole image)."""
+    Per axis, the cells that value reads are followed back layer by layer (each layer's
+    :class:`~convstudio.core.regions.AxisWindow`: its padding's source cells included, so a
+    reflected or replicated border reads the cells it copies). The part is the range of the
+    input's cells among them, started on a multiple of the layer's jump (so that every layer's
+    grid falls on the same pixels), moved to the image's first cell where the value reads the
+    padding before it, and to its last where it reads the padding after it. It is taken only if,
+    at every layer, the cells each needed output reads on the part are the cells it reads on the
+    whole image (padding for padding); else the whole axis (circular padding, which copies the
+    far edge, ends there)."""
     if layer < 1:
         return None
     rf = pipeline.receptive_fields()[layer]
     if not rf.is_integral:
         return None
-
-    def axis(start: int, jump: int, size: int, index: int, n: int) -> tuple[int, int, int]:
-        lo = start + index * jump
-        hi = lo + size
-        if lo < 0 or hi > n:
-            return 0, n, index  # into the padding: the whole axis
-        first = lo // jump * jump
-        return first, hi, index - first // jump
-
-    _, h, w = shape
-    r0, r1, i = axis(rf.start[0], rf.jump[0], rf.size[0], row, h)
-    c0, c1, j = axis(rf.start[1], rf.jump[1], rf.size[1], col, w)
-    if (r1 - r0) * (c1 - c0) >= h * w:
+    layers = pipeline.layers[:layer]
+    for lay in layers:
+        if lay.enabled and not callable(getattr(lay, "_windows", None)) \
+                and getattr(type(lay), "input_region", None) is not regions.pointwise_input_region:
+            return None  # a layer whose reads are not described per axis
+    shapes = pipeline.output_shapes(shape)[:layer + 1]
+    parts = [_erf_axis(layers, shapes, ax, index, int(rf.jump[ax]))
+             for ax, index in ((0, row), (1, col))]
+    (r0, r1, i), (c0, c1, j) = parts
+    if (r1 - r0) * (c1 - c0) >= shape[1] * shape[2]:
         return None
     return r0, r1, c0, c1, i, j
+
+
+def _axis_windows(layers, shapes, ax: int):
+    """Each layer's AxisWindow along axis `ax` for inputs of `shapes`, None for an element-wise
+    (or disabled) layer."""
+    return [lay._windows(shapes[k])[ax] if lay.enabled and callable(getattr(lay, "_windows", None))
+            else None for k, lay in enumerate(layers)]
+
+
+def _erf_axis(layers, shapes, ax: int, index: int, jump: int) -> tuple[int, int, int]:
+    """(first, stop, index on the part) of the input along axis `ax` (see _erf_window)."""
+    n = shapes[0][ax + 1]
+    full = _axis_windows(layers, shapes, ax)
+    need = [(index, index)]  # needed outputs, from the last layer back to the input
+    for k in range(len(layers), 0, -1):
+        a, b = need[-1]
+        win = full[k - 1]
+        if win is not None:
+            src = win.input_indices(np.arange(a, b + 1))
+            if len(src) == 0:  # the value reads padding alone
+                return 0, n, index
+            a, b = int(src[0]), int(src[-1])
+        need.append((a, b))
+    need.reverse()  # need[k]: the outputs of layer k (0: the input's cells) the value depends on
+    lo, hi = need[0]
+    first = lo // jump * jump
+    for start, stop in ((first, hi + 1), (0, hi + 1), (first, n), (0, n)):
+        if (start, stop) == (0, n) or _same_reads(layers, shapes, ax, full, need, start, stop):
+            return start, stop, index - start // jump
+    raise AssertionError("unreachable")
+
+
+def _reads(win: regions.AxisWindow, coords: np.ndarray, shift: int) -> np.ndarray:
+    """The cell each padded coordinate reads, plus `shift`; -1 for constant padding and -2 past
+    the padded axis (a ceil-mode window's overhang, which an average's divisor leaves out)."""
+    src = win.source(coords)
+    return np.where(src >= 0, src + shift,
+                    np.where(coords < win.before + win.n + win.after, -1, -2))
+
+
+def _same_reads(layers, shapes, ax, full, need, start: int, stop: int) -> bool:
+    """True if every needed output of every layer, run on input cells start .. stop - 1 along
+    axis `ax`, reads the same cells (or the same padding) as on the whole image."""
+    part_shape = list(shapes[0])
+    part_shape[ax + 1] = stop - start
+    try:
+        part_shapes = Pipeline(layers).output_shapes(tuple(part_shape))
+    except PipelineError:  # too small for a layer's window
+        return False
+    part = _axis_windows(layers, part_shapes, ax)
+    shift = start  # the part's first cell of layer k-1, counted on the whole image's grid
+    for k in range(1, len(layers) + 1):
+        step = full[k - 1].stride if full[k - 1] is not None else 1
+        if shift % step:
+            return False  # (a multiple of the jump never is)
+        out_shift = shift // step
+        a, b = need[k]
+        if a - out_shift < 0 or b - out_shift >= part_shapes[k][ax + 1]:
+            return False
+        if full[k - 1] is not None:
+            coords = full[k - 1].padded_coords(a, b + 1)[0]
+            coords_part = part[k - 1].padded_coords(a - out_shift, b - out_shift + 1)[0]
+            if not np.array_equal(_reads(part[k - 1], coords_part, shift),
+                                  _reads(full[k - 1], coords, 0)):
+                return False
+        shift = out_shift
+    return True
 
 
 # ---------------------------------------------------------------------------------- inspector

@@ -252,8 +252,90 @@ def test_the_erf_window_starts_on_the_layers_jump_and_holds_the_receptive_field(
     assert r0 % rf.jump[0] == 0 and c0 % rf.jump[1] == 0
     assert (r0 <= rf.start[0] + 10 * rf.jump[0] and r1 == rf.start[0] + 10 * rf.jump[0] + rf.size[0])
     assert (i, j) == (10 - r0 // rf.jump[0], 7 - c0 // rf.jump[1])
-    # into the padding above: the whole height (every padding mode reads what it reads), the
-    # window across; into it on both axes: the whole image
+    # into the zero padding above: the part starts at the image's first row and ends where
+    # the field does; in both corners' padding likewise
     r0, r1, c0, c1, i, j = explain._erf_window(p, 2, 0, 7, (1, 200, 200))
-    assert (r0, r1, i) == (0, 200, 0) and c0 % rf.jump[1] == 0 and c1 < 200
-    assert explain._erf_window(p, 2, 0, 0, (1, 200, 200)) is None
+    assert (r0, r1, i) == (0, rf.start[0] + rf.size[0], 0) and c0 % rf.jump[1] == 0 and c1 < 200
+    assert explain._erf_window(p, 2, 0, 0, (1, 200, 200)) == (
+        0, rf.start[0] + rf.size[0], 0, rf.start[1] + rf.size[1], 0, 0)
+    last = p.output_shapes((1, 200, 200))[2]
+    r0, r1, c0, c1, i, j = explain._erf_window(p, 2, last[1] - 1, last[2] - 1, (1, 200, 200))
+    assert r1 <= 200 and c1 <= 200 and r0 > 0 and c0 > 0 and r0 % rf.jump[0] == 0
+    assert (i, j) == (last[1] - 1 - r0 // rf.jump[0], last[2] - 1 - c0 // rf.jump[1])
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_the_erf_part_of_an_edge_pixel_follows_its_padding_mode(mode):
+    """A corner pixel's field reaches into the padding on two sides. Zero padding reads
+    nothing there; replicated and reflected padding copy cells next to the edge, which the
+    part holds (reflect: as far in as the padding reaches); circular padding copies the
+    opposite edge, so the part is the whole axis (here: the whole image)."""
+    from convstudio.core import explain
+
+    k = np.ones((5, 5), np.float32)
+    p = Pipeline((Conv2d(kernel=k, padding=4, padding_mode=mode),
+                  Conv2d(kernel=k, padding=2, padding_mode=mode)))
+    window = explain._erf_window(p, 2, 0, 0, (1, 300, 400))
+    if mode == "circular":
+        assert window is None
+        return
+    r0, r1, c0, c1, i, j = window
+    assert (r0, c0, i, j) == (0, 0, 0, 0)
+    # the corner output reads rows -2 .. 2 of the first layer's output: rows 0 .. 2 once the
+    # padding is mapped to what it copies (zeros: nothing, replicate: row 0, reflect: rows 2
+    # and 1); those read input rows -4 .. 2: rows 0 .. 2, or 0 .. 4 reflected
+    reach = {"zeros": 3, "replicate": 3, "reflect": 5}[mode]
+    assert (r1, c1) == (reach, reach)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_erf_parts_equal_the_whole_image_gradient_on_random_stacks(monkeypatch, seed):
+    """Random stacks of windowed layers (every padding mode, strides, dilations, ceil-mode
+    pools, offsets): at every pixel of the last layer, the ERF computed on its part equals the
+    whole-image gradient (to the float32 rounding the test above explains) and is zero outside
+    the part; corners and edges included."""
+    from convstudio.core import explain
+
+    rng = np.random.default_rng(100 + seed)
+    modes = ["zeros", "reflect", "replicate", "circular"]
+    layers = []
+    for _ in range(rng.integers(2, 5)):
+        kind = rng.choice(["conv", "conv", "max", "avg", "pad", "stride"])
+        if kind == "conv":
+            kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+            d = int(rng.integers(1, 3))
+            layers.append({"type": "conv2d", "kernel": rng.standard_normal((kh, kw)).tolist(),
+                           "padding": [int(v) for v in rng.integers(0, 3, 4)],
+                           "padding_mode": str(rng.choice(modes)),
+                           "stride": [int(v) for v in rng.integers(1, 3, 2)], "dilation": d})
+        elif kind in ("max", "avg"):
+            layers.append({"type": "maxpool2d" if kind == "max" else "avgpool2d",
+                           "kernel_size": 3, "stride": int(rng.integers(1, 3)), "padding": 1,
+                           "ceil_mode": bool(rng.integers(2)),
+                           **({"count_include_pad": bool(rng.integers(2))} if kind == "avg" else {})})
+        elif kind == "pad":
+            layers.append({"type": "pad", "padding": [int(v) for v in rng.integers(0, 3, 4)],
+                           "mode": str(rng.choice(["constant", "reflect", "replicate", "circular"]))})
+        else:
+            layers.append({"type": "stride", "stride": 2, "offset": [int(v) for v in rng.integers(0, 2, 2)]})
+        layers.append({"type": "tanh"})
+    p = Pipeline.from_dict({**HDR, "layers": layers})
+    x = rng.random((1, 23, 29)).astype(np.float32)
+    c, h, w = p.output_shapes(x.shape)[len(p)]
+    parts = 0
+    for i in range(h):
+        for j in range(w):
+            window = explain._erf_window(p, len(p), i, j, x.shape)
+            fast = effective_receptive_field(p, x, len(p), c - 1, i, j)
+            with monkeypatch.context() as m:
+                m.setattr(explain, "_erf_window", lambda *_a: None)
+                full = effective_receptive_field(p, x, len(p), c - 1, i, j)
+            bound = 32 * np.finfo(np.float32).eps * np.abs(full).max()
+            assert np.all(np.abs(fast - full) <= bound), (i, j, window)
+            if window is not None:
+                parts += 1
+                r0, r1, c0, c1, _, _ = window
+                outside = full.copy()
+                outside[:, r0:r1, c0:c1] = 0
+                assert not outside.any(), (i, j, window)
+    assert parts > 0
