@@ -3509,5 +3509,77 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>saving {name}…</source>
             <translation>正在保存 {name}…</translation>
         </message>
+        <message>
+            <source>Restored the autosaved session</source>
+            <translation>已恢复自动保存的会话</translation>
+        </message>
+        <message>
+            <source>Restored the autosaved session: {problems}</source>
+            <translation>已恢复自动保存的会话：{problems}</translation>
+        </message>
+        <message>
+            <source>another image was opened before the autosaved one arrived</source>
+            <translation>自动保存的图像载入完成前，已打开了另一张图像</translation>
+        </message>
+        <message>
+            <source>another session was restored before its image arrived</source>
+            <translation>其图像载入完成前，已恢复了另一个会话</translation>
+        </message>
+        <message>
+            <source>session.json cannot be read ({why})</source>
+            <translation>无法读取 session.json（{why}）</translation>
+        </message>
+        <message>
+            <source>session.json is larger than {size} MiB</source>
+            <translation>session.json 大于 {size} MiB</translation>
+        </message>
+        <message>
+            <source>session.json is not UTF-8 text ({why})</source>
+            <translation>session.json 不是 UTF-8 文本（{why}）</translation>
+        </message>
+        <message>
+            <source>session.json is not a regular file</source>
+            <translation>session.json 不是普通文件</translation>
+        </message>
+        <message>
+            <source>the autosaved image is unreadable ({why})</source>
+            <translation>无法读取自动保存的图像（{why}）</translation>
+        </message>
+        <message>
+            <source>the image '{name}' was too large to autosave; open it again</source>
+            <translation>图像“{name}”太大，未自动保存；请重新打开</translation>
+        </message>
+        <message>
+            <source>the image could not be opened again ({why})</source>
+            <translation>无法重新打开图像（{why}）</translation>
+        </message>
+        <message>
+            <source>the pipeline was opened from its file {name}</source>
+            <translation>流水线已从其文件 {name} 打开</translation>
+        </message>
+        <message>
+            <source>the pipeline's file could not be read ({why}); the pipeline is untitled</source>
+            <translation>无法读取流水线的文件（{why}）；流水线现为未命名</translation>
+        </message>
+        <message>
+            <source>the pipeline's file could not be read either ({why})</source>
+            <translation>流水线的文件也无法读取（{why}）</translation>
+        </message>
+        <message>
+            <source>{message}. The original is kept in {folder}</source>
+            <translation>{message}。原始会话保留在 {folder}</translation>
+        </message>
+        <message>
+            <source>{note}; its file {name} can be opened instead</source>
+            <translation>{note}；可改为打开其文件 {name}</translation>
+        </message>
+        <message>
+            <source>An autosaved session could not be read ({why}) nor moved aside ({reason}); it stays in {folder}.</source>
+            <translation>一个自动保存的会话无法读取（{why}），也无法移到一旁（{reason}）；它仍在 {folder}。</translation>
+        </message>
+        <message>
+            <source>An autosaved session could not be read ({why}); it is kept in {folder}.</source>
+            <translation>一个自动保存的会话无法读取（{why}）；它保留在 {folder}。</translation>
+        </message>
     </context>
 </TS>

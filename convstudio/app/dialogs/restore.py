@@ -147,10 +147,13 @@ def image_text(session: CrashedSession) -> str:
     return tr("image '{name}'").format(name=name)
 
 
-#: The notes of ``autosave_store`` (Qt-free, English) that the dialog translates; a field in braces
+#: The notes of ``autosave_store`` (Qt-free, English) that the dialog and the restore's status message
+#: (``app/model/autosave_restore.py``) translate, through :func:`note_text`; a field in braces
 #: is kept as it is (a file name, or a reason from the core, which stays English: docs/developing.md,
-#: "Translations"). Fixed notes come before the patterns that would also match them.
+#: "Translations"), except ``{note}``, itself a note (translated in turn). Fixed notes come before the
+#: patterns that would also match them.
 _NOTES = (
+    tr_noop("{note}; its file {name} can be opened instead"),
     tr_noop("the pipeline could not be read: it is missing"),
     tr_noop("the pipeline could not be read: its names hold invalid characters"),
     tr_noop("the pipeline could not be read: {why}"),
@@ -163,6 +166,10 @@ _NOTES = (
     tr_noop("whether it had unsaved changes could not be read (kept as unsaved)"),
     tr_noop("the selected layer could not be read (the input is selected)"),
     tr_noop("session.json is missing"),
+    tr_noop("session.json is not a regular file"),
+    tr_noop("session.json is larger than {size} MiB"),
+    tr_noop("session.json cannot be read ({why})"),
+    tr_noop("session.json is not UTF-8 text ({why})"),
     tr_noop("session.json is not marked as a version 1 autosave (read anyway)"),
     tr_noop("session.json does not hold an object"),
     tr_noop("session.json is not valid JSON ({why})"),
@@ -177,7 +184,10 @@ def note_text(note: str) -> str:
     for template, pattern in _NOTE_PATTERNS:
         m = pattern.fullmatch(note)
         if m is not None:
-            return tr(template).format(**m.groupdict())
+            fields = m.groupdict()
+            if "note" in fields:
+                fields["note"] = note_text(fields["note"])
+            return tr(template).format(**fields)
     return note
 
 

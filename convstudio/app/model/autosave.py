@@ -427,17 +427,22 @@ class AutoSaver(QObject):
         return discard(session.folder)
 
     def _set_aside_unreadable(self, sessions: Sequence[CrashedSession]) -> list[str]:
+        """Move sessions with nothing to restore into ``damaged/``; one sentence on each, in the
+        interface's language (the store's note translated as the restore dialog does)."""
+        from convstudio.app.dialogs.restore import note_text
+
         notes = []
         for s in sessions:
-            why = s.notes[0] if s.notes else "nothing in it can be read"
+            why = note_text(s.notes[0]) if s.notes else tr("nothing in it can be read")
             try:
                 where = set_aside(s.folder)
             except OSError as exc:
-                notes.append(f"An autosaved session could not be read ({why}) nor moved aside "
-                             f"({exc.strerror or exc}); it stays in {s.folder}.")
+                notes.append(tr("An autosaved session could not be read ({why}) nor moved aside "
+                                "({reason}); it stays in {folder}.").format(
+                    why=why, reason=exc.strerror or exc, folder=s.folder))
             else:
-                notes.append(f"An autosaved session could not be read ({why}); it is kept in "
-                             f"{where}.")
+                notes.append(tr("An autosaved session could not be read ({why}); it is kept in "
+                                "{folder}.").format(why=why, folder=where))
         return notes
 
     def restore(self, session: CrashedSession) -> bool:

@@ -14,6 +14,12 @@ stays. Another image put into the Document before the restored one arrived (File
 lesson, a paste) is the newer choice: the read is dropped and the session ends without its image
 (an autosaved ``.npy`` is then kept aside, being its only copy). The old folder stays claimed
 until then, so no other instance offers it meanwhile.
+
+The status message is made in the interface's language when the restore ends (docs/developing.md,
+"Translations"): each problem is kept as an English source marked with ``tr_noop`` and its fields,
+and translated then; the store's notes (Qt-free, English) are translated as the restore dialog
+translates them (:func:`~convstudio.app.dialogs.restore.note_text`); reasons from the core (an
+exception's text, the loader's message) stay as they are inside the translated sentence.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from convstudio.app.i18n import tr
+from convstudio.app.i18n import tr, tr_noop
 from convstudio.app.model.autosave_store import CrashedSession, discard, release, set_aside
 from convstudio.app.model.big_image import read_for_window
 from convstudio.app.model.worker import Worker, process_events_until
@@ -37,6 +43,20 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionRestorer"]
 
+#: A problem of a restore: an English source (marked with ``tr_noop``) and its fields, translated
+#: when the status message is made (:meth:`SessionRestorer._finish`).
+_Problem = tuple[str, dict[str, object]]
+
+
+def _problem(source: str, **fields) -> _Problem:
+    return source, fields
+
+
+def _problem_text(problem: _Problem) -> str:
+    """`problem` in the interface's language, its fields (names, reasons) as they are."""
+    source, fields = problem
+    return tr(source).format(**fields)
+
 
 @dataclass(eq=False)
 class _Pending:
@@ -44,8 +64,8 @@ class _Pending:
     ``view_state.loading`` names, and the loader's token of the read."""
 
     session: CrashedSession
-    image_problems: list[str]
-    pipeline_problems: list[str]
+    image_problems: list[_Problem]
+    pipeline_problems: list[_Problem]
     shown: Path | None
     token: int = 0
     dropped: bool = False  # a newer image came first: the read is dropped, the end is due
@@ -109,13 +129,13 @@ class SessionRestorer(QObject):
         earlier = self._pending
         if earlier is not None:  # an earlier restore has not ended: this one is newer
             if not earlier.dropped:
-                self._drop_read(earlier, "another session was restored before its image arrived")
+                self._drop_read(earlier, _problem(tr_noop("another session was restored before its image arrived")))
             self._finish(earlier, image_ok=False)
         cancel = getattr(w, "cancel_image_load", None)
         if callable(cancel):
             cancel()  # an image the window is still reading must not replace the restored one
-        image_problems: list[str] = []
-        pipeline_problems: list[str] = []
+        image_problems: list[_Problem] = []
+        pipeline_problems: list[_Problem] = []
         self._restore_pipeline(session, pipeline_problems)
         self.doc.select(max(0, min(session.selected, len(self.doc.pipeline))))
         pending = self._start_reading(session, image_problems, pipeline_problems)
@@ -123,8 +143,8 @@ class SessionRestorer(QObject):
             self._finish(_Pending(session, image_problems, pipeline_problems, None), image_ok=True)
         return True
 
-    def _start_reading(self, session: CrashedSession, image_problems: list[str],
-                       pipeline_problems: list[str]) -> _Pending | None:
+    def _start_reading(self, session: CrashedSession, image_problems: list[_Problem],
+                       pipeline_problems: list[_Problem]) -> _Pending | None:
         """Hand the session's image to the loader (None: there is nothing to read)."""
         img = session.image
         if img.kind == "file" and img.path is not None:
@@ -143,7 +163,8 @@ class SessionRestorer(QObject):
                 return imageio.load_image(file)
         else:
             if img.kind == "too-large":
-                image_problems.append(f"the image '{img.name}' was too large to autosave; open it again")
+                image_problems.append(_problem(tr_noop("the image '{name}' was too large to autosave; open it again"),
+                                               name=img.name))
             return None
         pending = self._pending = _Pending(session, image_problems, pipeline_problems, shown)
         pending.token = self.loader.submit(job)
@@ -152,7 +173,7 @@ class SessionRestorer(QObject):
             vs.set_loading(shown)
         return pending
 
-    def _restore_pipeline(self, session: CrashedSession, problems: list[str]) -> None:
+    def _restore_pipeline(self, session: CrashedSession, problems: list[_Problem]) -> None:
         doc, pipeline, file = self.doc, session.pipeline, session.pipeline_file
         opened = False
         if file:
@@ -160,12 +181,14 @@ class SessionRestorer(QObject):
                 doc.open_pipeline(file)
                 opened = True
             except (ConvStudioError, OSError) as exc:
-                problems.append(f"the pipeline's file could not be read ({exc}); the pipeline "
-                                "is untitled" if pipeline is not None else
-                                f"the pipeline's file could not be read either ({exc})")
+                problems.append(_problem(
+                    tr_noop("the pipeline's file could not be read ({why}); the pipeline is untitled")
+                    if pipeline is not None else tr_noop("the pipeline's file could not be read either ({why})"),
+                    why=exc))
         if pipeline is None:
             if opened:
-                problems.append(f"the pipeline was opened from its file {Path(file).name}")
+                problems.append(_problem(tr_noop("the pipeline was opened from its file {name}"),
+                                         name=Path(file).name))
             return
         if opened:
             if doc.pipeline != pipeline:
@@ -208,9 +231,11 @@ class SessionRestorer(QObject):
         if pending is None or token != pending.token or pending.dropped:
             return
         if pending.session.image.kind == "file":
-            pending.image_problems.append(f"the image could not be opened again ({message})")
+            pending.image_problems.append(_problem(tr_noop("the image could not be opened again ({why})"),
+                                                   why=message))
         else:
-            pending.image_problems.append(f"the autosaved image is unreadable ({message})")
+            pending.image_problems.append(_problem(tr_noop("the autosaved image is unreadable ({why})"),
+                                                   why=message))
         self._finish(pending, image_ok=False)
 
     def _on_progress(self, token: int, done_total) -> None:
@@ -228,10 +253,10 @@ class SessionRestorer(QObject):
             # Another image came first (File ▸ Open, a lesson, a paste): the newer choice wins.
             # The restore ends on the next turn, so that its message comes after the window's
             # own about that image.
-            self._drop_read(pending, "another image was opened before the autosaved one arrived")
+            self._drop_read(pending, _problem(tr_noop("another image was opened before the autosaved one arrived")))
             QTimer.singleShot(0, self._finish_dropped)
 
-    def _drop_read(self, pending: _Pending, why: str) -> None:
+    def _drop_read(self, pending: _Pending, why: _Problem) -> None:
         pending.dropped = True
         self.loader.cancel()  # (its result, if it still comes, is never delivered)
         pending.image_problems.append(why)
@@ -249,23 +274,28 @@ class SessionRestorer(QObject):
 
     def _finish(self, pending: _Pending, *, image_ok: bool) -> None:
         """Once the image is in (or is not coming): the new session is saved, the old folder goes
-        (or is kept aside when a part of it was not restored), and the status bar says so."""
+        (or is kept aside when a part of it was not restored), and the status bar says so, in the
+        interface's language of this moment."""
+        from convstudio.app.dialogs.restore import note_text
+
         if self._pending is pending:
             self._pending = None
         self._show_loading_done(pending)
         session, saver = pending.session, self.saver
         problems = [*pending.image_problems, *pending.pipeline_problems]
-        text = "Restored the autosaved session"
+        text = tr("Restored the autosaved session")
         if session.notes or problems:
-            intact = (["the image is intact"] if session.image.restorable and image_ok else []) \
-                + (["the pipeline is intact"] if session.pipeline is not None else [])
-            text += ": " + "; ".join([*session.notes, *problems, *intact])
+            intact = ([tr("the image is intact")] if session.image.restorable and image_ok else []) \
+                + ([tr("the pipeline is intact")] if session.pipeline is not None else [])
+            parts = [*(note_text(n) for n in session.notes), *(_problem_text(p) for p in problems), *intact]
+            text = tr("Restored the autosaved session: {problems}").format(problems="; ".join(parts))
         image_lost = not image_ok and session.image.kind == "array"  # its only copy is there
         try:
             if saver.folder is not None and saver.save_now():  # protected again before the old copy goes
                 if session.damaged or image_lost:
                     try:
-                        text += f". The original is kept in {set_aside(session.folder)}"
+                        text = tr("{message}. The original is kept in {folder}").format(
+                            message=text, folder=set_aside(session.folder))
                     except OSError:
                         pass  # it stays where it was and is offered again
                 else:
