@@ -2,18 +2,17 @@
 
 :class:`KernelTableView` is the grid that :class:`~convstudio.app.editing.kernel_editor.KernelEditor`
 shows; :class:`KernelCellDelegate` paints and edits its cells. :class:`FlowLayout` /
-:class:`FlowBar` hold the editor's action buttons and :class:`WrapLabel` its notes.
+:class:`FlowBar` (``app/views/flow.py``, also used by the map views' controls) hold the editor's
+action buttons and :class:`WrapLabel` its notes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
-    QLayout,
-    QLayoutItem,
     QLineEdit,
     QStyle,
     QStyledItemDelegate,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from convstudio.app.editing.kernel_model import VALUE_ROLE, KernelTableModel, compact_cell_texts
+from convstudio.app.views.flow import FlowBar, FlowLayout
 
 __all__ = ["KernelCellDelegate", "KernelTableView", "FlowLayout", "FlowBar", "WrapLabel",
            "MIN_CELL_SIDE", "MAX_CELL_SIDE", "MIN_VISIBLE_CELLS"]
@@ -106,89 +106,6 @@ class KernelCellDelegate(QStyledItemDelegate):
         editor.setFrame(False)
         editor.setToolTip("A number or an expression: 0.25, -1, 2e-3, 1/16, (1+2)/9")
         return editor
-
-
-class FlowLayout(QLayout):
-    """Lays widgets out left to right and wraps to a new row when out of width.
-
-    The editor's buttons then stay visible in a narrow dock instead of hiding behind a toolbar's
-    overflow arrow.
-    """
-
-    def __init__(self, parent: QWidget | None = None, spacing: int = 2) -> None:
-        super().__init__(parent)
-        self._items: list[QLayoutItem] = []
-        self.setSpacing(spacing)
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def addItem(self, item: QLayoutItem) -> None:
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int) -> QLayoutItem | None:
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        margins = self.contentsMargins()
-        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
-
-    def _arrange(self, rect: QRect, *, move: bool) -> int:
-        margins = self.contentsMargins()
-        area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
-        x, y, row_height = area.x(), area.y(), 0
-        for item in self._items:
-            hint = item.sizeHint()
-            if x + hint.width() > area.right() + 1 and row_height > 0:
-                x, y, row_height = area.x(), y + row_height + self.spacing(), 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self.spacing()
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y() + margins.bottom()
-
-
-class FlowBar(QWidget):
-    """The widget holding a :class:`FlowLayout`: its minimum height follows its width.
-
-    Layouts ask a dock for its minimum size, not for a height for its width, so a bar whose
-    buttons wrap to three rows would otherwise be squeezed to one and hide the rest.
-    """
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.fit_height()
-
-    def fit_height(self) -> None:
-        layout = self.layout()
-        if layout is None:
-            return
-        height = layout.heightForWidth(max(1, self.width()))
-        if self.minimumHeight() != height:
-            self.setMinimumHeight(height)
 
 
 class WrapLabel(QLabel):

@@ -107,7 +107,7 @@ class ShiftPanel(QWidget):
         # The three views are built the first time they are needed (the dock is shown, or a
         # comparison arrives): most windows never open this dock, and they cost 40 ms.
         self.plot = pg.GraphicsLayoutWidget()
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumHeight(120)  # (the dock opens taller where the screen has room)
         self._items: dict[str, pg.ImageItem] = {}
         self.captions: dict[str, pg.LabelItem] = {}  # (painted: made again on languageChanged)
         self._comparison: ShiftComparison | None = None

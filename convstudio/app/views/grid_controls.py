@@ -17,15 +17,16 @@ from PySide6.QtWidgets import (
     QGraphicsWidget,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
+    QToolButton,
 )
 
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES, DIVERGING_LUT, GREY_LUT
 from convstudio.app.views.display import ALL_CHANNELS, MODE_LABELS, PixelInfo, color_map
+from convstudio.app.views.flow import FlowBar, FlowLayout
 from convstudio.app.views.image_view import BACKGROUND, ImageView, LeaveFilter, graphics_view
 from convstudio.app.views.linker import ViewLinker, while_alive
 
@@ -66,18 +67,26 @@ class GridControlsMixin:
         self._channel_spin = QSpinBox()
         self._channel_spin.setPrefix("channel ")
         self._channel_spin.setVisible(False)
-        self._grid_button = QPushButton("Grid")
+        # Tool buttons: as wide as their word (a push button takes 80 px in many styles)
+        self._grid_button = QToolButton()
+        self._grid_button.setText("Grid")
         self._grid_button.setToolTip("Back to all channels")
         self._grid_button.setVisible(False)
-        self._fit_button = QPushButton("Fit")
+        self._fit_button = QToolButton()
+        self._fit_button.setText("Fit")
         self._fit_button.setToolTip("Zoom to show the whole map")
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(0, 0, 0, 0)
+        # The controls wrap to a second row in a narrow view (app/views/flow.py): in one row
+        # they made each view at least 350 px wide, the window wider than a 1024-pixel screen.
+        self._controls_bar = FlowBar()
+        self._controls_bar.setObjectName("gridControls")
+        flow = FlowLayout(self._controls_bar, spacing=6)
         for w in (self._mode_combo, self._lock_box, self._color_box, self._page_combo,
                   self._channel_spin, self._grid_button, self._fit_button):
-            controls.addWidget(w)
-        controls.addStretch(1)
+            flow.addWidget(w)
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self._controls_bar, 1)
         return controls
 
     def _build_middle(self, view_id: str) -> QHBoxLayout:

@@ -107,18 +107,53 @@ class ExploreController(QObject):
 
     def open_dock(self, dock: QDockWidget) -> None:
         """Show `dock` and give it room: the player's grids and the shift panel's three maps are
-        unreadable in the sliver a bottom dock gets beside the others."""
+        unreadable in the sliver a bottom dock gets beside the others. Where the bottom row has
+        no room for it beside the docks already there (each keeping a readable width), it opens
+        as a tab over the widest of them: side by side, the window would grow past its size,
+        on a small screen past the screen's edge."""
+        was_visible = dock.isVisible()
+        w = self.window
+        want_w = max(560, w.width() * 2 // 5)
+        host = None
+        if not was_visible and not dock.isFloating() and not w.tabifiedDockWidgets(dock) \
+                and w.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
+            host = self._tab_host(dock, want_w)
+        if host is not None:
+            w.tabifyDockWidget(host, dock)  # (before it shows: side by side, it would widen the window)
         dock.show()
         dock.raise_()
         if dock.isFloating():
             return
-        w = self.window
-        want_w = max(560, w.width() * 2 // 5)
-        if dock.width() < want_w:
+        if host is None and dock.width() < want_w:
             w.resizeDocks([dock], [want_w], Qt.Orientation.Horizontal)
-        want_h = max(300, w.height() * 3 // 10)
+        want_h = max(w.height() * 3 // 10, min(300, w.height() * 2 // 5))  # (the maps keep the rest)
         if dock.height() < want_h:
             w.resizeDocks([dock], [want_h], Qt.Orientation.Vertical)
+
+    #: The width a dock beside the new one keeps at least (or its own preferred width, if less):
+    #: the Inspector's numbers wrap in the middle below it.
+    READABLE_DOCK_WIDTH = 264
+
+    def _tab_host(self, dock: QDockWidget, want_w: int) -> QDockWidget | None:
+        """The bottom dock to put `dock` on as a tab, or None when the bottom row has room for
+        `dock` at `want_w` beside the docks shown there."""
+        w = self.window
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        others = [d for d in w.findChildren(QDockWidget)
+                  if d is not dock and d.isVisible() and not d.isFloating() and w.dockWidgetArea(d) == bottom]
+        if not others:
+            return None
+        row = w.width()
+        for corner, area in ((Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+                             (Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)):
+            if w.corner(corner) == area:  # that side's column runs down beside the bottom row
+                row -= max((d.width() for d in w.findChildren(QDockWidget)
+                            if d.isVisible() and not d.isFloating() and w.dockWidgetArea(d) == area), default=0)
+        separator = w.style().pixelMetric(w.style().PixelMetric.PM_DockWidgetSeparatorExtent, None, w)
+        need = sum(max(d.minimumSizeHint().width(), min(d.sizeHint().width(), self.READABLE_DOCK_WIDTH))
+                   + separator for d in others)
+        need += max(want_w, dock.minimumSizeHint().width())
+        return None if need <= row else max(others, key=lambda d: d.width())
 
     # ------------------------------------------------------------------ shift
     def update_shift(self, *_args) -> None:

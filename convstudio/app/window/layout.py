@@ -87,7 +87,9 @@ class WindowLayout:
 
     def _build_docks(self) -> None:
         self.layer_panel = LayerListPanel(self.doc)
-        self.layer_panel.setMinimumWidth(330)
+        # Room for a layer's name and shape; the default layout gives it 330 px, and the user
+        # may narrow it to this on a small screen (1024 x 600).
+        self.layer_panel.setMinimumWidth(240)
         self.kernel_editor = KernelEditor()
         self.params_editor = LayerParamsEditor(self.doc)
         self.layers_dock = self._dock("Layers", "layersDock", self.layer_panel,
@@ -127,7 +129,13 @@ class WindowLayout:
         for dock in (self.layers_dock, self.kernel_dock, self.params_dock):
             dock.setFloating(False)
         self.addDockWidget(left, self.layers_dock)
-        if compact:
+        stacked = compact and self._left_column_too_tall()
+        if stacked:
+            # A screen too short for the Layers above the Kernel (911 x 512: 1366 x 768 at
+            # 150 %): the Kernel is a tab beside the Layers.
+            self.tabifyDockWidget(self.layers_dock, self.kernel_dock)
+            self.layers_dock.raise_()
+        elif compact:
             self.splitDockWidget(self.layers_dock, self.kernel_dock, Qt.Orientation.Vertical)
         else:
             self.addDockWidget(right, self.kernel_dock)
@@ -142,8 +150,23 @@ class WindowLayout:
             else:
                 self.addDockWidget(left, lesson)
         self._compact_layout = compact
+        self._stacked_left = stacked
+
+    def _left_column_too_tall(self) -> bool:
+        """Whether the Layers and the Kernel, one above the other, need more height than the
+        window leaves them (less the menu, tool and status bars). Like the compact layout itself,
+        decided on the window's size, which is the screen's on a first start."""
+        bars = sum(bar.sizeHint().height() for bar in (self.menuBar(), self.statusBar(),
+                                                        getattr(self, "toolbar", None)) if bar is not None)
+        separator = self.style().pixelMetric(self.style().PixelMetric.PM_DockWidgetSeparatorExtent, None, self)
+        need = (self.layers_dock.minimumSizeHint().height() + self.kernel_dock.minimumSizeHint().height()
+                + separator)
+        return need > self.height() - bars
 
     def _apply_default_dock_sizes(self) -> None:
+        if getattr(self, "_stacked_left", False):
+            self.resizeDocks([self.layers_dock, self.params_dock], [330, 300], Qt.Orientation.Horizontal)
+            return
         if getattr(self, "_compact_layout", False):
             # The left column: the window less the menu, tool and status bars (about 80 px);
             # the kernel gets the larger part. Each dock keeps at least its minimum.
@@ -160,8 +183,9 @@ class WindowLayout:
         if self._default_layout_pending:
             # Dock sizes only take once the window has its size.
             self._default_layout_pending = False
-            if self._wants_compact_layout():
-                self._arrange_default_docks(True)
+            compact = self._wants_compact_layout()
+            if compact or getattr(self, "_compact_layout", False):  # (arranged before it showed)
+                self._arrange_default_docks(compact)
             self._apply_default_dock_sizes()
 
     def reset_layout(self) -> None:
@@ -247,6 +271,10 @@ class WindowLayout:
                 self.resize(min(1440, available.width()), min(900, available.height()))
                 if not available.contains(self.geometry()):
                     self.move(available.topLeft())  # (a restored position that no longer fits)
+            if self._default_layout_pending and self._wants_compact_layout():
+                # Before the window first shows: the wide layout's minimum height (the Kernel
+                # above the Layer parameters) would make it grow past a small screen first.
+                self._arrange_default_docks(True)
         state = self.settings.value("window/state")
         if restored and isinstance(state, QByteArray) and not state.isEmpty():
             self._default_layout_pending = not self.restoreState(state)

@@ -1,0 +1,144 @@
+"""Small screens and large fonts: the window opens no larger than the screen, and the Learn
+docks open inside it.
+
+A window's minimum size is the sum of its docks' and views' minimums; Qt grows a window to it
+whatever size was asked for. On a 1024 x 600 netbook the window used to open at 1184 x 674 (the
+map views' controls in one row made each view at least 350 px wide, the wide layout's Kernel
+above the Layer parameters made it tall), and opening Learn ▸ Shift the input and the Sliding
+window player beside the bottom docks widened it to 1558 px on every screen.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import grid_drawn, settle
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
+
+from convstudio.app.window.main_window import MainWindow
+
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+# The small screen (logical pixels) and, in the large-font run below, the application font.
+SMALL = tuple(int(v) for v in os.environ.get("CONVSTUDIO_TEST_SCREEN", "1024x600").split("x"))
+FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
+
+
+@pytest.fixture
+def screen(monkeypatch, qapp):
+    """Pretend the window is on a screen whose available area is ``screen[0]`` (logical px)."""
+    if FONT_PT is not None:
+        font = qapp.font()
+        font.setPointSizeF(float(FONT_PT))
+        qapp.setFont(font)
+    size = [QRect(0, 0, *SMALL)]
+    monkeypatch.setattr(MainWindow, "_screen_geometry", lambda self: QRect(size[0]), raising=False)
+    return size
+
+
+def first_start(qtbot, make_window) -> MainWindow:
+    """The app's first start on the pretended screen: the window sizes itself to it."""
+    w = make_window(first_launch=True, size=None, settings_file="fresh.ini")
+    w.show()
+    qtbot.waitExposed(w)
+    settle(w)
+    return w
+
+
+def fits(w: MainWindow, width: int, height: int) -> bool:
+    hint = w.minimumSizeHint()
+    return w.width() <= width and w.height() <= height and hint.width() <= width and hint.height() <= height
+
+
+def open_learn_docks(w: MainWindow) -> list[QDockWidget]:
+    docks = [w.explore.shift_dock, w.explore.player_dock]
+    for dock in docks:
+        w.explore.open_dock(dock)
+        QApplication.processEvents()
+    settle(w)
+    return docks
+
+
+def test_a_first_start_on_a_small_screen_fits_it(qtbot, make_window, screen):
+    w = first_start(qtbot, make_window)
+    assert (w.width(), w.height()) == SMALL
+    assert fits(w, *SMALL)
+    # the compact layout: the Kernel under the Layers (at 14 pt a tab beside them), whole
+    assert w.dockWidgetArea(w.kernel_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    if FONT_PT is None:
+        assert not w.tabifiedDockWidgets(w.kernel_dock)
+    for dock in (w.layers_dock, w.kernel_dock, w.params_dock):
+        assert dock.isVisible() and dock.height() >= dock.minimumSizeHint().height()
+
+
+def test_the_learn_docks_open_as_tabs_where_the_bottom_row_has_no_room(qtbot, make_window, screen):
+    w = first_start(qtbot, make_window)
+    for dock in open_learn_docks(w):
+        assert dock.isVisible() and w.dockWidgetArea(dock) == BOTTOM
+        assert w.tabifiedDockWidgets(dock), f"{dock.objectName()} beside the others"
+    assert fits(w, *SMALL), (w.size(), w.minimumSizeHint())
+    # the one opened last is the tab shown; the Inspector keeps its width
+    assert not w.explore.player_dock.visibleRegion().isEmpty()
+    assert w.insight.inspector_dock.width() >= min(w.insight.inspector_dock.sizeHint().width(), 200)
+
+
+def test_on_a_large_screen_they_open_beside_the_others(qtbot, make_window, screen):
+    screen[0] = QRect(0, 0, 2560, 1400)
+    w = first_start(qtbot, make_window)
+    size = w.size()
+    shift = w.explore.shift_dock
+    w.explore.open_dock(shift)
+    settle(w)
+    assert not w.tabifiedDockWidgets(shift) and shift.width() > shift.minimumSizeHint().width()
+    readable = w.explore.READABLE_DOCK_WIDTH
+    for dock in (w.insight.insight_dock, w.insight.inspector_dock):
+        assert dock.isVisible() and dock.width() >= min(dock.sizeHint().width(), readable)
+    assert w.size() == size
+
+
+def test_a_short_screen_puts_the_kernel_beside_the_layers_as_a_tab(qtbot, make_window, screen):
+    """1366 x 768 at 150 %: 911 x 512 logical pixels, too short for the Layers above the Kernel."""
+    screen[0] = QRect(0, 0, 911, 512)
+    w = first_start(qtbot, make_window)
+    assert w.tabifiedDockWidgets(w.kernel_dock) == [w.layers_dock]
+    assert fits(w, 911, 512), (w.size(), w.minimumSizeHint())
+    w.kernel_dock.raise_()
+    QApplication.processEvents()
+    assert w.kernel_dock.height() >= w.kernel_dock.minimumSizeHint().height()
+
+
+def test_the_map_views_controls_wrap_instead_of_widening_the_view(qtbot, make_window):
+    w = make_window(first_launch=True, size=(1300, 850), show=True)
+    settle(w)
+    grid = w.input_view
+    bar = grid.findChild(QWidget, "gridControls")
+    shown = [c for c in bar.findChildren(QWidget) if c.isVisible() and c.parent() is bar]
+    one_row = sum(c.sizeHint().width() for c in shown)
+    assert grid.minimumSizeHint().width() < one_row  # narrower than the controls in one row
+    w.splitter.setSizes([grid.minimumSizeHint().width(), 2000])
+    qtbot.waitUntil(lambda: grid_drawn(grid))
+    QApplication.processEvents()
+    rows = {c.geometry().top() for c in shown}
+    assert len(rows) >= 2  # wrapped
+    for c in shown:  # every control whole, inside its bar
+        assert bar.rect().contains(c.geometry()), c
+        assert c.width() >= c.minimumSizeHint().width()
+
+
+@pytest.mark.skipif(FONT_PT is not None, reason="already in it")
+def test_the_same_with_a_14_point_font_on_a_1280x720_screen(tmp_path):
+    """The application font is set once per process: the checks above in a new one, at 14 pt."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT="14",
+               CONVSTUDIO_TEST_SCREEN="1280x720")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x",
+         f"{__file__}::test_a_first_start_on_a_small_screen_fits_it",
+         f"{__file__}::test_the_learn_docks_open_as_tabs_where_the_bottom_row_has_no_room"],
+        env=env, cwd=str(Path(__file__).resolve().parents[2]), capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "2 passed" in done.stdout, done.stdout[-2000:]
