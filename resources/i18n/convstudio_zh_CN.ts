@@ -3581,5 +3581,221 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>An autosaved session could not be read ({why}); it is kept in {folder}.</source>
             <translation>一个自动保存的会话无法读取（{why}）；它保留在 {folder}。</translation>
         </message>
+        <message>
+            <source> (every {step})</source>
+            <translation>（间隔 {step}）</translation>
+        </message>
+        <message>
+            <source>&amp;Redo {what}</source>
+            <translation>重做 {what}(&amp;R)</translation>
+        </message>
+        <message>
+            <source>&amp;Undo {what}</source>
+            <translation>撤销 {what}(&amp;U)</translation>
+        </message>
+        <message>
+            <source>(Preview pixels: 1/{f} of the image.)</source>
+            <translation>（预览像素：图像的 1/{f}。）</translation>
+        </message>
+        <message>
+            <source>(sum of {n} values) / {divisor} = {value}</source>
+            <translation>（{n} 个值之和）/ {divisor} = {value}</translation>
+        </message>
+        <message>
+            <source>(the value in layer {n}'s map)</source>
+            <translation>（第 {n} 层特征图中的值）</translation>
+        </message>
+        <message>
+            <source>(the value in layer {n}'s map), from one input channel, no bias</source>
+            <translation>（第 {n} 层特征图中的值），来自单个输入通道，无偏置</translation>
+        </message>
+        <message>
+            <source>({n} terms)</source>
+            <translation>（共 {n} 项）</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;ERF&lt;/b&gt; of layer {n}, channel {channel}, row {row}, col {col}: how much each input pixel moves this value (∂y/∂x; red positive, blue negative, transparent: no influence).</source>
+            <translation>第 {n} 层、通道 {channel}、第 {row} 行、第 {col} 列的 &lt;b&gt;ERF&lt;/b&gt;：每个输入像素使这个值变化多少（∂y/∂x；红色为正，蓝色为负，透明表示没有影响）。</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Input channel {c}&lt;/b&gt; — rows {rows}, cols {cols}: sum &lt;b&gt;{sum}&lt;/b&gt;</source>
+            <translation>&lt;b&gt;输入通道 {c}&lt;/b&gt;——第 {rows} 行、第 {cols} 列：和为 &lt;b&gt;{sum}&lt;/b&gt;</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Layer {n}&lt;/b&gt; ({type}) · channel {channel} · row {row}, col {col}</source>
+            <translation>&lt;b&gt;第 {n} 层&lt;/b&gt;（{type}）· 通道 {channel} · 第 {row} 行，第 {col} 列</translation>
+        </message>
+        <message>
+            <source>A transposed convolution spreads every input value over the output with the kernel; these input values (rows and columns of the previous map) land on this pixel, each meeting one kernel tap.</source>
+            <translation>转置卷积用卷积核把每个输入值铺展到输出上；下面这些输入值（上一层特征图的行和列）落在这个像素上，每个值各对上卷积核的一个抽头。</translation>
+        </message>
+        <message>
+            <source>Cells marked · hang beyond the padded input (ceil mode): they count neither as a value nor in the divisor.</source>
+            <translation>标有 · 的格子超出了填充后的输入（向上取整模式）：它们既不算作数值，也不计入除数。</translation>
+        </message>
+        <message>
+            <source>Clear list</source>
+            <translation>清空列表</translation>
+        </message>
+        <message>
+            <source>Click a pixel of a layer's feature maps to see how its value was computed.</source>
+            <translation>单击某一层特征图上的一个像素，查看它的值是如何算出来的。</translation>
+        </message>
+        <message>
+            <source>Computing the effective receptive field of layer {n} (row {row}, col {col})…</source>
+            <translation>正在计算第 {n} 层（第 {row} 行，第 {col} 列）的有效感受野…</translation>
+        </message>
+        <message>
+            <source>Copied from input row {row}, col {col} (value {value}).</source>
+            <translation>复制自输入的第 {row} 行，第 {col} 列（值为 {value}）。</translation>
+        </message>
+        <message>
+            <source>ERF heat map: click a pixel of the selected layer.</source>
+            <translation>ERF 热图：单击所选层的一个像素。</translation>
+        </message>
+        <message>
+            <source>ERF: {why}</source>
+            <translation>ERF：{why}</translation>
+        </message>
+        <message>
+            <source>Every gradient is 0 here: no input pixel changes this value (a ReLU that is off, or a max pool whose winner lies elsewhere).</source>
+            <translation>这里的梯度全为 0：没有任何输入像素能改变这个值（某个 ReLU 处于截止状态，或某个最大池化的胜出者在别处）。</translation>
+        </message>
+        <message>
+            <source>Input (same position in the previous layer): &lt;b&gt;{value}&lt;/b&gt;</source>
+            <translation>输入（上一层的同一位置）：&lt;b&gt;{value}&lt;/b&gt;</translation>
+        </message>
+        <message>
+            <source>Input channel {c} — rows {rows}, cols {cols}</source>
+            <translation>输入通道 {c}——第 {rows} 行、第 {cols} 列</translation>
+        </message>
+        <message>
+            <source>Kept from input row {row}, col {col} (value {value}); the rows and columns in between are skipped.</source>
+            <translation>保留自输入的第 {row} 行，第 {col} 列（值为 {value}）；其间的行和列被跳过。</translation>
+        </message>
+        <message>
+            <source>No input value lands here: the value is the bias {bias}.</source>
+            <translation>没有输入值落在这里：该值就是偏置 {bias}。</translation>
+        </message>
+        <message>
+            <source>Nonzero over rows {rows}, cols {cols} ({h} × {w}; the theoretical field is {rf_h} × {rf_w}); {n} pixels influence it.</source>
+            <translation>非零范围为第 {rows} 行、第 {cols} 列（{h} × {w}；理论感受野为 {rf_h} × {rf_w}）；有 {n} 个像素影响它。</translation>
+        </message>
+        <message>
+            <source>Redo {what}</source>
+            <translation>重做 {what}</translation>
+        </message>
+        <message>
+            <source>Shaded cells are padding; they count as 0 (and in the divisor unless count_include_pad is off).</source>
+            <translation>灰色格子是填充；它们按 0 计（除非关闭了“平均时计入填充”，否则也计入除数）。</translation>
+        </message>
+        <message>
+            <source>Shaded cells are padding; they pad with −∞: they never win.</source>
+            <translation>灰色格子是填充；它们以 −∞ 填充，永远不会胜出。</translation>
+        </message>
+        <message>
+            <source>Shaded cells lie in the padding (outside the layer's input); they hold what the padding mode put there.</source>
+            <translation>灰色格子位于填充区域（在该层的输入之外）；其中是填充模式填入的值。</translation>
+        </message>
+        <message>
+            <source>Showing the top-left {r} × {c} of the {rows} × {cols} cells; the sums run over all of them.</source>
+            <translation>显示 {rows} × {cols} 个格子中左上角的 {r} × {c} 个；求和覆盖全部格子。</translation>
+        </message>
+        <message>
+            <source>Sum of all gradients {sum}; strongest at row {row}, col {col}.</source>
+            <translation>所有梯度之和为 {sum}；最强处在第 {row} 行，第 {col} 列。</translation>
+        </message>
+        <message>
+            <source>Sum {sum} / divisor {divisor}</source>
+            <translation>和 {sum} / 除数 {divisor}</translation>
+        </message>
+        <message>
+            <source>That is the value in layer {n}'s map.</source>
+            <translation>这就是第 {n} 层特征图中的值。</translation>
+        </message>
+        <message>
+            <source>The exact sum of these products is &lt;b&gt;{exact}&lt;/b&gt;; the map's value differs from it by more than float32 rounding allows for this sum ({bound}). The map was computed from other numbers than the ones shown here (a stale map, or an input with infinities or NaN).</source>
+            <translation>这些乘积的精确和为 &lt;b&gt;{exact}&lt;/b&gt;；特征图中的值与它的差超出了 float32 舍入对这个和所允许的范围（{bound}）。特征图是由与这里所示不同的数算出来的（特征图已过时，或输入中含有无穷大或 nan）。</translation>
+        </message>
+        <message>
+            <source>The largest value wins: input row {row}, col {col} (highlighted; the first one in reading order on a tie).</source>
+            <translation>最大值胜出：输入的第 {row} 行，第 {col} 列（已高亮；并列时取按阅读顺序的第一个）。</translation>
+        </message>
+        <message>
+            <source>The layer is disabled: it passes its input ({value}) through.</source>
+            <translation>该层已停用：它把输入（{value}）原样传下去。</translation>
+        </message>
+        <message>
+            <source>This cell is padding with a constant value.</source>
+            <translation>这个格子是用常数值填充的。</translation>
+        </message>
+        <message>
+            <source>Total (channel sums and bias):</source>
+            <translation>总计（各通道之和加偏置）：</translation>
+        </message>
+        <message>
+            <source>Total (channel sums):</source>
+            <translation>总计（各通道之和）：</translation>
+        </message>
+        <message>
+            <source>Total: &lt;b&gt;{value}&lt;/b&gt;</source>
+            <translation>总计：&lt;b&gt;{value}&lt;/b&gt;</translation>
+        </message>
+        <message>
+            <source>Undo {what}</source>
+            <translation>撤销 {what}</translation>
+        </message>
+        <message>
+            <source>Upsampling ({mode}) takes the input pixels around (row + 0.5) / scale − 0.5 (clamped at the border), weighted by closeness:</source>
+            <translation>上采样（{mode}）取 (行 + 0.5) / 倍数 − 0.5 周围的输入像素（在边界处截断），按远近加权：</translation>
+        </message>
+        <message>
+            <source>Upsampling ({mode}) takes the nearest input pixel, floor(row / scale), floor(col / scale):</source>
+            <translation>上采样（{mode}）取最近的输入像素，即 floor(行 / 倍数)、floor(列 / 倍数)：</translation>
+        </message>
+        <message>
+            <source>Value in layer {n}'s map: &lt;b&gt;{value}&lt;/b&gt;</source>
+            <translation>第 {n} 层特征图中的值：&lt;b&gt;{value}&lt;/b&gt;</translation>
+        </message>
+        <message>
+            <source>kernel</source>
+            <translation>卷积核</translation>
+        </message>
+        <message>
+            <source>leaky_relu(x) = x if x &gt; 0 else slope · x</source>
+            <translation>leaky_relu(x) = x（当 x &gt; 0），否则为 斜率 · x</translation>
+        </message>
+        <message>
+            <source>products</source>
+            <translation>乘积</translation>
+        </message>
+        <message>
+            <source>row {row}, col {col}</source>
+            <translation>第 {row} 行，第 {col} 列</translation>
+        </message>
+        <message>
+            <source>window</source>
+            <translation>窗口</translation>
+        </message>
+        <message>
+            <source>window (average)</source>
+            <translation>窗口（平均值）</translation>
+        </message>
+        <message>
+            <source>window (max)</source>
+            <translation>窗口（最大值）</translation>
+        </message>
+        <message>
+            <source>{bias} (bias)</source>
+            <translation>{bias}（偏置）</translation>
+        </message>
+        <message>
+            <source>{first} to {last}</source>
+            <translation>{first} 至 {last}</translation>
+        </message>
+        <message>
+            <source>{n} more input channels (their windows are not drawn):</source>
+            <translation>另有 {n} 个输入通道（未画出它们的窗口）：</translation>
+        </message>
     </context>
 </TS>

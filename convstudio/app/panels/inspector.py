@@ -11,6 +11,10 @@ The numbers are :func:`convstudio.core.explain.explain_pixel`'s (the same ones `
 --at L,C,I,J --json`` prints); this module only lays them out. Big windows are cut to
 :data:`MAX_CELLS` x :data:`MAX_CELLS` cells on screen (the sums always run over every cell), and at
 most :data:`MAX_CHANNELS` input channels are drawn in full (the others are listed with their sums).
+
+The page's words are made with :func:`~convstudio.app.i18n.tr` (the dict's keys stay English, as
+the core writes them); numbers, formulas and layer types (``conv2d``) stay as they are. The panel
+makes its page again when the interface's language changes (docs/developing.md, "Translations").
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.views.colormaps import diverging_rgb
 from convstudio.core.formatting import MINUS, format_short
 
@@ -48,6 +53,11 @@ def fmt(v, digits: int = 4) -> str:
     if v is None:
         return MINUS + "∞"
     return format_short(v, digits, whole_below=1e9, typographic=True)
+
+
+def _esc(text: str) -> str:
+    """`text` (a sentence of the page) for the rich text: ``<``, ``>`` and ``&`` escaped, quotes kept."""
+    return html.escape(text, quote=False)
 
 
 def _total(v) -> str:
@@ -117,9 +127,9 @@ def _grid(values, *, padding=None, beyond=None, winner=None, tint: bool = False,
 def _cut_note(rows: int, cols: int) -> str:
     if rows <= MAX_CELLS and cols <= MAX_CELLS:
         return ""
-    return (f"<p style='color:#b26a00'>Showing the top-left {min(rows, MAX_CELLS)} × "
-            f"{min(cols, MAX_CELLS)} of the {rows} × {cols} cells; the sums run over all of "
-            "them.</p>")
+    return ("<p style='color:#b26a00'>"
+            + tr("Showing the top-left {r} × {c} of the {rows} × {cols} cells; the sums run over all of them.").format(
+                r=min(rows, MAX_CELLS), c=min(cols, MAX_CELLS), rows=rows, cols=cols) + "</p>")
 
 
 def _span(idx: list[int]) -> str:
@@ -128,51 +138,59 @@ def _span(idx: list[int]) -> str:
     if len(idx) == 1:
         return fmt(idx[0])
     step = idx[1] - idx[0]
-    text = f"{fmt(idx[0])} to {fmt(idx[-1])}"
-    return text + (f" (every {step})" if step > 1 else "")
+    text = tr("{first} to {last}").format(first=fmt(idx[0]), last=fmt(idx[-1]))
+    return text + (tr(" (every {step})").format(step=step) if step > 1 else "")
 
 
 def _expression(window, kernel, total: float) -> str:
     terms = [f"{fmt(v)}×{fmt(k)}" for v, k in zip(np.ravel(window), np.ravel(kernel))]
     if len(terms) > MAX_EXPRESSION_TERMS:
         head = " + ".join(terms[:8])
-        return f"{head} + … ({len(terms)} terms) = {_total(total)}".replace("+ −", "− ")
+        count = tr("({n} terms)").format(n=len(terms))
+        return f"{head} + … {count} = {_total(total)}".replace("+ −", "− ")
     return (" + ".join(terms) + f" = {_total(total)}").replace("+ −", "− ")
 
 
 def _padding_note(info: dict) -> str:
-    return (f"<p style='color:{_PAD_FG}'><i>Shaded cells lie in the padding (outside the layer's "
-            "input); they hold what the padding mode put there.</i></p>")
+    return (f"<p style='color:{_PAD_FG}'><i>"
+            + tr("Shaded cells lie in the padding (outside the layer's input); they hold what the padding mode "
+                 "put there.") + "</i></p>")
 
 
 def _rounding_note(info: dict) -> str:
     """Words for a map value that the exact arithmetic does not explain to float32 rounding."""
     if info.get("within_bound", True):
         return ""
-    return ("<p style='color:#b26a00'>The exact sum of these products is "
-            f"<b>{html.escape(fmt(info['total'], 9))}</b>; the map's value differs from it by "
-            f"more than float32 rounding allows for this sum ({html.escape(fmt(info['bound'], 3))})"
-            ". The map was computed from other numbers than the ones shown here (a stale map, "
-            "or an input with infinities or NaN).</p>")
+    return ("<p style='color:#b26a00'>"
+            + tr("The exact sum of these products is <b>{exact}</b>; the map's value differs from it by more "
+                 "than float32 rounding allows for this sum ({bound}). The map was computed from other numbers "
+                 "than the ones shown here (a stale map, or an input with infinities or NaN).").format(
+                exact=html.escape(fmt(info["total"], 9)), bound=html.escape(fmt(info["bound"], 3)))
+            + "</p>")
 
 
-def _total_line(info: dict) -> str:
+def _total_line(info: dict, *, one_channel: bool = False) -> str:
     """One number for the result: the value in the layer's map, which is what the window shows
     and `convstudio apply` writes. The float64 arithmetic agrees with it to float32 rounding; only
-    when it does not is the exact sum named, in words (:func:`_rounding_note`)."""
+    when it does not is the exact sum named, in words (:func:`_rounding_note`). `one_channel`: a
+    conv's sum of one input channel and no bias, which the line says."""
     layer = info["layer"]
-    return (f"<p style='font-size:large'>Total: <b>{_total(info['output'])}</b> "
-            f"<span style='font-size:medium'>(the value in layer {layer}'s map)</span></p>")
+    where = (tr("(the value in layer {n}'s map), from one input channel, no bias") if one_channel
+             else tr("(the value in layer {n}'s map)")).format(n=layer)
+    return ("<p style='font-size:large'>" + tr("Total: <b>{value}</b>").format(value=_total(info["output"]))
+            + f" <span style='font-size:medium'>{_esc(where)}</span></p>")
 
 
 def _conv_channel_html(p: dict, result: float) -> list[str]:
     """One input channel of a conv explanation: window × kernel = products, and the expression."""
     rows, cols = len(p["window"]), len(p["window"][0])
-    cells = (_grid(p["window"], padding=p["padding"], caption="window"), "<b>×</b>",
-             _grid(p["kernel"], tint=True, caption="kernel"), "<b>=</b>",
-             _grid(p["products"], padding=p["padding"], tint=True, caption="products"))
-    return [f"<p><b>Input channel {p['input_channel']}</b> — rows {_span(p['rows'])}, "
-            f"cols {_span(p['cols'])}: sum <b>{_total(p['sum'])}</b></p>",
+    cells = (_grid(p["window"], padding=p["padding"], caption=tr("window")), "<b>×</b>",
+             _grid(p["kernel"], tint=True, caption=tr("kernel")), "<b>=</b>",
+             _grid(p["products"], padding=p["padding"], tint=True, caption=tr("products")))
+    head = tr("<b>Input channel {c}</b> — rows {rows}, cols {cols}: sum <b>{sum}</b>").format(
+        c=p["input_channel"], rows=_esc(_span(p["rows"])), cols=_esc(_span(p["cols"])),
+        sum=_total(p["sum"]))
+    return [f"<p>{head}</p>",
             "<table cellspacing='4'><tr>" + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
             + "</tr></table>",
             _cut_note(rows, cols),
@@ -186,26 +204,25 @@ def _conv_html(info: dict) -> list[str]:
     # The result first (one line, as the tutorial sums it up), then each channel's arithmetic.
     sums = " + ".join(_total(p["sum"]) for p in inputs)
     if bias:
-        sums += f" + {_total(bias)} (bias)"
+        sums += " + " + tr("{bias} (bias)").format(bias=_total(bias))
     if len(inputs) > 1 or bias:
         line = f"{sums} = {_total(value)}".replace("+ −", "− ")
-        what = "channel sums" + (" and bias" if bias else "")
-        parts.append(f"<p>Total ({what}): <span style='font-size:large'>"
+        what = tr("Total (channel sums and bias):") if bias else tr("Total (channel sums):")
+        parts.append(f"<p>{_esc(what)} <span style='font-size:large'>"
                      f"{html.escape(line)}</span></p>")
-        parts.append(f"<p>That is the value in layer {layer}'s map.</p>")
+        parts.append("<p>" + _esc(tr("That is the value in layer {n}'s map.").format(n=layer)) + "</p>")
     else:
-        parts.append(_total_line(info).replace("</span></p>", ", from one input channel, no bias"
-                                                              "</span></p>"))
+        parts.append(_total_line(info, one_channel=True))
     parts += [_rounding_note(info), "<hr>"]
     for p in inputs[:MAX_CHANNELS]:
         # one channel and no bias: its sum is the total, so it ends on the map's value too
         parts += _conv_channel_html(p, value if len(inputs) == 1 and not bias else p["sum"])
     if len(inputs) > MAX_CHANNELS:
         rest = inputs[MAX_CHANNELS:]
-        cells = "".join(f"<tr><td>input channel {p['input_channel']}</td>"
+        cells = "".join(f"<tr><td>{_esc(tr('input channel {c}').format(c=p['input_channel']))}</td>"
                         f"<td align='right'>{_total(p['sum'])}</td></tr>" for p in rest)
-        parts.append(f"<p>{len(rest)} more input channels (their windows are not drawn):</p>"
-                     f"<table cellpadding='2'>{cells}</table>")
+        more = tr("{n} more input channels (their windows are not drawn):").format(n=len(rest))
+        parts.append(f"<p>{_esc(more)}</p><table cellpadding='2'>{cells}</table>")
     if any(any(any(r) for r in p["padding"]) for p in inputs):
         parts.append(_padding_note(info))
     return parts
@@ -214,28 +231,34 @@ def _conv_html(info: dict) -> list[str]:
 def _pool_html(info: dict) -> list[str]:
     kind, value = info["kind"], info["output"]
     rows, cols = len(info["window"]), len(info["window"][0])
-    caption = "window (max)" if kind == "max" else "window (average)"
-    parts = [f"<p>Input channel {info['channel']} — rows {_span(info['rows'])}, "
-             f"cols {_span(info['cols'])}</p>",
+    caption = tr("window (max)") if kind == "max" else tr("window (average)")
+    head = tr("Input channel {c} — rows {rows}, cols {cols}").format(
+        c=info["channel"], rows=_span(info["rows"]), cols=_span(info["cols"]))
+    parts = [f"<p>{_esc(head)}</p>",
              _grid(info["window"], padding=info["padding"], beyond=info.get("beyond"),
                    winner=info.get("winner_index") if kind == "max" else None, caption=caption),
              _cut_note(rows, cols)]
     if any(any(r) for r in info["padding"]):
-        what = "pad with −∞: they never win" if kind == "max" else \
-            "count as 0 (and in the divisor unless count_include_pad is off)"
-        parts.append(f"<p style='color:{_PAD_FG}'><i>Shaded cells are padding; they {what}.</i></p>")
+        what = (tr("Shaded cells are padding; they pad with −∞: they never win.") if kind == "max" else
+                tr("Shaded cells are padding; they count as 0 (and in the divisor unless count_include_pad "
+                   "is off)."))
+        parts.append(f"<p style='color:{_PAD_FG}'><i>{_esc(what)}</i></p>")
     if info.get("beyond") and any(any(r) for r in info["beyond"]):
-        parts.append("<p style='color:#6b6b6b'><i>Cells marked · hang beyond the padded input "
-                     "(ceil mode): they count neither as a value nor in the divisor.</i></p>")
+        parts.append("<p style='color:#6b6b6b'><i>"
+                     + _esc(tr("Cells marked · hang beyond the padded input (ceil mode): they count "
+                                      "neither as a value nor in the divisor.")) + "</i></p>")
     if kind == "max":
         wr, wc = info["winner"]
-        parts.append(f"<p>The largest value wins: input row {wr}, col {wc} "
-                     "(highlighted; the first one in reading order on a tie).</p>")
+        parts.append("<p>" + _esc(tr("The largest value wins: input row {row}, col {col} (highlighted; the "
+                                            "first one in reading order on a tie).").format(row=wr, col=wc))
+                     + "</p>")
     else:
         expr = info.get("expression", "")
         if len(expr) > 400:
-            expr = f"(sum of {rows * cols} values) / {fmt(info['divisor'])} = {_total(value)}"
-        parts.append(f"<p>Sum {_total(info['sum'])} / divisor {fmt(info['divisor'])}</p>")
+            expr = tr("(sum of {n} values) / {divisor} = {value}").format(
+                n=rows * cols, divisor=fmt(info["divisor"]), value=_total(value))
+        parts.append("<p>" + _esc(tr("Sum {sum} / divisor {divisor}").format(
+            sum=_total(info["sum"]), divisor=fmt(info["divisor"]))) + "</p>")
         parts.append(f"<p style='font-family:monospace'>{html.escape(expr)}</p>")
     return parts + [_total_line(info), _rounding_note(info)]
 
@@ -244,12 +267,13 @@ def _activation_html(info: dict) -> list[str]:
     x, y = info["input"], info["output"]
     formula = {
         "relu": f"relu(x) = max(0, x): max(0, {fmt(x, 6)})",
-        "leaky_relu": "leaky_relu(x) = x if x > 0 else slope · x",
+        "leaky_relu": tr("leaky_relu(x) = x if x > 0 else slope · x"),
         "abs": f"abs(x) = |x|: |{fmt(x, 6)}|",
         "sigmoid": f"sigmoid(x) = 1 / (1 + e^(−x)): 1 / (1 + e^({fmt(-x, 6)}))",
         "tanh": f"tanh({fmt(x, 6)})",
     }.get(info["type"], info["type"])
-    return [f"<p>Input (same position in the previous layer): <b>{_total(x)}</b></p>",
+    return ["<p>" + tr("Input (same position in the previous layer): <b>{value}</b>").format(value=_total(x))
+            + "</p>",
             f"<p style='font-family:monospace'>{html.escape(formula)} = {_total(y)}</p>",
             _total_line(info)]
 
@@ -257,47 +281,53 @@ def _activation_html(info: dict) -> list[str]:
 def _pad_html(info: dict) -> list[str]:
     src = info.get("source")
     if src is None:
-        return ["<p>This cell is padding with a constant value.</p>", _total_line(info)]
-    return [f"<p>Copied from input row {src[0]}, col {src[1]} (value {_total(info['input'])}).</p>",
-            _total_line(info)]
+        return ["<p>" + _esc(tr("This cell is padding with a constant value.")) + "</p>", _total_line(info)]
+    copied = tr("Copied from input row {row}, col {col} (value {value}).").format(
+        row=src[0], col=src[1], value=_total(info["input"]))
+    return [f"<p>{_esc(copied)}</p>", _total_line(info)]
 
 
 def _stride_html(info: dict) -> list[str]:
     src = info["source"]
-    return [f"<p>Kept from input row {src[0]}, col {src[1]} (value {_total(info['input'])}); the "
-            "rows and columns in between are skipped.</p>", _total_line(info)]
+    kept = tr("Kept from input row {row}, col {col} (value {value}); the rows and columns in between are "
+              "skipped.").format(row=src[0], col=src[1], value=_total(info["input"]))
+    return [f"<p>{_esc(kept)}</p>", _total_line(info)]
 
 
 def _conv_transpose_html(info: dict) -> list[str]:
     """The scatter seen from one output pixel: the input values that land on it, each times the
     kernel tap it meets there (docs/semantics.md, "conv_transpose2d")."""
     inputs = info["inputs"]
-    head = ("<p>A transposed convolution spreads every input value over the output with the "
-            "kernel; these input values (rows and columns of the previous map) land on this pixel, "
-            "each meeting one kernel tap.</p>")
+    head = ("<p>" + _esc(tr("A transposed convolution spreads every input value over the output with "
+                                   "the kernel; these input values (rows and columns of the previous map) land "
+                                   "on this pixel, each meeting one kernel tap.")) + "</p>")
     if not inputs or not inputs[0]["window"]:
-        return [head, f"<p>No input value lands here: the value is the bias "
-                      f"{_total(info['bias'])}.</p>", _total_line(info), _rounding_note(info)]
+        none = tr("No input value lands here: the value is the bias {bias}.").format(bias=_total(info["bias"]))
+        return [head, f"<p>{_esc(none)}</p>", _total_line(info), _rounding_note(info)]
     no_padding = [{**p, "padding": [[False] * len(row) for row in p["window"]]} for p in inputs]
     return [head] + _conv_html({**info, "inputs": no_padding})
 
 
 def _upsample_html(info: dict) -> list[str]:
     sources = info["sources"]
-    rows = "".join(f"<tr><td>row {s['row']}, col {s['col']}</td><td align='right'>{_total(s['value'])}"
+    rows = "".join(f"<tr><td>{_esc(tr('row {row}, col {col}').format(row=s['row'], col=s['col']))}</td>"
+                   f"<td align='right'>{_total(s['value'])}"
                    f"</td><td align='right'>× {fmt(s['weight'], 6)}</td></tr>" for s in sources)
-    how = ("the nearest input pixel, floor(row / scale), floor(col / scale)" if info["mode"] == "nearest"
-           else "the input pixels around (row + 0.5) / scale − 0.5 (clamped at the border), "
-                "weighted by closeness")
-    return [f"<p>Upsampling ({html.escape(info['mode'])}) takes {how}:</p>",
+    how = (tr("Upsampling ({mode}) takes the nearest input pixel, floor(row / scale), floor(col / scale):")
+           if info["mode"] == "nearest"
+           else tr("Upsampling ({mode}) takes the input pixels around (row + 0.5) / scale − 0.5 (clamped at the "
+                   "border), weighted by closeness:"))
+    return ["<p>" + _esc(how.format(mode=info["mode"])) + "</p>",
             f"<table cellpadding='2'>{rows}</table>",
             f"<p style='font-family:monospace'>{html.escape(info['expression'])}</p>",
             _total_line(info), _rounding_note(info)]
 
 
 def _identity_html(info: dict) -> list[str]:
-    return [f"<p>The layer is disabled: it passes its input ({_total(info['input'])}) through.</p>",
-            f"<p>Value in layer {info['layer']}'s map: <b>{_total(info['output'])}</b></p>"]
+    passes = tr("The layer is disabled: it passes its input ({value}) through.").format(value=_total(info["input"]))
+    return [f"<p>{_esc(passes)}</p>",
+            "<p>" + tr("Value in layer {n}'s map: <b>{value}</b>").format(n=info["layer"], value=_total(info["output"]))
+            + "</p>"]
 
 
 #: The page body for each ``kind`` of :func:`~convstudio.core.explain.explain_pixel` result. A new
@@ -318,8 +348,9 @@ EXPLANATION_SECTIONS: dict[str, Callable[[dict], list[str]]] = {
 
 def explanation_html(info: dict, *, mode_note: str = "") -> str:
     """The inspector's page for one :func:`~convstudio.core.explain.explain_pixel` result."""
-    parts = [f"<p><b>Layer {info['layer']}</b> ({html.escape(info['type'])}) · channel "
-             f"{info['channel']} · row {info['row']}, col {info['col']}</p>"]
+    parts = ["<p>" + tr("<b>Layer {n}</b> ({type}) · channel {channel} · row {row}, col {col}").format(
+        n=info["layer"], type=html.escape(info["type"]), channel=info["channel"], row=info["row"], col=info["col"])
+             + "</p>"]
     if mode_note:
         parts.append(f"<p style='color:#b26a00'>{html.escape(mode_note)}</p>")
     section = EXPLANATION_SECTIONS.get(info.get("kind"))
@@ -340,6 +371,7 @@ class InspectorPanel(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setStyleSheet("color: gray;")
+        made_at_run_time(self.hint)  # (made with tr() here or by the window's controller)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.hint)
@@ -347,25 +379,41 @@ class InspectorPanel(QWidget):
         global _CHAR_W
         _CHAR_W = max(6, QFontMetrics(self.browser.font()).horizontalAdvance("0") + 1)
         self.explanation: dict | None = None
-        self.set_message("Click a pixel of a layer's feature maps to see how its value was computed.")
+        self._note = ""
+        self._own_hint = False  # the hint is this panel's own first text (not the controller's)
+        self.set_message(tr("Click a pixel of a layer's feature maps to see how its value was computed."))
+        self._own_hint = True
+        notifier().languageChanged.connect(self._on_language_changed)
+
+    def _on_language_changed(self, _language: str) -> None:
+        """The page (and the panel's own hint) again in the new language. The window's controller
+        makes its messages and notes again too (app/window/insight.py)."""
+        if self.explanation is not None:
+            self.set_explanation(self.explanation, note=self._note)
+        elif self._own_hint:
+            self.hint.setText(tr("Click a pixel of a layer's feature maps to see how its value was computed."))
 
     def set_message(self, text: str) -> None:
         """Nothing to explain: say why (or what to do)."""
         self.explanation = None
+        self._own_hint = False
         self.hint.setText(text)
         self.hint.setVisible(True)
         self.browser.clear()
 
     def set_status(self, text: str) -> None:
         """A short note above what is shown (e.g. "updating…"), which stays meanwhile."""
+        self._own_hint = False
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
 
     def set_explanation(self, info: dict, *, note: str = "", page: str | None = None) -> None:
-        """Show `info` (from explain_pixel); `page` is ``explanation_html(info)`` if already made."""
+        """Show `info` (from explain_pixel) with `note` (the mode note, already in the interface's
+        language); `page` is ``explanation_html(info, mode_note=note)`` if already made."""
         where = ("layer", "channel", "row", "col")
         same = self.explanation is not None and all(self.explanation[k] == info[k] for k in where)
         self.explanation = info
+        self._note = note
         self.hint.setVisible(False)
         bar = self.browser.verticalScrollBar()
         pos = bar.value()

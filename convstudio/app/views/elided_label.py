@@ -4,6 +4,10 @@ A plain QLabel given less width than its text cuts the text off at the edge ("Ex
 to /tr"), which reads as a different message. :class:`ElidedLabel` draws it shortened with "…"
 where the text matters least (the middle of a message that ends in a file name, by default), and
 keeps the whole text in :meth:`text` and in the tooltip.
+
+The tooltip is its owner's, set with the text (the whole text, or more): the translation walker
+leaves it alone (``i18n.made_at_run_time``), so that after a language switch it still says what the
+label shows, whether or not the owner makes the text again.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QWidget
+
+from convstudio.app.i18n import made_at_run_time
 
 __all__ = ["ElidedLabel"]
 
@@ -29,6 +35,7 @@ class ElidedLabel(QLabel):
         self._mode = mode
         self._keep_chars = keep_chars
         self.setTextFormat(Qt.TextFormat.PlainText)
+        made_at_run_time(self, "toolTip")  # (the owner's, with the text: see the module docstring)
 
     def shown_text(self) -> str:
         """The text as drawn now: all of it, or shortened with "…" to the label's width."""

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QStyle, QToolBar
 
-from convstudio.app.i18n import add_language_menu, made_at_run_time, tr
+from convstudio.app.i18n import add_language_menu, made_at_run_time, notifier, tr
 from convstudio.app.views.colormaps import AUTO, DISPLAY_MODES
 from convstudio.app.views.display import mode_menu_text
 from convstudio.session import samples
@@ -83,11 +83,9 @@ class WindowActions:
         a["quit"] = self._action("&Quit", self.close, shortcut=QKeySequence.StandardKey.Quit)
         a["quit"].setMenuRole(QAction.MenuRole.QuitRole)
 
-        stack = self.doc.undo_stack
-        undo = stack.createUndoAction(self, "&Undo")
+        undo, redo = self._build_undo_actions()
         undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
         undo.setIcon(self.style().standardIcon(SP.SP_ArrowBack))
-        redo = stack.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         redo.setIcon(self.style().standardIcon(SP.SP_ArrowForward))
         self.addAction(undo)
@@ -234,6 +232,40 @@ class WindowActions:
         self.toolbar = tb
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self._panels_menu.addAction(tb.toggleViewAction())
+
+    def _build_undo_actions(self) -> tuple[QAction, QAction]:
+        """Edit > Undo and Redo on the document's undo stack, named after the step they take
+        ("&Undo Add conv2d layer") in the interface's language. ``QUndoStack.createUndoAction``
+        fixes its prefix when the action is made; these actions follow the stack's signals as its
+        own do, and are named again on a language switch (:meth:`_name_undo_actions`)."""
+        stack = self.doc.undo_stack
+        undo, redo = QAction(self), QAction(self)
+        for act in (undo, redo):
+            made_at_run_time(act, "text", "toolTip")  # (named here, again on languageChanged)
+        undo.setEnabled(stack.canUndo())
+        redo.setEnabled(stack.canRedo())
+        stack.canUndoChanged.connect(undo.setEnabled)
+        stack.canRedoChanged.connect(redo.setEnabled)
+        undo.triggered.connect(lambda _checked=False: stack.undo())
+        redo.triggered.connect(lambda _checked=False: stack.redo())
+        self._undo_actions = (undo, redo)
+        stack.undoTextChanged.connect(self._name_undo_actions)
+        stack.redoTextChanged.connect(self._name_undo_actions)
+        notifier().languageChanged.connect(self._name_undo_actions)
+        self._name_undo_actions()
+        return undo, redo
+
+    def _name_undo_actions(self, *_args) -> None:
+        """Name Undo and Redo after the steps they would take now (undo-step names are in the
+        language of the moment they were recorded: docs/developing.md, "Translations")."""
+        stack = self.doc.undo_stack
+        undo, redo = self._undo_actions
+        step = stack.undoText()
+        undo.setText(tr("&Undo {what}").format(what=step) if step else tr("&Undo"))
+        undo.setToolTip(tr("Undo {what}").format(what=step) if step else tr("Undo"))
+        step = stack.redoText()
+        redo.setText(tr("&Redo {what}").format(what=step) if step else tr("&Redo"))
+        redo.setToolTip(tr("Redo {what}").format(what=step) if step else tr("Redo"))
 
     def _build_samples_menu(self) -> None:
         menu = self.samples_menu

@@ -24,7 +24,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from convstudio.app.dialogs.export import ExportDialog, ExportOptions, run_export
-from convstudio.app.i18n import known, tr, tr_noop
+from convstudio.app.i18n import SKIP_PROPERTY, known, tr, tr_noop
 from convstudio.app.model.big_image import read_for_window
 from convstudio.core import Conv2d, ConvStudioError, Pipeline, kernels
 from convstudio.core.layers import MaxPool2d, ReLU
@@ -368,10 +368,12 @@ class WindowFiles:
             for i, p in enumerate(items):
                 act = menu.addAction(f"&{(i + 1) % 10} {Path(p).name}")
                 act.setToolTip(p)
+                act.setProperty(SKIP_PROPERTY, True)  # a file name: nothing to translate (app/i18n.py)
                 act.triggered.connect(lambda _c=False, path=p, fn=opener: fn(path))
             if items:
                 menu.addSeparator()
-                menu.addAction("Clear list").triggered.connect(
+                # (made in the language of the moment; the walker takes it back to its source on a switch)
+                menu.addAction(tr("Clear list")).triggered.connect(
                     lambda _c=False, k=kind: (self.settings.setValue(f"recent/{k}", []),
                                               self._update_recent_menus()))
             menu.setEnabled(bool(items))

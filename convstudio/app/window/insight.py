@@ -33,7 +33,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QMainWindow
 
 from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
-from convstudio.app.i18n import notifier, tr
+from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.panels.shapes_panel import dropped_cells
 from convstudio.app.views.erf_overlay import ErfOverlay
@@ -75,6 +75,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._border_dialog: BorderCompareDialog | None = None
         self._border_layer: int | None = None
         self._closed = False
+        self._erf_said: tuple = ()  # what the ERF's text says (InsightJobsMixin._say_erf)
         # A new image rewrites the shapes and receptive-field tables a moment later: the image
         # change's own slots then take 5 instead of 18 ms at 24 MP, and the window repaints and
         # takes input in between (a zero delay ran them in the same turn of the event loop;
@@ -92,6 +93,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
 
         self._build_actions()
         self._build_docks()
+        made_at_run_time(self.receptive.erf_label)  # made with tr() here (_say_erf), again on a switch
         self._build_menus()
         self._connect()
         window.installEventFilter(self)
@@ -199,6 +201,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         """The pages' texts, made again in the new language (docs/developing.md, "Translations")."""
         self._combined_key = None
         self.refresh_all()
+        self._say_erf_again()
         self._refresh_border_dialog()
 
     def _on_image_changed(self) -> None:
@@ -218,8 +221,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self.overlay.clear_pins()  # (pinsChanged rewrites the pins text)
         self._update_inspector()
         if self.actions["erf"].isChecked():
-            self.receptive.set_erf_text("<span style='color:gray'>ERF heat map: click a pixel "
-                                        "of the selected layer.</span>")
+            self._say_erf("hint")
 
     def _on_pipeline_changed(self) -> None:
         self._update_tables()
@@ -241,8 +243,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._update_combined()
         self._update_inspector()
         if self.actions["erf"].isChecked() and self.pixel is None:
-            self.receptive.set_erf_text("<span style='color:gray'>ERF heat map: click a pixel "
-                                        "of the selected layer.</span>")
+            self._say_erf("hint")
 
     def _on_render_finished(self, _generation: int, _outputs, _errors) -> None:
         if self._closed:

@@ -32,7 +32,8 @@ __all__ = ["InsightJobsMixin"]
 
 
 def _span(a: int, b: int) -> str:
-    return f"{a}" if b - a == 1 else f"{a} to {b - 1}"
+    """Cells a .. b - 1 of an axis: "3", or "3 to 5" in the interface's language."""
+    return f"{a}" if b - a == 1 else tr("{first} to {last}").format(first=a, last=b - 1)
 
 
 class InsightJobsMixin:
@@ -84,32 +85,78 @@ class InsightJobsMixin:
         def job(_ctx: JobContext, p=pipeline, xx=x, outs=outputs, mark=m, nt=note):
             # In the worker: a huge kernel's window lists and their page take a while to build.
             info = explain_pixel(p, xx, mark.layer, mark.channel, mark.row, mark.col, outputs=outs)
-            return mark, p, info, explanation_html(info, mode_note=nt)
+            return mark, p, info, nt, explanation_html(info, mode_note=nt)
 
         self.inspector.set_status(tr("computing…"))
         self.inspect_task.submit(job)
 
     def _on_inspect_done(self, _token: int, result) -> None:
-        mark, pipeline, info, page = result
+        mark, pipeline, info, note, page = result
         if mark != self.pixel or pipeline is not self.doc.pipeline:
             return
-        self.inspector.set_explanation(info, page=page)
+        self.inspector.set_explanation(info, note=note, page=page)
 
     def _on_inspect_failed(self, _token: int, message: str) -> None:
         self.inspector.set_message(message)
 
     # ================================================================== ERF
+    def _say_erf(self, *what) -> None:
+        """Write the ERF's text on the Receptive fields page: ``()`` nothing, ``("hint",)``,
+        ``("computing", mark)``, ``("done", mark, summary, (rf_h, rf_w), factor)`` or
+        ``("failed", message)``. What is said is kept, to be said again in another language."""
+        self._erf_said = what
+        self.receptive.set_erf_text(self._erf_text(*what) if what else "")
+
+    def _say_erf_again(self) -> None:
+        """The ERF's text in the interface's language now (``languageChanged``)."""
+        what = getattr(self, "_erf_said", ())
+        if what:
+            self._say_erf(*what)
+
+    @staticmethod
+    def _erf_text(kind: str, *args) -> str:
+        if kind == "hint":
+            return ("<span style='color:gray'>"
+                    + html.escape(tr("ERF heat map: click a pixel of the selected layer."), quote=False) + "</span>")
+        if kind == "computing":
+            (m,) = args
+            return ("<span style='color:gray'>"
+                    + html.escape(tr("Computing the effective receptive field of layer {n} (row {row}, col {col})…")
+                                  .format(n=m.layer, row=m.row, col=m.col), quote=False) + "</span>")
+        if kind == "failed":
+            (message,) = args  # (the core's words, in English: docs/developing.md, "Translations")
+            return ("<span style='color:#c62828'>" + html.escape(tr("ERF: {why}").format(why=message))
+                    + "</span>")
+        m, s, (rf_h, rf_w), factor = args
+        parts = [tr("<b>ERF</b> of layer {n}, channel {channel}, row {row}, col {col}: how much each input pixel "
+                    "moves this value (∂y/∂x; red positive, blue negative, transparent: no influence).").format(
+            n=m.layer, channel=m.channel, row=m.row, col=m.col)]
+        if s["extent"] is not None:
+            r0, r1, c0, c1 = s["extent"]
+            parts.append(tr("Nonzero over rows {rows}, cols {cols} ({h} × {w}; the theoretical field is {rf_h} × "
+                            "{rf_w}); {n} pixels influence it.").format(
+                rows=_span(r0, r1), cols=_span(c0, c1), h=r1 - r0, w=c1 - c0, rf_h=rf_h, rf_w=rf_w,
+                n=f"{s['nonzero']:,}"))
+            pr, pc = s["peak"]
+            parts.append(tr("Sum of all gradients {sum}; strongest at row {row}, col {col}.").format(
+                sum=f"{s['sum']:.4g}", row=pr, col=pc))
+        else:
+            parts.append(tr("Every gradient is 0 here: no input pixel changes this value (a ReLU that is off, or a "
+                            "max pool whose winner lies elsewhere)."))
+        if factor > 1:
+            parts.append(tr("(Preview pixels: 1/{f} of the image.)").format(f=factor))
+        return " ".join(parts)
+
     def _on_erf_toggled(self, on: bool) -> None:
         if not on:
             self.erf_task.cancel()
             self._set_erf(None)
-            self.receptive.set_erf_text("")
+            self._say_erf()
             return
         if not self.insight_dock.isHidden():
             self.show_page("receptive")  # where the ERF's numbers are written
         if self.pixel is None:
-            self.receptive.set_erf_text("<span style='color:gray'>ERF heat map: click a pixel of "
-                                        "the selected layer.</span>")
+            self._say_erf("hint")
             return
         self._request_erf()
 
@@ -119,8 +166,7 @@ class InsightJobsMixin:
             return
         pipeline, x = self.doc.pipeline, self.renderer.input
         outputs = list(self.renderer.outputs[:m.layer])
-        self.receptive.set_erf_text(f"<span style='color:gray'>Computing the effective receptive "
-                                    f"field of layer {m.layer} (row {m.row}, col {m.col})…</span>")
+        self._say_erf("computing", m)
 
         def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs, mark=m):
             g = effective_receptive_field(p, xx, mark.layer, mark.channel, mark.row, mark.col,
@@ -144,26 +190,11 @@ class InsightJobsMixin:
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
-        parts = [f"<b>ERF</b> of layer {m.layer}, channel {m.channel}, row {m.row}, col {m.col}: "
-                 "how much each input pixel moves this value (∂y/∂x; red positive, blue "
-                 "negative, transparent: no influence)."]
-        if s["extent"] is not None:
-            r0, r1, c0, c1 = s["extent"]
-            parts.append(f"Nonzero over rows {_span(r0, r1)}, cols {_span(c0, c1)} "
-                         f"({r1 - r0} × {c1 - c0}; the theoretical field is {rf.size[0]} × "
-                         f"{rf.size[1]}); {s['nonzero']:,} pixels influence it.")
-            pr, pc = s["peak"]
-            parts.append(f"Sum of all gradients {s['sum']:.4g}; strongest at row {pr}, col {pc}.")
-        else:
-            parts.append("Every gradient is 0 here: no input pixel changes this value (a ReLU "
-                         "that is off, or a max pool whose winner lies elsewhere).")
-        if ctx is not None and ctx[2] > 1:
-            parts.append(f"(Preview pixels: 1/{ctx[2]} of the image.)")
-        self.receptive.set_erf_text(" ".join(parts))
+        self._say_erf("done", m, s, (rf.size[0], rf.size[1]), ctx[2] if ctx is not None else 1)
 
     def _on_erf_failed(self, _token: int, message: str) -> None:
         self._set_erf(None)
-        self.receptive.set_erf_text(f"<span style='color:#c62828'>ERF: {html.escape(message)}</span>")
+        self._say_erf("failed", message)
 
     def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None, **heat) -> None:
         self.erf = g
