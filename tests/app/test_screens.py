@@ -295,3 +295,7 @@ def test_a_long_status_message_is_shortened_with_an_ellipsis_not_cut(qtbot, make
     w.show_message("Saved pipeline.json")
     settle(w)
     assert label.shown_text() == "Saved pipeline.json"
+    # when its time is up, the message goes with its tooltip (no stale path on hover)
+    w.show_message(text, timeout_ms=10)
+    qtbot.waitUntil(lambda: label.text() == "", timeout=5000)
+    assert label.toolTip() == ""

@@ -227,7 +227,7 @@ class WindowLayout:
         self.readout_label.setMinimumWidth(260)
         # A message stays until a few seconds after the last one (show_message sets how long).
         self._message_clear = Debouncer(6000, parent=self)
-        self._message_clear.triggered.connect(self.message_label.clear)
+        self._message_clear.triggered.connect(self._clear_message)
         made_at_run_time(self.image_label, "text", "toolTip")  # (app/window/layer_display.py)
         made_at_run_time(self.summary_label, "text", "toolTip")
         for label in (self.message_label, self.readout_label, self.busy_label):
@@ -238,6 +238,11 @@ class WindowLayout:
         sb.addPermanentWidget(self.readout_label)
         sb.addPermanentWidget(self.preview_label)
         sb.addPermanentWidget(self.busy_label)
+
+    def _clear_message(self) -> None:
+        """The message's time is up: its text goes, and its tooltip with it."""
+        self.message_label.clear()
+        self.message_label.setToolTip("")
 
     # ================================================================== settings
     def _screen_geometry(self):
