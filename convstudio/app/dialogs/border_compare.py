@@ -10,6 +10,10 @@ floor((n - 1 + top - d*(k - 1)) / s)`` (likewise columns).
 
 A layer without padding gives equal results; the comparison then uses "same" padding (and
 says so), which is what one compares border modes for.
+
+The dialog opens at a size that fits the available area of its parent's screen
+(``app/dialogs/fitting.py``, as the kernel learner does): on a small screen (1024 x 600, or a
+large font) the maps shrink, the texts wrap, and the buttons above and below them stay in view.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.dialogs.fitting import fit_on_screen, screen_geometry
 from convstudio.app.i18n import describe_layer, made_at_run_time, tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.views.colormaps import AUTO, display_for
@@ -50,6 +55,10 @@ MODE_TEXT = {"zeros": "zeros", "reflect": "reflect (mirror, edge not repeated)",
              "replicate": "replicate (edge repeated)", "circular": "circular (wrap around)",
              "symmetric": "symmetric (mirror, edge repeated)"}
 _COLUMNS = (len(MODES) + 1) // 2  # the views in two rows
+#: The size the dialog asks for on a screen large enough (logical pixels, frame excluded).
+PREFERRED_SIZE = QSize(1100, 820)
+#: The smallest a map's view (its title and readout included) becomes in a small dialog.
+MAP_MIN_SIZE = QSize(120, 100)
 
 
 def compares_borders(layer: Layer | None) -> bool:
@@ -120,7 +129,6 @@ class BorderCompareDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("borderCompareDialog")
         self.setWindowTitle("Compare border modes")
-        self.resize(1100, 820)
         self._task = task  # this dialog's own: its newest token is the one to show
         self._linker = ViewLinker(self)
         self.title = made_at_run_time(QLabel())
@@ -145,20 +153,25 @@ class BorderCompareDialog(QDialog):
         head.addWidget(self.corner_button)
         head.addWidget(self.fit_button)
 
+        # The maps shrink with the dialog (down to MAP_MIN_SIZE); the rows above and below them,
+        # the buttons in them, keep their room.
         grid = QGridLayout()
         grid.setSpacing(6)
         self.views: dict[str, ImageView] = {}
         self.stats: dict[str, QLabel] = {}
         for k, mode in enumerate(MODES):
             view = ImageView(view_id=f"border-{mode}", title=MODE_TEXT[mode])
+            view.setMinimumSize(MAP_MIN_SIZE)
             self._linker.link(view.view_box())
             stat = made_at_run_time(QLabel())
             stat.setStyleSheet("color: gray;")
-            box = QVBoxLayout()
-            box.setSpacing(1)
-            box.addWidget(view, 1)
-            box.addWidget(stat)
-            grid.addLayout(box, k // _COLUMNS, k % _COLUMNS)
+            stat.setWordWrap(True)  # (a long count would otherwise set the column's width)
+            # each map above its line of numbers, the maps of a row in one grid row (as tall as
+            # each other however many lines the numbers beside them wrap to)
+            row, column = 2 * (k // _COLUMNS), k % _COLUMNS
+            grid.addWidget(view, row, column)
+            grid.addWidget(stat, row + 1, column, Qt.AlignmentFlag.AlignTop)
+            grid.setRowStretch(row, 1)
             self.views[mode] = view
             self.stats[mode] = stat
         close = QPushButton("Close")
@@ -170,6 +183,7 @@ class BorderCompareDialog(QDialog):
         layout.addLayout(head)
         layout.addLayout(grid, 1)
         layout.addLayout(bottom)
+        fit_on_screen(self, PREFERRED_SIZE, self._screen_geometry())
 
         self.outputs: dict[str, np.ndarray] = {}
         # per mode but the first: (values differing from it, all values, largest |difference|)
@@ -281,6 +295,21 @@ class BorderCompareDialog(QDialog):
                                       pen=pen)
             else:
                 view.remove_overlay("interior")
+
+    # ---------------------------------------------------------------- on screen
+    def _screen_geometry(self) -> QRect | None:
+        """The available geometry of the screen the dialog opens on (:func:`screen_geometry`)."""
+        return screen_geometry(self)
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)
+        # Each time it opens: its size as the user left it, unless that no longer fits the
+        # screen (another screen, a larger font), and the whole frame on the screen.
+        opening = visible and not self.isVisible()
+        if opening:
+            fit_on_screen(self, self.size(), self._screen_geometry())
+        super().setVisible(visible)
+        if opening:
+            fit_on_screen(self, self.size(), self._screen_geometry())
 
     def closeEvent(self, event) -> None:
         self._task.cancel()

@@ -21,6 +21,13 @@ merges them (``app/model/document.py``); "Undo run" (or Edit ▸ Undo) brings ba
 before the run. Any other change to the pipeline or the image ends the run: the next Start
 begins afresh from the layer as it then is. The numbers are defined in docs/semantics.md,
 "Learning a kernel"; docs/user-guide.md, "Learn a kernel", is the user's side.
+
+The dialog takes the size its contents ask for (at least 520 x 520: the loss plot tall enough
+for its axis label, turned, in the application's font), never more than the available area of
+its parent's screen (``fit_on_screen``, shared with the border-modes dialog). Where the plot is
+shorter than that label (a small screen, a large font, the dialog made small) the label is
+written across above the plot instead, never cut off; the tick labels never overlap
+(:class:`TidyAxis`).
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, QRect, QSize
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,19 +55,47 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convstudio.app.dialogs.fitting import fit_on_screen, screen_geometry
 from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
 from convstudio.app.model.worker import Worker
+from convstudio.app.views.elided_label import ElidedLabel
 from convstudio.core import Conv2d, imageio
 from convstudio.core.fit import DEFAULT_STEPS
 from convstudio.core.kernels import PRESETS
 
-__all__ = ["KernelLearner", "LearnerLauncher", "install_learner"]
+__all__ = ["KernelLearner", "LearnerLauncher", "TidyAxis", "install_learner"]
 
 #: Seconds between two updates of the Document's layer while learning (each one repaints).
 PUSH_INTERVAL_S = 0.25
 FILE_TARGET = "file"
+#: The dialog's smallest preferred size (logical pixels, frame excluded); larger fonts ask for more.
+PREFERRED_SIZE = QSize(520, 520)
+
+
+class TidyAxis(pg.AxisItem):
+    """A plot axis whose tick labels never overlap.
+
+    pyqtgraph decides whether to label a level of ticks by the room all its labels take together;
+    on a log axis the minor labels (2, 3 ... 9 in a decade) crowd together towards the decade's top
+    and, at a large font, overlap. Here a label that would overlap one already placed (the major
+    levels are placed first) is left out; its tick stays.
+    """
+
+    GAP = 2  # pixels kept free between two labels
+
+    def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph name)
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        axis, ticks, texts = specs
+        kept: list = []
+        for spec in texts:
+            rect = spec[0].adjusted(-self.GAP, -self.GAP, self.GAP, self.GAP)
+            if not any(rect.intersects(other[0]) for other in kept):
+                kept.append(spec)
+        return axis, ticks, kept
 
 
 def _target_choices() -> list[tuple[str, str, np.ndarray | None]]:
@@ -131,6 +166,7 @@ class KernelLearner(QDialog):
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
         self.layer_label = made_at_run_time(QLabel())  # (made again on languageChanged)
+        self.layer_label.setWordWrap(True)  # (a long layer name would widen the dialog)
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("learnTarget")
         for key, label, _k in self._choices:
@@ -140,7 +176,9 @@ class KernelLearner(QDialog):
         self.target_combo.currentIndexChanged.connect(lambda _i: self._on_target_changed())
         self.load_button = QPushButton("Load...")
         self.load_button.clicked.connect(self._choose_file)
-        self.file_label = made_at_run_time(QLabel(tr("no file")))  # (made again on languageChanged)
+        # one line, a long file name shortened in the middle (the whole of it in the tooltip)
+        self.file_label = made_at_run_time(ElidedLabel(), "text", "toolTip")  # (made again on languageChanged)
+        self.file_label.setText(tr("no file"))
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1_000_000)
         self.steps_spin.setValue(DEFAULT_STEPS)
@@ -176,10 +214,27 @@ class KernelLearner(QDialog):
         form.addRow("Momentum", self.momentum_spin)
         form.addRow("Steps", self.steps_spin)
 
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
         self.plot.setObjectName("lossPlot")
         self.plot.setLogMode(x=False, y=True)
+        # the losses as they are: pyqtgraph would scale the ticks and add "(x0.001)" to the label
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        # The loss axis's label, written across above the plot where the plot is too short for
+        # it turned along the axis (a small screen, a large font): see _place_loss_label.
+        self.loss_caption = made_at_run_time(QLabel())  # (made again on languageChanged)
+        self.loss_caption.setObjectName("lossCaption")
+        self.loss_caption.setWordWrap(True)
+        self.loss_caption.hide()
+        self._loss_vertical = True  # the loss label turned along the axis (else: the caption)
+        self.plot_box = QWidget()  # the caption and the plot
+        self.plot_box.setObjectName("lossPlotBox")
+        box = QVBoxLayout(self.plot_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(self.loss_caption)
+        box.addWidget(self.plot, 1)
         self._label_axes()
+        self.plot.getAxis("left").geometryChanged.connect(self._place_loss_label)
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
 
@@ -204,15 +259,82 @@ class KernelLearner(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.layer_label)
         layout.addLayout(form)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_box, 1)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
-        self.resize(520, 520)
         self._on_target_changed()
+        fit_on_screen(self, self._preferred_size(), self._screen_geometry())
 
     def _label_axes(self) -> None:
-        self.plot.setLabel("left", tr("loss (mean squared error)"))
+        """The axis labels, in the language shown and the dialog's font (the application's)."""
+        font = self.font()
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setTickFont(font)
+            axis.label.setFont(font)  # (before setLabel, which sizes the axis for its label)
         self.plot.setLabel("bottom", tr("step"))
+        self.loss_caption.setText(tr("loss (mean squared error)"))
+        self._show_loss_label(self._loss_vertical)
+        # Room for the bottom axis and a few tick labels of the loss; the turned label needs more,
+        # and has it wherever the screen allows (_preferred_size).
+        self.plot.setMinimumHeight(4 * QFontMetrics(font).height() + self._bottom_axis_height())
+        self._place_loss_label()  # (a label in another language may be longer)
+
+    def _bottom_axis_height(self) -> int:
+        """The bottom axis's height, label included, once its tick labels are drawn (pyqtgraph
+        starts from 18 pixels of tick text and grows to the font's on the first paint)."""
+        axis = self.plot.getAxis("bottom")
+        tick_text = 0.8 * QFontMetrics(axis.style["tickFont"] or self.font()).height()
+        return int(axis.minimumHeight() + max(0.0, tick_text - axis.textHeight)) + 1
+
+    def _loss_label_length(self) -> int:
+        """The length of the loss label turned along the left axis, which is centred on the
+        axis: a shorter axis cuts off both its ends."""
+        label = self.plot.getAxis("left").label
+        margin = 2 * label.document().documentMargin()  # (the text item's, around its text)
+        return int(QFontMetrics(label.font()).horizontalAdvance(tr("loss (mean squared error)")) + margin) + 1
+
+    def _show_loss_label(self, vertical: bool) -> None:
+        self._loss_vertical = vertical
+        self.plot.setLabel("left", tr("loss (mean squared error)") if vertical else None)
+        self.loss_caption.setVisible(not vertical)
+
+    def _place_loss_label(self) -> None:
+        """The loss label turned along the left axis where the axis is long enough for it, else
+        written across above the plot: never cut off. (Decided on the axis as it is, so a switch
+        does not switch back: the caption takes the plot's height, which the turned label
+        gives back.) Only once the plot is shown: before, its axes have no size of their own."""
+        if not self.plot.isVisible():
+            return
+        fits = self.plot.getAxis("left").geometry().height() >= self._loss_label_length()
+        if fits != self._loss_vertical:
+            self._show_loss_label(fits)
+
+    # ------------------------------------------------------------------ on screen
+    def _screen_geometry(self) -> QRect | None:
+        """The available geometry of the screen the dialog opens on (its parent window's)."""
+        return screen_geometry(self)
+
+    def _preferred_size(self) -> QSize:
+        """What the contents ask for (the plot tall enough for its loss label turned along the
+        axis), at least :data:`PREFERRED_SIZE`."""
+        layout = self.layout()
+        layout.activate()
+        size = layout.minimumSize()
+        # the plot: the left axis as long as the label, the bottom axis, the plot's margins
+        plot = self._loss_label_length() + self._bottom_axis_height() + 12
+        size.setHeight(size.height() + max(0, plot - self.plot_box.minimumSizeHint().height()))
+        return size.expandedTo(PREFERRED_SIZE)
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)
+        # Each time it opens: its size as the user left it, unless that no longer fits the screen
+        # (another screen, a larger font), and the whole frame on the screen.
+        opening = visible and not self.isVisible()
+        if opening:
+            fit_on_screen(self, self.size(), self._screen_geometry())
+        super().setVisible(visible)
+        if opening:
+            fit_on_screen(self, self.size(), self._screen_geometry())
 
     # ------------------------------------------------------------------ state shown
     @property
@@ -280,6 +402,7 @@ class KernelLearner(QDialog):
         else:
             text = tr("no file")
         self.file_label.setText(text)
+        self.file_label.setToolTip(text)
         self.file_label.setVisible(self._loading is not None or self.target_combo.currentData() == FILE_TARGET)
 
     def _choose_file(self) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QGraphicsGridLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsGridLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from convstudio.app.i18n import made_at_run_time, notifier, tr
 from convstudio.app.qtsetup import pg
@@ -25,6 +25,7 @@ from convstudio.app.views.colormaps import (
     map_display,
 )
 from convstudio.app.views.display import PixelInfo, as_chw, color_map, needs_fit, same_display
+from convstudio.app.views.elided_label import ElidedLabel
 from convstudio.app.views.grid_controls import GridControlsMixin
 from convstudio.app.views.image_view import ImageView, readout_label
 from convstudio.app.views.linker import ViewLinker
@@ -109,6 +110,12 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         self._bar_shows: tuple[np.ndarray, tuple[float, float]] | None = None  # (lut, levels)
 
         controls = self._build_controls()
+        # The line above the maps (shape, range, notes) in one line, shortened at its end with
+        # "…" when the view is narrower than it (a plain label cut it off mid-word); the whole
+        # line is in its tooltip. (It takes the width it is given, as the controls' label did.)
+        self._title = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
+        self._title.setObjectName("mapsInfo")
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle = self._build_middle(view_id)
         self._readout = readout_label()
 
@@ -121,7 +128,7 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         layout.addWidget(self._readout)
         self._wire(linker)
         notifier().languageChanged.connect(self._on_language_changed)
-        made_at_run_time(self._title)
+        made_at_run_time(self._title, "text", "toolTip")
         made_at_run_time(self._page_combo, "items")
 
     def _on_language_changed(self, _language: str) -> None:
@@ -551,7 +558,9 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
                     parts.append(tr("grey: maps without negatives"))
                 if self._shared is not None:
                     parts.append(tr("levels locked"))
-        self._title.setText("   ".join(parts))
+        text = "   ".join(parts)
+        self._title.setText(text)
+        self._title.setToolTip(text)
         show_bar = x is not None and (not self._showing_rgb() or self._focused is not None)
         self._bar_view.setVisible(show_bar)
         if show_bar:
