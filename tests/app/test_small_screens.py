@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import grid_drawn, settle
 from PySide6.QtCore import QRect, Qt
@@ -142,3 +143,20 @@ def test_the_same_with_a_14_point_font_on_a_1280x720_screen(tmp_path):
         timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "2 passed" in done.stdout, done.stdout[-2000:]
+
+
+def test_a_long_layer_title_ends_in_an_ellipsis_with_the_whole_title_in_its_tooltip(
+        qtbot, make_window, screen):
+    from convstudio.core import Conv2d, Pipeline
+
+    w = first_start(qtbot, make_window)
+    name = "edge detectors for the second microscopy session, horizontal and vertical"
+    w.doc.set_pipeline(Pipeline([Conv2d(weight=np.ones((4, 1, 3, 3), np.float32),
+                                        padding="same", name=name)]))
+    w.doc.select(1)
+    settle(w)
+    title = w._layer_title
+    assert name in title.text() and title.toolTip() == title.text()
+    shown = title.shown_text()
+    assert shown != title.text() and shown.endswith("…")
+    assert title.fontMetrics().horizontalAdvance(shown) <= title.contentsRect().width()

@@ -23,6 +23,17 @@ from convstudio.app.window.actions import DEFAULT_LAYER_MODE
 __all__ = ["WindowLayout"]
 
 
+class _TitleLabel(ElidedLabel):
+    """A view's title: elided at its end, its whole text in its tooltip."""
+
+    def __init__(self) -> None:
+        super().__init__(mode=Qt.TextElideMode.ElideRight)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        super().setText(text)
+        self.setToolTip(text)
+
+
 class WindowLayout:
     """Where the window's parts sit, and how that is remembered (a mixin of ``MainWindow``)."""
 
@@ -34,9 +45,11 @@ class WindowLayout:
         self.layer_view = FeatureMapGrid(view_id="layer")
         self.layer_view.set_linker(self.linker)
 
-        self._input_title = QLabel()
+        # Titles longer than their column ("1  detectors: conv 3x3 3->4 ... (106 ms)") end in
+        # "…", the whole title in the tooltip.
+        self._input_title = _TitleLabel()
         self._input_title.setObjectName("inputTitle")
-        self._layer_title = QLabel()
+        self._layer_title = _TitleLabel()
         self._layer_title.setObjectName("layerTitle")
         for label in (self._input_title, self._layer_title):
             made_at_run_time(label)  # (app/window/layer_display.py)
