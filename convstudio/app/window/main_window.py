@@ -159,12 +159,13 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, WindowPipelineFiles, 
     @property
     def busy(self) -> bool:
         """Whether anything is still in flight: an image load, a pipeline file being read or
-        written, the renderer's latest run, a job of the "seeing why" panels, the learner's
-        target file, or the image of a session being restored."""
+        written, the renderer's latest run, a job of the "seeing why" panels or of the Learn
+        docks (shift, sliding window, weight hover), the learner's target file, or the image of a
+        session being restored."""
         learner = self.learner.dialog
         saver = getattr(self, "autosaver", None)  # (set by app/launch.py)
         return (self.image_loader.busy or self.pipeline_files_busy or self.renderer.busy
-                or self.insight.busy
+                or self.insight.busy or self.explore.busy
                 or (learner is not None and learner.target_loading is not None)
                 or (saver is not None and saver.restoring is not None))
 
