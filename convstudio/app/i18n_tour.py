@@ -1,5 +1,6 @@
-"""A tour of the interface for its translations: every menu, dock and page, the parameter form and the
-inspector of every layer kind, every dialog the app opens, and every lesson.
+"""A tour of the interface for its translations: every menu, dock and page (the cross-check page with a
+check shown), the parameter form, the Inspector's page and the ERF summary of every layer kind, every
+dialog the app opens, and every lesson.
 
 :func:`tour` drives a real main window through these states and yields at each one, so that
 ``scripts/update-translations.py`` can collect the English texts the window shows and
@@ -115,19 +116,43 @@ def dialogs(window) -> Iterator[tuple[str, QWidget]]:
 
 
 def _layer_kinds(window) -> Iterator[str]:
-    """Each kind of the Add menu alone on the image, selected, its first output pixel clicked."""
+    """Each kind of the Add menu alone on the image, selected, its first output pixel clicked as a
+    user clicks it (``InsightController.select_pixel``: pinned, explained on the Inspector's page,
+    its ERF summary on the Receptive fields page, with View ▸ ERF heat map on meanwhile)."""
     from convstudio.app.panels.layer_list import LAYER_CHOICES, new_layer
     from convstudio.app.views.receptive_overlay import Mark
     from convstudio.core import Pipeline
 
+    insight = window.insight
+    erf = insight.actions["erf"]
+    erf_was_on = erf.isChecked()
+    erf.setChecked(True)
+    insight.inspector_dock.show()
+    insight.show_page("receptive")  # (the ERF's text is written there)
     channels = window.doc.image_shape[0]
     for choice in LAYER_CHOICES:
         window.doc.new_pipeline(Pipeline([new_layer(choice.key, channels)]))
         window.doc.select(1)
         _settle(window)
-        window.view_state.set_pixel(Mark(1, 0, 0))
+        insight.select_pixel(Mark(1, 0, 0))
         _settle(window)
         yield f"layer {choice.key}"
+    erf.setChecked(erf_was_on)
+    _settle(window)
+
+
+def _crosscheck(window) -> Iterator[str]:
+    """The Cross-check page with the check on (its status line, table and reference view's title),
+    then off again (the check doubles the work of every render)."""
+    insight = window.insight
+    insight.show_page("crosscheck")
+    box = insight.crosscheck.check_box
+    was_on = box.isChecked()
+    box.setChecked(True)
+    _settle(window)
+    yield "page crosscheck, checked"
+    box.setChecked(was_on)
+    _settle(window)
 
 
 #: The lessons on which the tour opens the Learn menu's docks: a conv (the sliding window and the
@@ -162,6 +187,7 @@ def tour(window) -> Iterator[str]:
         window.insight.show_page(key)
         _settle(window)
         yield f"page {key}"
+    yield from _crosscheck(window)
     window.view_state.set_pixel(None)
     yield from _layer_kinds(window)
     window.load_default()

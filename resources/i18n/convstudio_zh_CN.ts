@@ -2811,7 +2811,7 @@ offset (dy, dx) = ({dy}, {dx})</source>
         </message>
         <message>
             <source>max |core − OpenCV|</source>
-            <translation>最大 |ConvStudio − OpenCV|</translation>
+            <translation>最大 |内核 − OpenCV|</translation>
         </message>
         <message>
             <source>equal sides</source>
@@ -3796,6 +3796,58 @@ offset (dy, dx) = ({dy}, {dx})</source>
         <message>
             <source>{n} more input channels (their windows are not drawn):</source>
             <translation>另有 {n} 个输入通道（未画出它们的窗口）：</translation>
+        </message>
+        <message>
+            <source>All {n} layers agree with OpenCV within the float32 tolerance ({t} × max(1, the layer's magnitude)).</source>
+            <translation>全部 {n} 层都与 OpenCV 一致，差异在 float32 容差之内（{t} × max(1, 该层的数值量级)）。</translation>
+        </message>
+        <message>
+            <source>Layer {first} does not fit its input: nothing to check from there on.</source>
+            <translation>第 {first} 层与其输入不匹配：从这一层起没有可核对的内容。</translation>
+        </message>
+        <message>
+            <source>Layer {n} ({type}): max |core − OpenCV| = {diff}, allowed {t} × {scale} (the layer's magnitude); OpenCV took {time}</source>
+            <translation>第 {n} 层（{type}）：最大 |内核 − OpenCV| = {diff}，允许误差 {t} × {scale}（该层的数值量级）；OpenCV 耗时 {time}</translation>
+        </message>
+        <message>
+            <source>Layer {n} ({type}): {name}; max difference {diff}</source>
+            <translation>第 {n} 层（{type}）：{name}；最大差异 {diff}</translation>
+        </message>
+        <message>
+            <source>Layer {n} differs from OpenCV by more than the tolerance.</source>
+            <translation>第 {n} 层与 OpenCV 的差异超出了容差。</translation>
+        </message>
+        <message>
+            <source>Layers {layers} differ from OpenCV by more than the tolerance.</source>
+            <translation>第 {layers} 层与 OpenCV 的差异超出了容差。</translation>
+        </message>
+        <message>
+            <source>No layers to check.</source>
+            <translation>没有可核对的层。</translation>
+        </message>
+        <message>
+            <source>The layer agrees with OpenCV within the float32 tolerance ({t} × max(1, the layer's magnitude)).</source>
+            <translation>该层与 OpenCV 一致，差异在 float32 容差之内（{t} × max(1, 该层的数值量级)）。</translation>
+        </message>
+        <message>
+            <source>Waiting for the layers to be computed…</source>
+            <translation>正在等待各层计算完成…</translation>
+        </message>
+        <message>
+            <source>|core − OpenCV| (the reference rounded to float32)</source>
+            <translation>|内核 − OpenCV|（参考结果舍入为 float32）</translation>
+        </message>
+        <message>
+            <source>✓ agrees</source>
+            <translation>✓ 一致</translation>
+        </message>
+        <message>
+            <source>✗ differs</source>
+            <translation>✗ 不一致</translation>
+        </message>
+        <message>
+            <source>✗ differs ({why})</source>
+            <translation>✗ 不一致（{why}）</translation>
         </message>
     </context>
 </TS>

@@ -17,9 +17,10 @@ import html
 import numpy as np
 
 from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
-from convstudio.app.i18n import describe_layer, tr
+from convstudio.app.i18n import describe_layer, tr, tr_noop
 from convstudio.app.model.worker import JobContext
 from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
+from convstudio.app.panels.crosscheck_panel import OFF_STATUS
 from convstudio.app.panels.inspector import explanation_html
 from convstudio.app.views.erf_overlay import erf_summary, heat_images
 from convstudio.app.views.receptive_overlay import Mark, layer_placement
@@ -201,32 +202,33 @@ class InsightJobsMixin:
         self.erf_overlay.set_erf(g, rgba, **heat)
 
     # ================================================================== cross-check
+    # The panel keeps each status as an English source with its fields and makes it again on a
+    # language switch (app/panels/crosscheck_panel.py): the sources here are marked with tr_noop.
     def _on_crosscheck_toggled(self, on: bool) -> None:
         if on:
             self._run_crosscheck()
         else:
             self.check_task.cancel()
             self.crosscheck.clear()
-            self.crosscheck.set_status("Off: tick the box to compare the NumPy core with OpenCV, "
-                                       "layer by layer.")
+            self.crosscheck.set_status(OFF_STATUS)
 
     def _run_crosscheck(self) -> None:
         r = self.renderer
         n = len(self.doc.pipeline)
         if r.busy:
-            self.crosscheck.set_status("Waiting for the layers to be computed…")
+            self.crosscheck.set_status(tr_noop("Waiting for the layers to be computed…"))
             return
         if r.input is None:
-            self.crosscheck.set_status("Open an image first.")
+            self.crosscheck.set_status(tr_noop("Open an image first."))
             return
         if r.errors or len(r.outputs) < n:
             first = min(r.errors) if r.errors else len(r.outputs) + 1
             self.crosscheck.clear()
-            self.crosscheck.set_status(f"Layer {first} does not fit its input: nothing to check "
-                                       "from there on.", error=True)
+            self.crosscheck.set_status(tr_noop("Layer {first} does not fit its input: nothing to check from there "
+                                               "on."), error=True, first=first)
             return
         pipeline, x, outputs = self.doc.pipeline, r.input, list(r.outputs)
-        self.crosscheck.set_status(tr("Checking {n} layers against OpenCV…").format(n=n))
+        self.crosscheck.set_status(tr_noop("Checking {n} layers against OpenCV…"), n=n)
 
         def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs):
             return p, outs, crosscheck(p, xx, outputs=outs, keep_reference=True,
@@ -240,14 +242,12 @@ class InsightJobsMixin:
             return
         factor = self.renderer.factor
         placements = [layer_placement(pipeline, c.index, factor) for c in checks]
-        labels = [describe_layer(pipeline.layers[c.index - 1]) for c in checks]
-        self.crosscheck.set_results(checks, outputs, placements, labels, prefer=self.doc.selected)
-        if factor > 1:
-            self.crosscheck.status.setText(self.crosscheck.status.text()
-                                           + tr(" (On the preview copy, 1/{f} of the image.)").format(f=factor))
+        labels = [pipeline.layers[c.index - 1].describe() for c in checks]  # (English: the panel translates)
+        self.crosscheck.set_results(checks, outputs, placements, labels, prefer=self.doc.selected, factor=factor)
 
     def _on_check_failed(self, _token: int, message: str) -> None:
-        self.crosscheck.set_status(tr("Cross-check failed: {why}").format(why=message), error=True)
+        # (the core's message stays English inside the translated sentence)
+        self.crosscheck.set_status(tr_noop("Cross-check failed: {why}"), error=True, why=message)
 
     # ================================================================== border modes
     def compare_border_modes(self) -> BorderCompareDialog | None:
