@@ -3849,5 +3849,13 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>✗ differs ({why})</source>
             <translation>✗ 不一致（{why}）</translation>
         </message>
+        <message>
+            <source>internal error: {type}: {why}</source>
+            <translation>内部错误：{type}：{why}</translation>
+        </message>
+        <message>
+            <source>not enough memory for this computation</source>
+            <translation>内存不足，无法完成这次计算</translation>
+        </message>
     </context>
 </TS>

@@ -163,6 +163,28 @@ def test_an_exception_becomes_a_failed_signal_without_a_traceback(worker, capfd,
     assert worker.wait_idle(int(WAIT_S * 1000)) and log.done == [(again, "alive")]
 
 
+@pytest.mark.parametrize("error, message", [
+    (MemoryError(), "内存不足，无法完成这次计算"),
+    (ZeroDivisionError("division by zero"), "内部错误：ZeroDivisionError：division by zero"),
+])
+def test_the_workers_own_messages_are_in_the_interfaces_language(worker, error, message):
+    """Its two sentences follow the interface's language; the exception's own text stays."""
+    from convstudio.app import i18n
+
+    log = Log(worker)
+
+    def job(_ctx):
+        raise error
+
+    i18n.set_language(i18n.CHINESE)
+    try:
+        worker.submit(job)
+        assert worker.wait_idle(int(WAIT_S * 1000))
+    finally:
+        i18n.set_language(i18n.ENGLISH)
+    assert [m for _t, m in log.failed] == [message]
+
+
 def test_pause_ends_early_when_the_job_becomes_stale(worker):
     paused = threading.Event()
     outcome: list[bool] = []

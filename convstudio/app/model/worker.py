@@ -16,7 +16,8 @@ newest token, so a slot never sees a stale one: ``progressed(token, payload)`` f
 reports on the way (:meth:`JobContext.progress`), then ``done(token, result)`` or
 ``failed(token, message)``. An exception in a job never escapes the thread and never prints a
 traceback: a :class:`~convstudio.core.ConvStudioError` or an ``OSError`` becomes its own message,
-``MemoryError`` a sentence about memory, anything else ``"internal error: Type: text"``.
+``MemoryError`` a sentence about memory, anything else ``"internal error: Type: text"`` (these
+two in the interface's language, made on the GUI thread as the signal goes out).
 
 Users: the renderer (``model/renderer.py``, two stages per job with :meth:`JobContext.pause` and
 :meth:`JobContext.release`), the "seeing why" panels (``window/insight_jobs.py``), the border-mode
@@ -38,6 +39,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from convstudio.app.i18n import tr, tr_noop
 from convstudio.core import ConvStudioError, RunCancelled, fastpaths
 from convstudio.core.cancel import cancellable
 
@@ -130,9 +132,9 @@ def _call(fn: Job, ctx: JobContext) -> tuple[int | None, Any]:
     except (ConvStudioError, OSError) as exc:
         return _FAILED, str(exc)
     except MemoryError:
-        return _FAILED, "not enough memory for this computation"
+        return _FAILED, (tr_noop("not enough memory for this computation"), {})
     except Exception as exc:  # noqa: BLE001 - a worker must never die; its owner reports this
-        return _FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        return _FAILED, (tr_noop("internal error: {type}: {why}"), {"type": type(exc).__name__, "why": exc})
 
 
 class _WorkerThread(QThread):
@@ -329,4 +331,9 @@ class Worker(QObject):
         if outcome == _DONE:
             self.done.emit(token, payload)
         else:
+            # the worker's own sentences in the interface's language (made here, on the GUI
+            # thread); a reason from the core or the system stays as it is
+            if isinstance(payload, tuple):
+                source, fields = payload
+                payload = tr(source).format(**fields)
             self.failed.emit(token, str(payload))
