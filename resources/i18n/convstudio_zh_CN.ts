@@ -676,8 +676,8 @@
             <translation>分组数</translation>
         </message>
         <message>
-            <source>Highlight the rows / columns the floor drops (selected layer)</source>
-            <translation>高亮向下取整丢掉的行 / 列（所选层）</translation>
+            <source>Highlight what the floor drops</source>
+            <translation>高亮向下取整丢掉的行 / 列</translation>
         </message>
         <message>
             <source>Highlights edges in every direction (8 at the centre, -1 around); sum 0, so flat areas turn black</source>

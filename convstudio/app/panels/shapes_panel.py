@@ -288,7 +288,8 @@ class ShapesPanel(QWidget):
         super().__init__(parent)
         self.browser = _Page()
         self.browser.setObjectName("shapesText")
-        self.highlight_box = QCheckBox("Highlight the rows / columns the floor drops (selected layer)")
+        # (short: the page's width is the Seeing why dock's minimum; the tooltip says the rest)
+        self.highlight_box = QCheckBox("Highlight what the floor drops")
         self.highlight_box.setChecked(True)
         self.highlight_box.setToolTip("Mark on the views the cells of the previous map that no "
                                       "window of the selected layer reaches")
