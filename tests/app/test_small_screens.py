@@ -162,3 +162,25 @@ def test_a_long_layer_title_ends_in_an_ellipsis_with_the_whole_title_in_its_tool
     shown = title.shown_text()
     assert shown != title.text() and shown.endswith("…")
     assert title.fontMetrics().horizontalAdvance(shown) <= title.contentsRect().width()
+
+
+def test_the_receptive_field_texts_scroll_rather_than_overlap_in_a_short_dock(
+        qtbot, make_window, screen):
+    from convstudio.app.views.receptive_overlay import Mark
+
+    w = first_start(qtbot, make_window)
+    w.doc.select(1)
+    w.insight.show_page("receptive")
+    for col in (3, 10, 17, 24):  # four pins: more lines than the dock is tall
+        w.insight.select_pixel(Mark(1, 0, col))
+    settle(w)
+    panel = w.insight.receptive
+    qtbot.waitUntil(lambda: panel.pins_label.isVisible() and panel.pins_label.text().count("<li") >= 4)
+    QApplication.processEvents()
+    labels = [label for label in (panel.pins_label, panel.erf_label) if label.isVisible()]
+    for label in labels:  # each as tall as its text at its width, none painted over another
+        assert label.height() >= label.heightForWidth(label.width()), label.objectName()
+    boxes = [label.geometry() for label in labels]
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    side = panel.findChild(QWidget, "receptiveSide")
+    assert side.widget().minimumSizeHint().width() <= side.viewport().width()  # not cut at the right

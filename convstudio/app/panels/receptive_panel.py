@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -50,6 +52,18 @@ def rf_rows(pipeline: Pipeline, in_shape, infos: list[LayerInfo]) -> list[tuple[
                      format_shape(rf.jump), f"{rf.start[0]}, {rf.start[1]}",
                      f"{info.params:,}" if info.params is not None else ""))
     return rows
+
+
+class _TallScroll(QScrollArea):
+    """Scrolls its widget up and down only: as wide as the widget's minimum (and a scroll bar)."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is not None:
+            hint.setWidth(inner.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+                          + 2 * self.frameWidth())
+        return hint
 
 
 class ReceptivePanel(QWidget):
@@ -133,9 +147,17 @@ class ReceptivePanel(QWidget):
         side_layout.addWidget(self.erf_label)
         side_layout.addStretch(1)
 
+        # The texts scroll in a short dock (a large font, a small screen) instead of being
+        # squeezed over each other.
+        side_scroll = _TallScroll()
+        side_scroll.setObjectName("receptiveSide")
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(side)
+        splitter.addWidget(side_scroll)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
