@@ -28,7 +28,7 @@ view and delegate in :mod:`convstudio.app.editing.kernel_grid`.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,12 +46,12 @@ from PySide6.QtWidgets import (
 
 from convstudio.app.editing.kernel_actions import KernelActionsMixin, _zero_sum_tolerance
 from convstudio.app.editing.kernel_grid import (
-    MAX_CELL_SIDE,
     MIN_CELL_SIDE,
     MIN_VISIBLE_CELLS,
     KernelCellDelegate,
     KernelTableView,
     WrapLabel,
+    cell_side_limits,
 )
 from convstudio.app.editing.kernel_model import KernelTableModel, format_cell_value
 from convstudio.app.i18n import made_at_run_time, notifier, tr
@@ -411,9 +411,16 @@ class KernelEditor(KernelActionsMixin, QWidget):
         parts.append(tr("max {v}").format(v=format_cell_value(float(values.max()), 6)))
         return " · ".join(parts)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # the cell limits follow the font
+            self._update_grid_minimum()
+            self._update_cell_size()
+
     def _update_grid_minimum(self) -> None:
         """Room for up to MIN_VISIBLE_CELLS rows and columns of the smallest cells, headers and
-        the scroll bars that a larger kernel needs at that size."""
+        the scroll bars that a larger kernel needs at that size (MIN_CELL_SIDE at any font: a
+        larger font's larger cells come where the dock has room, without growing the window)."""
         rows, cols = self._model.rowCount(), self._model.columnCount()
         if rows == 0 or cols == 0:
             return
@@ -430,31 +437,39 @@ class KernelEditor(KernelActionsMixin, QWidget):
             view.setMinimumSize(size)
 
     def _update_cell_size(self) -> None:
-        """Square cells as large as fit (within limits); fewer digits when cells are small."""
+        """Square cells as large as fit (within limits that grow with the font, see
+        :func:`~convstudio.app.editing.kernel_grid.cell_side_limits`); fewer digits when cells
+        are small."""
         rows, cols = self._model.rowCount(), self._model.columnCount()
         if rows == 0 or cols == 0:
             return
+        smallest, largest, small_font = cell_side_limits(self.font())
         frame = 2 * self._view.frameWidth()
         vertical_header = self._view.verticalHeader()
         horizontal_header = self._view.horizontalHeader()
         available_width = self._view.width() - vertical_header.sizeHint().width() - frame
         available_height = self._view.height() - horizontal_header.sizeHint().height() - frame
+        if rows <= MIN_VISIBLE_CELLS and cols <= MIN_VISIBLE_CELLS:
+            # The grid keeps room for such a kernel in MIN_CELL_SIDE cells (_update_grid_minimum):
+            # it is shown whole, in smaller cells than the font's smallest where it has no more.
+            fit = min(available_width // cols, available_height // rows)
+            smallest = min(smallest, max(MIN_CELL_SIDE, fit))
         # A kernel that does not fit even in the smallest cells scrolls: its scroll bar takes
         # room from the other direction.
         bar = self._view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self._view)
-        if rows * MIN_CELL_SIDE > available_height:
+        if rows * smallest > available_height:
             available_width -= bar
-        if cols * MIN_CELL_SIDE > available_width:
+        if cols * smallest > available_width:
             available_height -= bar
         side = min(available_width // cols, available_height // rows)
-        side = max(MIN_CELL_SIDE, min(MAX_CELL_SIDE, side))
+        side = max(smallest, min(largest, side))
         if horizontal_header.defaultSectionSize() != side:
             horizontal_header.setDefaultSectionSize(side)
         if vertical_header.defaultSectionSize() != side:
             vertical_header.setDefaultSectionSize(side)
-        # Small cells get a smaller font, so that "-0.25" still fits in a 30 px cell.
+        # Small cells get a smaller font, so that "-0.25" still fits in a 30 px cell (at 9 pt).
         font = self.font()
-        if side < 42:
+        if side < small_font:
             font.setPointSizeF(font.pointSizeF() * 0.85)
         if self._view.font() != font:
             self._view.setFont(font)

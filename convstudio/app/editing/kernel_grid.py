@@ -9,7 +9,7 @@ action buttons and :class:`WrapLabel` its notes.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -25,15 +25,33 @@ from convstudio.app.editing.kernel_model import VALUE_ROLE, KernelTableModel, co
 from convstudio.app.views.flow import FlowBar, FlowLayout
 
 __all__ = ["KernelCellDelegate", "KernelTableView", "FlowLayout", "FlowBar", "WrapLabel",
-           "MIN_CELL_SIDE", "MAX_CELL_SIDE", "MIN_VISIBLE_CELLS"]
+           "MIN_CELL_SIDE", "MAX_CELL_SIDE", "SMALL_FONT_SIDE", "MIN_VISIBLE_CELLS",
+           "REFERENCE_DIGIT_WIDTH", "cell_side_limits"]
 
-# Cell side limits in pixels: below MIN the numbers stop being readable, above MAX a 3 x 3 kernel
-# looks like a spreadsheet from a children's book.
+# Cell side limits in pixels at the default font: below MIN the numbers stop being readable, above
+# MAX a 3 x 3 kernel looks like a spreadsheet from a children's book. Cells below SMALL_FONT_SIDE
+# get a smaller font. All three grow with the font (cell_side_limits), so that a cell shows the
+# same digits at any font size where the dock has room (a kernel of up to MIN_VISIBLE_CELLS a side
+# still goes down to MIN_CELL_SIDE before it scrolls: the room the grid always keeps).
 MIN_CELL_SIDE = 30
 MAX_CELL_SIDE = 58
-# However small its dock, the grid keeps room for this many rows and columns of MIN_CELL_SIDE
+SMALL_FONT_SIDE = 42
+# The width of a digit (pixels) in the font the limits above were chosen with: DejaVu Sans at
+# 9 pt and 96 dpi, Qt's default on Linux.
+REFERENCE_DIGIT_WIDTH = 7.6
+# However small its dock, the grid keeps room for this many rows and columns of the smallest
 # cells (a whole 5 x 5 kernel); a larger kernel scrolls when the dock cannot give it more.
 MIN_VISIBLE_CELLS = 5
+
+
+def cell_side_limits(font: QFont) -> tuple[int, int, int]:
+    """(MIN_CELL_SIDE, MAX_CELL_SIDE, SMALL_FONT_SIDE) for cells whose numbers are written in
+    `font`: in proportion to the width of its digits, never below the values above (a 14 pt font
+    gets cells about 1.6 times as large, which show "-0.299" where 58 px showed "-0.3")."""
+    digit = QFontMetricsF(font).horizontalAdvance("0123456789") / 10
+    scale = max(1.0, digit / REFERENCE_DIGIT_WIDTH)
+    return (round(MIN_CELL_SIDE * scale), round(MAX_CELL_SIDE * scale),
+            round(SMALL_FONT_SIDE * scale))
 
 
 class KernelCellDelegate(QStyledItemDelegate):

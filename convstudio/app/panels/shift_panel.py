@@ -10,22 +10,32 @@ are a :class:`~convstudio.session.shift.ShiftComparison` computed off the GUI th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from convstudio.app.editing.kernel_grid import WrapLabel
 from convstudio.app.i18n import made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.display import display_block_reduce
 from convstudio.core.formatting import format_short
 from convstudio.session.shift import MAX_SHIFT, SHIFT_MODES, ShiftComparison
 
-__all__ = ["DISPLAY_SIDE", "ShiftDisplay", "ShiftPanel", "shift_display", "shift_summary"]
+__all__ = ["DISPLAY_SIDE", "MIN_MAP_HEIGHT", "ShiftDisplay", "ShiftPanel", "shift_display",
+           "shift_summary"]
 
 #: The captions under the three maps.
 _CAPTIONS = (tr_noop("original"), tr_noop("shifted (moved back)"), tr_noop("difference"))
+
+#: However short the dock, the maps keep this many pixels above their captions; the summary
+#: under them gets every line it needs before the maps get more.
+MIN_MAP_HEIGHT = 48
+#: The margin a caption's text document keeps around its line (QTextDocument's default).
+_CAPTION_MARGIN = 4
 
 
 #: The dock shows each map with at most this many pixels along its longer side (a block's value
@@ -107,14 +117,15 @@ class ShiftPanel(QWidget):
         # The three views are built the first time they are needed (the dock is shown, or a
         # comparison arrives): most windows never open this dock, and they cost 40 ms.
         self.plot = pg.GraphicsLayoutWidget()
-        self.plot.setMinimumHeight(120)  # (the dock opens taller where the screen has room)
         self._items: dict[str, pg.ImageItem] = {}
         self.captions: dict[str, pg.LabelItem] = {}  # (painted: made again on languageChanged)
+        self._fit_captions()  # the plot's minimum (the dock opens taller where the screen has room)
         self._comparison: ShiftComparison | None = None
         self._message: str | None = tr_noop("Select a layer to compare its maps.")  # (English source of the text shown)
-        self.summary = made_at_run_time(QLabel(tr(self._message)))
+        # (its minimum height is every line it needs at its width: under the maps, not over them)
+        self.summary = made_at_run_time(WrapLabel())
+        self.summary.setText(tr(self._message))
         self.summary.setObjectName("shiftSummary")
-        self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -134,7 +145,36 @@ class ShiftPanel(QWidget):
                 item = pg.ImageItem(axisOrder="row-major")
                 box.addItem(item)
                 self._items[title.split()[0]] = item
+            self._fit_captions()
         return self._items
+
+    def caption_height(self) -> float:
+        """The height of the captions' row: a line of the panel's font and its margins."""
+        heights = [label.itemRect().height() for label in self.captions.values()]
+        line = QFontMetricsF(self.font()).lineSpacing() + 2 * _CAPTION_MARGIN
+        return math.ceil(max([line, *heights]))
+
+    def _fit_captions(self) -> None:
+        """Captions in the panel's font, their row as high as that font's line, and room in the
+        plot for it and MIN_MAP_HEIGHT of maps: at 14 pt the captions no longer overlap the maps
+        or the summary (the plot used to keep 120 px whatever the font)."""
+        for label in self.captions.values():
+            if label.item.font() != self.font():
+                label.item.setFont(self.font())
+                label.resizeEvent(None)  # (centres the text again and updates its minimum)
+        height = self.caption_height()
+        layout = self.plot.ci.layout
+        if self.captions:
+            layout.setRowFixedHeight(1, height)
+        _left, top, _right, bottom = layout.getContentsMargins()
+        spacing = max(0.0, layout.verticalSpacing())
+        frame = 2 * self.plot.frameWidth()
+        self.plot.setMinimumHeight(math.ceil(height + MIN_MAP_HEIGHT + spacing + top + bottom + frame))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_captions()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.items  # noqa: B018 - build the views before they are first painted
