@@ -23,7 +23,8 @@ from PySide6.QtGui import QPainter, QPicture, QRegion
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from convstudio.app.dialogs.border_compare import MAP_MIN_SIZE, MODES, PREFERRED_SIZE, BorderCompareDialog
-from convstudio.app.panels.learner import KernelLearner, TidyAxis
+from convstudio.app.panels.learner import KernelLearner
+from convstudio.app.panels.loss_plot import TidyAxis
 from convstudio.app.qtsetup import pg
 from convstudio.app.views.feature_view import FeatureMapGrid
 from convstudio.app.window.main_window import MainWindow

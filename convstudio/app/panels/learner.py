@@ -37,9 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRect, QSize
-from PySide6.QtGui import QAction, QFontMetrics
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -60,42 +59,19 @@ from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr, 
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
 from convstudio.app.model.worker import Worker
+from convstudio.app.panels.loss_plot import LossPlot
 from convstudio.app.views.elided_label import ElidedLabel
 from convstudio.core import Conv2d, imageio
 from convstudio.core.fit import DEFAULT_STEPS
 from convstudio.core.kernels import PRESETS
 
-__all__ = ["KernelLearner", "LearnerLauncher", "TidyAxis", "install_learner"]
+__all__ = ["KernelLearner", "LearnerLauncher", "install_learner"]
 
 #: Seconds between two updates of the Document's layer while learning (each one repaints).
 PUSH_INTERVAL_S = 0.25
 FILE_TARGET = "file"
 #: The dialog's smallest preferred size (logical pixels, frame excluded); larger fonts ask for more.
 PREFERRED_SIZE = QSize(520, 520)
-
-
-class TidyAxis(pg.AxisItem):
-    """A plot axis whose tick labels never overlap.
-
-    pyqtgraph decides whether to label a level of ticks by the room all its labels take together;
-    on a log axis the minor labels (2, 3 ... 9 in a decade) crowd together towards the decade's top
-    and, at a large font, overlap. Here a label that would overlap one already placed (the major
-    levels are placed first) is left out; its tick stays.
-    """
-
-    GAP = 2  # pixels kept free between two labels
-
-    def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph name)
-        specs = super().generateDrawSpecs(p)
-        if specs is None:
-            return None
-        axis, ticks, texts = specs
-        kept: list = []
-        for spec in texts:
-            rect = spec[0].adjusted(-self.GAP, -self.GAP, self.GAP, self.GAP)
-            if not any(rect.intersects(other[0]) for other in kept):
-                kept.append(spec)
-        return axis, ticks, kept
 
 
 def _target_choices() -> list[tuple[str, str, np.ndarray | None]]:
@@ -150,7 +126,7 @@ class KernelLearner(QDialog):
     def _on_language_changed(self, _language: str) -> None:
         # (texts made here are made again: docs/developing.md, "Translations")
         self._show_layer()
-        self._label_axes()
+        self.plot_box.label_axes()
         self._show_file()
         self.status_label.setText(self._status())
 
@@ -214,29 +190,8 @@ class KernelLearner(QDialog):
         form.addRow("Momentum", self.momentum_spin)
         form.addRow("Steps", self.steps_spin)
 
-        self.plot = pg.PlotWidget(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
-        self.plot.setObjectName("lossPlot")
-        self.plot.setLogMode(x=False, y=True)
-        # the losses as they are: pyqtgraph would scale the ticks and add "(x0.001)" to the label
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        # The loss axis's label, written across above the plot where the plot is too short for
-        # it turned along the axis (a small screen, a large font): see _place_loss_label.
-        self.loss_caption = made_at_run_time(QLabel())  # (made again on languageChanged)
-        self.loss_caption.setObjectName("lossCaption")
-        self.loss_caption.setWordWrap(True)
-        self.loss_caption.hide()
-        self._loss_vertical = True  # the loss label turned along the axis (else: the caption)
-        self.plot_box = QWidget()  # the caption and the plot
-        self.plot_box.setObjectName("lossPlotBox")
-        box = QVBoxLayout(self.plot_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addWidget(self.loss_caption)
-        box.addWidget(self.plot, 1)
-        self._label_axes()
-        self.plot.getAxis("left").geometryChanged.connect(self._place_loss_label)
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+        self.plot_box = LossPlot()  # the loss curve (its label never cut: app/panels/loss_plot.py)
+        self.plot, self.curve, self.loss_caption = self.plot_box.plot, self.plot_box.curve, self.plot_box.caption
 
         self.start_button = made_at_run_time(QPushButton(tr("Start")))
         self.start_button.clicked.connect(self.toggle)
@@ -265,51 +220,6 @@ class KernelLearner(QDialog):
         self._on_target_changed()
         fit_on_screen(self, self._preferred_size(), self._screen_geometry())
 
-    def _label_axes(self) -> None:
-        """The axis labels, in the language shown and the dialog's font (the application's)."""
-        font = self.font()
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setTickFont(font)
-            axis.label.setFont(font)  # (before setLabel, which sizes the axis for its label)
-        self.plot.setLabel("bottom", tr("step"))
-        self.loss_caption.setText(tr("loss (mean squared error)"))
-        self._show_loss_label(self._loss_vertical)
-        # Room for the bottom axis and a few tick labels of the loss; the turned label needs more,
-        # and has it wherever the screen allows (_preferred_size).
-        self.plot.setMinimumHeight(4 * QFontMetrics(font).height() + self._bottom_axis_height())
-        self._place_loss_label()  # (a label in another language may be longer)
-
-    def _bottom_axis_height(self) -> int:
-        """The bottom axis's height, label included, once its tick labels are drawn (pyqtgraph
-        starts from 18 pixels of tick text and grows to the font's on the first paint)."""
-        axis = self.plot.getAxis("bottom")
-        tick_text = 0.8 * QFontMetrics(axis.style["tickFont"] or self.font()).height()
-        return int(axis.minimumHeight() + max(0.0, tick_text - axis.textHeight)) + 1
-
-    def _loss_label_length(self) -> int:
-        """The length of the loss label turned along the left axis, which is centred on the
-        axis: a shorter axis cuts off both its ends."""
-        label = self.plot.getAxis("left").label
-        margin = 2 * label.document().documentMargin()  # (the text item's, around its text)
-        return int(QFontMetrics(label.font()).horizontalAdvance(tr("loss (mean squared error)")) + margin) + 1
-
-    def _show_loss_label(self, vertical: bool) -> None:
-        self._loss_vertical = vertical
-        self.plot.setLabel("left", tr("loss (mean squared error)") if vertical else None)
-        self.loss_caption.setVisible(not vertical)
-
-    def _place_loss_label(self) -> None:
-        """The loss label turned along the left axis where the axis is long enough for it, else
-        written across above the plot: never cut off. (Decided on the axis as it is, so a switch
-        does not switch back: the caption takes the plot's height, which the turned label
-        gives back.) Only once the plot is shown: before, its axes have no size of their own."""
-        if not self.plot.isVisible():
-            return
-        fits = self.plot.getAxis("left").geometry().height() >= self._loss_label_length()
-        if fits != self._loss_vertical:
-            self._show_loss_label(fits)
-
     # ------------------------------------------------------------------ on screen
     def _screen_geometry(self) -> QRect | None:
         """The available geometry of the screen the dialog opens on (its parent window's)."""
@@ -322,8 +232,7 @@ class KernelLearner(QDialog):
         layout.activate()
         size = layout.minimumSize()
         # the plot: the left axis as long as the label, the bottom axis, the plot's margins
-        plot = self._loss_label_length() + self._bottom_axis_height() + 12
-        size.setHeight(size.height() + max(0, plot - self.plot_box.minimumSizeHint().height()))
+        size.setHeight(size.height() + max(0, self.plot_box.label_height() - self.plot_box.minimumSizeHint().height()))
         return size.expandedTo(PREFERRED_SIZE)
 
     def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)

@@ -104,6 +104,25 @@ class ReceptivePanel(QWidget):
                               "start + i·jump + size − 1 (likewise columns). A negative start "
                               "means the first windows reach into padding.")
 
+        side_scroll = self._build_side(erf_action)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(side_scroll)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+        self._rows: list[tuple[str, ...]] = []
+        self._table_args: tuple | None = None
+        self._pin_lines: list = []
+        notifier().languageChanged.connect(self._on_language_changed)
+        self.set_pins([])
+        self.set_erf_text("")
+
+    def _build_side(self, erf_action: QAction) -> QScrollArea:
+        """The column beside the table: the boxes and ERF controls, the pins and the ERF text."""
         self.boxes_box = QCheckBox("Show boxes")
         self.boxes_box.setChecked(True)
         self.boxes_box.setToolTip("Hovering a pixel draws its receptive field on the input; a "
@@ -155,21 +174,7 @@ class ReceptivePanel(QWidget):
         side_scroll.setWidgetResizable(True)
         side_scroll.setFrameShape(QFrame.Shape.NoFrame)
         side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
-        splitter.addWidget(side_scroll)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
-        self._rows: list[tuple[str, ...]] = []
-        self._table_args: tuple | None = None
-        self._pin_lines: list = []
-        notifier().languageChanged.connect(self._on_language_changed)
-        self.set_pins([])
-        self.set_erf_text("")
+        return side_scroll
 
     def _on_language_changed(self, _language: str) -> None:
         """The texts made here, again in the new language (docs/developing.md, "Translations")."""
