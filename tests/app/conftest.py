@@ -22,15 +22,19 @@ def settle(w, timeout_ms: int = 60_000) -> None:
 
 def grid_drawn(grid) -> bool:
     """Whether FeatureMapGrid `grid` has laid out its small views for the size it has now: shown,
-    its graphics root as large as its GraphicsView, the grid layout applied, and every small
-    view in the root, not empty, showing the grid's region at the subsampling its size asks
-    for (and, zoomed in on a large map, a crop that holds what it shows). Qt and pyqtgraph
+    its graphics root as large as its GraphicsView, its controls' rows settled, the grid layout
+    applied, and every small view in the root, not empty, showing the grid's region at the
+    subsampling its size asks for (and, zoomed in on a large map, a crop that holds what it
+    shows). Qt and pyqtgraph
     apply sizes on later turns of the event loop: a widget test waits on this
     (``qtbot.waitUntil(lambda: grid_drawn(grid))``) before it reads positions or images."""
     gv = grid.grid_graphics_view()
     root = grid._grid_root
     layout = root.layout()
     if not (gv.isVisible() and root.size().toSize() == gv.size()):
+        return False
+    bar = grid._controls_bar  # its rows of controls settled (a new row would move the maps)
+    if bar.isVisible() and bar.minimumHeight() != bar.layout().heightForWidth(max(1, bar.width())):
         return False
     if layout is None or not layout.isActivated():
         return False
