@@ -3857,5 +3857,9 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>not enough memory for this computation</source>
             <translation>内存不足，无法完成这次计算</translation>
         </message>
+        <message>
+            <source>Less&amp;ons</source>
+            <translation>课程(&amp;O)</translation>
+        </message>
     </context>
 </TS>

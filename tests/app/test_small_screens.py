@@ -184,3 +184,26 @@ def test_the_receptive_field_texts_scroll_rather_than_overlap_in_a_short_dock(
     assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     side = panel.findChild(QWidget, "receptiveSide")
     assert side.widget().minimumSizeHint().width() <= side.viewport().width()  # not cut at the right
+
+
+def test_the_learn_menu_puts_its_lessons_in_a_submenu_where_it_would_not_fit(
+        qtbot, make_window, monkeypatch):
+    """Qt lays a menu taller than the screen out in columns over the menu bar."""
+    w = make_window(first_launch=True, size=(1300, 850), show=True)
+    settle(w)
+    learn = w.learn
+    titles = [a.text() for a in learn.lesson_actions]
+    monkeypatch.setattr(learn, "_screen_height", lambda: 5000)
+    learn.menu.aboutToShow.emit()
+    assert all(a.isVisible() for a in learn.lesson_actions)
+    assert not learn.lessons_menu_action.isVisible()
+    monkeypatch.setattr(learn, "_screen_height", lambda: learn.menu.sizeHint().height() - 1)
+    learn.menu.aboutToShow.emit()
+    assert not any(a.isVisible() for a in learn.lesson_actions)
+    assert learn.lessons_menu_action.isVisible()
+    assert learn.menu.sizeHint().height() < 600  # a 1024 x 600 screen holds it now
+    sub = learn.lessons_menu.actions()
+    assert [a.text() for a in sub] == titles and all(a.isVisible() for a in sub)
+    sub[3].trigger()  # a lesson opens from the submenu as from the menu
+    settle(w)
+    assert learn.index == 3

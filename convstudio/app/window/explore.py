@@ -86,8 +86,7 @@ class ExploreController(QObject):
 
     def _build_actions(self) -> None:
         menu = self.window.learn.menu
-        after = menu.actions()[len(self.window.learn.lesson_actions) + 1:]  # (past the lessons and their separator)
-        first = after[0] if after else None
+        first = self.window.learn.actions.get("previous_lesson")  # (past the lessons and their separator)
         for key, text, dock, tip in (
                 ("shift_input", "&Shift the input...", self.shift_dock,
                  "Compare the selected layer's map for the input and the input shifted by (dy, dx)"),

@@ -260,20 +260,48 @@ class LearnController(QObject):
 
     # ------------------------------------------------------------------ building
     def _on_language_changed(self, _language: str) -> None:
-        for act, lesson in zip(self.lesson_actions, LESSONS):  # (the titles are the walker's)
-            act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
+        for acts in (self.lesson_actions, self._submenu_lesson_actions):
+            for act, lesson in zip(acts, LESSONS):  # (the titles are the walker's)
+                act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
+
+    def _fit_menu(self) -> None:
+        """Just before the Learn menu opens: the lessons in it, or in a submenu where the menu
+        would not fit the screen's height (1024 x 600, large fonts)."""
+        for act in self.lesson_actions:
+            act.setVisible(True)
+        self.lessons_menu_action.setVisible(False)
+        if self.menu.sizeHint().height() > self._screen_height():
+            for act in self.lesson_actions:
+                act.setVisible(False)
+            self.lessons_menu_action.setVisible(True)
+
+    def _screen_height(self) -> int:
+        """The available height of the window's screen (logical pixels)."""
+        screen = self.window.screen()
+        return screen.availableGeometry().height() if screen is not None else 1 << 30
 
     def _build_menu(self) -> QMenu:
         w = self.window
         menu = QMenu("Lea&rn", w)
         menu.setObjectName("learnMenu")
         menu.setToolTipsVisible(True)
+        # The lessons, and the same lessons in a submenu, shown instead where the menu would be
+        # taller than the screen (Qt would lay it out in columns over the menu bar): _fit_menu.
+        self.lessons_menu = QMenu("Less&ons", menu)
+        self.lessons_menu.setObjectName("lessonsMenu")
+        self.lessons_menu.setToolTipsVisible(True)
+        self._submenu_lesson_actions: list[QAction] = []
         for i, lesson in enumerate(LESSONS):
-            act = menu.addAction(lesson.title)
-            act.setData(lesson.id)
-            act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
-            act.triggered.connect(lambda _c=False, k=i: self.open_lesson(k))
-            self.lesson_actions.append(act)
+            for target, acts in ((menu, self.lesson_actions),
+                                 (self.lessons_menu, self._submenu_lesson_actions)):
+                act = target.addAction(lesson.title)
+                act.setData(lesson.id)
+                act.setToolTip(tr("Open the lesson '{id}': image, pipeline and explanation").format(id=lesson.id))
+                act.triggered.connect(lambda _c=False, k=i: self.open_lesson(k))
+                acts.append(act)
+        self.lessons_menu_action = menu.addMenu(self.lessons_menu)
+        self.lessons_menu_action.setVisible(False)
+        menu.aboutToShow.connect(self._fit_menu)
         menu.addSeparator()
 
         def action(key: str, text: str, slot, shortcut: str | None, tip: str) -> QAction:
