@@ -207,3 +207,19 @@ def test_the_learn_menu_puts_its_lessons_in_a_submenu_where_it_would_not_fit(
     sub[3].trigger()  # a lesson opens from the submenu as from the menu
     settle(w)
     assert learn.index == 3
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (911, 512)])
+def test_the_window_stays_on_a_small_screen_as_docks_open(qtbot, make_window, screen, size):
+    """A lesson, a conv layer's kernel and the Learn docks raise the docks' minimum heights after
+    the first show; the window must not grow past the screen then either."""
+    screen[0] = QRect(0, 0, *size)
+    w = first_start(qtbot, make_window)
+    assert w.learn.open_lesson("multi-output", ask=False)
+    settle(w)
+    w.doc.select(1)
+    open_learn_docks(w)
+    qtbot.waitUntil(lambda: w.height() <= size[1], timeout=5000)
+    assert fits(w, *size), (w.size(), w.minimumSizeHint())
+    for dock in (w.kernel_dock, w.learn.dock):  # still there, as tabs where need be
+        assert not dock.isHidden() and dock.height() >= dock.minimumSizeHint().height()

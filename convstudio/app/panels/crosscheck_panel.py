@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from convstudio.app.i18n import layer_words, made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.model.worker import Worker
+from convstudio.app.views.elided_label import TitleLabel
 from convstudio.app.views.feature_view import FeatureMapGrid, Placement, ViewLinker
 from convstudio.core.crosscheck import LayerCheck
 from convstudio.core.formatting import format_duration
@@ -106,10 +107,10 @@ class CrossCheckPanel(QWidget):
         self.show_combo.addItem("OpenCV reference", "reference")
         self.show_combo.addItem("|core − OpenCV|", "difference")
         self.show_combo.currentIndexChanged.connect(lambda _i: self._show_selected())
-        self.view_title = QLabel()
+        # one line (the whole title in its tooltip): wrapped, it made Seeing why taller
+        self.view_title = TitleLabel()
         self.view_title.setObjectName("crosscheckViewTitle")
         made_at_run_time(self.view_title)
-        self.view_title.setWordWrap(True)
         self.reference_view = FeatureMapGrid(view_id="reference", linker=linker)
         right = QWidget()
         right_layout = QVBoxLayout(right)

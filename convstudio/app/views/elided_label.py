@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from convstudio.app.i18n import made_at_run_time
 
-__all__ = ["ElidedLabel"]
+__all__ = ["ElidedLabel", "TitleLabel"]
 
 
 class ElidedLabel(QLabel):
@@ -55,3 +55,14 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
                                   self.isEnabled(), self.shown_text(), self.foregroundRole())
+
+
+class TitleLabel(ElidedLabel):
+    """A title: elided at its end, its whole text in its tooltip (set with the text)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, mode=Qt.TextElideMode.ElideRight)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        super().setText(text)
+        self.setToolTip(text)

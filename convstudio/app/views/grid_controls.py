@@ -33,7 +33,10 @@ from convstudio.app.views.linker import ViewLinker, while_alive
 if TYPE_CHECKING:
     from convstudio.app.views.map_tile import MapTile
 
-__all__ = ["GridControlsMixin"]
+__all__ = ["GridControlsMixin", "MIN_MAP_HEIGHT"]
+
+#: The least height a grid's maps and its colour bar get (pixels).
+MIN_MAP_HEIGHT = 40
 
 
 class GridControlsMixin:
@@ -99,10 +102,15 @@ class GridControlsMixin:
         self._stack = QStackedWidget()
         self._stack.addWidget(self._grid_view)
         self._stack.addWidget(self._focus_view)
+        # (a graphics view asks for 68 px at least: on a 512-pixel-high screen every view of the
+        # window gives some of that up, the maps shrink instead of the window growing past it)
+        for view in (self._grid_view, self._focus_view):
+            view.setMinimumHeight(MIN_MAP_HEIGHT)
 
         self._bar_view = pg.GraphicsLayoutWidget()
         self._bar_view.setBackground(BACKGROUND)
         self._bar_view.setFixedWidth(78)
+        self._bar_view.setMinimumHeight(MIN_MAP_HEIGHT)
         self._bar = pg.ColorBarItem(values=(0, 1), colorMap=color_map(GREY_LUT), interactive=False,
                                     width=14, colorMapMenu=False)
         color_map(DIVERGING_LUT)  # made once, here: its 255 colours take a first result 10-20 ms

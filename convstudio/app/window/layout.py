@@ -16,22 +16,11 @@ from convstudio.app.i18n import made_at_run_time
 from convstudio.app.model.throttle import Debouncer
 from convstudio.app.panels.layer_list import LayerListPanel
 from convstudio.app.panels.layer_params import LayerParamsEditor
-from convstudio.app.views.elided_label import ElidedLabel
+from convstudio.app.views.elided_label import ElidedLabel, TitleLabel
 from convstudio.app.views.feature_view import FeatureMapGrid, ViewLinker
 from convstudio.app.window.actions import DEFAULT_LAYER_MODE
 
 __all__ = ["WindowLayout"]
-
-
-class _TitleLabel(ElidedLabel):
-    """A view's title: elided at its end, its whole text in its tooltip."""
-
-    def __init__(self) -> None:
-        super().__init__(mode=Qt.TextElideMode.ElideRight)
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
-        super().setText(text)
-        self.setToolTip(text)
 
 
 class WindowLayout:
@@ -47,9 +36,9 @@ class WindowLayout:
 
         # Titles longer than their column ("1  detectors: conv 3x3 3->4 ... (106 ms)") end in
         # "…", the whole title in the tooltip.
-        self._input_title = _TitleLabel()
+        self._input_title = TitleLabel()
         self._input_title.setObjectName("inputTitle")
-        self._layer_title = _TitleLabel()
+        self._layer_title = TitleLabel()
         self._layer_title.setObjectName("layerTitle")
         for label in (self._input_title, self._layer_title):
             made_at_run_time(label)  # (app/window/layer_display.py)
@@ -112,6 +101,9 @@ class WindowLayout:
         self.params_dock = self._dock("Layer parameters", "paramsDock", self.params_editor,
                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self._default_layout_pending = True
+        # (MainWindow.event: the window's layout changed, its minimum height may have grown)
+        self._screen_check = Debouncer(30, parent=self)
+        self._screen_check.triggered.connect(self._keep_on_screen)
 
     #: The narrowest right-hand column and the lowest window in which the Kernel dock stays on
     #: the right above the Layer parameters; a smaller window gets the compact layout.
@@ -175,6 +167,34 @@ class WindowLayout:
         need = (self.layers_dock.minimumSizeHint().height() + self.kernel_dock.minimumSizeHint().height()
                 + separator)
         return need > self.height() - bars
+
+    def _keep_on_screen(self) -> None:
+        """After the docks' minimum heights grew (a lesson opened, a conv layer's kernel shown, a
+        Learn dock tabbed over Seeing why), Qt grows the window to them: where it no longer fits
+        its screen, the Kernel becomes a tab beside the Layers, as on a short screen from the
+        start, and the window goes back to the screen's height."""
+        available = self._screen_geometry()
+        if available is None or not self.isVisible() or self.isMaximized() or self.isFullScreen():
+            return
+        room = available.height() - (self.frameGeometry().height() - self.geometry().height())
+        minimum = self.minimumSizeHint().height()
+        if getattr(self, "_shrink_to_screen", False):  # the Kernel was just made a tab (below)
+            self._shrink_to_screen = False
+            if self.height() > room >= minimum:
+                self.resize(self.width(), room)
+            return
+        if minimum <= room or self.height() > minimum:
+            return  # it fits, or it is taller than it must be: sized so on purpose
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        if (self.dockWidgetArea(self.kernel_dock) == left == self.dockWidgetArea(self.layers_dock)
+                and not self.kernel_dock.isFloating() and not self.layers_dock.isFloating()
+                and self.kernel_dock.toggleViewAction().isChecked()  # (open, perhaps a tab behind)
+                and self.layers_dock.toggleViewAction().isChecked()
+                and self.layers_dock not in self.tabifiedDockWidgets(self.kernel_dock)):
+            self.tabifyDockWidget(self.layers_dock, self.kernel_dock)  # (the Kernel on top)
+            self._stacked_left = True
+            self._shrink_to_screen = True
+            self._screen_check.trigger()  # (the new minimum holds on a later turn)
 
     def _apply_default_dock_sizes(self) -> None:
         if getattr(self, "_stacked_left", False):

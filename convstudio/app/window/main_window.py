@@ -12,7 +12,7 @@ Renderer, the panels and views, and the Learn and Insight controllers. Its parts
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QEvent, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
@@ -220,6 +220,11 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, WindowPipelineFiles, 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._apply_pending_default_layout()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # docks shown, hidden or their minimum changed
+            self._screen_check.trigger()  # (app/window/layout.py, _keep_on_screen)
+        return super().event(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         self._drag_enter(event)
