@@ -146,7 +146,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # (sideways where the dock is narrower than the form: its spin boxes and buttons are
+        # cut otherwise, at 1280 x 720 with the compact layout)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._scroll.setWidget(self._body)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
