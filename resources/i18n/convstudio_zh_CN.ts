@@ -2627,7 +2627,7 @@ offset (dy, dx) = ({dy}, {dx})</source>
         </message>
         <message>
             <source>{shape} (editing out {o}, in {i})</source>
-            <translation>{shape}（正在编辑 out {o}，in {i}）</translation>
+            <translation>{shape}（正在编辑输出通道 {o}、输入通道 {i}）</translation>
         </message>
         <message>
             <source>{shape}: a 1 x 1 convolution mixes channels (rows: output, columns: input)</source>

@@ -55,6 +55,7 @@ from convstudio.app.editing.kernel_grid import (
 )
 from convstudio.app.editing.kernel_model import KernelTableModel, format_cell_value
 from convstudio.app.i18n import made_at_run_time, notifier, tr
+from convstudio.app.model.throttle import Debouncer
 from convstudio.core import kernels
 
 __all__ = ["KernelEditor", "KernelTableView", "NO_KERNEL_HINT"]
@@ -100,6 +101,10 @@ class KernelEditor(KernelActionsMixin, QWidget):
         self._model.cellEdited.connect(self._on_cell_edited)
         self._model.invalidInput.connect(self._on_invalid_input)
         notifier().languageChanged.connect(self._on_language_changed)
+        # The cell size again once a language switch or a font change has reached the headers
+        # and the labels around the grid (they change the room the grid has, on the next turn).
+        self._cell_size_later = Debouncer(0, parent=self)
+        self._cell_size_later.triggered.connect(self._update_cell_layout)
 
         self._view = self._build_grid_view()
 
@@ -414,13 +419,19 @@ class KernelEditor(KernelActionsMixin, QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # the cell limits follow the font
-            self._update_grid_minimum()
-            self._update_cell_size()
+            self._update_cell_layout()
+            self._cell_size_later.trigger()  # (and the headers' new size hints)
+
+    def _update_cell_layout(self) -> None:
+        self._update_grid_minimum()
+        self._update_cell_size()
 
     def _update_grid_minimum(self) -> None:
         """Room for up to MIN_VISIBLE_CELLS rows and columns of the smallest cells, headers and
-        the scroll bars that a larger kernel needs at that size (MIN_CELL_SIDE at any font: a
-        larger font's larger cells come where the dock has room, without growing the window)."""
+        the scroll bars that a larger kernel needs at that size: rows of MIN_CELL_SIDE at any font
+        (a larger font's taller cells come where the dock has room, without growing the window),
+        columns as wide as the font's smallest cells (docks have width to spare, and a number
+        written in a large font needs it)."""
         rows, cols = self._model.rowCount(), self._model.columnCount()
         if rows == 0 or cols == 0:
             return
@@ -428,7 +439,8 @@ class KernelEditor(KernelActionsMixin, QWidget):
         frame = 2 * view.frameWidth()
         bar = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
         shown_rows, shown_cols = min(rows, MIN_VISIBLE_CELLS), min(cols, MIN_VISIBLE_CELLS)
-        width = (view.verticalHeader().sizeHint().width() + shown_cols * MIN_CELL_SIDE + frame
+        narrowest = cell_side_limits(self.font())[0]
+        width = (view.verticalHeader().sizeHint().width() + shown_cols * narrowest + frame
                  + (bar if rows > shown_rows else 0))
         height = (view.horizontalHeader().sizeHint().height() + shown_rows * MIN_CELL_SIDE + frame
                   + (bar if cols > shown_cols else 0))
@@ -437,42 +449,55 @@ class KernelEditor(KernelActionsMixin, QWidget):
             view.setMinimumSize(size)
 
     def _update_cell_size(self) -> None:
-        """Square cells as large as fit (within limits that grow with the font, see
-        :func:`~convstudio.app.editing.kernel_grid.cell_side_limits`); fewer digits when cells
-        are small."""
+        """Cells as large as fit, within limits that grow with the font (see
+        :func:`~convstudio.app.editing.kernel_grid.cell_side_limits`): rows as tall as the height
+        allows, columns as wide as the width allows, never narrower than tall (a dock short of
+        height but wide gives its width to the numbers: "-0.2987" rather than "-0.3"). The
+        delegate writes fewer digits where a number still does not fit."""
         rows, cols = self._model.rowCount(), self._model.columnCount()
         if rows == 0 or cols == 0:
             return
+        view = self._view
         smallest, largest, small_font = cell_side_limits(self.font())
-        frame = 2 * self._view.frameWidth()
-        vertical_header = self._view.verticalHeader()
-        horizontal_header = self._view.horizontalHeader()
-        available_width = self._view.width() - vertical_header.sizeHint().width() - frame
-        available_height = self._view.height() - horizontal_header.sizeHint().height() - frame
+        frame = 2 * view.frameWidth()
+        vertical_header = view.verticalHeader()
+        horizontal_header = view.horizontalHeader()
+        available_width = view.width() - vertical_header.sizeHint().width() - frame
+        available_height = view.height() - horizontal_header.sizeHint().height() - frame
+        lowest = narrowest = smallest
         if rows <= MIN_VISIBLE_CELLS and cols <= MIN_VISIBLE_CELLS:
-            # The grid keeps room for such a kernel in MIN_CELL_SIDE cells (_update_grid_minimum):
-            # it is shown whole, in smaller cells than the font's smallest where it has no more.
-            fit = min(available_width // cols, available_height // rows)
-            smallest = min(smallest, max(MIN_CELL_SIDE, fit))
+            # The grid keeps room for such a kernel (_update_grid_minimum): it is shown whole,
+            # in rows lower than the font's smallest cells where it has no more height (columns
+            # too if the layout squeezes the grid below its minimum).
+            lowest = min(smallest, max(MIN_CELL_SIDE, available_height // rows))
+            narrowest = min(smallest, max(MIN_CELL_SIDE, available_width // cols))
         # A kernel that does not fit even in the smallest cells scrolls: its scroll bar takes
         # room from the other direction.
-        bar = self._view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self._view)
-        if rows * smallest > available_height:
+        bar = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
+        if rows * lowest > available_height:
             available_width -= bar
-        if cols * smallest > available_width:
+        if cols * narrowest > available_width:
             available_height -= bar
-        side = min(available_width // cols, available_height // rows)
-        side = max(smallest, min(largest, side))
-        if horizontal_header.defaultSectionSize() != side:
-            horizontal_header.setDefaultSectionSize(side)
-        if vertical_header.defaultSectionSize() != side:
-            vertical_header.setDefaultSectionSize(side)
-        # Small cells get a smaller font, so that "-0.25" still fits in a 30 px cell (at 9 pt).
+        width = max(narrowest, min(largest, available_width // cols))
+        height = max(lowest, min(largest, available_height // rows, width))
+        changed = False
+        if horizontal_header.defaultSectionSize() != width:
+            horizontal_header.setDefaultSectionSize(width)
+            changed = True
+        if vertical_header.defaultSectionSize() != height:
+            vertical_header.setDefaultSectionSize(height)
+            changed = True
+        # Narrow cells get a smaller font, so that "-0.25" still fits in a 30 px cell (at 9 pt).
         font = self.font()
-        if side < small_font:
+        if width < small_font:
             font.setPointSizeF(font.pointSizeF() * 0.85)
-        if self._view.font() != font:
-            self._view.setFont(font)
+        if view.font() != font:
+            view.setFont(font)
+        if changed:
+            # The scroll bars follow the new sections now: Qt's own update (a timer started by
+            # sectionResized) does not always come after a resize that shrank the grid, which
+            # left a scroll bar on a grid that fits (and its last row cut).
+            view.updateGeometries()
 
     def _update_action_states(self) -> None:
         has_weight = self._weight is not None
@@ -535,6 +560,9 @@ class KernelEditor(KernelActionsMixin, QWidget):
             self._info_label.setText(self._describe_values(self._slice_values(), self.is_mixing_matrix()))
         if self._status_label.property("usage_hint"):
             self._status_label.setText(tr(USAGE_HINT))
+        # The notes above changed height (and the headers may follow another font): the grid's
+        # room changes once the layout has run.
+        self._cell_size_later.trigger()
 
     def _on_invalid_input(self, text: str) -> None:
         self._say(text, error=True)

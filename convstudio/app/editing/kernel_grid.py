@@ -9,9 +9,10 @@ action buttons and :class:`WrapLabel` its notes.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QLabel,
     QLineEdit,
     QStyle,
@@ -26,13 +27,15 @@ from convstudio.app.views.flow import FlowBar, FlowLayout
 
 __all__ = ["KernelCellDelegate", "KernelTableView", "FlowLayout", "FlowBar", "WrapLabel",
            "MIN_CELL_SIDE", "MAX_CELL_SIDE", "SMALL_FONT_SIDE", "MIN_VISIBLE_CELLS",
-           "REFERENCE_DIGIT_WIDTH", "cell_side_limits"]
+           "REFERENCE_DIGIT_WIDTH", "MIN_CELL_FONT_PT", "cell_side_limits", "cell_text_width", "text_fits",
+           "fit_cell_text"]
 
 # Cell side limits in pixels at the default font: below MIN the numbers stop being readable, above
 # MAX a 3 x 3 kernel looks like a spreadsheet from a children's book. Cells below SMALL_FONT_SIDE
 # get a smaller font. All three grow with the font (cell_side_limits), so that a cell shows the
 # same digits at any font size where the dock has room (a kernel of up to MIN_VISIBLE_CELLS a side
-# still goes down to MIN_CELL_SIDE before it scrolls: the room the grid always keeps).
+# still goes down to rows of MIN_CELL_SIDE before it scrolls: the room the grid always keeps; its
+# columns keep the font's smallest width, docks having width to spare).
 MIN_CELL_SIDE = 30
 MAX_CELL_SIDE = 58
 SMALL_FONT_SIDE = 42
@@ -54,44 +57,110 @@ def cell_side_limits(font: QFont) -> tuple[int, int, int]:
             round(SMALL_FONT_SIDE * scale))
 
 
+# The smallest point size a cell's number is written in when even its shortest form does not fit
+# the cell in the grid's font (a cell of MIN_CELL_SIDE holds "-3e-5" at 6.75 pt).
+MIN_CELL_FONT_PT = 5.0
+
+
+def cell_text_width(option: QStyleOptionViewItem, widget: QWidget | None = None) -> int:
+    """The width (pixels) the style gives the text of the cell `option` describes: its
+    ``SE_ItemViewItemText`` rectangle less the margin that ``QCommonStyle`` (Fusion, Windows, macOS
+    and the others derived from it) takes off each side when it draws the text
+    (``PM_FocusFrameHMargin`` + 1). A text wider than this is elided with "…" by the style."""
+    style = widget.style() if widget is not None else QApplication.style()
+    rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+    return rect.width() - 2 * margin
+
+
+def text_fits(text: str, font: QFont, width: int) -> bool:
+    """Whether the style draws `text` in `font` whole in a text rectangle `width` pixels wide.
+
+    The style elides a line whose natural (fractional) width exceeds the rectangle's, so the
+    integer ``QFontMetrics.horizontalAdvance`` (rounded) is not enough: "0.888" measures 34 px
+    there and is still elided in 34 px."""
+    return (QFontMetricsF(font).horizontalAdvance(text) <= width
+            and QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, width) == text)
+
+
+def fit_cell_text(value: float, text: str, font: QFont, width: int) -> tuple[str, QFont | None]:
+    """The text a cell of `value` shows in a text rectangle `width` pixels wide, and the font to
+    write it in (``None``: `font` itself).
+
+    The longest of `text` (the model's four significant digits) and the ever shorter roundings of
+    :func:`~convstudio.app.editing.kernel_model.compact_cell_texts` that fits in `font`; when not
+    even the shortest fits (a narrow cell in a large font), the longest that fits in a font just
+    small enough, down to :data:`MIN_CELL_FONT_PT`. Every candidate is a correct rounding of
+    `value`, so a cell never shows a number cut by "…"."""
+    candidates = [text, *(t for t in compact_cell_texts(value) if t != text)]
+    for candidate in candidates:
+        if text_fits(candidate, font, width):
+            return candidate, None
+    metrics = QFontMetricsF(font)
+    shortest = min(candidates, key=metrics.horizontalAdvance)
+    smaller = QFont(font)
+    by_pixels = font.pointSizeF() <= 0  # (a font given in pixels)
+    size = float(font.pixelSize()) if by_pixels else font.pointSizeF()
+    least = MIN_CELL_FONT_PT * 96 / 72 if by_pixels else MIN_CELL_FONT_PT
+    step = 1.0 if by_pixels else 0.25
+    # Start at the size where the shortest form would just fit, then step down until one fits.
+    size *= min(1.0, width / max(metrics.horizontalAdvance(shortest), 1.0))
+    size = max(least, int(size / step) * step)
+    while True:
+        if by_pixels:
+            smaller.setPixelSize(max(1, int(size)))
+        else:
+            smaller.setPointSizeF(size)
+        for candidate in candidates:
+            if text_fits(candidate, smaller, width):
+                return candidate, smaller
+        if size - step < least:
+            return shortest, smaller
+        size -= step
+
+
 class KernelCellDelegate(QStyledItemDelegate):
     """Paints kernel cells and edits them with a centred line edit.
 
     * A selected cell keeps its value colour and gets a frame instead of the usual selection
       fill: on a blue-white-red map a blue fill would read as "negative".
     * The anchor cell gets a black border (the model makes its text bold too).
-    * Text that does not fit the cell is shortened to fewer significant digits rather than
-      elided ("0.00297" rather than "0.002..."); the tooltip has the full value.
+    * Text that does not fit the style's text rectangle (:func:`cell_text_width`) is shortened
+      to fewer significant digits rather than elided ("0.00297" rather than "0.002..."), and,
+      where not even one digit fits, written in a smaller font (:func:`fit_cell_text`); the
+      tooltip has the full value.
     """
 
     def __init__(self, model: KernelTableModel, parent=None) -> None:
         super().__init__(parent)
         self._model = model
-        self._fitted: dict[tuple, str] = {}  # (text, value, width, font) -> the text that fits
+        # (text, value, width, font) -> (the text that fits, its font or None)
+        self._fitted: dict[tuple, tuple[str, QFont | None]] = {}
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         super().initStyleOption(option, index)
-        available = option.rect.width() - 4
+        value = index.data(VALUE_ROLE)
+        if value is None or not option.text:
+            return
+        widget = option.widget
+        if widget is None:
+            parent = self.parent()
+            widget = parent if isinstance(parent, QWidget) else None
+        available = cell_text_width(option, widget)
         if available <= 0:
             return
-        value = index.data(VALUE_ROLE)
         key = (option.text, value, available, option.font.key())
-        text = self._fitted.get(key)
-        if text is None:
-            text = self._fit(option.text, value, available, option.fontMetrics)
+        fitted = self._fitted.get(key)
+        if fitted is None:
+            fitted = fit_cell_text(float(value), option.text, option.font, available)
             if len(self._fitted) > 4096:
                 self._fitted.clear()
-            self._fitted[key] = text
+            self._fitted[key] = fitted
+        text, font = fitted
         option.text = text
-
-    @staticmethod
-    def _fit(text: str, value, available: int, metrics) -> str:
-        if value is None or metrics.horizontalAdvance(text) <= available:
-            return text
-        for text in compact_cell_texts(float(value)):
-            if metrics.horizontalAdvance(text) <= available:
-                break
-        return text
+        if font is not None:
+            option.font = font
+            option.fontMetrics = QFontMetrics(font)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
