@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+import shiboken6
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QStyle, QToolBar
@@ -260,6 +261,8 @@ class WindowActions:
         language of the moment they were recorded: docs/developing.md, "Translations")."""
         stack = self.doc.undo_stack
         undo, redo = self._undo_actions
+        if not all(shiboken6.isValid(o) for o in (stack, undo, redo)):
+            return  # (a language switch or the stack's last signal while the window goes)
         step = stack.undoText()
         undo.setText(tr("&Undo {what}").format(what=step) if step else tr("&Undo"))
         undo.setToolTip(tr("Undo {what}").format(what=step) if step else tr("Undo"))
