@@ -7,6 +7,7 @@ import time
 import numpy as np
 from conftest import settle
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 from convstudio.core import Pipeline
 from convstudio.core.explain import explain_pixel, float32_sum_bound
@@ -49,6 +50,23 @@ def test_shift_conv_map_moves_with_the_input_and_pooling_changes_less(qtbot, mak
     assert pooled.aligned is None  # the pooled map's jump 2 does not divide 1
     measured = lambda c: np.abs(c.shifted - c.original).sum() / np.abs(c.original).sum()  # noqa: E731
     assert measured(pooled) < 0.5 * measured(edges)
+
+
+def test_the_three_shift_maps_are_drawn_at_one_scale(qtbot, make_window):
+    """A longer caption ("shifted (moved back)") made its column, and so its map, larger."""
+    w = make_window(show=True)
+    _open(w, "why-pool")
+    w.doc.select(2)
+    _shift(qtbot, w, 0, 1)
+    panel = w.explore.shift_panel
+    dock = w.explore.shift_dock
+    dock.setFloating(True)
+    dock.resize(420, 420)  # narrow: each map as wide as its column
+    qtbot.waitUntil(lambda: all(item.image is not None for item in panel.items.values()))
+    QApplication.processEvents()
+    sizes = {(round(i.sceneBoundingRect().width(), 3), round(i.sceneBoundingRect().height(), 3))
+             for i in panel.items.values()}
+    assert len(sizes) == 1, sizes
 
 
 def test_weight_hover_highlights_exactly_the_pixels_it_multiplies(qtbot, make_window):

@@ -95,6 +95,20 @@ def shift_summary(c: ShiftComparison) -> str:
         where=where, moved=moved, inner=inner, change=format_short(c.change))
 
 
+class _Caption(pg.LabelItem):
+    """A caption under a map that asks for no width of its own: the three columns stay of one
+    width, so the maps are drawn at one scale (a longer caption made its column, and so its
+    map, larger). A caption longer than its column is cut at its ends."""
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph name)
+        super().updateMin()
+        self.setMinimumWidth(0)
+        for hint in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            if hint in self._sizeHint:
+                self._sizeHint[hint] = (0, self._sizeHint[hint][1])
+        self.updateGeometry()
+
+
 class ShiftPanel(QWidget):
     """The dock's content. ``shiftChanged`` fires when dy, dx or the fill changes."""
 
@@ -141,10 +155,12 @@ class ShiftPanel(QWidget):
             for k, title in enumerate(_CAPTIONS):
                 box = self.plot.addViewBox(row=0, col=k, lockAspect=True, invertY=True)
                 box.setMenuEnabled(False)
-                self.captions[title] = self.plot.addLabel(tr(title), row=1, col=k)
+                self.captions[title] = caption = _Caption(tr(title))
+                self.plot.addItem(caption, row=1, col=k)
                 item = pg.ImageItem(axisOrder="row-major")
                 box.addItem(item)
                 self._items[title.split()[0]] = item
+                self.plot.ci.layout.setColumnStretchFactor(k, 1)  # (three columns of one width)
             self._fit_captions()
         return self._items
 
