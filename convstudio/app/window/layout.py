@@ -178,13 +178,17 @@ class WindowLayout:
             return
         room = available.height() - (self.frameGeometry().height() - self.geometry().height())
         minimum = self.minimumSizeHint().height()
-        if getattr(self, "_shrink_to_screen", False):  # the Kernel was just made a tab (below)
-            self._shrink_to_screen = False
-            if self.height() > room >= minimum:
+        if minimum <= room:
+            # Grown by Qt past the screen (to a minimum that has fallen since, or before the
+            # Kernel became a tab below): back to the screen. A window taller than the screen
+            # for another reason (sized so on purpose) stays as it is.
+            if self.height() > room and (getattr(self, "_pushed_taller", False)
+                                         or getattr(self, "_shrink_to_screen", False)):
                 self.resize(self.width(), room)
+            self._pushed_taller = self._shrink_to_screen = False
             return
-        if minimum <= room or self.height() > minimum:
-            return  # it fits, or it is taller than it must be: sized so on purpose
+        if self.height() > minimum:
+            return  # taller than it must be: sized so on purpose
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         if (self.dockWidgetArea(self.kernel_dock) == left == self.dockWidgetArea(self.layers_dock)
                 and not self.kernel_dock.isFloating() and not self.layers_dock.isFloating()

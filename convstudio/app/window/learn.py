@@ -270,10 +270,21 @@ class LearnController(QObject):
         for act in self.lesson_actions:
             act.setVisible(True)
         self.lessons_menu_action.setVisible(False)
-        if self.menu.sizeHint().height() > self._screen_height():
+        if self._one_column_height() > self._screen_height():
             for act in self.lesson_actions:
                 act.setVisible(False)
             self.lessons_menu_action.setVisible(True)
+
+    def _one_column_height(self) -> int:
+        """The menu's height with its items in one column (its size hint is that of the columns
+        Qt lays a too-tall menu out in)."""
+        menu = self.menu
+        menu.sizeHint()  # (lays the items out)
+        style = menu.style()
+        rows = sum(menu.actionGeometry(a).height() for a in menu.actions() if a.isVisible())
+        frame = style.pixelMetric(QStyle.PixelMetric.PM_MenuPanelWidth, None, menu)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_MenuVMargin, None, menu)
+        return rows + 2 * (frame + margin)
 
     def _screen_height(self) -> int:
         """The available height of the window's screen (logical pixels)."""

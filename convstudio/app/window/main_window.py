@@ -226,6 +226,12 @@ class MainWindow(WindowLayout, WindowActions, WindowFiles, WindowPipelineFiles, 
             self._screen_check.trigger()  # (app/window/layout.py, _keep_on_screen)
         return super().event(event)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        old, new = event.oldSize().height(), event.size().height()
+        if 0 < old < new <= self.minimumSizeHint().height():
+            self._pushed_taller = True  # Qt grew the window to its minimum (_keep_on_screen)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         self._drag_enter(event)
 
