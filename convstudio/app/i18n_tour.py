@@ -251,7 +251,7 @@ ALLOWED_WORDS = frozenset({
     "conv2d", "conv_transpose2d", "maxpool2d", "avgpool2d", "pad", "stride", "relu", "leaky_relu",
     "abs", "sigmoid", "tanh", "upsample", "zeros", "reflect", "replicate", "circular", "constant",
     "nearest", "bilinear", "max", "min", "exp", "floor", "ceil", "sum", "argmax", "inf", "nan",
-    "valid", "same", "symmetric", "out", "in", "start", "size", "jump", "groups",
+    "valid", "same", "symmetric", "start", "size", "jump", "groups",
     "Sobel", "Scharr", "Prewitt", "Laplacian", "Gaussian", "GIMP", "ReLU", "Leaky", "Sigmoid", "Tanh",
     # formula variables and PyTorch's names for them
     "dy", "dx", "kh", "kw", "Cin", "Cout", "align_corners", "True", "False", "corr2d",

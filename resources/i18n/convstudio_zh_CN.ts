@@ -1441,7 +1441,7 @@
         </message>
         <message>
             <source>Slope for x &lt; 0: out = slope · x (expressions such as 1/16 work)</source>
-            <translation>x &lt; 0 时的斜率：out = 斜率 · x（可输入 1/16 这样的表达式）</translation>
+            <translation>x &lt; 0 时的斜率：输出 = 斜率 · x（可输入 1/16 这样的表达式）</translation>
         </message>
         <message>
             <source>Smooth blur: a weighted average where nearer pixels count more (bell curve); sum 1 keeps brightness</source>
@@ -1677,7 +1677,7 @@
         </message>
         <message>
             <source>Weight and bias come from the pipeline file ([in][out/groups][kh][kw]).</source>
-            <translation>权重和偏置来自流水线文件（[in][out/groups][kh][kw]）。</translation>
+            <translation>权重和偏置来自流水线文件（[Cin][Cout/groups][kh][kw]）。</translation>
         </message>
         <message>
             <source>What fills the pixels the shift uncovers</source>
@@ -3860,6 +3860,46 @@ offset (dy, dx) = ({dy}, {dx})</source>
         <message>
             <source>Less&amp;ons</source>
             <translation>课程(&amp;O)</translation>
+        </message>
+        <message>
+            <source>(out {row}, in {col})</source>
+            <translation>(输出 {row}, 输入 {col})</translation>
+        </message>
+        <message>
+            <source>(out {row}, {input})</source>
+            <translation>(输出 {row}, {input})</translation>
+        </message>
+        <message>
+            <source>Normalised each output channel (row) to sum 1</source>
+            <translation>已将每个输出通道（行）归一化为和为 1</translation>
+        </message>
+        <message>
+            <source>Not normalised: every output channel's weights sum to 0. Left unchanged.</source>
+            <translation>未归一化：每个输出通道的权重之和都为 0。保持不变。</translation>
+        </message>
+        <message>
+            <source>in {n}</source>
+            <translation>输入 {n}</translation>
+        </message>
+        <message>
+            <source>out {n}</source>
+            <translation>输出 {n}</translation>
+        </message>
+        <message>
+            <source>out {row} += {value} x {input}</source>
+            <translation>输出 {row} += {value} x {input}</translation>
+        </message>
+        <message>
+            <source>{what}.</source>
+            <translation>{what}。</translation>
+        </message>
+        <message>
+            <source>{what}: nothing changed.</source>
+            <translation>{what}：没有任何变化。</translation>
+        </message>
+        <message>
+            <source>{what}; rows summing to 0 left unchanged: out {rows}</source>
+            <translation>{what}；和为 0 的行保持不变：输出通道 {rows}</translation>
         </message>
     </context>
 </TS>

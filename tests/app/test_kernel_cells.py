@@ -222,7 +222,7 @@ def test_the_chinese_caption_of_a_slice_has_no_english_words(editor, english_aft
     i18n.set_language(i18n.CHINESE)
     caption = editor.shape_text()
     assert not english_words(caption), caption
-    # ("out" and "in" are allowed words elsewhere: the caption names the channels in Chinese)
+    # (no Latin word but the "x" of the shape: the caption names the channels in Chinese)
     assert set(re.findall(r"[A-Za-z]+", caption)) <= {"x"}, caption
     assert "输出通道 2" in caption and "输入通道 1" in caption
     i18n.set_language(i18n.ENGLISH)

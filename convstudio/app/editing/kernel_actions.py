@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QToolButton, QW
 
 from convstudio.app.editing.kernel_grid import FlowBar, FlowLayout
 from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
+from convstudio.app.i18n import tr
 from convstudio.core import kernels
 from convstudio.core.formatting import format_shape
 
@@ -318,13 +319,17 @@ class KernelActionsMixin:
             self._select_block(top, left, height, width)
         return applied
 
-    def _commit_slice(self, values: np.ndarray, what: str) -> bool:
-        """Write ``values`` into the slice on screen, show it and emit the full weight once."""
+    def _commit_slice(self, values: np.ndarray, what: str, *, translated: bool = False) -> bool:
+        """Write ``values`` into the slice on screen, show it and emit the full weight once.
+
+        ``what`` names the action in the message; ``translated``: it was made with ``tr()``, and
+        the message's frame ("{what}.", "{what}: nothing changed.") is translated too.
+        """
         assert self._weight is not None
         values = np.asarray(values, dtype=np.float32)
         current = self._slice_values()
         if values.shape == current.shape and np.array_equal(values, current):
-            self._say(f"{what}: nothing changed.")
+            self._say(tr("{what}: nothing changed.").format(what=what) if translated else f"{what}: nothing changed.")
             return False
         if values.shape != current.shape:
             # Only a preset on the 2-D form gets here (the callers refuse the other cases).
@@ -339,7 +344,7 @@ class KernelActionsMixin:
             self._slice_values()[...] = values
             new_weight = self._weight
         self._refresh()
-        self._say(f"{what}.")
+        self._say(tr("{what}.").format(what=what) if translated else f"{what}.")
         self.weightEdited.emit(new_weight.copy())
         return True
 
@@ -363,14 +368,14 @@ class KernelActionsMixin:
         normalised = matrix.astype(np.float64).copy()
         rows_to_scale = np.abs(sums) > tolerance
         normalised[rows_to_scale] /= sums[rows_to_scale, np.newaxis]
-        what = "Normalised each output channel (row) to sum 1"
+        if len(zero_rows) == matrix.shape[0]:
+            self._say(tr("Not normalised: every output channel's weights sum to 0. Left unchanged."), error=True)
+            return False
+        what = tr("Normalised each output channel (row) to sum 1")
         if zero_rows:
             shown = ", ".join(str(i) for i in zero_rows[:8]) + (", ..." if len(zero_rows) > 8 else "")
-            what += f"; rows summing to 0 left unchanged: out {shown}"
-        if len(zero_rows) == matrix.shape[0]:
-            self._say("Not normalised: every output channel's weights sum to 0. Left unchanged.", error=True)
-            return False
-        return self._commit_slice(normalised.astype(np.float32), what)
+            what = tr("{what}; rows summing to 0 left unchanged: out {rows}").format(what=what, rows=shown)
+        return self._commit_slice(normalised.astype(np.float32), what, translated=True)
 
     # ================================================================== building the widgets
     def _build_actions(self) -> None:

@@ -572,7 +572,7 @@ class KernelEditor(KernelActionsMixin, QWidget):
 
     def _cell_label(self, row: int, col: int) -> str:
         if self.is_mixing_matrix():
-            return f"(out {row}, in {col})"
+            return tr("(out {row}, in {col})").format(row=row, col=col)
         anchor_row, anchor_col = self._model.anchor() or (0, 0)
         return f"({row - anchor_row:+d}, {col - anchor_col:+d})"
 

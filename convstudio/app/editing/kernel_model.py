@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
-from convstudio.app.i18n import tr
+from convstudio.app.i18n import notifier, tr
 from convstudio.app.views.colormaps import diverging_rgb
 
 __all__ = [
@@ -230,6 +230,10 @@ class KernelTableModel(QAbstractTableModel):
     * ``"mixing"``: the ``Cout x Cin`` matrix of a 1 x 1 convolution; rows are output channels
       ("out 0", ...), columns input channels ("in 0", ... or R, G, B when there are three).
 
+    Its headers, tooltips and messages are made with ``tr()`` when a view asks for them; on a
+    language switch the model tells its views that the headers changed (the cells' tooltips are
+    asked for again on the next hover).
+
     Signals
     -------
     cellEdited(int, int, float)
@@ -253,6 +257,7 @@ class KernelTableModel(QAbstractTableModel):
         # (text, background, text colour) per cell: a view asks for each role of each cell on
         # every repaint, and the whole grid repaints whenever the colour scale moves.
         self._looks: dict[tuple[int, int], tuple[str, QColor, QColor]] = {}
+        notifier().languageChanged.connect(self._on_language_changed)
 
     # ----------------------------------------------------------------------------- contents
     def set_values(self, values: np.ndarray, mode: str = "kernel") -> None:
@@ -401,7 +406,7 @@ class KernelTableModel(QAbstractTableModel):
                 return label if role == Qt.ItemDataRole.DisplayRole else tr("input channel {n} ({label})").format(
                     n=section, label=label)
             if role == Qt.ItemDataRole.DisplayRole:
-                return f"out {section}"
+                return tr("out {n}").format(n=section)
             return tr("output channel {n}").format(n=section)
         anchor_row, anchor_col = anchor_of(rows, cols)
         offset = section - (anchor_col if horizontal else anchor_row)
@@ -413,16 +418,23 @@ class KernelTableModel(QAbstractTableModel):
         return tr("row {n}: offset {offset} from the anchor (centre) row").format(n=section, offset=f"{offset:+d}")
 
     # ----------------------------------------------------------------------------- helpers
+    def _on_language_changed(self, _language: str) -> None:
+        """The headers' texts are made with tr(): the views ask for them (and their sizes) again."""
+        rows, cols = self._values.shape
+        if self._mode == "mixing" and rows and cols:  # (a kernel's headers are numbers)
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, rows - 1)
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, cols - 1)
+
     def _cell_name(self, row: int, col: int) -> str:
         if self._mode == "mixing":
-            return f"(out {row}, {_input_channel_name(col, self._values.shape[1])})"
+            return tr("(out {row}, {input})").format(row=row, input=_input_channel_name(col, self._values.shape[1]))
         anchor_row, anchor_col = anchor_of(*self._values.shape)
         return f"({row - anchor_row:+d}, {col - anchor_col:+d})"
 
     def _tooltip(self, row: int, col: int, value: float) -> str:
         if self._mode == "mixing":
             name = _input_channel_name(col, self._values.shape[1])
-            return f"out {row} += {exact_cell_text(value)} x {name}"
+            return tr("out {row} += {value} x {input}").format(row=row, value=exact_cell_text(value), input=name)
         anchor_row, anchor_col = anchor_of(*self._values.shape)
         dy, dx = row - anchor_row, col - anchor_col
         text = tr("w[{row}, {col}] = {value}\noffset (dy, dx) = ({dy}, {dx})").format(
@@ -442,4 +454,4 @@ def _max_abs(values: np.ndarray) -> float:
 def _input_channel_name(index: int, count: int) -> str:
     if count == 3:
         return "RGB"[index]
-    return f"in {index}"
+    return tr("in {n}").format(n=index)
