@@ -292,9 +292,15 @@ def test_the_erf_part_of_an_edge_pixel_follows_its_padding_mode(mode):
 def test_erf_parts_equal_the_whole_image_gradient_on_random_stacks(monkeypatch, seed):
     """Random stacks of windowed layers (every padding mode, strides, dilations, ceil-mode
     pools, offsets): at every pixel of the last layer, the ERF computed on its part equals the
-    whole-image gradient (to the float32 rounding the test above explains) and is zero outside
-    the part; corners and edges included."""
-    from convstudio.core import explain
+    whole-image gradient, bit for bit, and is zero outside the part; corners and edges included.
+
+    The core's fast paths are switched off here, so that the forward pass sums every output in
+    one order whatever the map's size (its fast paths may pick another algorithm on a smaller
+    map, which moves tanh's derivative by more than a few float32 units where it saturates:
+    7.7e-6 of the field's largest value measured with the NumPy paths alone)."""
+    from convstudio.core import explain, fastpaths
+
+    monkeypatch.setattr(fastpaths, "enabled", False)
 
     rng = np.random.default_rng(100 + seed)
     modes = ["zeros", "reflect", "replicate", "circular"]
@@ -330,8 +336,7 @@ def test_erf_parts_equal_the_whole_image_gradient_on_random_stacks(monkeypatch, 
             with monkeypatch.context() as m:
                 m.setattr(explain, "_erf_window", lambda *_a: None)
                 full = effective_receptive_field(p, x, len(p), c - 1, i, j)
-            bound = 32 * np.finfo(np.float32).eps * np.abs(full).max()
-            assert np.all(np.abs(fast - full) <= bound), (i, j, window)
+            np.testing.assert_array_equal(fast, full, err_msg=str((i, j, window)))
             if window is not None:
                 parts += 1
                 r0, r1, c0, c1, _, _ = window
