@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QCoreApplication, QEvent, QEventLoop, QModelIndex, Qt, QTranslator
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QMessageBox, QTextEdit, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QMessageBox, QTableView, QTextEdit, QWidget
 
 from convstudio.app.i18n import CONTEXT, SKIP_PROPERTY, visible_texts
 
@@ -175,6 +175,23 @@ def _docks(window, lesson: str, keys: tuple[str, ...]) -> Iterator[str]:
     _settle(window)
 
 
+def _kernel_actions(window) -> Iterator[str]:
+    """A few of the kernel editor's actions on the selected conv layer's kernel (Normalise, Scale,
+    Flip), each message shown under the grid and in the status bar; the edits are undone after."""
+    editor = window.kernel_editor
+    if editor.weight() is None or not editor.is_editable():
+        return
+    steps = window.doc.undo_stack.index()
+    for name, act in (("normalise", editor.normalize), ("scale", lambda: editor.scale_by(2)),
+                      ("flip", editor.actions_by_name()["flip_horizontal"].trigger)):
+        act()
+        _settle(window)
+        yield f"kernel {name}"
+    while window.doc.undo_stack.index() > steps:
+        window.doc.undo_stack.undo()
+    _settle(window)
+
+
 def tour(window) -> Iterator[str]:
     """Drive `window` (a shown MainWindow) through every state worth reading; yield the state's
     name at each. The window ends on its last lesson."""
@@ -192,6 +209,7 @@ def tour(window) -> Iterator[str]:
     yield from _layer_kinds(window)
     window.load_default()
     _settle(window)
+    yield from _kernel_actions(window)
     for name, _dialog in dialogs(window):
         yield f"dialog {name}"
     for i, lesson in enumerate(LESSONS):
@@ -285,6 +303,11 @@ def _item_view_texts(view: QAbstractItemView) -> Iterator[str]:
         head = model.headerData(i, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
         if isinstance(head, str):
             yield head
+    if isinstance(view, QTableView) and not view.verticalHeader().isHidden():  # the row headers
+        for i in range(model.rowCount(top)):
+            head = model.headerData(i, Qt.Orientation.Vertical, Qt.ItemDataRole.DisplayRole)
+            if isinstance(head, str):
+                yield head
     for r in range(model.rowCount(top)):
         for c in range(columns):
             for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

@@ -3901,5 +3901,189 @@ offset (dy, dx) = ({dy}, {dx})</source>
             <source>{what}; rows summing to 0 left unchanged: out {rows}</source>
             <translation>{what}；和为 0 的行保持不变：输出通道 {rows}</translation>
         </message>
+        <message>
+            <source>Already normalised (the weights sum to 1): nothing changed.</source>
+            <translation>已经归一化（权重之和为 1）：没有任何变化。</translation>
+        </message>
+        <message>
+            <source>Cannot rotate a {shape} kernel: it would change its shape.</source>
+            <translation>无法旋转 {shape} 的卷积核：旋转会改变它的形状。</translation>
+        </message>
+        <message>
+            <source>Cannot rotate a {shape} matrix: it would change its shape.</source>
+            <translation>无法旋转 {shape} 的矩阵：旋转会改变它的形状。</translation>
+        </message>
+        <message>
+            <source>Cannot transpose a {shape} kernel: it would change its shape.</source>
+            <translation>无法转置 {shape} 的卷积核：转置会改变它的形状。</translation>
+        </message>
+        <message>
+            <source>Cannot transpose a {shape} matrix: it would change its shape.</source>
+            <translation>无法转置 {shape} 的矩阵：转置会改变它的形状。</translation>
+        </message>
+        <message>
+            <source>Cleared</source>
+            <translation>已清零</translation>
+        </message>
+        <message>
+            <source>Copied {what} as tab-separated text.</source>
+            <translation>已将{what}复制为制表符分隔的文本。</translation>
+        </message>
+        <message>
+            <source>Flipped horizontally</source>
+            <translation>已左右翻转</translation>
+        </message>
+        <message>
+            <source>Flipped vertically</source>
+            <translation>已上下翻转</translation>
+        </message>
+        <message>
+            <source>Multiply every weight by (e.g. 2, 0.5, 1/9):</source>
+            <translation>每个权重乘以（例如 2、0.5、1/9）：</translation>
+        </message>
+        <message>
+            <source>Normalised: divided by the sum, {total}</source>
+            <translation>已归一化：除以权重之和 {total}</translation>
+        </message>
+        <message>
+            <source>Not normalised: the kernel sums to 0 (as edge detectors do), and dividing by the sum would divide by zero. Left unchanged.</source>
+            <translation>未归一化：卷积核之和为 0（边缘检测器都是这样），除以这个和就是除以零。保持不变。</translation>
+        </message>
+        <message>
+            <source>Not randomised: {why}</source>
+            <translation>未随机化：{why}</translation>
+        </message>
+        <message>
+            <source>Not scaled: multiplying by {factor} overflows float32.</source>
+            <translation>未缩放：乘以 {factor} 会超出 float32 的范围。</translation>
+        </message>
+        <message>
+            <source>Not scaled: {factor} is not a finite number.</source>
+            <translation>未缩放：{factor} 不是有限的数。</translation>
+        </message>
+        <message>
+            <source>Not scaled: {why}</source>
+            <translation>未缩放：{why}</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: a {block} block at row {top}, column {left} would run past the {shape} kernel. Pick a cell further up or left.</source>
+            <translation>未粘贴：{block} 的数据块放在第 {top} 行、第 {left} 列会超出 {shape} 的卷积核。请选一个更靠上或更靠左的单元格。</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: the clipboard does not hold a table of numbers.</source>
+            <translation>未粘贴：剪贴板里不是一个数字表格。</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: the clipboard holds a {block} block, larger than the {shape} kernel. Change the kernel size first.</source>
+            <translation>未粘贴：剪贴板里是 {block} 的数据块，比 {shape} 的卷积核大。请先修改卷积核大小。</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: the clipboard holds no text.</source>
+            <translation>未粘贴：剪贴板里没有文本。</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: the clipboard holds non-finite numbers.</source>
+            <translation>未粘贴：剪贴板里有非有限的数。</translation>
+        </message>
+        <message>
+            <source>Nothing pasted: {why}</source>
+            <translation>未粘贴：{why}</translation>
+        </message>
+        <message>
+            <source>Nothing to copy: this layer has no kernel.</source>
+            <translation>没有可复制的内容：这一层没有卷积核。</translation>
+        </message>
+        <message>
+            <source>Pasted a {shape} block</source>
+            <translation>已粘贴 {shape} 的数据块</translation>
+        </message>
+        <message>
+            <source>Pasted a {shape} block at row {top}, column {left}</source>
+            <translation>已在第 {top} 行、第 {left} 列粘贴 {shape} 的数据块</translation>
+        </message>
+        <message>
+            <source>Preset is {shape}, the layer's kernel is {kernel}: change the kernel size first.</source>
+            <translation>预设是 {shape}，这一层的卷积核是 {kernel}：请先修改卷积核大小。</translation>
+        </message>
+        <message>
+            <source>Preset not applied: {why}</source>
+            <translation>未应用预设：{why}</translation>
+        </message>
+        <message>
+            <source>Preset {label}</source>
+            <translation>预设 {label}</translation>
+        </message>
+        <message>
+            <source>Preset {label} not applied: it cannot be built at the layer's kernel size {shape} ({why}): change the kernel size first.</source>
+            <translation>未应用预设 {label}：无法按这一层的卷积核大小 {shape} 生成它（{why}）：请先修改卷积核大小。</translation>
+        </message>
+        <message>
+            <source>Preset {label} not applied: it is a spatial kernel, and this 1 x 1 layer only mixes channels. Edit the matrix, or change the kernel size first.</source>
+            <translation>未应用预设 {label}：它是空间卷积核，而这个 1 x 1 层只混合通道。请编辑矩阵，或先修改卷积核大小。</translation>
+        </message>
+        <message>
+            <source>Preset {label} not applied: it is a {shape} weight (out x in x kh x kw) and this layer has {layer}. Change the layer's channels and kernel size first.</source>
+            <translation>未应用预设 {label}：它是 {shape} 的权重（输出 x 输入 x kh x kw），而这一层是{layer}。请先修改这一层的通道数和卷积核大小。</translation>
+        </message>
+        <message>
+            <source>Preset {label} not applied: {why}</source>
+            <translation>未应用预设 {label}：{why}</translation>
+        </message>
+        <message>
+            <source>Randomised (uniform in [-1, 1])</source>
+            <translation>已随机化（在 [-1, 1] 中均匀分布）</translation>
+        </message>
+        <message>
+            <source>Rotated by 90°</source>
+            <translation>已旋转 90°</translation>
+        </message>
+        <message>
+            <source>Scale kernel</source>
+            <translation>缩放卷积核</translation>
+        </message>
+        <message>
+            <source>Scaled by {factor}</source>
+            <translation>已缩放 {factor} 倍</translation>
+        </message>
+        <message>
+            <source>This layer has no kernel to edit.</source>
+            <translation>这一层没有可编辑的卷积核。</translation>
+        </message>
+        <message>
+            <source>This layer's kernel is read-only.</source>
+            <translation>这一层的卷积核是只读的。</translation>
+        </message>
+        <message>
+            <source>Transposed</source>
+            <translation>已转置</translation>
+        </message>
+        <message>
+            <source>Zeroed a cell</source>
+            <translation>已将一个单元格置零</translation>
+        </message>
+        <message>
+            <source>Zeroed {height} x {width} cells</source>
+            <translation>已将 {height} x {width} 个单元格置零</translation>
+        </message>
+        <message>
+            <source>a single {shape} kernel</source>
+            <translation>一个 {shape} 的卷积核</translation>
+        </message>
+        <message>
+            <source>a {shape} weight</source>
+            <translation>{shape} 的权重</translation>
+        </message>
+        <message>
+            <source>the {shape} kernel</source>
+            <translation> {shape} 的卷积核</translation>
+        </message>
+        <message>
+            <source>the {shape} matrix</source>
+            <translation> {shape} 的矩阵</translation>
+        </message>
+        <message>
+            <source>{height} x {width} cells</source>
+            <translation> {height} x {width} 个单元格</translation>
+        </message>
     </context>
 </TS>

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QToolButton, QW
 
 from convstudio.app.editing.kernel_grid import FlowBar, FlowLayout
 from convstudio.app.editing.kernel_model import CellValueError, format_cell_value, parse_cell_value
-from convstudio.app.i18n import tr
+from convstudio.app.i18n import known, tr
 from convstudio.core import kernels
 from convstudio.core.formatting import format_shape
 
@@ -51,7 +51,7 @@ class KernelActionsMixin:
         if not (0 <= row < rows and 0 <= col < cols):
             raise IndexError(f"cell ({row}, {col}) is outside the {rows} x {cols} grid")
         if not self._editable:
-            self._say("This layer's kernel is read-only.", error=True)
+            self._say(tr("This layer's kernel is read-only."), error=True)
             return False
         before = self._weight
         accepted = self._model.setData(self._model.index(row, col), value, Qt.ItemDataRole.EditRole)
@@ -73,7 +73,7 @@ class KernelActionsMixin:
         try:
             preset = kernels.get_preset(name)
         except KeyError as error:
-            self._say(f"Preset not applied: {_error_text(error)}", error=True)
+            self._say(tr("Preset not applied: {why}").format(why=_error_text(error)), error=True)
             return False
         label = preset.label
         if getattr(preset, "kind", "kernel") == "weight":
@@ -92,54 +92,56 @@ class KernelActionsMixin:
         except (ValueError, TypeError) as error:
             if fit_to_layer:
                 self._say(
-                    f"Preset {label!r} not applied: it cannot be built at the layer's kernel size "
-                    f"{_shape_text(current_shape)} ({_error_text(error)}): change the kernel size first.",
+                    tr("Preset {label} not applied: it cannot be built at the layer's kernel size "
+                       "{shape} ({why}): change the kernel size first.").format(
+                        label=_label_text(label), shape=_shape_text(current_shape), why=_error_text(error)),
                     error=True,
                 )
             else:
-                self._say(f"Preset {label!r} not applied: {_error_text(error)}", error=True)
+                self._say(tr("Preset {label} not applied: {why}").format(
+                    label=_label_text(label), why=_error_text(error)), error=True)
             return False
         if self.is_mixing_matrix():
             self._say(
-                f"Preset {label!r} not applied: it is a spatial kernel, and this 1 x 1 layer only "
-                "mixes channels. Edit the matrix, or change the kernel size first.",
+                tr("Preset {label} not applied: it is a spatial kernel, and this 1 x 1 layer only "
+                   "mixes channels. Edit the matrix, or change the kernel size first.").format(label=_label_text(label)),
                 error=True,
             )
             return False
         if self._weight.ndim == 4 and values.shape != current_shape:
             self._say(
-                f"Preset is {_shape_text(values.shape)}, the layer's kernel is "
-                f"{_shape_text(current_shape)}: change the kernel size first.",
+                tr("Preset is {shape}, the layer's kernel is {kernel}: change the kernel size first.").format(
+                    shape=_shape_text(values.shape), kernel=_shape_text(current_shape)),
                 error=True,
             )
             return False
-        return self._commit_slice(values, f"Preset {label}")
+        return self._commit_slice(values, tr("Preset {label}").format(label=known(label)))
 
     def _apply_weight_preset(self, preset, params: dict) -> bool:
         try:
             weight = np.asarray(preset.make(**params), dtype=np.float32)
         except (ValueError, TypeError) as error:
-            self._say(f"Preset {preset.label!r} not applied: {_error_text(error)}", error=True)
+            self._say(tr("Preset {label} not applied: {why}").format(
+                label=_label_text(preset.label), why=_error_text(error)), error=True)
             return False
         if self._weight.ndim != 4 or weight.shape != self._weight.shape:
             layer = (
-                f"a single {_shape_text(self._weight.shape)} kernel"
-                if self._weight.ndim == 2
-                else f"a {_shape_text(self._weight.shape)} weight"
-            )
+                tr("a single {shape} kernel") if self._weight.ndim == 2 else tr("a {shape} weight")
+            ).format(shape=_shape_text(self._weight.shape))
             self._say(
-                f"Preset {preset.label!r} not applied: it is a {_shape_text(weight.shape)} weight "
-                f"(out x in x kh x kw) and this layer has {layer}. Change the layer's channels "
-                "and kernel size first.",
+                tr("Preset {label} not applied: it is a {shape} weight (out x in x kh x kw) and this "
+                   "layer has {layer}. Change the layer's channels and kernel size first.").format(
+                    label=_label_text(preset.label), shape=_shape_text(weight.shape), layer=layer),
                 error=True,
             )
             return False
+        what = tr("Preset {label}").format(label=known(preset.label))
         if np.array_equal(weight, self._weight):
-            self._say(f"Preset {preset.label}: nothing changed.")
+            self._say(tr("{what}: nothing changed.").format(what=what))
             return False
         self._weight = weight.copy()
         self._refresh()
-        self._say(f"Preset {preset.label}.")
+        self._say(tr("{what}.").format(what=what))
         self.weightEdited.emit(weight)
         return True
 
@@ -158,16 +160,17 @@ class KernelActionsMixin:
         total = float(kernels.kernel_sum(values))
         if abs(total) <= _zero_sum_tolerance(values):
             self._say(
-                "Not normalised: the kernel sums to 0 (as edge detectors do), and dividing by the "
-                "sum would divide by zero. Left unchanged.",
+                tr("Not normalised: the kernel sums to 0 (as edge detectors do), and dividing by the "
+                   "sum would divide by zero. Left unchanged."),
                 error=True,
             )
             return False
         normalised = kernels.normalize_by_sum(values)
         if np.array_equal(normalised, values):
-            self._say("Already normalised (the weights sum to 1): nothing changed.")
+            self._say(tr("Already normalised (the weights sum to 1): nothing changed."))
             return False
-        return self._commit_slice(normalised, f"Normalised: divided by the sum, {format_cell_value(total, 6)}")
+        return self._commit_slice(
+            normalised, tr("Normalised: divided by the sum, {total}").format(total=format_cell_value(total, 6)))
 
     def scale_by(self, factor: float) -> bool:
         """Multiply the slice by ``factor`` (what Scale... does after asking for the factor)."""
@@ -175,30 +178,31 @@ class KernelActionsMixin:
             return False
         factor = float(factor)
         if not np.isfinite(factor):
-            self._say(f"Not scaled: {factor} is not a finite number.", error=True)
+            self._say(tr("Not scaled: {factor} is not a finite number.").format(factor=factor), error=True)
             return False
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = (self._slice_values().astype(np.float64) * factor).astype(np.float32)
         if not np.all(np.isfinite(scaled)):
-            self._say(f"Not scaled: multiplying by {factor:g} overflows float32.", error=True)
+            self._say(tr("Not scaled: multiplying by {factor} overflows float32.").format(factor=f"{factor:g}"),
+                      error=True)
             return False
-        return self._commit_slice(scaled, f"Scaled by {factor:g}")
+        return self._commit_slice(scaled, tr("Scaled by {factor}").format(factor=f"{factor:g}"))
 
     def flip_horizontal(self) -> bool:
         """Mirror the slice left-right."""
-        return self._apply_transform(kernels.flip_horizontal, "Flipped horizontally")
+        return self._apply_transform(kernels.flip_horizontal, tr("Flipped horizontally"))
 
     def flip_vertical(self) -> bool:
         """Mirror the slice top-bottom."""
-        return self._apply_transform(kernels.flip_vertical, "Flipped vertically")
+        return self._apply_transform(kernels.flip_vertical, tr("Flipped vertically"))
 
     def rotate90(self) -> bool:
         """Rotate the slice by 90 degrees (square kernels only: the shape must not change)."""
-        return self._apply_transform(kernels.rotate90, "Rotated by 90°", square_only="rotate")
+        return self._apply_transform(kernels.rotate90, tr("Rotated by 90°"), square_only="rotate")
 
     def transpose(self) -> bool:
         """Swap rows and columns of the slice (square kernels only)."""
-        return self._apply_transform(kernels.transpose, "Transposed", square_only="transpose")
+        return self._apply_transform(kernels.transpose, tr("Transposed"), square_only="transpose")
 
     def randomise(self, rng: np.random.Generator | None = None) -> bool:
         """Fill the slice with random weights from :func:`convstudio.core.kernels.random_kernel`.
@@ -214,15 +218,15 @@ class KernelActionsMixin:
         try:
             values = kernels.random_kernel(self._slice_values().shape, rng=rng)
         except ValueError as error:  # e.g. a mixing matrix wider than the core's 255 limit
-            self._say(f"Not randomised: {_error_text(error)}", error=True)
+            self._say(tr("Not randomised: {why}").format(why=_error_text(error)), error=True)
             return False
-        return self._commit_slice(values, "Randomised (uniform in [-1, 1])")
+        return self._commit_slice(values, tr("Randomised (uniform in [-1, 1])"))
 
     def clear(self) -> bool:
         """Set every weight of the slice to zero (the identity kernel is a preset)."""
         if not self._can_edit():
             return False
-        return self._commit_slice(np.zeros_like(self._slice_values()), "Cleared")
+        return self._commit_slice(np.zeros_like(self._slice_values()), tr("Cleared"))
 
     def zero_selected_cells(self) -> bool:
         """Set the selected cells (or the current cell) to zero: the Delete key."""
@@ -237,7 +241,9 @@ class KernelActionsMixin:
         top, left, height, width = block
         values = self._slice_values().copy()
         values[top : top + height, left : left + width] = 0
-        return self._commit_slice(values, f"Zeroed {height} x {width} cells" if height * width > 1 else "Zeroed a cell")
+        what = (tr("Zeroed {height} x {width} cells").format(height=height, width=width) if height * width > 1
+                else tr("Zeroed a cell"))
+        return self._commit_slice(values, what)
 
     def copy_to_clipboard(self) -> str:
         """Put the selection (2 or more cells) or else the whole slice on the clipboard as TSV.
@@ -248,19 +254,20 @@ class KernelActionsMixin:
             The text copied ("" if there is nothing to copy).
         """
         if self._weight is None:
-            self._say("Nothing to copy: this layer has no kernel.", error=True)
+            self._say(tr("Nothing to copy: this layer has no kernel."), error=True)
             return ""
         values = self._slice_values()
         block = self._selected_block()
         if block is not None and block[2] * block[3] > 1:
             top, left, height, width = block
             values = values[top : top + height, left : left + width]
-            what = f"{height} x {width} cells"
+            what = tr("{height} x {width} cells").format(height=height, width=width)
         else:
-            what = f"the {_shape_text(values.shape)} {'matrix' if self.is_mixing_matrix() else 'kernel'}"
+            what = (tr("the {shape} matrix") if self.is_mixing_matrix() else tr("the {shape} kernel")).format(
+                shape=_shape_text(values.shape))
         text = kernels.format_tsv(values)
         QApplication.clipboard().setText(text)
-        self._say(f"Copied {what} as tab-separated text.")
+        self._say(tr("Copied {what} as tab-separated text.").format(what=what))
         return text
 
     def paste_from_clipboard(self) -> bool:
@@ -277,30 +284,31 @@ class KernelActionsMixin:
         if not self._can_edit():
             return False
         if not text or not text.strip():
-            self._say("Nothing pasted: the clipboard holds no text.", error=True)
+            self._say(tr("Nothing pasted: the clipboard holds no text."), error=True)
             return False
         try:
             block = np.asarray(kernels.parse_tsv(text), dtype=np.float32)
         except (ValueError, TypeError, OverflowError) as error:
-            self._say(f"Nothing pasted: {_error_text(error)}", error=True)
+            self._say(tr("Nothing pasted: {why}").format(why=_error_text(error)), error=True)
             return False
         if block.ndim == 1:
             block = block[np.newaxis, :]
         if block.ndim != 2 or block.size == 0:
-            self._say("Nothing pasted: the clipboard does not hold a table of numbers.", error=True)
+            self._say(tr("Nothing pasted: the clipboard does not hold a table of numbers."), error=True)
             return False
         if not np.all(np.isfinite(block)):
-            self._say("Nothing pasted: the clipboard holds non-finite numbers.", error=True)
+            self._say(tr("Nothing pasted: the clipboard holds non-finite numbers."), error=True)
             return False
         values = self._slice_values().copy()
         rows, cols = values.shape
         height, width = block.shape
         if block.shape == values.shape:
-            return self._commit_slice(block, f"Pasted a {_shape_text(block.shape)} block")
+            return self._commit_slice(block, tr("Pasted a {shape} block").format(shape=_shape_text(block.shape)))
         if height > rows or width > cols:
             self._say(
-                f"Nothing pasted: the clipboard holds a {_shape_text(block.shape)} block, larger than "
-                f"the {_shape_text(values.shape)} kernel. Change the kernel size first.",
+                tr("Nothing pasted: the clipboard holds a {block} block, larger than the {shape} kernel. "
+                   "Change the kernel size first.").format(
+                    block=_shape_text(block.shape), shape=_shape_text(values.shape)),
                 error=True,
             )
             return False
@@ -308,28 +316,30 @@ class KernelActionsMixin:
         top, left = (index.row(), index.column()) if index.isValid() else (0, 0)
         if top + height > rows or left + width > cols:
             self._say(
-                f"Nothing pasted: a {_shape_text(block.shape)} block at row {top}, column {left} "
-                f"would run past the {_shape_text(values.shape)} kernel. Pick a cell further up or left.",
+                tr("Nothing pasted: a {block} block at row {top}, column {left} would run past the "
+                   "{shape} kernel. Pick a cell further up or left.").format(
+                    block=_shape_text(block.shape), top=top, left=left, shape=_shape_text(values.shape)),
                 error=True,
             )
             return False
         values[top : top + height, left : left + width] = block
-        applied = self._commit_slice(values, f"Pasted a {_shape_text(block.shape)} block at row {top}, column {left}")
+        applied = self._commit_slice(values, tr("Pasted a {shape} block at row {top}, column {left}").format(
+            shape=_shape_text(block.shape), top=top, left=left))
         if applied:
             self._select_block(top, left, height, width)
         return applied
 
-    def _commit_slice(self, values: np.ndarray, what: str, *, translated: bool = False) -> bool:
+    def _commit_slice(self, values: np.ndarray, what: str) -> bool:
         """Write ``values`` into the slice on screen, show it and emit the full weight once.
 
-        ``what`` names the action in the message; ``translated``: it was made with ``tr()``, and
+        ``what`` names the action in the message, made with ``tr()`` in the interface's language;
         the message's frame ("{what}.", "{what}: nothing changed.") is translated too.
         """
         assert self._weight is not None
         values = np.asarray(values, dtype=np.float32)
         current = self._slice_values()
         if values.shape == current.shape and np.array_equal(values, current):
-            self._say(tr("{what}: nothing changed.").format(what=what) if translated else f"{what}: nothing changed.")
+            self._say(tr("{what}: nothing changed.").format(what=what))
             return False
         if values.shape != current.shape:
             # Only a preset on the 2-D form gets here (the callers refuse the other cases).
@@ -344,7 +354,7 @@ class KernelActionsMixin:
             self._slice_values()[...] = values
             new_weight = self._weight
         self._refresh()
-        self._say(tr("{what}.").format(what=what) if translated else f"{what}.")
+        self._say(tr("{what}.").format(what=what))
         self.weightEdited.emit(new_weight.copy())
         return True
 
@@ -353,11 +363,14 @@ class KernelActionsMixin:
             return False
         values = self._slice_values()
         if square_only and values.shape[0] != values.shape[1]:
-            self._say(
-                f"Cannot {square_only} a {_shape_text(values.shape)} "
-                f"{'matrix' if self.is_mixing_matrix() else 'kernel'}: it would change its shape.",
-                error=True,
-            )
+            refusals = {
+                ("rotate", True): tr("Cannot rotate a {shape} matrix: it would change its shape."),
+                ("rotate", False): tr("Cannot rotate a {shape} kernel: it would change its shape."),
+                ("transpose", True): tr("Cannot transpose a {shape} matrix: it would change its shape."),
+                ("transpose", False): tr("Cannot transpose a {shape} kernel: it would change its shape."),
+            }
+            self._say(refusals[square_only, self.is_mixing_matrix()].format(shape=_shape_text(values.shape)),
+                      error=True)
             return False
         return self._commit_slice(np.asarray(transform(values), dtype=np.float32), what)
 
@@ -375,7 +388,7 @@ class KernelActionsMixin:
         if zero_rows:
             shown = ", ".join(str(i) for i in zero_rows[:8]) + (", ..." if len(zero_rows) > 8 else "")
             what = tr("{what}; rows summing to 0 left unchanged: out {rows}").format(what=what, rows=shown)
-        return self._commit_slice(normalised.astype(np.float32), what, translated=True)
+        return self._commit_slice(normalised.astype(np.float32), what)
 
     # ================================================================== building the widgets
     def _build_actions(self) -> None:
@@ -471,20 +484,26 @@ class KernelActionsMixin:
 
     def _on_scale_triggered(self) -> None:
         text, accepted = QInputDialog.getText(
-            self, "Scale kernel", "Multiply every weight by (e.g. 2, 0.5, 1/9):", text="2"
+            self, tr("Scale kernel"), tr("Multiply every weight by (e.g. 2, 0.5, 1/9):"), text="2"
         )
         if not accepted:
             return
         try:
             factor = parse_cell_value(text)
         except CellValueError as error:
-            self._say(f"Not scaled: {error}", error=True)
+            self._say(tr("Not scaled: {why}").format(why=error), error=True)
             return
         self.scale_by(factor)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return format_shape(shape)
+
+
+def _label_text(label: str) -> str:
+    """A preset's name quoted as ``repr`` quotes it (the English messages always did), in the
+    interface's language (the Presets menu's walker collects the names)."""
+    return repr(known(label))
 
 
 def _error_text(error: BaseException) -> str:

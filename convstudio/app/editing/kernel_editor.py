@@ -349,10 +349,10 @@ class KernelEditor(KernelActionsMixin, QWidget):
 
     def _can_edit(self) -> bool:
         if self._weight is None:
-            self._say("This layer has no kernel to edit.", error=True)
+            self._say(tr("This layer has no kernel to edit."), error=True)
             return False
         if not self._editable:
-            self._say("This layer's kernel is read-only.", error=True)
+            self._say(tr("This layer's kernel is read-only."), error=True)
             return False
         return True
 
