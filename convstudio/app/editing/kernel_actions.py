@@ -104,7 +104,8 @@ class KernelActionsMixin:
         if self.is_mixing_matrix():
             self._say(
                 tr("Preset {label} not applied: it is a spatial kernel, and this 1 x 1 layer only "
-                   "mixes channels. Edit the matrix, or change the kernel size first.").format(label=_label_text(label)),
+                   "mixes channels. Edit the matrix, or change the kernel size first.").format(
+                    label=_label_text(label)),
                 error=True,
             )
             return False
