@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.dialogs.fitting import fit_on_screen, screen_geometry
+from convstudio.app.dialogs.fitting import FitsItsScreen, fit_on_screen
 from convstudio.app.i18n import describe_layer, made_at_run_time, tr
 from convstudio.app.model.worker import Worker
 from convstudio.app.views.colormaps import AUTO, display_for
@@ -122,7 +122,7 @@ def border_interior(layer: Conv2d, in_shape) -> tuple[int, int, int, int] | None
     return (r0, r1, c0, c1)
 
 
-class BorderCompareDialog(QDialog):
+class BorderCompareDialog(FitsItsScreen, QDialog):
     """A window with one map per mode. Call :meth:`show_layer`; the computation runs in `task`."""
 
     def __init__(self, task: Worker, parent: QWidget | None = None) -> None:
@@ -295,21 +295,6 @@ class BorderCompareDialog(QDialog):
                                       pen=pen)
             else:
                 view.remove_overlay("interior")
-
-    # ---------------------------------------------------------------- on screen
-    def _screen_geometry(self) -> QRect | None:
-        """The available geometry of the screen the dialog opens on (:func:`screen_geometry`)."""
-        return screen_geometry(self)
-
-    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)
-        # Each time it opens: its size as the user left it, unless that no longer fits the
-        # screen (another screen, a larger font), and the whole frame on the screen.
-        opening = visible and not self.isVisible()
-        if opening:
-            fit_on_screen(self, self.size(), self._screen_geometry())
-        super().setVisible(visible)
-        if opening:
-            fit_on_screen(self, self.size(), self._screen_geometry())
 
     def closeEvent(self, event) -> None:
         self._task.cancel()

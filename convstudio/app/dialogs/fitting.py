@@ -12,7 +12,7 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
-__all__ = ["fit_on_screen", "screen_geometry"]
+__all__ = ["FitsItsScreen", "fit_on_screen", "screen_geometry"]
 
 
 def screen_geometry(widget: QWidget) -> QRect | None:
@@ -64,3 +64,20 @@ def fit_on_screen(widget: QWidget, preferred: QSize, available: QRect | None) ->
     y = max(available.top(), min(pos.y(), available.bottom() + 1 - frame.height()))
     if (x, y) != (pos.x(), pos.y()):
         widget.move(x, y)
+
+
+class FitsItsScreen:
+    """Mixin for a dialog: each time it opens, its size as the user left it, unless that no
+    longer fits the screen (another screen, a larger font), and its whole frame on the screen.
+    ``_screen_geometry`` is the screen's available area (tests pretend another)."""
+
+    def _screen_geometry(self) -> QRect | None:
+        return screen_geometry(self)
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)
+        opening = visible and not self.isVisible()
+        if opening:
+            fit_on_screen(self, self.size(), self._screen_geometry())
+        super().setVisible(visible)
+        if opening:  # (placed by Qt now: its frame on the screen)
+            fit_on_screen(self, self.size(), self._screen_geometry())

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRect, QSize
+from PySide6.QtCore import QObject, QSize
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convstudio.app.dialogs.fitting import fit_on_screen, screen_geometry
+from convstudio.app.dialogs.fitting import FitsItsScreen, fit_on_screen
 from convstudio.app.i18n import describe_layer, made_at_run_time, notifier, tr, tr_noop
 from convstudio.app.model.document import PipelineCommand
 from convstudio.app.model.learn_job import EDGE_KERNEL, LearnControls, LearnReport, LearnSession
@@ -84,7 +84,7 @@ def _target_choices() -> list[tuple[str, str, np.ndarray | None]]:
     return choices
 
 
-class KernelLearner(QDialog):
+class KernelLearner(FitsItsScreen, QDialog):
     """The learner dialog of one main window (see the module docstring)."""
 
     def __init__(self, window) -> None:
@@ -221,10 +221,6 @@ class KernelLearner(QDialog):
         fit_on_screen(self, self._preferred_size(), self._screen_geometry())
 
     # ------------------------------------------------------------------ on screen
-    def _screen_geometry(self) -> QRect | None:
-        """The available geometry of the screen the dialog opens on (its parent window's)."""
-        return screen_geometry(self)
-
     def _preferred_size(self) -> QSize:
         """What the contents ask for (the plot tall enough for its loss label turned along the
         axis), at least :data:`PREFERRED_SIZE`."""
@@ -234,16 +230,6 @@ class KernelLearner(QDialog):
         # the plot: the left axis as long as the label, the bottom axis, the plot's margins
         size.setHeight(size.height() + max(0, self.plot_box.label_height() - self.plot_box.minimumSizeHint().height()))
         return size.expandedTo(PREFERRED_SIZE)
-
-    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt name)
-        # Each time it opens: its size as the user left it, unless that no longer fits the screen
-        # (another screen, a larger font), and the whole frame on the screen.
-        opening = visible and not self.isVisible()
-        if opening:
-            fit_on_screen(self, self.size(), self._screen_geometry())
-        super().setVisible(visible)
-        if opening:
-            fit_on_screen(self, self.size(), self._screen_geometry())
 
     # ------------------------------------------------------------------ state shown
     @property
