@@ -7,12 +7,41 @@ switching the app into another mode, so they see the order of events users see.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSettings
 
 from convstudio.app.views.shrink import covers
+
+#: The application font (points) of a large-font run started by :func:`rerun_at_font`, else None.
+FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
+
+
+def use_test_font(app) -> None:
+    """Give the application the large-font run's font (nothing in a normal run)."""
+    if FONT_PT is not None and app.font().pointSizeF() != float(FONT_PT):
+        font = app.font()
+        font.setPointSizeF(float(FONT_PT))
+        app.setFont(font)
+
+
+def rerun_at_font(test_file: str, tests: tuple[str, ...] = (), *, points: int = 14,
+                  **env: str) -> str:
+    """Run `tests` of `test_file` (all of it when none are named) in a new process whose
+    application font is `points` pt (the font is set once per process), with `env` added to
+    the environment; assert they passed and return pytest's output."""
+    names = [f"{test_file}::{t}" for t in tests] or [test_file]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x", *names],
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT=str(points), **env),
+        cwd=str(Path(__file__).resolve().parents[2]), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
+    return done.stdout
 
 
 def settle(w, timeout_ms: int = 60_000) -> None:
@@ -76,6 +105,15 @@ def compiled_core_loaded():
     from convstudio.core import jit
 
     jit.warm_up()
+
+
+@pytest.fixture
+def english_after(qapp):
+    """Whatever language the test switches to, the app is English again afterwards."""
+    yield
+    from convstudio.app import i18n
+
+    i18n.set_language(i18n.ENGLISH)
 
 
 @pytest.fixture

@@ -50,13 +50,6 @@ def kept_aside(state: Path, folder: Path) -> Path:
 
 
 @pytest.fixture
-def english_after(qapp):
-    """Whatever the test switches to, the app is English again afterwards."""
-    yield
-    i18n.set_language(i18n.ENGLISH)
-
-
-@pytest.fixture
 def restoring(make_window, tmp_path, english_after):
     """``restore(folder)``: a window with an autosaver on ``tmp_path / "state"`` restores the
     crashed session in `folder` and returns the status message."""

@@ -11,13 +11,11 @@ at 520 x 520 (its buttons cut by 8 px on a 1366 x 768 screen at 150 %, 911 x 512
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import settle
+from conftest import FONT_PT, rerun_at_font, settle, use_test_font
 from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QPainter, QPicture, QRegion
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
@@ -34,16 +32,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The small screen (logical pixels) and, in the large-font run below, the application font.
 SMALL = tuple(int(v) for v in os.environ.get("CONVSTUDIO_TEST_SCREEN", "1024x600").split("x"))
 SHORT = (911, 512)  # 1366 x 768 at 150 %
-FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
 
 
 @pytest.fixture
 def screen(monkeypatch, qapp):
     """Pretend the window and its dialogs are on a screen whose available area is ``screen[0]``."""
-    if FONT_PT is not None:
-        font = qapp.font()
-        font.setPointSizeF(float(FONT_PT))
-        qapp.setFont(font)
+    use_test_font(qapp)
     area = [QRect(0, 0, *SMALL)]
     for cls in (MainWindow, BorderCompareDialog, KernelLearner):
         monkeypatch.setattr(cls, "_screen_geometry", lambda self: QRect(area[0]), raising=False)
@@ -262,14 +256,8 @@ def test_the_info_line_above_the_maps_is_elided_with_the_whole_text_in_its_toolt
 def test_the_same_with_a_14_point_font(tmp_path):
     """The application font is set once per process: the dialog checks above in a new one, at 14 pt
     (the learner's plot then too short for its turned label on the 911 x 512 screen)."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT="14",
-               CONVSTUDIO_TEST_SCREEN="1024x600")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x",
-         f"{__file__}::test_compare_border_modes_fits_a_small_screen",
-         f"{__file__}::test_the_learner_fits_a_small_screen",
-         f"{__file__}::test_the_learner_opens_at_the_size_of_its_contents_on_a_large_screen"],
-        env=env, cwd=str(Path(__file__).resolve().parents[2]), capture_output=True, text=True,
-        timeout=300)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "5 passed" in done.stdout, done.stdout[-2000:]
+    out = rerun_at_font(__file__, ("test_compare_border_modes_fits_a_small_screen",
+                                   "test_the_learner_fits_a_small_screen",
+                                   "test_the_learner_opens_at_the_size_of_its_contents_on_a_large_screen"),
+                        CONVSTUDIO_TEST_SCREEN="1024x600")
+    assert "5 passed" in out, out[-2000:]

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QTranslator
 from PySide6.QtWidgets import QAbstractButton, QLabel, QToolButton
 
@@ -18,13 +17,6 @@ from convstudio.app.i18n_tour import SourceRecorder, english_words, tour, tr_lit
 
 ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "resources" / "i18n" / "convstudio_zh_CN.ts"
-
-
-@pytest.fixture
-def english_after(qapp):
-    """Whatever the test switches to, the app is English again afterwards."""
-    yield
-    i18n.set_language(i18n.ENGLISH)
 
 
 def test_switch_to_chinese_and_back_restores_every_english_text(make_window, english_after):

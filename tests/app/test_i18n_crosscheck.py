@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import settle
 
 from convstudio.app import i18n
@@ -19,13 +18,6 @@ from convstudio.core import Conv2d, ConvStudioError, Pipeline, ReLU
 from convstudio.core import crosscheck as crosscheck_module
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def english_after(qapp):
-    """Whatever the test switches to, the app is English again afterwards."""
-    yield
-    i18n.set_language(i18n.ENGLISH)
 
 
 def _load(w, pipeline: Pipeline, image: np.ndarray, select: int = 1) -> None:

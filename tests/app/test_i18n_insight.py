@@ -6,7 +6,6 @@ a switch back (convstudio/app/i18n.py, docs/developing.md "Translations")."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import settle
 from PySide6.QtGui import QTextDocument
 
@@ -32,13 +31,6 @@ from convstudio.core import (
 from convstudio.core.explain import explain_pixel
 
 TUTORIAL_EXPRESSION = "0×0 + 1×1 + 3×2 + 4×3 = 19"
-
-
-@pytest.fixture
-def english_after(qapp):
-    """Whatever the test switches to, the app is English again afterwards."""
-    yield
-    i18n.set_language(i18n.ENGLISH)
 
 
 def _plain(page: str) -> str:

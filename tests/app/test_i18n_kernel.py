@@ -33,12 +33,6 @@ def editor(qtbot):
     return widget
 
 
-@pytest.fixture
-def english_after(qapp):
-    yield
-    i18n.set_language(i18n.ENGLISH)
-
-
 def assert_chinese(text: str) -> None:
     """No English word in `text`, and no Latin word but the formula's "x" ("out" and "in" are
     checked here too, whether or not the tour's list allows them)."""

@@ -19,12 +19,6 @@ SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
 
 @pytest.fixture
-def english_after(qapp):
-    yield
-    i18n.set_language(i18n.ENGLISH)
-
-
-@pytest.fixture
 def window(make_window, english_after):
     """The first-launch window: its conv layer (Sobel x, a 3 x 3 kernel) selected."""
     w = make_window(first_launch=True)

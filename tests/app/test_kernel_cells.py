@@ -12,14 +12,11 @@ and the Chinese caption of a 4-D weight's slice has no English words left.
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FONT_PT, rerun_at_font, use_test_font
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
@@ -30,8 +27,6 @@ from convstudio.app.editing.kernel_editor import KernelEditor
 from convstudio.app.editing.kernel_model import compact_cell_texts, parse_cell_value
 from convstudio.app.i18n_tour import english_words
 
-ROOT = Path(__file__).resolve().parents[2]
-FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
 VALUES = np.array([[-0.2987, 0.598, 12.5, -1234.5],
                    [0.0123456, -3e-5, 1e6, -0.5],
                    [7, -0.000123, 98765.4, 0]], np.float32)
@@ -43,10 +38,7 @@ WIDTHS = (30, 31, 34, 38, 40, 45, 50, 52, 58, 70, 93)
 @pytest.fixture(autouse=True)
 def app_font(qapp):
     """The application font of this run (14 pt in the run of the last test)."""
-    if FONT_PT is not None and qapp.font().pointSizeF() != float(FONT_PT):
-        font = qapp.font()
-        font.setPointSizeF(float(FONT_PT))
-        qapp.setFont(font)
+    use_test_font(qapp)
     return qapp.font()
 
 
@@ -58,12 +50,6 @@ def editor(qtbot):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-@pytest.fixture
-def english_after(qapp):
-    yield
-    i18n.set_language(i18n.ENGLISH)
 
 
 def grid(editor: KernelEditor) -> QTableView:
@@ -232,12 +218,8 @@ def test_the_chinese_caption_of_a_slice_has_no_english_words(editor, english_aft
 # ---------------------------------------------------------------------- at 14 pt
 @pytest.mark.skipif(FONT_PT is not None, reason="already in it")
 def test_the_same_with_a_14_point_font():
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT="14")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", __file__],
-        env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "1 skipped" in done.stdout and " passed" in done.stdout, done.stdout[-2000:]
+    out = rerun_at_font(__file__)
+    assert "1 skipped" in out, out[-2000:]  # (this test: the others passed)
 
 
 def test_rounding_check_itself():

@@ -9,14 +9,11 @@ new process at 14 pt (the application font is set once per process).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import settle
+from conftest import FONT_PT, rerun_at_font, settle, use_test_font
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QFontInfo, QFontMetrics, QHelpEvent, QImage
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QTableView, QToolTip
@@ -32,7 +29,6 @@ from convstudio.session.shift import compare_shift
 from convstudio.session.sliding import plan_steps
 
 ROOT = Path(__file__).resolve().parents[2]
-FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
 SCREEN = QRect(0, 0, 1280, 720)
 # The tutorial's example: a 3 x 3 input, a 2 x 2 kernel, a 2 x 2 output (0x0 + 1x1 + 3x2 + 4x3 = 19).
 TUTORIAL = Pipeline((Conv2d(kernel=np.array([[0, 1], [2, 3]], np.float32)),))
@@ -42,10 +38,7 @@ TUTORIAL_INPUT = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
 @pytest.fixture(autouse=True)
 def app_font(qapp):
     """The application font of this run (14 pt in the run of the last test)."""
-    if FONT_PT is not None and qapp.font().pointSizeF() != float(FONT_PT):
-        font = qapp.font()
-        font.setPointSizeF(float(FONT_PT))
-        qapp.setFont(font)
+    use_test_font(qapp)
     return qapp.font()
 
 
@@ -269,9 +262,5 @@ def test_the_learn_docks_in_a_window_on_a_1280x720_screen(qtbot, make_window, mo
 
 @pytest.mark.skipif(FONT_PT is not None, reason="already in it")
 def test_the_same_with_a_14_point_font(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT="14")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", __file__],
-        env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "1 skipped" in done.stdout and " passed" in done.stdout, done.stdout[-2000:]
+    out = rerun_at_font(__file__)
+    assert "1 skipped" in out, out[-2000:]  # (this test: the others passed)

@@ -11,13 +11,10 @@ window player beside the bottom docks widened it to 1558 px on every screen.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import grid_drawn, settle
+from conftest import FONT_PT, grid_drawn, rerun_at_font, settle, use_test_font
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
@@ -26,16 +23,12 @@ from convstudio.app.window.main_window import MainWindow
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 # The small screen (logical pixels) and, in the large-font run below, the application font.
 SMALL = tuple(int(v) for v in os.environ.get("CONVSTUDIO_TEST_SCREEN", "1024x600").split("x"))
-FONT_PT = os.environ.get("CONVSTUDIO_TEST_FONT_PT")
 
 
 @pytest.fixture
 def screen(monkeypatch, qapp):
     """Pretend the window is on a screen whose available area is ``screen[0]`` (logical px)."""
-    if FONT_PT is not None:
-        font = qapp.font()
-        font.setPointSizeF(float(FONT_PT))
-        qapp.setFont(font)
+    use_test_font(qapp)
     size = [QRect(0, 0, *SMALL)]
     monkeypatch.setattr(MainWindow, "_screen_geometry", lambda self: QRect(size[0]), raising=False)
     return size
@@ -135,16 +128,10 @@ def test_the_map_views_controls_wrap_instead_of_widening_the_view(qtbot, make_wi
 @pytest.mark.skipif(FONT_PT is not None, reason="already in it")
 def test_the_same_with_a_14_point_font_on_a_1280x720_screen(tmp_path):
     """The application font is set once per process: the checks above in a new one, at 14 pt."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CONVSTUDIO_TEST_FONT_PT="14",
-               CONVSTUDIO_TEST_SCREEN="1280x720")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x",
-         f"{__file__}::test_a_first_start_on_a_small_screen_fits_it",
-         f"{__file__}::test_the_learn_docks_open_as_tabs_where_the_bottom_row_has_no_room"],
-        env=env, cwd=str(Path(__file__).resolve().parents[2]), capture_output=True, text=True,
-        timeout=300)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "2 passed" in done.stdout, done.stdout[-2000:]
+    out = rerun_at_font(__file__, ("test_a_first_start_on_a_small_screen_fits_it",
+                                   "test_the_learn_docks_open_as_tabs_where_the_bottom_row_has_no_room"),
+                        CONVSTUDIO_TEST_SCREEN="1280x720")
+    assert "2 passed" in out, out[-2000:]
 
 
 def test_a_long_layer_title_ends_in_an_ellipsis_with_the_whole_title_in_its_tooltip(
