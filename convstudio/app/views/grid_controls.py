@@ -16,8 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsWidget,
     QHBoxLayout,
-    QLabel,
-    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QToolButton,
@@ -45,9 +43,7 @@ class GridControlsMixin:
 
     # ---- building
     def _build_controls(self) -> QHBoxLayout:
-        """The title label and the row of controls above the maps (returned as a layout)."""
-        self._title = QLabel("")
-        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        """The row of controls above the maps (returned as a layout)."""
         self._mode_combo = QComboBox()
         for mode in (AUTO, *DISPLAY_MODES):
             self._mode_combo.addItem(MODE_LABELS[mode], mode)

@@ -10,7 +10,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QGraphicsGridLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from convstudio.app.i18n import made_at_run_time, notifier, tr
@@ -25,7 +25,7 @@ from convstudio.app.views.colormaps import (
     map_display,
 )
 from convstudio.app.views.display import PixelInfo, as_chw, color_map, needs_fit, same_display
-from convstudio.app.views.elided_label import ElidedLabel
+from convstudio.app.views.elided_label import TitleLabel
 from convstudio.app.views.grid_controls import GridControlsMixin
 from convstudio.app.views.image_view import ImageView, readout_label
 from convstudio.app.views.linker import ViewLinker
@@ -113,7 +113,7 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
         # The line above the maps (shape, range, notes) in one line, shortened at its end with
         # "…" when the view is narrower than it (a plain label cut it off mid-word); the whole
         # line is in its tooltip. (It takes the width it is given, as the controls' label did.)
-        self._title = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
+        self._title = TitleLabel()
         self._title.setObjectName("mapsInfo")
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle = self._build_middle(view_id)
@@ -559,8 +559,7 @@ class FeatureMapGrid(GridControlsMixin, QWidget):
                 if self._shared is not None:
                     parts.append(tr("levels locked"))
         text = "   ".join(parts)
-        self._title.setText(text)
-        self._title.setToolTip(text)
+        self._title.setText(text)  # (and its tooltip)
         show_bar = x is not None and (not self._showing_rgb() or self._focused is not None)
         self._bar_view.setVisible(show_bar)
         if show_bar:
