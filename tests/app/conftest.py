@@ -49,6 +49,18 @@ def settle(w, timeout_ms: int = 60_000) -> None:
     assert w.wait_idle(timeout_ms), "the window did not finish its work in time"
 
 
+def shown_kernel_editor(qtbot, size: tuple[int, int] = (420, 600)):
+    """A KernelEditor on its own, shown at `size` (the panel's own tests)."""
+    from convstudio.app.editing.kernel_editor import KernelEditor
+
+    widget = KernelEditor()
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def grid_drawn(grid) -> bool:
     """Whether FeatureMapGrid `grid` has laid out its small views for the size it has now: shown,
     its graphics root as large as its GraphicsView, its controls' rows settled, the grid layout

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import shown_kernel_editor
 from PySide6.QtCore import Qt
 
 from convstudio.app import i18n
@@ -23,11 +24,7 @@ MIXING = np.array([[1, 1, 1, 1], [1, -1, 2, -2], [0.5, 0.5, 0, 1]], np.float32).
 
 @pytest.fixture
 def editor(qtbot):
-    widget = KernelEditor()
-    qtbot.addWidget(widget)
-    widget.resize(420, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_kernel_editor(qtbot)
     widget.set_weight(MIXING)
     assert widget.is_mixing_matrix()
     return widget

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import FONT_PT, rerun_at_font, use_test_font
+from conftest import FONT_PT, rerun_at_font, shown_kernel_editor, use_test_font
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
@@ -44,11 +44,7 @@ def app_font(qapp):
 
 @pytest.fixture
 def editor(qtbot):
-    widget = KernelEditor()
-    qtbot.addWidget(widget)
-    widget.resize(420, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_kernel_editor(qtbot)
     return widget
 
 

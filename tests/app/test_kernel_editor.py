@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import shown_kernel_editor
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QRect, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtTest import QTest
@@ -36,11 +37,7 @@ ASYMMETRIC_3X3 = np.arange(9, dtype=np.float32).reshape(3, 3) - 4  # -4 ... 4, r
 
 @pytest.fixture
 def editor(qtbot) -> KernelEditor:
-    widget = KernelEditor()
-    qtbot.addWidget(widget)
-    widget.resize(440, 520)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_kernel_editor(qtbot, (440, 520))
     return widget
 
 
