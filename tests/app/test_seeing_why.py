@@ -185,9 +185,11 @@ def test_boxes_on_a_preview_are_in_full_resolution_coordinates(make_window):
         w.insight.actions["erf"].setChecked(True)
         settle(w)
         _click(w, 0, 2, 3)
-        assert w.insight.erf.shape == (3, 20, 26)  # the preview's pixel grid, as the input view
+        # the preview's pixel grid, as the input view
+        np.testing.assert_array_equal(_whole_erf(w.insight, (3, 20, 26)), effective_receptive_field(
+            w.doc.pipeline, renderer.input, 5, 0, 2, 3))
         (heat,) = w.insight.erf_overlay.heat_items()
-        r0, r1, c0, c1 = _nonzero_box(w.insight.erf)
+        r0, r1, c0, c1 = _nonzero_box(_whole_erf(w.insight, (3, 20, 26)))
         assert heat.image.shape == (r1 - r0, c1 - c0, 4)  # the box of the field, no more
         (jr, jc), (x0, y0) = w.input_view.placement().jump, w.input_view.placement().origin
         got = heat.mapToScene(QPointF(0, 0))  # the box's first preview pixel, in input coordinates
@@ -197,6 +199,15 @@ def test_boxes_on_a_preview_are_in_full_resolution_coordinates(make_window):
 
 
 # ------------------------------------------------------------------ ERF heat map
+
+
+def _whole_erf(ins, shape) -> np.ndarray:
+    """The window's ERF (a box of the input and where it starts) placed in an input of `shape`."""
+    (r0, c0), part = ins.erf_origin, ins.erf
+    assert r0 >= 0 and c0 >= 0 and r0 + part.shape[1] <= shape[1] and c0 + part.shape[2] <= shape[2]
+    g = np.zeros(shape, np.float32)
+    g[:, r0:r0 + part.shape[1], c0:c0 + part.shape[2]] = part
+    return g
 
 
 def _nonzero_box(g: np.ndarray) -> tuple[int, int, int, int]:
@@ -213,7 +224,7 @@ def test_erf_heat_map_is_the_cores_gradient(plain_window, monkeypatch):
     threads = []
     real = insight_jobs.heat_images
     monkeypatch.setattr(insight_jobs, "heat_images",
-                        lambda g: (threads.append(threading.current_thread()), real(g))[1])
+                        lambda *a: (threads.append(threading.current_thread()), real(*a))[1])
     w = plain_window
     p = _tiny_cnn()
     img = _image()
@@ -223,9 +234,10 @@ def test_erf_heat_map_is_the_cores_gradient(plain_window, monkeypatch):
     settle(w)
     _click(w, 1, 4, 5)
     expected = effective_receptive_field(p, img, 5, 1, 4, 5)
-    np.testing.assert_array_equal(ins.erf, expected)
+    np.testing.assert_array_equal(_whole_erf(ins, img.shape), expected)
     heat = ins.erf_overlay.heat_items()
     r0, r1, c0, c1 = _nonzero_box(expected)  # the heat image covers the field's box only
+    assert ins.erf_origin == (r0, c0) and ins.erf.shape == (3, r1 - r0, c1 - c0)  # and so does the ERF kept
     assert len(heat) == 1 and heat[0].image.shape == (r1 - r0, c1 - c0, 4)
     assert heat[0].parentItem() is w.input_view.tile_image_items()[0]
     for px, py in ((c0, r0), (c1, r1), (c0 + 1.5, r1 - 0.5)):  # on the input's own pixels
@@ -267,7 +279,7 @@ def test_erf_in_the_worker_thread_drops_stale_requests(qtbot, plain_window):
         w.layer_view.clicked.emit(PixelInfo("layer", 0, 7, 8, float(out[0, 7, 8])))
     settle(w)
     assert delivered == [ins.erf_task.latest]
-    np.testing.assert_array_equal(ins.erf, effective_receptive_field(p, img, 5, 0, 7, 8))
+    np.testing.assert_array_equal(_whole_erf(ins, img.shape), effective_receptive_field(p, img, 5, 0, 7, 8))
 
 
 # ------------------------------------------------------------------ inspector

@@ -11,7 +11,7 @@ from scipy.signal import convolve2d
 from convstudio import cli
 from convstudio.core import PipelineError
 from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
-from convstudio.core.layers import AvgPool2d, Conv2d
+from convstudio.core.layers import AvgPool2d, Conv2d, MaxPool2d
 from convstudio.core.pipeline import Pipeline
 
 HDR = {"format": "convstudio-pipeline", "version": 1}
@@ -240,6 +240,39 @@ def test_the_erf_is_computed_on_the_part_of_the_image_the_pixel_sees(monkeypatch
                 outside[:, r0:r1, c0:c1] = 0
                 assert not outside.any() and not np.array_equal(fast, 0 * fast)
     assert cropped >= 12  # windows and strips, at several layers (corners take the whole image)
+
+
+def test_the_erf_part_is_the_whole_gradient_on_a_box_with_zeros_around_it():
+    """effective_receptive_field_part returns the gradient on the box it was computed from and
+    where the box starts; placed in zeros it is effective_receptive_field, bit for bit, and a
+    pixel in the middle of a large image gets a box of its field's size, not the image."""
+    from convstudio.core.explain import effective_receptive_field_part
+
+    rng = np.random.default_rng(3)
+    p = mixed_pipeline(rng)
+    x = rng.random((2, 61, 73)).astype(np.float32)
+    shapes = p.output_shapes(x.shape)
+    smaller = 0
+    for layer in range(1, len(p) + 1):
+        c, h, w = shapes[layer]
+        for i, j in [(0, 0), (h // 2, w // 2), (h - 1, w - 1), (1, w // 2)]:
+            part, (r0, c0) = effective_receptive_field_part(p, x, layer, c - 1, i, j)
+            whole = effective_receptive_field(p, x, layer, c - 1, i, j)
+            assert part.dtype == np.float32 and part.shape[0] == x.shape[0]
+            assert 0 <= r0 and r0 + part.shape[1] <= x.shape[1]
+            assert 0 <= c0 and c0 + part.shape[2] <= x.shape[2]
+            placed = np.zeros_like(whole)
+            placed[:, r0:r0 + part.shape[1], c0:c0 + part.shape[2]] = part
+            assert np.array_equal(placed, whole), (layer, i, j)
+            smaller += part.shape != x.shape
+    assert smaller >= 8
+    big = rng.random((1, 400, 500)).astype(np.float32)
+    stack = Pipeline((Conv2d(kernel=rng.standard_normal((5, 5)).astype(np.float32), padding=2),
+                      MaxPool2d(kernel_size=2), Conv2d(kernel=np.ones((3, 3), np.float32))))
+    part, (r0, c0) = effective_receptive_field_part(stack, big, 3, 0, 100, 120)
+    rf = stack.receptive_fields()[3]
+    assert part.shape[1:] == tuple(int(v) for v in rf.size)
+    assert (r0, c0) == (200 - 2, 240 - 2)  # the field of output (100, 120): 2 x the pixel, less the padding
 
 
 def test_the_erf_window_starts_on_the_layers_jump_and_holds_the_receptive_field():

@@ -1,7 +1,8 @@
 """The effective receptive field as a heat map over the input view.
 
-:func:`convstudio.core.explain.effective_receptive_field` gives the exact gradient of one output
-value with respect to every input value, ``(C, H, W)``. :class:`ErfOverlay` draws it on a
+:func:`convstudio.core.explain.effective_receptive_field_part` gives the exact gradient of one
+output value with respect to the input values of the box it is computed from (0 everywhere
+else). :class:`ErfOverlay` draws it on a
 :class:`~convstudio.app.views.map_grid.FeatureMapGrid` (the input view) as an image in the input's
 own pixel grid that reads as its legend ("red positive, blue negative, transparent: no
 influence"): one red (:data:`ERF_POSITIVE`) and one blue (:data:`ERF_NEGATIVE`), the opacity
@@ -20,6 +21,8 @@ back to the map's own pixels.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QObject
@@ -32,7 +35,8 @@ from convstudio.app.views.display import ALL_CHANNELS
 from convstudio.app.views.map_grid import FeatureMapGrid
 from convstudio.app.views.overlay import detach_items
 
-__all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "erf_rgba", "erf_summary"]
+__all__ = ["ERF_NEGATIVE", "ERF_POSITIVE", "ErfOverlay", "HeatImages", "erf_rgba", "erf_summary",
+           "heat_images"]
 
 ERF_POSITIVE = POSITIVE_RGB
 """The legend's red: an input pixel whose increase increases the value (the strongest is opaque)."""
@@ -43,14 +47,27 @@ _MIN_ALPHA = 48  # the faintest nonzero influence still shows
 _MAX_ALPHA = 255  # the strongest is the legend's colour itself
 
 
-def heat_images(g: np.ndarray) -> tuple[np.ndarray, float, list[np.ndarray], tuple[int, int]]:
-    """(``erf_rgba`` of the channels' sum, that sum's largest magnitude, every channel's own
-    ``erf_rgba``, their `origin`): what :meth:`ErfOverlay.set_erf` shows, computed in a worker.
+class HeatImages(NamedTuple):
+    """What :meth:`ErfOverlay.set_erf` shows, made on a worker by :func:`heat_images`."""
 
-    The images cover the box that holds every nonzero value of `g` (a pixel's field is small
-    beside a photo: a full-size RGBA image per channel would be built here and coloured on the
-    GUI thread for nothing), ``origin = (row, col)`` its first pixel; outside it the heat map is
-    transparent anyway. All zero: one transparent pixel at (0, 0)."""
+    erf: np.ndarray
+    """(C, h, w) gradient over the box of the map whose first pixel is `origin`."""
+    rgba: np.ndarray
+    """``erf_rgba`` of the channels' sum over that box."""
+    scale: float
+    """The sum's largest magnitude."""
+    channel_rgba: list[np.ndarray]
+    """Every channel's own ``erf_rgba`` over that box."""
+    origin: tuple[int, int]
+    """(row, col) of the box's first pixel in the map."""
+
+
+def heat_images(g: np.ndarray, origin: tuple[int, int] = (0, 0)) -> HeatImages:
+    """The heat images of gradient `g`, whose first pixel is at `origin` (row, col) of the map,
+    cut to the box that holds every nonzero value of `g` (a pixel's field is small beside a
+    photo: a full-size RGBA image per channel would be built here and coloured on the GUI thread
+    for nothing); outside it the heat map is transparent anyway. All zero: one transparent
+    pixel at `origin`."""
     rows = np.flatnonzero(np.any(g != 0, axis=(0, 2)))
     cols = np.flatnonzero(np.any(g != 0, axis=(0, 1)))
     if rows.size and cols.size:
@@ -62,7 +79,8 @@ def heat_images(g: np.ndarray) -> tuple[np.ndarray, float, list[np.ndarray], tup
     scale = float(np.abs(total).max()) if total.size else 0.0
     channels = [erf_rgba(g[c], float(np.abs(g[c]).max()) if g[c].size else 0.0)
                 for c in range(g.shape[0])]
-    return erf_rgba(total, scale), scale, channels, (r0, c0)
+    return HeatImages(g, erf_rgba(total, scale), scale, channels,
+                      (int(origin[0]) + r0, int(origin[1]) + c0))
 
 
 def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
@@ -84,18 +102,20 @@ def erf_rgba(plane: np.ndarray, m: float | None = None) -> np.ndarray:
     return out
 
 
-def erf_summary(g: np.ndarray) -> dict:
-    """Numbers the panel prints: extent of the nonzero part, sum, the strongest input pixel."""
+def erf_summary(g: np.ndarray, origin: tuple[int, int] = (0, 0)) -> dict:
+    """Numbers the panel prints: extent of the nonzero part, sum, the strongest input pixel, in
+    the map's coordinates (`g`'s first pixel is at `origin`, row and col)."""
     total = g.sum(axis=0)
-    nz = np.argwhere(np.any(g != 0, axis=0))
+    nonzero = np.any(g != 0, axis=0)
+    nz = np.argwhere(nonzero)
     info = {"sum": float(g.sum(dtype=np.float64)),
             "max_abs": float(np.abs(g).max()) if g.size else 0.0,
-            "nonzero": int(np.count_nonzero(np.any(g != 0, axis=0)))}
+            "nonzero": int(np.count_nonzero(nonzero))}
     if nz.size:
-        (r0, c0), (r1, c1) = nz.min(axis=0), nz.max(axis=0)
+        (r0, c0), (r1, c1) = nz.min(axis=0) + origin, nz.max(axis=0) + origin
         info["extent"] = (int(r0), int(r1) + 1, int(c0), int(c1) + 1)
         k = int(np.argmax(np.abs(total)))
-        info["peak"] = (k // total.shape[1], k % total.shape[1])
+        info["peak"] = (k // total.shape[1] + int(origin[0]), k % total.shape[1] + int(origin[1]))
     else:
         info["extent"] = None
         info["peak"] = None
@@ -112,8 +132,7 @@ class ErfOverlay(QObject):
         self._erf: np.ndarray | None = None
         self._sum_rgba: np.ndarray | None = None
         self._channel_rgba: list[np.ndarray] | None = None
-        self._origin = (0, 0)  # (row, col) of the map pixel where the given heat images start
-        self._sum_origin = (0, 0)  # the same for the sum's image
+        self._origin = (0, 0)  # (row, col) of the map pixel where the gradient and its images start
         self._scale = 0.0
         # (parent map item, heat item, (row, col) of the map pixel where the heat image starts)
         self._items: list[tuple[pg.ImageItem, pg.ImageItem, tuple[int, int]]] = []
@@ -128,14 +147,15 @@ class ErfOverlay(QObject):
     def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None, *,
                 scale: float | None = None, channel_rgba: list[np.ndarray] | None = None,
                 origin: tuple[int, int] = (0, 0)) -> None:
-        """Show gradient `g` (None hides the heat map). `sum_rgba` is ``erf_rgba(g.sum(0))``,
-        `scale` ``abs(g.sum(0)).max()`` and `channel_rgba` every channel's own heat image, if
-        already computed (in a worker, :func:`heat_images`: whole-image passes, 2.3 s for the
-        channels of a 24 MP input on the GUI thread); such images may cover a box of the maps
-        whose first pixel is `origin` ``(row, col)``."""
+        """Show gradient `g` (None hides the heat map): ``(C, h, w)`` over the box of the maps
+        whose first pixel is `origin` ``(row, col)`` (the whole maps by default; 0 outside).
+        `sum_rgba` is ``erf_rgba(g.sum(0))``, `scale` ``abs(g.sum(0)).max()`` and
+        `channel_rgba` every channel's own heat image over the same box, if already computed
+        (in a worker, :func:`heat_images`: 2.3 s for the channels of a whole 24 MP input on
+        the GUI thread)."""
         self._erf = g
         self._channel_rgba = channel_rgba if g is not None else None
-        self._origin = self._sum_origin = (int(origin[0]), int(origin[1]))
+        self._origin = (int(origin[0]), int(origin[1]))
         if g is None:
             self._sum_rgba = None
             self._scale = 0.0
@@ -177,12 +197,12 @@ class ErfOverlay(QObject):
         grid.set_overlay_fills(self._erf is None or not targets)
         if self._erf is None:
             return
+        origin = self._origin
         for item, ch in targets:
-            origin = self._origin  # (given images; those made here cover the whole map)
             if ch == ALL_CHANNELS:
                 if self._sum_rgba is None:
-                    self._sum_rgba, self._sum_origin = erf_rgba(self._erf.sum(axis=0), self._scale), (0, 0)
-                rgba, origin = self._sum_rgba, self._sum_origin
+                    self._sum_rgba = erf_rgba(self._erf.sum(axis=0), self._scale)
+                rgba = self._sum_rgba
             else:
                 if not 0 <= ch < self._erf.shape[0]:
                     continue
@@ -190,7 +210,7 @@ class ErfOverlay(QObject):
                     rgba = self._channel_rgba[ch]
                 else:
                     plane = self._erf[ch]
-                    rgba, origin = erf_rgba(plane, float(np.abs(plane).max())), (0, 0)
+                    rgba = erf_rgba(plane, float(np.abs(plane).max()))
             heat = pg.ImageItem()
             heat.setImage(rgba, autoLevels=False)  # uint8 RGBA, no levels: shown as it is
             heat.setParentItem(item)
@@ -220,7 +240,10 @@ class ErfOverlay(QObject):
     def _targets(self) -> list[tuple[pg.ImageItem, int]]:
         grid = self._grid
         x = grid.maps()
-        if self._erf is None or x is None or x.ndim != 3 or x.shape[1:] != self._erf.shape[1:]:
+        if self._erf is None or x is None or x.ndim != 3:
+            return []
+        (r0, c0), (_, h, w) = self._origin, self._erf.shape
+        if r0 + h > x.shape[1] or c0 + w > x.shape[2]:  # (another image's gradient)
             return []
         focused = grid.focused_channel()
         if focused is not None:

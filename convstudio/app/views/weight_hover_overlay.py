@@ -93,16 +93,17 @@ class WeightHover(QObject):
         return False
 
     def _on_done(self, _token: int, result) -> None:
-        cell, mask, heat, (rgba, scale, channels, origin) = result
+        cell, mask, heat = result
         if cell != self.cell:
             return
         self.mask = mask
-        self.overlay.set_erf(heat, rgba, scale=scale, channel_rgba=channels, origin=origin)
+        self.overlay.set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
+                             origin=heat.origin)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):
-    """(cell, mask, the mask as float32, its heat images (:func:`heat_images`)): on the worker
-    thread (whole-image work: 170 ms per hovered cell at 24 MP on the GUI thread)."""
+    """(cell, mask, the mask's heat images (:func:`heat_images`)): on the worker thread
+    (whole-image work: 170 ms per hovered cell at 24 MP on the GUI thread)."""
     o, i, a, b = cell
     if o < 0:  # the kernel form: the same weight on every channel
         mask = np.zeros(shape, dtype=bool)
@@ -110,5 +111,4 @@ def _footprint_job(layer: Conv2d, shape, cell):
             mask |= weight_footprint(layer, shape, ch, 0, a, b)
     else:
         mask = weight_footprint(layer, shape, o, i, a, b)
-    heat = mask.astype(np.float32)
-    return cell, mask, heat, heat_images(heat)
+    return cell, mask, heat_images(mask.astype(np.float32))

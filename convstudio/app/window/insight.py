@@ -69,6 +69,7 @@ class InsightController(InsightActionsMixin, InsightJobsMixin, QObject):
         self._code_copied: tuple[int, str] | None = None  # (token, text) of the newest copied
         self.view_state = window.view_state  # holds the clicked pixel (``pixel``)
         self.erf: np.ndarray | None = None
+        self.erf_origin = (0, 0)  # (row, col) of the input pixel where `erf` starts
         self._context_cache: tuple | None = None
         self._combined_key: tuple | None = None
         self._drop_keys: set = set()

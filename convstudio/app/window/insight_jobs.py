@@ -27,7 +27,7 @@ from convstudio.app.views.receptive_overlay import Mark, layer_placement
 from convstudio.app.window.code_export import default_in_channels
 from convstudio.core import Conv2d, Pipeline, RunCancelled
 from convstudio.core.crosscheck import crosscheck
-from convstudio.core.explain import combined_kernel, effective_receptive_field, explain_pixel
+from convstudio.core.explain import combined_kernel, effective_receptive_field_part, explain_pixel
 
 __all__ = ["InsightJobsMixin"]
 
@@ -170,14 +170,15 @@ class InsightJobsMixin:
         self._say_erf("computing", m)
 
         def job(ctx: JobContext, p=pipeline, xx=x, outs=outputs, mark=m):
-            g = effective_receptive_field(p, xx, mark.layer, mark.channel, mark.row, mark.col,
-                                          outputs=outs)
+            # the gradient on the box the value is computed from (zeros outside it): no
+            # full-size array, no whole-image scans (they took 0.4-0.9 s at 24 MP)
+            part, at = effective_receptive_field_part(p, xx, mark.layer, mark.channel, mark.row,
+                                                      mark.col, outputs=outs)
             if ctx.cancelled():
                 raise RunCancelled()
-            rgba, scale, channels, origin = heat_images(g)
-            return {"mark": mark, "pipeline": p, "input": xx, "erf": g, "rgba": rgba,
-                    "scale": scale, "channel_rgba": channels, "origin": origin,
-                    "summary": erf_summary(g)}
+            heat = heat_images(part, at)
+            return {"mark": mark, "pipeline": p, "input": xx, "heat": heat,
+                    "summary": erf_summary(heat.erf, heat.origin)}
 
         self.erf_task.submit(job)
 
@@ -186,8 +187,9 @@ class InsightJobsMixin:
                 or result["input"] is not self.renderer.input
                 or not self.actions["erf"].isChecked()):
             return
-        self._set_erf(result["erf"], result["rgba"], scale=result["scale"],
-                      channel_rgba=result["channel_rgba"], origin=result["origin"])
+        heat = result["heat"]
+        self._set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
+                      origin=heat.origin)
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
@@ -197,9 +199,12 @@ class InsightJobsMixin:
         self._set_erf(None)
         self._say_erf("failed", message)
 
-    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None, **heat) -> None:
-        self.erf = g
-        self.erf_overlay.set_erf(g, rgba, **heat)
+    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None, *,
+                 origin: tuple[int, int] = (0, 0), **heat) -> None:
+        """Show gradient `g` over the box of the input whose first pixel is `origin` (None: no
+        ERF); kept as :attr:`erf` and :attr:`erf_origin`."""
+        self.erf, self.erf_origin = g, (origin if g is not None else (0, 0))
+        self.erf_overlay.set_erf(g, rgba, origin=origin, **heat)
 
     # ================================================================== cross-check
     # The panel keeps each status as an English source with its fields and makes it again on a
