@@ -67,6 +67,7 @@ from convstudio.app.model.document import Document  # noqa: E402
 from convstudio.app.model.renderer import Renderer  # noqa: E402
 from convstudio.app.qtsetup import pg  # noqa: E402
 from convstudio.app.views.display import display_block_reduce  # noqa: E402
+from convstudio.app.views.feature_view import PixelInfo  # noqa: E402
 from convstudio.app.views.image_view import MapImageItem  # noqa: E402
 from convstudio.app.window.main_window import MainWindow  # noqa: E402
 from convstudio.core import Conv2d, MaxPool2d, Pipeline, ReLU, fastpaths  # noqa: E402
@@ -469,8 +470,45 @@ def full_resolution(a: App, scratch: Path, edits: int, rng: np.random.Generator,
         "eight 24 MP maps, wheel-sized steps from fit", stat="max")
     row("24 MP full L1: pan at 4:1, max gap", [pan_gap], 50, "a drag across the map",
         stat="max")
+    times, gap = erf_clicks(a, 4)
+    row("24 MP full L4: ERF click -> heat map", times, None, f"{len(times)} pixels: middle, "
+        "corner, edges; View > ERF heat map on")
+    row("24 MP full L4: ERF clicks, max gap", [gap], 50, stat="max")
     a.renderer.set_preview_enabled(True)
     wait_idle(a.renderer)
+
+
+def erf_clicks(a: App, layer_index: int) -> tuple[list[float], float]:
+    """View > ERF heat map on, then a click on five pixels of the layer's map (the middle, a
+    corner, the edges): seconds from each click until its heat map is on the input view, and
+    the longest event-loop gap over all of them."""
+    w, ins = a.window, a.window.insight
+    a.doc.select(layer_index)
+    wait_idle(a.renderer)
+    run_loop_for(300)
+    ins.actions["erf"].setChecked(True)
+    run_loop_for(100)
+    out = a.renderer.outputs[layer_index - 1]
+    h, wd = out.shape[1:]
+    times = []
+    a.gaps.start()
+    for i, j in ((h // 2, wd // 2), (0, 0), (h - 1, wd // 3), (h // 3, wd - 1), (h // 4, wd // 4)):
+        t0 = time.perf_counter()
+        w.layer_view.clicked.emit(PixelInfo("layer", 0, i, j, float(out[0, i, j])))
+        while time.perf_counter() - t0 < TIMEOUT_MS / 1000:
+            said = ins._erf_said  # ("done", mark, ...) once the heat map is set
+            if said and said[0] == "done" and (said[1].row, said[1].col) == (i, j) \
+                    and ins.erf_overlay.heat_items():
+                break
+            run_loop_for(1)
+        else:
+            raise SystemExit(f"the ERF of ({i}, {j}) did not come in time")
+        times.append(time.perf_counter() - t0)
+        run_loop_for(200)
+    gap = a.gaps.stop()
+    ins.actions["erf"].setChecked(False)
+    run_loop_for(100)
+    return times, gap
 
 
 def zoom_and_pan(a: App, layer_index: int) -> tuple[float, float]:

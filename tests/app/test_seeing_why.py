@@ -376,6 +376,44 @@ def test_inspector_says_when_the_map_is_not_the_arithmetic():
     assert "more than float32 rounding allows" in page
 
 
+def test_inspector_draws_each_channel_as_one_flat_table(qtbot):
+    """window × kernel = products of every input channel is one table, not a table of tables:
+    Qt lays a nested table out several times over, which cost 60-120 ms of the GUI thread per
+    clicked pixel. The cells are all there, each grid cut to MAX_CELLS with its ⋮ row."""
+    import re
+
+    from convstudio.app.panels.inspector import InspectorPanel, explanation_html
+    from convstudio.core.explain import explain_pixel
+
+    rng = np.random.default_rng(2)
+    k = MAX_CELLS + 2
+    x = rng.random((2, 40, 40), dtype=np.float32)
+    p = Pipeline((Conv2d(weight=rng.standard_normal((1, 2, k, k)).astype(np.float32), padding=k // 2),))
+    e = explain_pixel(p, x, 1, 0, 3, 20)
+    page = explanation_html(e)
+    depth, deepest = 0, 0
+    for tag in re.findall(r"</?table", page):
+        depth += 1 if tag == "<table" else -1
+        deepest = max(deepest, depth)
+    assert depth == 0 and deepest == 1
+    assert page.count("<table") == 2  # one per input channel
+    n = MAX_CELLS
+    assert page.count("⋮") == 2 * 3 and page.count("…</td>") == 2 * 3 * n  # every grid cut
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.set_explanation(e, page=page)
+    doc = panel.browser.document()
+    tables = [f for f in doc.rootFrame().childFrames() if f.__class__.__name__ == "QTextTable"]
+    assert len(tables) == 2
+    # a caption row, n rows of cells, the ⋮ row; (n + 1) columns per grid and the two signs
+    assert {(t.rows(), t.columns()) for t in tables} == {(n + 2, 3 * (n + 1) + 2)}
+    first = e["inputs"][0]
+    cell = tables[0].cellAt(1, 0).firstCursorPosition().block().text()
+    assert cell == fmt(first["window"][0][0])
+    cell = tables[0].cellAt(1, (n + 1) + 1).firstCursorPosition().block().text()
+    assert cell == fmt(first["kernel"][0][0])
+
+
 def test_inspector_pooling_and_activation(plain_window):
     w = plain_window
     p = _tiny_cnn()

@@ -74,27 +74,31 @@ def _tint(v: float, m: float) -> str | None:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _grid(values, *, padding=None, beyond=None, winner=None, tint: bool = False,
-          caption: str = "") -> str:
+_CELL_BORDER = "border:1px solid #999"
+_GRID_TABLE = "<table cellspacing='0' cellpadding='2' border='0' style='border-collapse:collapse'>"
+
+
+def _grid_rows(values, *, padding=None, beyond=None, winner=None, tint: bool = False
+               ) -> tuple[list[str], int, bool]:
+    """The cells of a grid of numbers: each shown row's ``<td>`` elements (every cell draws its
+    own border, so grids can share one table with cells that have none), the number of columns
+    drawn, and whether rows were left out (a ⋮ row then follows)."""
     a = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
     rows, cols = a.shape
     shown_r, shown_c = min(rows, MAX_CELLS), min(cols, MAX_CELLS)
-    # Explicit cell widths: Qt's rich text under-sizes the columns of a table nested in another
-    # and would break "0.5529" over two lines.
+    # Explicit cell widths: Qt's rich text can under-size a table's columns and would break
+    # "0.5529" over two lines.
     longest = max((len(fmt(values[r][c])) for r in range(shown_r) for c in range(shown_c)),
                   default=1)
     cell_w = _CHAR_W * longest + 8
     finite = a[np.isfinite(a)]
     m = float(np.abs(finite).max()) if finite.size else 0.0
-    out = ["<table cellspacing='0' cellpadding='2' border='1' "
-           "style='border-collapse:collapse; border-color:#999'>"]
-    if caption:
-        out.append(f"<caption><b>{html.escape(caption)}</b></caption>")
+    out = []
     for r in range(shown_r):
-        out.append("<tr>")
+        tds = []
         for c in range(shown_c):
             v = values[r][c]
-            attrs = f" align='right' width='{cell_w}'"
+            attrs = f" align='right' width='{cell_w}' style='{_CELL_BORDER}'"
             text = fmt(v)
             style = ""
             if beyond is not None and beyond[r][c]:
@@ -114,12 +118,55 @@ def _grid(values, *, padding=None, beyond=None, winner=None, tint: bool = False,
             cell = html.escape(text)
             if style:
                 cell = f"<span style='{style}'>{cell}</span>"
-            out.append(f"<td{attrs}>{cell}</td>")
+            tds.append(f"<td{attrs}>{cell}</td>")
         if shown_c < cols:
-            out.append("<td>…</td>")
-        out.append("</tr>")
-    if shown_r < rows:
-        out.append(f"<tr><td colspan='{shown_c + (shown_c < cols)}' align='center'>⋮</td></tr>")
+            tds.append(f"<td style='{_CELL_BORDER}'>…</td>")
+        out.append("".join(tds))
+    return out, shown_c + (shown_c < cols), shown_r < rows
+
+
+def _more_rows(ncols: int) -> str:
+    return f"<td colspan='{ncols}' align='center' style='{_CELL_BORDER}'>⋮</td>"
+
+
+def _grid(values, *, caption: str = "", **how) -> str:
+    """A grid of numbers as a table (:func:`_grid_rows` says how cells are drawn)."""
+    rows, ncols, cut = _grid_rows(values, **how)
+    out = [_GRID_TABLE]
+    if caption:
+        out.append(f"<caption><b>{html.escape(caption)}</b></caption>")
+    out += [f"<tr>{r}</tr>" for r in rows]
+    if cut:
+        out.append(f"<tr>{_more_rows(ncols)}</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _equation(*terms) -> str:
+    """Grids of one shape side by side in one table, with signs between them: each term is
+    ``(caption, values, how)`` (`how`: :func:`_grid_rows`'s options) or a sign such as "×".
+    One flat table, not a table of tables: Qt lays a nested table out several times over
+    (a page of eight input channels took 25 ms instead of 8 on the GUI thread)."""
+    grids = [(caption, *_grid_rows(values, **how)) for caption, values, how in
+             (t for t in terms if not isinstance(t, str))]
+    n_rows = len(grids[0][1])
+    head, body, more = [], [[] for _ in range(n_rows)], []
+    it = iter(grids)
+    for t in terms:
+        if isinstance(t, str):
+            head.append("<td></td>")
+            body[0].append(f"<td rowspan='{n_rows}' valign='middle'>&nbsp;<b>{html.escape(t)}</b>&nbsp;</td>")
+            more.append("<td></td>")
+            continue
+        caption, rows, ncols, cut = next(it)
+        head.append(f"<td colspan='{ncols}' align='center'><b>{html.escape(caption)}</b></td>")
+        for k, r in enumerate(rows):
+            body[k].append(r)
+        more.append(_more_rows(ncols) if cut else f"<td colspan='{ncols}'></td>")
+    out = [_GRID_TABLE, "<tr>" + "".join(head) + "</tr>"]
+    out += ["<tr>" + "".join(cells) + "</tr>" for cells in body]
+    if any(g[3] for g in grids):
+        out.append("<tr>" + "".join(more) + "</tr>")
     out.append("</table>")
     return "".join(out)
 
@@ -184,15 +231,13 @@ def _total_line(info: dict, *, one_channel: bool = False) -> str:
 def _conv_channel_html(p: dict, result: float) -> list[str]:
     """One input channel of a conv explanation: window × kernel = products, and the expression."""
     rows, cols = len(p["window"]), len(p["window"][0])
-    cells = (_grid(p["window"], padding=p["padding"], caption=tr("window")), "<b>×</b>",
-             _grid(p["kernel"], tint=True, caption=tr("kernel")), "<b>=</b>",
-             _grid(p["products"], padding=p["padding"], tint=True, caption=tr("products")))
     head = tr("<b>Input channel {c}</b> — rows {rows}, cols {cols}: sum <b>{sum}</b>").format(
         c=p["input_channel"], rows=_esc(_span(p["rows"])), cols=_esc(_span(p["cols"])),
         sum=_total(p["sum"]))
     return [f"<p>{head}</p>",
-            "<table cellspacing='4'><tr>" + "".join(f"<td valign='middle'>{c}</td>" for c in cells)
-            + "</tr></table>",
+            _equation((tr("window"), p["window"], {"padding": p["padding"]}), "×",
+                      (tr("kernel"), p["kernel"], {"tint": True}), "=",
+                      (tr("products"), p["products"], {"padding": p["padding"], "tint": True})),
             _cut_note(rows, cols),
             f"<p style='font-family:monospace'>"
             f"{html.escape(_expression(p['window'], p['kernel'], result))}</p>"]
@@ -367,6 +412,10 @@ class InspectorPanel(QWidget):
         self.browser.setObjectName("inspectorText")
         self.browser.setOpenLinks(False)
         self.browser.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        # A page's tables take one layout pass (30-40 ms); a scroll bar that comes and goes
+        # with the page's length made QTextEdit lay it out twice, 60-120 ms of the GUI
+        # thread per clicked pixel (docs/performance.md, round 9).
+        self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
