@@ -172,6 +172,28 @@ def test_erf_on_screen_is_not_tinted_by_the_pin(grid, qtbot):
     assert screen_colour(grid, 3.5, 3.5) != plain  # the pin's fill is back
 
 
+def test_erf_box_lands_on_its_pixels_and_only_on_maps_of_its_shape(grid, qtbot):
+    """A gradient given as a box (where it starts, the maps' shape it belongs to) is drawn on
+    those pixels of the map, and not at all on maps of another shape (a new image, or the
+    preview switched off while the old ERF is still set)."""
+    x = np.full((1, 8, 8), 0.5, np.float32)
+    grid.set_maps(x)
+    grid.auto_range()
+    qtbot.waitUntil(lambda: grid_drawn(grid))
+    plain = screen_colour(grid, 0.5, 0.5)
+    overlay = ErfOverlay(grid)
+    box = np.zeros((1, 2, 3), np.float32)
+    box[0, 1, 2] = 1.0  # map pixel (row 4, col 5)
+    overlay.set_erf(box, origin=(3, 3), shape=x.shape)
+    qtbot.waitUntil(lambda: grid_drawn(grid) and len(overlay.heat_items()) == 1)
+    assert screen_colour(grid, 5.5, 4.5) == ERF_POSITIVE
+    assert screen_colour(grid, 3.5, 3.5) == plain  # in the box, no influence
+    assert screen_colour(grid, 2.5, 1.5) == plain
+    grid.set_maps(np.full((1, 16, 16), 0.5, np.float32))
+    overlay.refresh()
+    assert overlay.heat_items() == []
+
+
 def test_erf_covers_a_map_shrunk_for_display(grid, qtbot):
     x = np.random.default_rng(0).random((1, 900, 1000), dtype=np.float32)
     grid.set_maps(x)

@@ -133,6 +133,7 @@ class ErfOverlay(QObject):
         self._sum_rgba: np.ndarray | None = None
         self._channel_rgba: list[np.ndarray] | None = None
         self._origin = (0, 0)  # (row, col) of the map pixel where the gradient and its images start
+        self._shape: tuple[int, ...] | None = None  # (C, H, W) of the maps it belongs to
         self._scale = 0.0
         # (parent map item, heat item, (row, col) of the map pixel where the heat image starts)
         self._items: list[tuple[pg.ImageItem, pg.ImageItem, tuple[int, int]]] = []
@@ -146,9 +147,11 @@ class ErfOverlay(QObject):
     # ---------------------------------------------------------------- public
     def set_erf(self, g: np.ndarray | None, sum_rgba: np.ndarray | None = None, *,
                 scale: float | None = None, channel_rgba: list[np.ndarray] | None = None,
-                origin: tuple[int, int] = (0, 0)) -> None:
+                origin: tuple[int, int] = (0, 0), shape: tuple[int, ...] | None = None) -> None:
         """Show gradient `g` (None hides the heat map): ``(C, h, w)`` over the box of the maps
-        whose first pixel is `origin` ``(row, col)`` (the whole maps by default; 0 outside).
+        whose first pixel is `origin` ``(row, col)`` (the whole maps by default; 0 outside), of
+        maps of `shape` ``(C, H, W)`` (default: `g`'s own); on maps of another shape (another
+        image, or the preview switched) nothing is drawn.
         `sum_rgba` is ``erf_rgba(g.sum(0))``, `scale` ``abs(g.sum(0)).max()`` and
         `channel_rgba` every channel's own heat image over the same box, if already computed
         (in a worker, :func:`heat_images`: 2.3 s for the channels of a whole 24 MP input on
@@ -156,6 +159,7 @@ class ErfOverlay(QObject):
         self._erf = g
         self._channel_rgba = channel_rgba if g is not None else None
         self._origin = (int(origin[0]), int(origin[1]))
+        self._shape = None if g is None else tuple(shape if shape is not None else g.shape)
         if g is None:
             self._sum_rgba = None
             self._scale = 0.0
@@ -242,8 +246,7 @@ class ErfOverlay(QObject):
         x = grid.maps()
         if self._erf is None or x is None or x.ndim != 3:
             return []
-        (r0, c0), (_, h, w) = self._origin, self._erf.shape
-        if r0 + h > x.shape[1] or c0 + w > x.shape[2]:  # (another image's gradient)
+        if x.shape[1:] != self._shape[1:]:  # (another image's gradient, or the preview's)
             return []
         focused = grid.focused_channel()
         if focused is not None:

@@ -98,7 +98,7 @@ class WeightHover(QObject):
             return
         self.mask = mask
         self.overlay.set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
-                             origin=heat.origin)
+                             origin=heat.origin, shape=mask.shape)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):

@@ -189,7 +189,7 @@ class InsightJobsMixin:
             return
         heat = result["heat"]
         self._set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
-                      origin=heat.origin)
+                      origin=heat.origin, shape=result["input"].shape)
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
