@@ -257,7 +257,8 @@ def test_large_maps_are_drawn_at_screen_resolution(grid, qtbot):
     sr, sc = tile.steps()
     assert sr > 1 and sc > 1
     item = grid.tile_image_items()[1]
-    np.testing.assert_array_equal(item.image, display_block_reduce(x[1], sr, sc))
+    want = display_block_reduce(x[1], sr, sc)  # (at once, or from the background: SYNC_TURN_LIMIT)
+    qtbot.waitUntil(lambda: item.image is not None and np.array_equal(item.image, want))
     # each item pixel stands for an sr x sc block: the map still covers its full extent
     rect = item.mapRectToParent(item.boundingRect())
     assert rect.width() >= 1500 and rect.width() < 1500 + sc
@@ -305,6 +306,34 @@ def test_maps_too_large_to_shrink_at_once_are_shrunk_in_the_background(grid, qtb
     grid.set_maps(x.copy())
     grid.set_maps(x)
     assert np.array_equal(grid.tile_image_items()[2].image, want)
+
+
+def test_one_turn_shrinks_at_most_its_budget_on_the_gui_thread(grid, qtbot, monkeypatch):
+    """Maps small enough to shrink on the spot are shrunk there only up to SYNC_TURN_LIMIT
+    values per turn of the event loop, all tiles together (a new layer's eight maps took 25 ms
+    at once); the others come from the background, the same block extremes."""
+    from convstudio.app.views import display, shrink
+
+    monkeypatch.setattr(shrink, "SYNC_LIMIT", 2_000_000)
+    monkeypatch.setattr(shrink, "SYNC_TURN_LIMIT", 2_000_000)
+    sizes_on_gui = []
+    real = display.display_block_reduce
+
+    def spy(a, rows, cols):
+        if QApplication.instance().thread().isCurrentThread():
+            sizes_on_gui.append(a.size)
+        return real(a, rows, cols)
+
+    monkeypatch.setattr(shrink, "display_block_reduce", spy)
+    x = np.random.default_rng(5).standard_normal((6, 900, 1000)).astype(np.float32)  # 0.9 M each
+    grid.set_maps(x)
+    assert 0 < sum(sizes_on_gui) <= 2_000_000  # two of the six in this turn
+    for k, (tile, item) in enumerate(zip(grid._tiles, grid.tile_image_items())):
+        sr, sc = tile.steps()
+        assert (sr, sc) != (1, 1)
+        want = display_block_reduce(x[k], sr, sc)
+        qtbot.waitUntil(lambda item=item, want=want: item.image is not None
+                        and np.array_equal(item.image, want), timeout=10_000)
 
 
 def test_a_large_true_colour_image_is_shrunk_to_block_means_in_the_background(qtbot, monkeypatch):

@@ -8,7 +8,9 @@ or two; for the maps of a 24 MP photo at full resolution 30-50 ms each, and a la
 them would block the GUI thread for a third of a second on every new result.
 
 So a view asks :func:`shrunk` for the shrunk plane. A small plane (at most :data:`SYNC_LIMIT`
-values) is shrunk at once. For a larger one the answer is None the first time: the view shows
+values) is shrunk at once, as long as the planes shrunk so in the same turn of the event loop
+hold no more than :data:`SYNC_TURN_LIMIT` values (a new layer's eight 1.5 MP maps took 25 ms
+together). For any other the answer is None the first time: the view shows
 every ``rows``-th / ``cols``-th pixel for now (a strided view of the map, free), the plane is
 shrunk on a background :class:`~convstudio.app.model.worker.Worker`, and when it is ready the
 view's ``_on_shrunk()`` is called on the GUI thread; asked again, :func:`shrunk` returns it from
@@ -41,12 +43,15 @@ from convstudio.app.model.worker import JobContext, Worker
 from convstudio.app.views.display import display_block_reduce, reduce_col_blocks, reduce_row_blocks
 from convstudio.core import RunCancelled
 
-__all__ = ["CROP_LIMIT", "SYNC_LIMIT", "EXTREME", "MEAN", "Shrinker", "covers", "crop_blocks",
+__all__ = ["CROP_LIMIT", "SYNC_LIMIT", "SYNC_TURN_LIMIT", "EXTREME", "MEAN", "Shrinker", "covers", "crop_blocks",
            "crop_window", "display_block_mean", "shrinker", "shrunk", "shutdown"]
 
 #: Planes of at most this many values (rows x cols x colour channels) are shrunk on the spot
 #: (a few milliseconds); larger ones in the background.
 SYNC_LIMIT = 1 << 21
+#: Values shrunk on the spot in one turn of the event loop, all views together; the rest wait
+#: for the background.
+SYNC_TURN_LIMIT = 1 << 21
 EXTREME, MEAN = "extreme", "mean"
 #: Maps of more pixels than this are cropped to what is on screen (and around it) when shown at
 #: one map pixel per screen pixel or more; smaller ones are handed over whole.
@@ -171,6 +176,11 @@ class Shrinker(QObject):
         self._submit_timer.setSingleShot(True)
         self._submit_timer.setInterval(0)  # the requests of one event-loop turn go as one job
         self._submit_timer.timeout.connect(self._submit)
+        self._turn_values = 0  # values shrunk on the spot in this turn of the event loop
+        self._turn_end = QTimer(self)
+        self._turn_end.setSingleShot(True)
+        self._turn_end.setInterval(0)
+        self._turn_end.timeout.connect(self._new_turn)
 
     # ---------------------------------------------------------------- GUI thread
     def shrunk(self, owner: ShrinkOwner, source: np.ndarray, channel: int | None, rows: int,
@@ -186,7 +196,10 @@ class Shrinker(QObject):
             self._cache.move_to_end(key)
             self._forget_request(owner)
             return hit[1]
-        if plane.size <= SYNC_LIMIT:
+        if plane.size <= SYNC_LIMIT and self._turn_values + plane.size <= SYNC_TURN_LIMIT:
+            if not self._turn_end.isActive():
+                self._turn_end.start()
+            self._turn_values += plane.size
             self._forget_request(owner)
             return _shrink(plane, int(rows), int(cols), kind)
         if self._asked.get(id(owner)) != key:
@@ -201,6 +214,9 @@ class Shrinker(QObject):
         if not self.worker.busy:
             self._submit_timer.start()
         return None
+
+    def _new_turn(self) -> None:
+        self._turn_values = 0
 
     def busy(self) -> bool:
         """Whether planes are waiting or being shrunk."""
