@@ -336,6 +336,38 @@ def test_one_turn_shrinks_at_most_its_budget_on_the_gui_thread(grid, qtbot, monk
                         and np.array_equal(item.image, want), timeout=10_000)
 
 
+def test_a_map_shrunk_for_a_grid_deleted_meanwhile_is_dropped(qtbot, monkeypatch):
+    """A grid deleted (its layer's tiles replaced, the window closed) while its maps are shrunk
+    in the background: the result finds its tiles gone and is dropped, no exception in Qt's
+    event loop (pytest-qt fails the test on one)."""
+    import threading
+    import time
+
+    from convstudio.app.views import shrink
+
+    monkeypatch.setattr(shrink, "SYNC_LIMIT", 100_000)
+    started = threading.Event()
+    real = shrink._shrink
+
+    def slow(*args):
+        started.set()
+        time.sleep(0.3)  # the grid goes away meanwhile
+        return real(*args)
+
+    monkeypatch.setattr(shrink, "_shrink", slow)
+    g = FeatureMapGrid(view_id="layer")
+    g.resize(640, 520)
+    g.show()
+    qtbot.waitExposed(g)
+    g.set_maps(np.random.default_rng(8).standard_normal((2, 1200, 1500)).astype(np.float32))
+    qtbot.waitUntil(started.is_set, timeout=10_000)
+    g.close()
+    g.deleteLater()
+    qtbot.wait(50)  # (deleteLater runs)
+    qtbot.waitUntil(lambda: not shrink.shrinker().busy(), timeout=10_000)
+    qtbot.wait(50)
+
+
 def test_a_large_true_colour_image_is_shrunk_to_block_means_in_the_background(qtbot, monkeypatch):
     from convstudio.app.views import shrink
     from convstudio.app.views.image_view import ImageView

@@ -9,6 +9,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
@@ -155,6 +156,8 @@ class MapTile(QGraphicsWidget):
 
     def _on_shrunk(self) -> None:
         """The map shrunk in the background is ready (see :mod:`~convstudio.app.views.shrink`)."""
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.group)):
+            return  # (its grid was deleted meanwhile)
         if self.source is not None and self._display is not None:
             self._put_image()
 

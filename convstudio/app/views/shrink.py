@@ -37,6 +37,7 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 from convstudio.app.model.worker import JobContext, Worker
@@ -274,7 +275,8 @@ class Shrinker(QObject):
             owner = owner_ref()
             if owner is not None and self._asked.get(id(owner)) == key:
                 del self._asked[id(owner)]
-                owner._on_shrunk()
+                if not isinstance(owner, shiboken6.Shiboken.Object) or shiboken6.isValid(owner):
+                    owner._on_shrunk()  # (a view deleted by Qt meanwhile is skipped)
 
     def _on_job_end(self, *_args: Any) -> None:
         # What the job skipped (its map was freed, or nobody waited any more) and what it could
