@@ -1,8 +1,23 @@
-"""What the benchmarks print about the machine they ran on."""
+"""What the benchmarks print about the machine they ran on, and how they time a call."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    """One untimed call of `fn` (warm-up), then the median of `repeats` timed calls, in ms."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    mid = len(times) // 2
+    return 1000.0 * (times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2)
 
 
 def cpu_model() -> str:

@@ -75,14 +75,10 @@ def _child(threads: int, quick: bool, repeats: int, only: list[str] | None) -> d
     except ImportError:
         cv2 = None
 
+    from _machine import median_ms as timed  # (this script's folder: sys.path[0])
+
     def median_ms(fn) -> float:
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1000.0 * statistics.median(times)
+        return timed(fn, repeats)
 
     def longest_beat_ms(fn) -> float:
         """Run fn `repeats` times beside a thread that sleeps 1 ms in a loop; its longest gap."""

@@ -67,14 +67,10 @@ def _child(threads: int, quick: bool, repeats: int, only: list[str] | None) -> d
     except ImportError:
         torch = None
 
+    from _machine import median_ms as timed  # (this script's folder: sys.path[0])
+
     def median_ms(fn) -> float:
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1000.0 * sorted(times)[len(times) // 2]
+        return timed(fn, repeats)
 
     rng = np.random.default_rng(0)
     results = {}
