@@ -171,6 +171,11 @@ class ErfOverlay(QObject):
         self._key = None
         self.refresh()
 
+    def show_heat(self, heat: HeatImages, shape: tuple[int, ...]) -> None:
+        """Show what :func:`heat_images` made (on a worker), on maps of `shape` ``(C, H, W)``."""
+        self.set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
+                     origin=heat.origin, shape=shape)
+
     def erf(self) -> np.ndarray | None:
         return self._erf
 

@@ -97,8 +97,7 @@ class WeightHover(QObject):
         if cell != self.cell:
             return
         self.mask = mask
-        self.overlay.set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
-                             origin=heat.origin, shape=mask.shape)
+        self.overlay.show_heat(heat, mask.shape)
 
 
 def _footprint_job(layer: Conv2d, shape, cell):

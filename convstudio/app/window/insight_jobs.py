@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
-
 from convstudio.app.dialogs.border_compare import BorderCompareDialog, compares_borders
 from convstudio.app.i18n import describe_layer, tr, tr_noop
 from convstudio.app.model.worker import JobContext
 from convstudio.app.panels.combined_panel import MAX_COMBINED_SIZE, linear_run
 from convstudio.app.panels.crosscheck_panel import OFF_STATUS
 from convstudio.app.panels.inspector import explanation_html
-from convstudio.app.views.erf_overlay import erf_summary, heat_images
+from convstudio.app.views.erf_overlay import HeatImages, erf_summary, heat_images
 from convstudio.app.views.receptive_overlay import Mark, layer_placement
 from convstudio.app.window.code_export import default_in_channels
 from convstudio.core import Conv2d, Pipeline, RunCancelled
@@ -187,9 +185,7 @@ class InsightJobsMixin:
                 or result["input"] is not self.renderer.input
                 or not self.actions["erf"].isChecked()):
             return
-        heat = result["heat"]
-        self._set_erf(heat.erf, heat.rgba, scale=heat.scale, channel_rgba=heat.channel_rgba,
-                      origin=heat.origin, shape=result["input"].shape)
+        self._set_erf(result["heat"], result["input"].shape)
         m, s = result["mark"], result["summary"]
         ctx = self._context()
         rf = self.doc.pipeline.receptive_fields()[m.layer]
@@ -199,12 +195,15 @@ class InsightJobsMixin:
         self._set_erf(None)
         self._say_erf("failed", message)
 
-    def _set_erf(self, g: np.ndarray | None, rgba: np.ndarray | None = None, *,
-                 origin: tuple[int, int] = (0, 0), **heat) -> None:
-        """Show gradient `g` over the box of the input whose first pixel is `origin` (None: no
-        ERF); kept as :attr:`erf` and :attr:`erf_origin`."""
-        self.erf, self.erf_origin = g, (origin if g is not None else (0, 0))
-        self.erf_overlay.set_erf(g, rgba, origin=origin, **heat)
+    def _set_erf(self, heat: HeatImages | None, shape: tuple[int, ...] | None = None) -> None:
+        """Show the ERF's heat images on the input of `shape` (None: no ERF); its gradient is
+        kept as :attr:`erf`, over the box of the input that starts at :attr:`erf_origin`."""
+        if heat is None:
+            self.erf, self.erf_origin = None, (0, 0)
+            self.erf_overlay.set_erf(None)
+            return
+        self.erf, self.erf_origin = heat.erf, heat.origin
+        self.erf_overlay.show_heat(heat, shape)
 
     # ================================================================== cross-check
     # The panel keeps each status as an English source with its fields and makes it again on a
