@@ -137,6 +137,9 @@ def _layer_kinds(window) -> Iterator[str]:
         insight.select_pixel(Mark(1, 0, 0))
         _settle(window)
         yield f"layer {choice.key}"
+    window.doc.select(0)  # the input's own form
+    _settle(window)
+    yield "layer 0, the input"
     erf.setChecked(erf_was_on)
     _settle(window)
 

@@ -580,6 +580,18 @@
             <translation>启用 / 停用层</translation>
         </message>
         <message>
+            <source>Keep alpha channel (RGBA as 4 channels)</source>
+            <translation>保留透明通道（红绿蓝加透明，作为 4 个通道）</translation>
+        </message>
+        <message>
+            <source>By default an alpha channel is dropped; tick to keep it as channel 4 (the image is read again)</source>
+            <translation>默认丢弃透明通道；勾选后将其保留为第 4 个通道（会重新读取图像）</translation>
+        </message>
+        <message>
+            <source>Layer 0 is the input image. Select a layer to edit its parameters, or add one with Layer ▸ Add.</source>
+            <translation>第 0 层是输入图像。选择一层以编辑其参数，或用“层 ▸ 添加”添加一层。</translation>
+        </message>
+        <message>
             <source>Enabled</source>
             <translation>启用</translation>
         </message>

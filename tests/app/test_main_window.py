@@ -264,6 +264,37 @@ def test_even_kernel_and_per_side_padding(window):
     np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
 
 
+def test_a_kept_form_shows_the_selected_layer_as_a_new_form_would(window):
+    """Forms are kept and shown again for the next layer of their kind; what one remembers of
+    its last layer (an error note, an unlinked pair) must not show for another layer, and its
+    edits go to the layer selected now."""
+    w = window
+    d, p = w.doc, w.params_editor
+    d.add_layer(Conv2d(kernel=np.ones((3, 3), np.float32) / 9, stride=2), at=4)
+    d.select(1)
+    first = p.widgets["kernel_size"]
+    first.link.setChecked(False)
+    first.w.setValue(5)  # layer 1 is 3 x 5 now: its pair stays unlinked
+    p.widgets["scale"].setText("nonsense")
+    p.widgets["scale"].editingFinished.emit()
+    assert "not a number" in p.error_text("scale")
+    d.select(4)
+    assert p.widgets["kernel_size"] is first  # the same form, shown for layer 4
+    assert p.error_text("scale") == "" and first.link.isChecked()
+    assert first.value() == (3, 3) and p.widgets["stride"].value() == (2, 2)
+    first.h.setValue(5)  # linked: both axes, on layer 4 only
+    assert d.pipeline.layers[3].kernel_size == (5, 5) and d.pipeline.layers[0].kernel_size == (3, 5)
+    d.select(2)  # relu: another form; then back to a conv
+    assert "kernel_size" not in p.widgets
+    relu_name = p.widgets["name"]
+    d.select(1)
+    assert p.widgets["kernel_size"] is first and first.value() == (3, 5) and not first.link.isChecked()
+    assert first.isVisibleTo(p) and p.widgets["name"] is not relu_name
+    assert not relu_name.isVisibleTo(p) and relu_name.window() is w  # kept hidden, in the window
+    settle(w)
+    np.testing.assert_array_equal(shown_maps(w), core_output(w, 1))
+
+
 def test_conv_form_switch_keeps_the_result(window):
     w = window
     before = core_output(w, 1)

@@ -1,8 +1,10 @@
 """Parameter editor for the selected layer.
 
 The form is built for the layer's type (and, for conv2d, its form: one per-channel ``kernel`` or a
-full ``weight``) and rebuilt only when that changes; otherwise the widgets are re-synced from the
-Document inside QSignalBlocker, so editing never echoes. Every user change builds a new layer with
+full ``weight``) and kept: selecting another layer of that kind shows the same form again, and
+only the widgets are re-synced from the Document inside QSignalBlocker, so editing never echoes.
+(Building a form and laying it out took a third of a layer selection's turn of the event loop;
+docs/performance.md, round 10.) Every user change builds a new layer with
 ``dataclasses.replace`` and hands it to ``Document.replace_layer`` with a merge key (dragging a
 spin box makes one undo step). A value the layer refuses (say output channels not divisible by the
 groups) is shown in words next to its widget and nothing changes.
@@ -16,10 +18,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convstudio.app.editing.kernel_model import CellValueError, parse_cell_value
@@ -106,6 +108,21 @@ def parse_number_list(text: str) -> list[float]:
 
 # ------------------------------------------------------------------------------ the editor
 
+#: Forms kept for reuse besides the one shown (one per layer type and conv form; there are fewer
+#: than this many kinds of layer in most pipelines).
+KEPT_FORMS = 12
+
+
+class _Form(NamedTuple):
+    """A built form and what the editor keeps of it."""
+
+    body: QWidget
+    form: QFormLayout
+    syncers: list
+    errors: dict
+    widgets: dict
+
+
 
 class LayerParamsEditor(LayerFormsMixin, QWidget):
     """Edits the selected layer's parameters through the Document.
@@ -127,6 +144,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._doc = document
         self._index = 0
         self._structure: tuple | None = None
+        # forms built before, by structure, hidden under this editor (the shown one is not here)
+        self._kept: dict[tuple, _Form] = {}
+        self._shown: tuple | None = None  # the structure of the form shown
         self._syncers: list[Callable[[Layer], None]] = []
         self._errors: dict[str, ErrorLabel] = {}
         self.widgets: dict[str, QWidget] = {}
@@ -194,21 +214,24 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
 
     def _structure_of(self, layer: Layer | None) -> tuple:
         if layer is None:
-            return (self._doc.selected, "input")
+            return ("input",)
         form = LAYER_FORMS.get(layer.type)
         variant = form.variant(layer) if form is not None and form.variant is not None else ""
-        return (self._doc.selected, layer.type, variant)
+        return (layer.type, variant)
 
     def _on_language_changed(self, _language: str) -> None:
         self._refresh()  # the texts made here, in the new language (docs/developing.md, "Translations")
 
     def _refresh(self) -> None:
         layer = self._layer()
+        another = self._doc.selected != self._index
         self._index = self._doc.selected
         structure = self._structure_of(layer)
         if structure != self._structure:
             self._structure = structure
-            self._build(layer)
+            self._show_form(structure, layer)
+        elif another:
+            self._fresh_look()
         for sync in self._syncers:
             sync(layer)
         self._update_header(layer)
@@ -240,11 +263,40 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
             self._fit.setText("")
 
     # ------------------------------------------------------------------ building
+    def _show_form(self, structure: tuple, layer: Layer | None) -> None:
+        """Show the form for `structure`: kept from before, or built now. The form shown so far
+        is kept in its place (the oldest beyond KEPT_FORMS is dropped)."""
+        shown = self._scroll.takeWidget()
+        if shown is not None and self._shown is None:
+            shown.deleteLater()  # (the empty page shown before the first form)
+        elif shown is not None:
+            shown.hide()
+            shown.setParent(self)  # (not a top-level window meanwhile)
+            self._kept[self._shown] = _Form(shown, self._form, self._syncers, self._errors, self.widgets)
+            while len(self._kept) > KEPT_FORMS:
+                self._kept.pop(next(iter(self._kept))).body.deleteLater()
+        self._shown = structure
+        kept = self._kept.pop(structure, None)
+        if kept is None:
+            self._build(layer)
+        else:
+            self._body, self._form, self._syncers, self._errors, self.widgets = kept
+            self._fresh_look()
+        self._scroll.setWidget(self._body)
+
+    def _fresh_look(self) -> None:
+        """What a form remembers of the layer it showed before, which a form built for this layer
+        would not have: its error notes and an unlinked rows/columns pair."""
+        for label in self._errors.values():
+            label.say("")
+        for pair in self._body.findChildren(PairSpin):
+            with QSignalBlocker(pair.link):
+                pair.link.setChecked(True)
+
     def _build(self, layer: Layer | None) -> None:
         self._syncers = []
         self._errors = {}
         self.widgets = {}
-        old = self._scroll.takeWidget()
         self._body = QWidget()
         outer = QVBoxLayout(self._body)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -266,9 +318,6 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
                 note.setEnabled(False)
                 self._form.addRow(note)
             self._build_common()
-        self._scroll.setWidget(self._body)
-        if old is not None:
-            old.deleteLater()
 
     # ------------------------------------------------------------------ widgets -> Document
     def _commit(self, key: str, *, text: str | None = None, **changes: Any) -> bool:
