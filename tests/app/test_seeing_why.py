@@ -414,6 +414,37 @@ def test_inspector_draws_each_channel_as_one_flat_table(qtbot):
     assert cell == fmt(first["kernel"][0][0])
 
 
+def test_inspector_scroll_bar_only_for_a_page_that_does_not_fit(qtbot):
+    """A long page is laid out at the width it is read at (the scroll bar beside it); a short
+    one gets the whole width, with no empty scroll bar; after either, the next page is right."""
+    from convstudio.app.panels.inspector import InspectorPanel
+    from convstudio.core.explain import explain_pixel
+
+    rng = np.random.default_rng(4)
+    x = rng.random((8, 20, 20), dtype=np.float32)
+    long_e = explain_pixel(Pipeline((Conv2d(weight=rng.standard_normal((2, 8, 3, 3)).astype(np.float32),
+                                            padding=1),)), x, 1, 0, 5, 5)
+    short_e = explain_pixel(Pipeline((ReLU(),)), x, 1, 0, 5, 5)
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    b = panel.browser
+    bar = b.verticalScrollBar()
+    for e, long in ((long_e, True), (short_e, False), (long_e, True), (short_e, False)):
+        panel.set_explanation(e)
+        qtbot.wait(20)
+        doc = b.document()
+        assert doc.textWidth() == b.viewport().width()  # laid out for the width shown
+        assert bar.isVisible() == long
+        assert (doc.size().height() > b.viewport().height()) == long
+        assert (bar.maximum() > 0) == long
+    panel.set_message("nothing")
+    qtbot.wait(20)
+    assert not bar.isVisible()
+
+
 def test_inspector_pooling_and_activation(plain_window):
     w = plain_window
     p = _tiny_cnn()

@@ -412,10 +412,6 @@ class InspectorPanel(QWidget):
         self.browser.setObjectName("inspectorText")
         self.browser.setOpenLinks(False)
         self.browser.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
-        # A page's tables take one layout pass (30-40 ms); a scroll bar that comes and goes
-        # with the page's length made QTextEdit lay it out twice, 60-120 ms of the GUI
-        # thread per clicked pixel (docs/performance.md, round 9).
-        self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
@@ -449,6 +445,7 @@ class InspectorPanel(QWidget):
         self.hint.setText(text)
         self.hint.setVisible(True)
         self.browser.clear()
+        self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
     def set_status(self, text: str) -> None:
         """A short note above what is shown (e.g. "updating…"), which stays meanwhile."""
@@ -466,7 +463,15 @@ class InspectorPanel(QWidget):
         self.hint.setVisible(False)
         bar = self.browser.verticalScrollBar()
         pos = bar.value()
+        # A page's tables take one layout pass (12-30 ms); a scroll bar appearing with a long
+        # page narrows it and made QTextEdit lay it out twice, 60-120 ms of the GUI thread per
+        # clicked pixel. So the page is laid out with the bar there, and the bar goes only where
+        # the page fits without it, which lays out a short page again (a few ms; docs/
+        # performance.md, rounds 9 and 10).
+        self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.browser.setHtml(page if page is not None else explanation_html(info, mode_note=note))
+        if self.browser.document().size().height() <= self.browser.viewport().height():
+            self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         if same:
             bar.setValue(pos)  # same pixel, new numbers: stay where the reader was
 
