@@ -123,7 +123,6 @@ class _Form(NamedTuple):
     widgets: dict
 
 
-
 class LayerParamsEditor(LayerFormsMixin, QWidget):
     """Edits the selected layer's parameters through the Document.
 
