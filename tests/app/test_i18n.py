@@ -153,3 +153,22 @@ def test_player_texts_follow_a_language_switch(make_window, english_after):
     assert chinese.startswith("输出 (0, 0)，第 1 / ") and not english_words(chinese)
     i18n.set_language(i18n.ENGLISH)
     assert w.explore.player.expression.text() == english
+
+
+def test_a_parameter_form_kept_through_a_switch_comes_back_in_the_new_language(make_window, english_after):
+    """The parameter editor keeps the forms it built, hidden, for the next layer of their kind: a
+    switch of language reaches them too, and switching back brings their English back."""
+    w = make_window(first_launch=True, show=True)
+    p = w.params_editor
+    w.doc.select(2)  # relu: its form is built, then kept while layer 1's is shown
+    relu_enabled = p.widgets["enabled"]
+    assert relu_enabled.text() == "Enabled"
+    w.doc.select(1)
+    assert not relu_enabled.isVisibleTo(p)
+    i18n.set_language(i18n.CHINESE)
+    w.doc.select(2)
+    assert p.widgets["enabled"] is relu_enabled and relu_enabled.text() == "启用"
+    w.doc.select(1)
+    i18n.set_language(i18n.ENGLISH)
+    w.doc.select(2)
+    assert p.widgets["enabled"] is relu_enabled and relu_enabled.text() == "Enabled"
