@@ -145,7 +145,6 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._structure: tuple | None = None
         # forms built before, by structure, hidden under this editor (the shown one is not here)
         self._kept: dict[tuple, _Form] = {}
-        self._shown: tuple | None = None  # the structure of the form shown
         self._syncers: list[Callable[[Layer], None]] = []
         self._errors: dict[str, ErrorLabel] = {}
         self.widgets: dict[str, QWidget] = {}
@@ -227,7 +226,6 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._index = self._doc.selected
         structure = self._structure_of(layer)
         if structure != self._structure:
-            self._structure = structure
             self._show_form(structure, layer)
         elif another:
             self._fresh_look()
@@ -266,15 +264,15 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         """Show the form for `structure`: kept from before, or built now. The form shown so far
         is kept in its place (the oldest beyond KEPT_FORMS is dropped)."""
         shown = self._scroll.takeWidget()
-        if shown is not None and self._shown is None:
+        if shown is not None and self._structure is None:
             shown.deleteLater()  # (the empty page shown before the first form)
         elif shown is not None:
             shown.hide()
             shown.setParent(self)  # (not a top-level window meanwhile)
-            self._kept[self._shown] = _Form(shown, self._form, self._syncers, self._errors, self.widgets)
+            self._kept[self._structure] = _Form(shown, self._form, self._syncers, self._errors, self.widgets)
             while len(self._kept) > KEPT_FORMS:
                 self._kept.pop(next(iter(self._kept))).body.deleteLater()
-        self._shown = structure
+        self._structure = structure
         kept = self._kept.pop(structure, None)
         if kept is None:
             self._build(layer)
