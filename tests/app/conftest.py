@@ -88,14 +88,34 @@ def grid_drawn(grid) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _delete_closed_widgets():
-    """Delete what the test closed. pytest-qt closes a test's widgets and calls ``deleteLater()``
-    on them, but outside a running event loop Qt keeps deferring those deletions: every window
-    of the run would stay alive (thousands of hidden widgets after a few files), and Qt then
-    delivers the events of later tests late (a worker's results by a second, measured)."""
+def _delete_closed_widgets(monkeypatch):
+    """Keep a test's widgets until Qt has deleted them, then let them go.
+
+    pytest-qt closes the widgets given to ``qtbot.addWidget`` after the test and calls
+    ``deleteLater()`` on them, but it holds them by weak references. A widget without a parent
+    dies with its last Python reference, and the cyclic collector (the GUI thread's, as in the
+    app) can reach a test's widget before pytest-qt closes it: Python then clears the object's
+    attributes first, and Qt destroys a widget still on screen, whose event filters and overrides
+    (leave, hide, layout) run on an object without them: AttributeErrors, once a segfault in
+    the next test. So the widgets are held here until after pytest-qt has closed them.
+
+    Outside a running event loop Qt keeps deferring those deletions: every window of the run would
+    stay alive (thousands of hidden widgets after a few files), and Qt then delivers the events of
+    later tests late (a worker's results by a second, measured); they are done here."""
+    from pytestqt.qtbot import QtBot
+
+    held = []
+    add = QtBot.addWidget
+
+    def add_and_hold(self, widget, *, before_close_func=None):
+        held.append(widget)
+        add(self, widget, before_close_func=before_close_func)
+
+    monkeypatch.setattr(QtBot, "addWidget", add_and_hold)
     yield
     if QCoreApplication.instance() is not None:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    held.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
