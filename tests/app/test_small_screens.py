@@ -173,6 +173,27 @@ def test_the_receptive_field_texts_scroll_rather_than_overlap_in_a_short_dock(
     assert side.widget().minimumSizeHint().width() <= side.viewport().width()  # not cut at the right
 
 
+def test_the_layer_parameters_fit_their_dock_without_scrolling_sideways(qtbot, make_window, screen):
+    """The widest form (a conv layer's full weight: pairs of spin boxes with their link buttons,
+    the Fit button, the padding editor) puts a field under its label where the row is too wide,
+    rather than cutting it at the right of a narrow dock."""
+    from convstudio.core import Conv2d, MaxPool2d, Pipeline
+
+    w = first_start(qtbot, make_window)
+    weight = np.zeros((4, 3, 3, 3), np.float32)
+    w.doc.new_pipeline(Pipeline((Conv2d(weight=weight, padding=(1, 2)), MaxPool2d(kernel_size=2))))
+    p = w.params_editor
+    for layer in (1, 2):
+        w.doc.select(layer)
+        settle(w)
+        body = p._scroll.widget()
+        assert body.minimumSizeHint().width() <= p._scroll.viewport().width(), layer
+        for key in ("kernel_size", "stride", "padding"):
+            field = p.widgets[key]
+            right = field.mapTo(body, field.rect().topRight()).x()
+            assert field.isVisible() and right < p._scroll.viewport().width(), (layer, key)
+
+
 def test_the_learn_menu_puts_its_lessons_in_a_submenu_where_it_would_not_fit(
         qtbot, make_window, monkeypatch):
     """Qt lays a menu taller than the screen out in columns over the menu bar."""

@@ -164,8 +164,8 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        # (sideways where the dock is narrower than the form: its spin boxes and buttons are
-        # cut otherwise, at 1280 x 720 with the compact layout)
+        # (sideways where the dock is narrower than even a wrapped form: its spin boxes and
+        # buttons would be cut otherwise)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._scroll.setWidget(self._body)
         lay = QVBoxLayout(self)
@@ -302,6 +302,9 @@ class LayerParamsEditor(LayerFormsMixin, QWidget):
         outer.addStretch(1)  # extra height goes below the form, not between its rows
         self._form.setContentsMargins(0, 0, 0, 0)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # A row too wide for the dock (a pair of spin boxes with its link button, the padding
+        # editor) puts its field under its label instead of being cut at the right.
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if layer is None:
             self._build_input()
